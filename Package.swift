@@ -1,0 +1,32 @@
+// swift-tools-version:5.9
+// swiftmlp: a multilayer perceptron with a Swift core, OpenBLAS math, and a C ABI.
+//
+// Targets (data flows one way: C caller -> SwiftMLPCABI -> SwiftMLP -> COpenBLAS):
+//   COpenBLAS     system library over OpenBLAS's CBLAS (pkg-config `openblas`).
+//   CSwiftMLP     the hand-written C header include/swiftmlp.h, as a Clang module, so
+//                 the C-ABI target uses exactly the types the header declares.
+//   SwiftMLP      the engine: plain generic Swift, no C types in its public API.
+//   SwiftMLPCABI  every @_cdecl function and nothing else: checks, handles, statuses.
+import PackageDescription
+
+let package = Package(
+    name: "swiftmlp",
+    products: [
+        // libswiftmlp.so: the C library. `make` links it with the Swift runtime
+        // inside (-static-stdlib) and a version script exporting only smlp_*.
+        .library(name: "swiftmlp", type: .dynamic, targets: ["SwiftMLPCABI"]),
+        // The engine as an ordinary SwiftPM library for Swift callers.
+        .library(name: "SwiftMLP", targets: ["SwiftMLP"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(name: "CSwiftMLP"),
+        .target(name: "SwiftMLP", dependencies: ["COpenBLAS"]),
+        .target(name: "SwiftMLPCABI", dependencies: ["SwiftMLP", "CSwiftMLP"]),
+        .testTarget(name: "SwiftMLPTests", dependencies: ["SwiftMLP"]),
+    ]
+)

@@ -1,0 +1,195 @@
+// Activations: the forward function fused with the bias add, and the backward
+// function that turns dL/dA into dL/dZ while summing the bias gradient.
+//
+// Every derivative here is taken from the layer's cached OUTPUT a = f(z), not from
+// its input z: sigmoid' = a(1 - a), tanh' = 1 - a^2, relu' = [a > 0]. Evaluating
+// a(1 - a) at z instead of at a is the classic hand-derivation bug (see
+// docs/backprop.md and scripts/backprop_mistakes.py).
+
+/// The nonlinearity applied after a layer's affine map.
+public enum Activation: Sendable, Equatable, CaseIterable {
+    /// a = z
+    case identity
+    /// a = 1 / (1 + e^-z)
+    case sigmoid
+    /// a = tanh z
+    case tanh
+    /// a = max(z, 0)
+    case relu
+    /// a = z for z > 0, slope * z otherwise (slope is the network's `leakyReLUSlope`)
+    case leakyReLU
+    /// a_j = e^{z_j} / sum_k e^{z_k}, over each row; output layer only
+    case softmax
+}
+
+/// A numerically safe logistic function: never evaluates e^x for large positive x.
+@inline(__always)
+func logistic<Scalar: MLPScalar>(_ z: Scalar) -> Scalar {
+    if z >= 0 {
+        return 1 / (1 + Scalar.exponential(-z))
+    } else {
+        let e = Scalar.exponential(z)
+        return e / (1 + e)
+    }
+}
+
+/// Adds the bias to every row of Z and applies the activation, in one pass.
+///
+///     Z[i][j] += b[j];  A[i][j] = f(Z[i][j])
+///
+/// - Parameters:
+///   - z: rows x width, the pre-activation X·W on entry, X·W + b on exit.
+///   - a: rows x width, receives f(Z). May equal `z` (inference does that).
+///   - bias: width.
+func forwardBiasActivation<Scalar: MLPScalar>(
+    _ activation: Activation, leakySlope: Scalar,
+    z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>,
+    bias: UnsafePointer<Scalar>, rows: Int, width: Int
+) {
+    switch activation {
+    case .identity:
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width
+            for j in 0..<width {
+                let value = zRow[j] + bias[j]
+                zRow[j] = value
+                aRow[j] = value
+            }
+        }
+    case .sigmoid:
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width
+            for j in 0..<width {
+                let value = zRow[j] + bias[j]
+                zRow[j] = value
+                aRow[j] = logistic(value)
+            }
+        }
+    case .tanh:
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width
+            for j in 0..<width {
+                let value = zRow[j] + bias[j]
+                zRow[j] = value
+                aRow[j] = Scalar.hyperbolicTangent(value)
+            }
+        }
+    case .relu:
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width
+            for j in 0..<width {
+                let value = zRow[j] + bias[j]
+                zRow[j] = value
+                aRow[j] = value > 0 ? value : 0
+            }
+        }
+    case .leakyReLU:
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width
+            for j in 0..<width {
+                let value = zRow[j] + bias[j]
+                zRow[j] = value
+                aRow[j] = value > 0 ? value : leakySlope * value
+            }
+        }
+    case .softmax:
+        // Shift by the row maximum so that every exponent is <= 0 (no overflow).
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width
+            var rowMax = -Scalar.infinity
+            for j in 0..<width {
+                let value = zRow[j] + bias[j]
+                zRow[j] = value
+                if value > rowMax { rowMax = value }
+            }
+            var total: Scalar = 0
+            for j in 0..<width {
+                let e = Scalar.exponential(zRow[j] - rowMax)
+                aRow[j] = e
+                total += e
+            }
+            let inverse = 1 / total
+            for j in 0..<width { aRow[j] *= inverse }
+        }
+    }
+}
+
+/// Back through the activation: dZ = dA ⊙ f'(Z), computed from the cached output A,
+/// while accumulating the bias gradient db[j] = sum_i dZ[i][j] in the same pass.
+///
+/// - Parameters:
+///   - upstream: rows x width, dL/dA.
+///   - a: rows x width, the cached activation output.
+///   - dz: rows x width, receives dL/dZ. May equal `upstream`.
+///   - biasGradient: width, overwritten with the column sums of dZ.
+func backwardActivationBiasGradient<Scalar: MLPScalar>(
+    _ activation: Activation, leakySlope: Scalar,
+    upstream: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>,
+    dz: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>,
+    rows: Int, width: Int
+) {
+    biasGradient.update(repeating: 0, count: width)
+    switch activation {
+    case .identity:
+        for i in 0..<rows {
+            let gRow = upstream + i * width, dzRow = dz + i * width
+            for j in 0..<width {
+                let value = gRow[j]
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+        }
+    case .sigmoid:
+        for i in 0..<rows {
+            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+            for j in 0..<width {
+                let out = aRow[j]
+                let value = gRow[j] * out * (1 - out)
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+        }
+    case .tanh:
+        for i in 0..<rows {
+            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+            for j in 0..<width {
+                let out = aRow[j]
+                let value = gRow[j] * (1 - out * out)
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+        }
+    case .relu:
+        for i in 0..<rows {
+            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+            for j in 0..<width {
+                let value = aRow[j] > 0 ? gRow[j] : 0
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+        }
+    case .leakyReLU:
+        // For slope >= 0, a > 0 exactly when z > 0, so the output decides the branch.
+        for i in 0..<rows {
+            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+            for j in 0..<width {
+                let value = aRow[j] > 0 ? gRow[j] : leakySlope * gRow[j]
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+        }
+    case .softmax:
+        // Jacobian-vector product of softmax per row: dz_j = a_j (g_j - sum_k g_k a_k).
+        // Reached only for MSE on a softmax output; cross-entropy uses its fused form.
+        for i in 0..<rows {
+            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+            var dot: Scalar = 0
+            for k in 0..<width { dot += gRow[k] * aRow[k] }
+            for j in 0..<width {
+                let value = aRow[j] * (gRow[j] - dot)
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+// The forward and backward passes, side by side, and the three operations built on
+// them: predict, gradients, step. See docs/backprop.md for the equations.
+//
+// forwardDense     Z_l = A_{l-1} W_l            (gemm, no transposes)
+//                  Z_l += b_l; A_l = f_l(Z_l)   (one fused pass)
+// backwardDense    dW_l = A_{l-1}^T dZ_l        (gemm, transpose flag on A)
+//                  dA_{l-1} = dZ_l W_l^T        (gemm, transpose flag on W)
+//                  dZ_{l-1} = dA_{l-1} ⊙ f'(A_{l-1}),  db_{l-1} = sum_rows dZ_{l-1}
+//                                               (one fused pass)
+// The output layer's dZ comes from the loss (Loss.swift): a - y for the fused
+// cross-entropies, scaled by 1/n under mean reduction.
+
+extension Network {
+    // MARK: Layer kernels
+
+    /// Z = input · W (+ b, activation), for one layer over `rows` rows.
+    /// - input: rows x fanIn; z, a: rows x fanOut.
+    @inline(__always)
+    func forwardDense(
+        layer l: Int, input: UnsafePointer<Scalar>, rows: Int,
+        z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>
+    ) {
+        let shape = layout.layers[l]
+        Scalar.gemm(
+            transposeA: false, transposeB: false, m: rows, n: shape.fanOut, k: shape.fanIn,
+            alpha: 1, a: input, lda: shape.fanIn,
+            b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
+            beta: 0, c: z, ldc: shape.fanOut)
+        forwardBiasActivation(
+            configuration.activations[l], leakySlope: leakySlope, z: z, a: a,
+            bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut)
+    }
+
+    /// From dZ_l (already in the workspace): dW_l, and for l > 0 also dZ_{l-1} and
+    /// db_{l-1}. db_l was written by whoever produced dZ_l.
+    /// - layerInput: rows x fanIn, the A_{l-1} (or X) the forward pass used.
+    @inline(__always)
+    func backwardDense(layer l: Int, layerInput: UnsafePointer<Scalar>, rows: Int) {
+        let shape = layout.layers[l]
+        let dz = workspace.dz(l)
+        // dW_l (fanIn x fanOut) = A_{l-1}^T (fanIn x rows) · dZ_l (rows x fanOut)
+        Scalar.gemm(
+            transposeA: true, transposeB: false, m: shape.fanIn, n: shape.fanOut, k: rows,
+            alpha: 1, a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,
+            beta: 0, c: gradient.address(shape.weightOffset), ldc: shape.fanOut)
+        guard l > 0 else { return }
+        // dA_{l-1} (rows x fanIn) = dZ_l (rows x fanOut) · W_l^T (fanOut x fanIn)
+        let upstream = workspace.upstream
+        Scalar.gemm(
+            transposeA: false, transposeB: true, m: rows, n: shape.fanIn, k: shape.fanOut,
+            alpha: 1, a: dz, lda: shape.fanOut,
+            b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
+            beta: 0, c: upstream, ldc: shape.fanIn)
+        let previous = layout.layers[l - 1]
+        backwardActivationBiasGradient(
+            configuration.activations[l - 1], leakySlope: leakySlope,
+            upstream: upstream, a: workspace.a(l - 1), dz: workspace.dz(l - 1),
+            biasGradient: gradient.address(previous.biasOffset), rows: rows, width: shape.fanIn)
+    }
+
+    // MARK: Passes
+
+    /// The forward pass over the training workspace (keeps Z and A of every layer).
+    func forwardTraining(inputs: UnsafePointer<Scalar>, rows: Int) {
+        var input = inputs
+        for l in 0..<layout.layers.count {
+            let a = workspace.a(l)
+            forwardDense(layer: l, input: input, rows: rows, z: workspace.z(l), a: a)
+            input = UnsafePointer(a)
+        }
+    }
+
+    /// The loss, then the backward pass; fills `gradient`. Returns the reduced loss.
+    func backwardTraining(inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int) -> Double {
+        let last = layout.layers.count - 1
+        let lastShape = layout.layers[last]
+        let loss = lossAndOutputDelta(
+            loss: configuration.loss, reduction: configuration.reduction,
+            outputActivation: configuration.activations[last], leakySlope: leakySlope,
+            z: workspace.z(last), a: workspace.a(last), targets: targets,
+            upstream: workspace.upstream, dz: workspace.dz(last),
+            biasGradient: gradient.address(lastShape.biasOffset),
+            rows: rows, width: lastShape.fanOut)
+        for l in stride(from: last, through: 0, by: -1) {
+            let layerInput = l == 0 ? inputs : UnsafePointer(workspace.a(l - 1))
+            backwardDense(layer: l, layerInput: layerInput, rows: rows)
+        }
+        return loss
+    }
+
+    /// sum of g^2 over the whole gradient, in Double.
+    func gradientSquaredNorm() -> Double {
+        let g = gradient.pointer
+        var total: Double = 0
+        for index in 0..<parameterCount {
+            let value = Double(g[index])
+            total += value * value
+        }
+        return total
+    }
+
+    // MARK: Public operations
+
+    /// Network outputs for `rows` samples.
+    /// - Parameters:
+    ///   - inputs: rows x inputCount.
+    ///   - outputs: rows x outputCount; must not overlap `inputs`.
+    /// - Throws: `shapeMismatch`, `outOfMemory`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(
+        _ inputs: UnsafeBufferPointer<Scalar>, rows: Int, into outputs: UnsafeMutableBufferPointer<Scalar>
+    ) throws(MLPError) {
+        try checkBatch(inputs: inputs, rows: rows, targets: nil, targetCount: 0)
+        let (expectedOutputs, overflow) = rows.multipliedReportingOverflow(by: outputCount)
+        guard !overflow, outputs.count == expectedOutputs, let output = outputs.baseAddress else {
+            throw MLPError(.shapeMismatch,
+                "outputs hold \(outputs.count) values, but \(rows) rows of \(outputCount) outputs need \(rows &* outputCount)")
+        }
+        let input = inputs.baseAddress.unsafelyUnwrapped
+        // Use the shared scratch if no other prediction holds it; otherwise this call
+        // gets its own, so concurrent predictions never write the same memory.
+        if inferenceWorkspaceInUse.compareExchange(
+            expected: false, desired: true, ordering: .acquiring).exchanged {
+            defer { inferenceWorkspaceInUse.store(false, ordering: .releasing) }
+            try inferenceWorkspace.reserve(rows: rows, widest: layout.widestOutput)
+            forwardInference(input: input, rows: rows, output: output, scratch: inferenceWorkspace)
+        } else {
+            var privateScratch = InferenceWorkspace<Scalar>()
+            defer { privateScratch.deallocate() }
+            try privateScratch.reserve(rows: rows, widest: layout.widestOutput)
+            forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
+        }
+    }
+
+    /// The forward pass for inference: ping-pongs between two scratch buffers and
+    /// writes the last layer straight into `output`, activating in place.
+    func forwardInference(
+        input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
+        scratch: InferenceWorkspace<Scalar>
+    ) {
+        var current = input
+        let last = layout.layers.count - 1
+        for l in 0...last {
+            let target = l == last ? output : scratch.buffer(l & 1)
+            forwardDense(layer: l, input: current, rows: rows, z: target, a: target)
+            current = UnsafePointer(target)
+        }
+    }
+
+    /// Loss and gradient of one batch, without changing the parameters. The gradient
+    /// is then in `gradientView`, and every layer's Z, A and dZ in the workspace.
+    /// - Parameters:
+    ///   - inputs: rows x inputCount.
+    ///   - targets: rows x outputCount dense targets, or rows labels.
+    ///   - targetCount: the number of scalars (or labels) `targets` points to.
+    /// - Throws: `shapeMismatch`, `invalidArgument` (labels), `outOfMemory`,
+    ///   `nonFinite` (loss or gradient not finite).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @discardableResult
+    public func gradients(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> Double {
+        let (loss, squaredNorm) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        guard loss.isFinite, squaredNorm.isFinite else {
+            throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
+        }
+        return loss
+    }
+
+    /// Shared by `gradients` and `step`: checks, reserves, forward, backward, norm.
+    @inline(__always)
+    func lossAndGradient(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> (loss: Double, squaredNorm: Double) {
+        try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
+        try workspace.reserve(rows: rows, layout: layout)
+        let input = inputs.baseAddress.unsafelyUnwrapped
+        forwardTraining(inputs: input, rows: rows)
+        let loss = backwardTraining(inputs: input, targets: targets, rows: rows)
+        workspaceRows = rows
+        return (loss, gradientSquaredNorm())
+    }
+
+    /// One optimizer step on one batch. Returns the loss before the update.
+    /// If the loss or the gradient is not finite, throws `nonFinite` and changes
+    /// neither the parameters nor the optimizer state.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @discardableResult
+    public func step(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> Double {
+        let (loss, squaredNorm) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        guard loss.isFinite, squaredNorm.isFinite else {
+            throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
+        }
+        applyGradient(squaredNorm: squaredNorm)
+        return loss
+    }
+
+    /// Applies the optimizer to the gradient now in `gradient`, clipping first.
+    /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
+    func applyGradient(squaredNorm: Double) {
+        var scale: Scalar = 1
+        let clip = optimizer.configuration.clipNorm
+        if clip > 0 {
+            let coefficient = clip / (squaredNorm.squareRoot() + 1e-6)
+            if coefficient < 1 { scale = Scalar(coefficient) }
+        }
+        optimizer.apply(
+            parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
+            learningRate: currentLearningRate, layout: layout)
+    }
+}
+
+// MARK: Conveniences for Swift callers (these allocate their results).
+
+extension Network {
+    /// Outputs for `inputs` (rows x inputCount, row-major), as a new array.
+    public func predict(_ inputs: [Scalar]) throws(MLPError) -> [Scalar] {
+        guard inputCount > 0, inputs.count % inputCount == 0 else {
+            throw MLPError(.shapeMismatch,
+                "\(inputs.count) inputs are not whole rows of \(inputCount)")
+        }
+        let rows = inputs.count / inputCount
+        var outputs = [Scalar](repeating: 0, count: rows * outputCount)
+        var failure: MLPError? = nil
+        inputs.withUnsafeBufferPointer { input in
+            outputs.withUnsafeMutableBufferPointer { output in
+                do throws(MLPError) { try predict(input, rows: rows, into: output) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return outputs
+    }
+
+    /// One step on dense targets (rows x outputCount). Returns the loss before it.
+    @discardableResult
+    public func step(inputs: [Scalar], targets: [Scalar]) throws(MLPError) -> Double {
+        try withBatch(inputs: inputs, targets: targets) { (x, y, rows) throws(MLPError) in
+            try step(inputs: x, targets: .dense(y.baseAddress.unsafelyUnwrapped), targetCount: y.count, rows: rows)
+        }
+    }
+
+    /// Loss and gradient on dense targets; the gradient is returned as a new array.
+    public func gradients(inputs: [Scalar], targets: [Scalar]) throws(MLPError) -> (loss: Double, gradient: [Scalar]) {
+        let loss = try withBatch(inputs: inputs, targets: targets) { (x, y, rows) throws(MLPError) in
+            try gradients(inputs: x, targets: .dense(y.baseAddress.unsafelyUnwrapped), targetCount: y.count, rows: rows)
+        }
+        return (loss, Array(gradientView))
+    }
+
+    private func withBatch(
+        inputs: [Scalar], targets: [Scalar],
+        _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>, Int) throws(MLPError) -> Double
+    ) throws(MLPError) -> Double {
+        guard inputCount > 0, inputs.count % inputCount == 0, !targets.isEmpty else {
+            throw MLPError(.shapeMismatch, "\(inputs.count) inputs are not whole rows of \(inputCount)")
+        }
+        let rows = inputs.count / inputCount
+        var result: Result<Double, MLPError> = .success(0)
+        inputs.withUnsafeBufferPointer { x in
+            targets.withUnsafeBufferPointer { y in
+                do throws(MLPError) { result = .success(try body(x, y, rows)) } catch { result = .failure(error) }
+            }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,173 @@
+// Losses, their reduction over the batch, and the output-layer delta dL/dZ_last.
+//
+// For one sample with output a (k values) and target y:
+//   meanSquaredError         L = 1/2 sum_j (a_j - y_j)^2          dL/da = a - y
+//   binaryCrossEntropy       L = sum_j [max(z,0) - z y + log(1 + e^-|z|)]
+//                            (= -[y log a + (1-y) log(1-a)] with a = sigmoid(z),
+//                            written in z so it never takes log 0)   dL/dz = a - y
+//   softmaxCrossEntropy      L = sum_j y_j (logsumexp(z) - z_j)    dL/dz = a sum(y) - y
+//                            (= a - y for one-hot or label targets)
+// A batch of n samples reduces to (1/n) sum_i L_i (mean) or sum_i L_i (sum), and the
+// same factor scales every dL/dZ, so every parameter gradient follows the reduction.
+
+/// The training objective.
+public enum Loss: Sendable, Equatable, CaseIterable {
+    case meanSquaredError
+    /// Requires a sigmoid output layer.
+    case binaryCrossEntropy
+    /// Requires a softmax output layer; targets may be one-hot rows or class labels.
+    case softmaxCrossEntropy
+}
+
+/// How per-sample losses combine over a batch.
+public enum Reduction: Sendable, Equatable, CaseIterable {
+    /// (1/n) sum over the batch. The default, as in PyTorch and scikit-learn.
+    case mean
+    /// Plain sum over the batch, as in much hand-written NumPy code.
+    case sum
+}
+
+/// The targets of a batch: dense rows in the network's dtype, or class indices.
+public enum Targets<Scalar: MLPScalar> {
+    /// rows x outputs, row-major.
+    case dense(UnsafePointer<Scalar>)
+    /// rows class indices in 0..<outputs (softmax cross-entropy only).
+    case labels(UnsafePointer<Int32>)
+}
+
+/// Computes the batch loss and the output delta dZ_last = dL/dZ (already scaled by
+/// the reduction), and the last layer's bias gradient (column sums of dZ).
+///
+/// - Parameters:
+///   - z, a: rows x width, the last layer's pre-activation and output.
+///   - upstream: rows x width scratch used by the generic (MSE) path.
+///   - dz: rows x width, receives dL/dZ.
+///   - biasGradient: width, receives sum_i dZ[i][j].
+/// - Returns: the reduced loss, accumulated in Double.
+func lossAndOutputDelta<Scalar: MLPScalar>(
+    loss: Loss, reduction: Reduction, outputActivation: Activation, leakySlope: Scalar,
+    z: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>, targets: Targets<Scalar>,
+    upstream: UnsafeMutablePointer<Scalar>, dz: UnsafeMutablePointer<Scalar>,
+    biasGradient: UnsafeMutablePointer<Scalar>, rows: Int, width: Int
+) -> Double {
+    let scale: Scalar = reduction == .mean ? 1 / Scalar(rows) : 1
+    var total: Double = 0
+    switch loss {
+    case .meanSquaredError:
+        // dL/dA = (a - y) * scale, then back through the output activation.
+        for i in 0..<rows {
+            let aRow = a + i * width, gRow = upstream + i * width
+            var rowLoss: Scalar = 0
+            for j in 0..<width {
+                let difference = aRow[j] - targetValue(targets, row: i, column: j, width: width)
+                rowLoss += difference * difference
+                gRow[j] = difference * scale
+            }
+            total += Double(rowLoss) / 2
+        }
+        backwardActivationBiasGradient(
+            outputActivation, leakySlope: leakySlope, upstream: upstream, a: a,
+            dz: dz, biasGradient: biasGradient, rows: rows, width: width)
+
+    case .binaryCrossEntropy:
+        biasGradient.update(repeating: 0, count: width)
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width, dzRow = dz + i * width
+            var rowLoss: Scalar = 0
+            for j in 0..<width {
+                let target = targetValue(targets, row: i, column: j, width: width)
+                let logit = zRow[j]
+                rowLoss += max(logit, 0) - logit * target
+                    + Scalar.logOnePlus(Scalar.exponential(-abs(logit)))
+                let value = (aRow[j] - target) * scale
+                dzRow[j] = value
+                biasGradient[j] += value
+            }
+            total += Double(rowLoss)
+        }
+
+    case .softmaxCrossEntropy:
+        biasGradient.update(repeating: 0, count: width)
+        for i in 0..<rows {
+            let zRow = z + i * width, aRow = a + i * width, dzRow = dz + i * width
+            var rowMax = -Scalar.infinity
+            for j in 0..<width where zRow[j] > rowMax { rowMax = zRow[j] }
+            var sumExp: Scalar = 0
+            for j in 0..<width { sumExp += Scalar.exponential(zRow[j] - rowMax) }
+            let logSumExp = rowMax + Scalar.logarithm(sumExp)
+            switch targets {
+            case .labels(let labels):
+                let label = Int(labels[i])
+                total += Double(logSumExp - zRow[label])
+                for j in 0..<width {
+                    let value = (j == label ? aRow[j] - 1 : aRow[j]) * scale
+                    dzRow[j] = value
+                    biasGradient[j] += value
+                }
+            case .dense(let y):
+                let yRow = y + i * width
+                var targetMass: Scalar = 0
+                var rowLoss: Scalar = 0
+                for j in 0..<width {
+                    targetMass += yRow[j]
+                    rowLoss += yRow[j] * (logSumExp - zRow[j])
+                }
+                total += Double(rowLoss)
+                for j in 0..<width {
+                    let value = (aRow[j] * targetMass - yRow[j]) * scale
+                    dzRow[j] = value
+                    biasGradient[j] += value
+                }
+            }
+        }
+    }
+    return reduction == .mean ? total / Double(rows) : total
+}
+
+/// The loss of a batch without gradients (evaluation), same definitions as above.
+func batchLoss<Scalar: MLPScalar>(
+    loss: Loss, z: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>,
+    targets: Targets<Scalar>, rows: Int, width: Int
+) -> Double {
+    var total: Double = 0
+    for i in 0..<rows {
+        let zRow = z + i * width, aRow = a + i * width
+        var rowLoss: Scalar = 0
+        switch loss {
+        case .meanSquaredError:
+            for j in 0..<width {
+                let difference = aRow[j] - targetValue(targets, row: i, column: j, width: width)
+                rowLoss += difference * difference / 2
+            }
+        case .binaryCrossEntropy:
+            for j in 0..<width {
+                let target = targetValue(targets, row: i, column: j, width: width)
+                let logit = zRow[j]
+                rowLoss += max(logit, 0) - logit * target
+                    + Scalar.logOnePlus(Scalar.exponential(-abs(logit)))
+            }
+        case .softmaxCrossEntropy:
+            var rowMax = -Scalar.infinity
+            for j in 0..<width where zRow[j] > rowMax { rowMax = zRow[j] }
+            var sumExp: Scalar = 0
+            for j in 0..<width { sumExp += Scalar.exponential(zRow[j] - rowMax) }
+            let logSumExp = rowMax + Scalar.logarithm(sumExp)
+            for j in 0..<width {
+                rowLoss += targetValue(targets, row: i, column: j, width: width) * (logSumExp - zRow[j])
+            }
+        }
+        total += Double(rowLoss)
+    }
+    return total
+}
+
+/// y[i][j] for dense targets, or the one-hot value for label targets.
+@inline(__always)
+func targetValue<Scalar: MLPScalar>(
+    _ targets: Targets<Scalar>, row: Int, column: Int, width: Int
+) -> Scalar {
+    switch targets {
+    case .dense(let y): return y[row * width + column]
+    case .labels(let labels): return Int(labels[row]) == column ? 1 : 0
+    }
+}

@@ -1,0 +1,206 @@
+// The network: its flat parameter and gradient vectors, optimizer state, generator
+// and workspaces, and the three hot operations - predict, gradients, step.
+//
+// Shapes, for a batch of n rows and layer l mapping n_l inputs to n_{l+1} outputs:
+//   X        n x n_0              inputs, row-major
+//   W_l      n_l x n_{l+1}        in the parameter vector at layout.layers[l]
+//   Z_l, A_l n x n_{l+1}          workspace.z(l), workspace.a(l)
+//   dZ_l     n x n_{l+1}          workspace.dz(l)
+//   dW_l     n_l x n_{l+1}        gradient vector, same offsets as W_l
+//   db_l     n_{l+1}              gradient vector, same offsets as b_l
+
+import Synchronization
+
+/// A multilayer perceptron computing in `Scalar` (`Float` or `Double`).
+///
+/// Not safe to mutate from two threads at once; `predict` may run concurrently with
+/// other `predict` calls. The C ABI adds a busy flag on top of this contract.
+public final class Network<Scalar: MLPScalar> {
+    public let configuration: NetworkConfiguration
+    public let layout: ParameterLayout
+    /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
+    let parameters: ScalarBuffer<Scalar>
+    /// The gradient of the last `gradients`/`step` call, same layout.
+    let gradient: ScalarBuffer<Scalar>
+    var optimizer: OptimizerState<Scalar>
+    var workspace = Workspace<Scalar>()
+    /// Rows of the batch whose activations and deltas the workspace holds (0: none).
+    public internal(set) var workspaceRows = 0
+    /// Shared inference scratch; `inferenceWorkspaceInUse` guards it so concurrent
+    /// predictions never share memory (a second one allocates its own).
+    var inferenceWorkspace = InferenceWorkspace<Scalar>()
+    let inferenceWorkspaceInUse = Atomic<Bool>(false)
+    /// The network's own generator: initial weights, then shuffling in `train`.
+    public var generator: Xoshiro256StarStar
+    /// Epochs completed by `train`; drives the learning-rate schedule.
+    public var epoch = 0
+    let leakySlope: Scalar
+
+    /// Builds and initialises a network.
+    /// - Throws: `invalidArgument` for a bad configuration, `outOfMemory` when the
+    ///   parameters cannot be allocated.
+    public init(_ configuration: NetworkConfiguration) throws(MLPError) {
+        let layout = try configuration.validatedLayout()
+        self.configuration = configuration
+        self.layout = layout
+        self.leakySlope = Scalar(configuration.leakyReLUSlope)
+        let count = layout.parameterCount
+        let parameters = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "parameters")
+        let gradient: ScalarBuffer<Scalar>
+        do {
+            gradient = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "gradient")
+        } catch {
+            parameters.deallocate()
+            throw error
+        }
+        let optimizer: OptimizerState<Scalar>
+        do {
+            optimizer = try OptimizerState(
+                configuration: OptimizerConfiguration(kind: .sgd), parameterCount: count)
+        } catch {
+            parameters.deallocate()
+            gradient.deallocate()
+            throw error
+        }
+        self.parameters = parameters
+        self.gradient = gradient
+        self.optimizer = optimizer
+        var generator = Xoshiro256StarStar(seed: configuration.seed)
+        initializeParameters(
+            parameters.pointer, layout: layout, activations: configuration.activations,
+            initialization: configuration.initialization, generator: &generator)
+        self.generator = generator
+    }
+
+    deinit {
+        parameters.deallocate()
+        gradient.deallocate()
+        optimizer.deallocate()
+        workspace.deallocate()
+        inferenceWorkspace.deallocate()
+    }
+
+    // MARK: Shape
+
+    public var parameterCount: Int { layout.parameterCount }
+    public var inputCount: Int { configuration.inputCount }
+    public var outputCount: Int { configuration.outputCount }
+
+    // MARK: Parameters
+
+    /// A read-only view of the parameter vector. Valid while the network lives and no
+    /// mutating call runs.
+    public var parameterView: UnsafeBufferPointer<Scalar> {
+        UnsafeBufferPointer(parameters.bufferPointer)
+    }
+
+    /// A read-only view of the gradient of the most recent `gradients` or `step`.
+    public var gradientView: UnsafeBufferPointer<Scalar> {
+        UnsafeBufferPointer(gradient.bufferPointer)
+    }
+
+    /// A copy of the parameter vector.
+    public var parameterValues: [Scalar] { Array(parameterView) }
+
+    /// Replaces every parameter. Optimizer state is kept.
+    /// - Throws: `shapeMismatch` for a wrong count, `nonFinite` for NaN or infinity
+    ///   (nothing is changed).
+    public func setParameters(_ values: UnsafeBufferPointer<Scalar>) throws(MLPError) {
+        guard values.count == parameterCount else {
+            throw MLPError(.shapeMismatch,
+                "got \(values.count) parameters, but the model has \(parameterCount)")
+        }
+        for index in 0..<values.count where !values[index].isFinite {
+            throw MLPError(.nonFinite, "parameter \(index) is \(values[index]); parameters must be finite")
+        }
+        if let source = values.baseAddress, parameterCount > 0 {
+            parameters.pointer.update(from: source, count: parameterCount)
+        }
+    }
+
+    public func setParameters(_ values: [Scalar]) throws(MLPError) {
+        var failure: MLPError? = nil
+        values.withUnsafeBufferPointer { buffer in
+            do throws(MLPError) { try setParameters(buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: Optimizer
+
+    public var optimizerConfiguration: OptimizerConfiguration { optimizer.configuration }
+    /// Updates applied since the optimizer was set.
+    public var optimizerStepCount: Int { optimizer.stepCount }
+
+    /// Replaces the optimizer and resets its state.
+    public func setOptimizer(_ configuration: OptimizerConfiguration) throws(MLPError) {
+        try configuration.validate()
+        let fresh = try OptimizerState<Scalar>(configuration: configuration, parameterCount: parameterCount)
+        optimizer.deallocate()
+        optimizer = fresh
+    }
+
+    /// The learning rate the next step will use (the schedule at the current epoch).
+    public var currentLearningRate: Double {
+        optimizer.configuration.schedule.learningRate(
+            base: optimizer.configuration.learningRate, epoch: epoch)
+    }
+
+    // MARK: Checks shared by the batch operations
+
+    func checkBatch(
+        inputs: UnsafeBufferPointer<Scalar>, rows: Int, targets: Targets<Scalar>?,
+        targetCount: Int
+    ) throws(MLPError) {
+        guard rows >= 1, rows <= largestBLASDimension else {
+            throw MLPError(.shapeMismatch, "n_rows is \(rows); it must be in 1...\(largestBLASDimension)")
+        }
+        let (expectedInputs, overflow) = rows.multipliedReportingOverflow(by: inputCount)
+        guard !overflow, inputs.count == expectedInputs, inputs.baseAddress != nil else {
+            throw MLPError(.shapeMismatch,
+                "inputs hold \(inputs.count) values, but \(rows) rows of \(inputCount) inputs need \(rows &* inputCount)")
+        }
+        guard let targets else { return }
+        switch targets {
+        case .dense:
+            let (expectedTargets, overflowT) = rows.multipliedReportingOverflow(by: outputCount)
+            guard !overflowT, targetCount == expectedTargets else {
+                throw MLPError(.shapeMismatch,
+                    "targets hold \(targetCount) values, but \(rows) rows of \(outputCount) outputs need \(rows &* outputCount)")
+            }
+        case .labels(let labels):
+            guard configuration.loss == .softmaxCrossEntropy else {
+                throw MLPError(.invalidArgument,
+                    "class labels need softmax cross-entropy; this model's loss is \(configuration.loss)")
+            }
+            guard targetCount == rows else {
+                throw MLPError(.shapeMismatch, "got \(targetCount) labels for \(rows) rows")
+            }
+            for row in 0..<rows where labels[row] < 0 || Int(labels[row]) >= outputCount {
+                throw MLPError(.invalidArgument,
+                    "label of row \(row) is \(labels[row]); it must be in 0..<\(outputCount)")
+            }
+        }
+    }
+
+    /// Explains a non-finite loss or gradient, naming the first row of non-finite
+    /// data when there is one. Only runs on the failure path.
+    func nonFiniteError(
+        inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int, loss: Double
+    ) -> MLPError {
+        for row in 0..<rows {
+            for column in 0..<inputCount where !inputs[row * inputCount + column].isFinite {
+                return MLPError(.nonFinite,
+                    "input row \(row) column \(column) is \(inputs[row * inputCount + column]); nothing was updated")
+            }
+            if case .dense(let y) = targets {
+                for column in 0..<outputCount where !y[row * outputCount + column].isFinite {
+                    return MLPError(.nonFinite,
+                        "target row \(row) column \(column) is \(y[row * outputCount + column]); nothing was updated")
+                }
+            }
+        }
+        return MLPError(.nonFinite,
+            "the loss (\(loss)) or a gradient is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
+    }
+}

@@ -1,0 +1,263 @@
+// Optimizers: the update rules of PyTorch's torch.optim, applied as one loop over the
+// flat parameter vector, plus gradient clipping by global norm and learning-rate
+// schedules. State (momentum, first and second moments, step count) lives here, with
+// the model, in buffers laid out exactly like the parameters.
+//
+// Per parameter p with gradient g, at step t = 1, 2, ... (wd = weight decay):
+//   SGD      g += wd p; v = mu v + g (if mu > 0); g = nesterov ? g + mu v : v; p -= lr g
+//   Adam     g += wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
+//            p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+//   AdamW    p *= 1 - lr wd; then Adam with no wd term
+//   RMSprop  g += wd p; s = alpha s + (1-alpha) g^2; d = g / (sqrt(s) + eps)
+//            v = mu v + d, p -= lr v (if mu > 0), else p -= lr d
+// Weight decay touches weights only unless `decayBiases` is set (scikit-learn's and
+// the classic tutorials' convention; PyTorch decays every parameter it is given).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which update rule.
+public enum OptimizerKind: Sendable, Equatable, CaseIterable {
+    case sgd
+    case adam
+    case adamW
+    case rmsProp
+}
+
+/// How the learning rate changes with the epoch count e (0 for the first epoch),
+/// as PyTorch's schedulers stepped once per epoch.
+public enum LearningRateSchedule: Sendable, Equatable {
+    /// lr
+    case constant
+    /// lr * gamma^floor(e / stepSize)  (StepLR)
+    case step(stepSize: Int, gamma: Double)
+    /// lr * gamma^e  (ExponentialLR)
+    case exponential(gamma: Double)
+    /// minimum + (lr - minimum) (1 + cos(pi min(e, period) / period)) / 2
+    /// (CosineAnnealingLR, held at `minimum` after `period` epochs)
+    case cosine(period: Int, minimum: Double)
+
+    /// The learning rate for epoch `epoch` given the base rate.
+    public func learningRate(base: Double, epoch: Int) -> Double {
+        switch self {
+        case .constant:
+            return base
+        case .step(let stepSize, let gamma):
+            return base * power(gamma, epoch / stepSize)
+        case .exponential(let gamma):
+            return base * power(gamma, epoch)
+        case .cosine(let period, let minimum):
+            let progress = Double(min(epoch, period)) / Double(period)
+            return minimum + (base - minimum) * (1 + cos(Double.pi * progress)) / 2
+        }
+    }
+}
+
+/// Integer power by repeated squaring, exact order so every platform agrees.
+func power(_ base: Double, _ exponent: Int) -> Double {
+    var result = 1.0, factor = base, remaining = exponent
+    while remaining > 0 {
+        if remaining & 1 == 1 { result *= factor }
+        factor *= factor
+        remaining >>= 1
+    }
+    return result
+}
+
+/// Everything that defines an optimizer. Defaults are PyTorch's for each kind.
+public struct OptimizerConfiguration: Sendable, Equatable {
+    public var kind: OptimizerKind
+    public var learningRate: Double
+    public var momentum: Double = 0
+    public var nesterov: Bool = false
+    public var beta1: Double = 0.9
+    public var beta2: Double = 0.999
+    public var epsilon: Double = 1e-8
+    public var alpha: Double = 0.99
+    public var weightDecay: Double = 0
+    public var decayBiases: Bool = false
+    /// 0 disables clipping.
+    public var clipNorm: Double = 0
+    public var schedule: LearningRateSchedule = .constant
+
+    /// PyTorch's defaults: SGD lr 0.01 (PyTorch requires one; 0.01 is the customary
+    /// choice), Adam and AdamW lr 1e-3, RMSprop lr 1e-2; AdamW weight decay 0.01.
+    public init(kind: OptimizerKind) {
+        self.kind = kind
+        switch kind {
+        case .sgd: learningRate = 0.01
+        case .adam: learningRate = 0.001
+        case .adamW: learningRate = 0.001; weightDecay = 0.01
+        case .rmsProp: learningRate = 0.01
+        }
+    }
+
+    /// Checks every field; the message names the first bad one.
+    public func validate() throws(MLPError) {
+        func require(_ condition: Bool, _ field: String, _ value: Double, _ rule: String) throws(MLPError) {
+            if !condition {
+                throw MLPError(.invalidArgument, "optimizer \(field) is \(value); it must be \(rule)")
+            }
+        }
+        try require(learningRate.isFinite && learningRate > 0, "learning_rate", learningRate, "finite and > 0")
+        try require(momentum.isFinite && momentum >= 0 && momentum < 1, "momentum", momentum, "in [0, 1)")
+        try require(beta1.isFinite && beta1 >= 0 && beta1 < 1, "beta1", beta1, "in [0, 1)")
+        try require(beta2.isFinite && beta2 >= 0 && beta2 < 1, "beta2", beta2, "in [0, 1)")
+        try require(epsilon.isFinite && epsilon > 0, "epsilon", epsilon, "finite and > 0")
+        try require(alpha.isFinite && alpha >= 0 && alpha < 1, "alpha", alpha, "in [0, 1)")
+        try require(weightDecay.isFinite && weightDecay >= 0, "weight_decay", weightDecay, "finite and >= 0")
+        try require(clipNorm.isFinite && clipNorm >= 0, "clip_norm", clipNorm, "finite and >= 0 (0 disables)")
+        if nesterov && !(kind == .sgd && momentum > 0) {
+            throw MLPError(.invalidArgument, "optimizer nesterov needs SGD with momentum > 0")
+        }
+        switch schedule {
+        case .constant: break
+        case .step(let stepSize, let gamma):
+            if stepSize < 1 {
+                throw MLPError(.invalidArgument, "schedule step_size is \(stepSize); it must be >= 1")
+            }
+            try require(gamma.isFinite && gamma > 0, "schedule gamma", gamma, "finite and > 0")
+        case .exponential(let gamma):
+            try require(gamma.isFinite && gamma > 0, "schedule gamma", gamma, "finite and > 0")
+        case .cosine(let period, let minimum):
+            if period < 1 {
+                throw MLPError(.invalidArgument, "schedule period is \(period); it must be >= 1")
+            }
+            try require(minimum.isFinite && minimum >= 0, "schedule min_lr", minimum, "finite and >= 0")
+        }
+    }
+
+    /// How many parameter-sized state buffers this optimizer keeps.
+    var stateBufferCount: Int {
+        switch kind {
+        case .sgd: return momentum > 0 ? 1 : 0
+        case .adam, .adamW: return 2
+        case .rmsProp: return momentum > 0 ? 2 : 1
+        }
+    }
+}
+
+/// The optimizer's mutable state: step count and up to two buffers shaped like the
+/// parameters (SGD: velocity; Adam: m, v; RMSprop: square average s, velocity).
+struct OptimizerState<Scalar: MLPScalar> {
+    var configuration: OptimizerConfiguration
+    var stepCount = 0
+    var first = ScalarBuffer<Scalar>()
+    var second = ScalarBuffer<Scalar>()
+
+    init(configuration: OptimizerConfiguration, parameterCount: Int) throws(MLPError) {
+        self.configuration = configuration
+        let buffers = configuration.stateBufferCount
+        if buffers >= 1 {
+            first = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
+        }
+        if buffers >= 2 {
+            do {
+                second = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
+            } catch {
+                first.deallocate()
+                throw error
+            }
+        }
+    }
+
+    func deallocate() {
+        first.deallocate()
+        second.deallocate()
+    }
+
+    /// Applies one update to `parameters` from `gradient` (both laid out by `layout`),
+    /// with the gradient scaled by `gradientScale` first (clipping), at rate
+    /// `learningRate`. Advances the step count.
+    mutating func apply(
+        parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
+        gradientScale: Scalar, learningRate: Double, layout: ParameterLayout
+    ) {
+        stepCount += 1
+        for layer in layout.layers {
+            let decay = configuration.weightDecay
+            updateSegment(parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                          range: layer.weightOffset..<layer.biasOffset, weightDecay: decay,
+                          learningRate: learningRate)
+            updateSegment(parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                          range: layer.biasOffset..<layer.endOffset,
+                          weightDecay: configuration.decayBiases ? decay : 0,
+                          learningRate: learningRate)
+        }
+    }
+
+    @inline(__always)
+    private func updateSegment(
+        parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
+        gradientScale: Scalar, range: Range<Int>, weightDecay: Double, learningRate: Double
+    ) {
+        let lr = Scalar(learningRate)
+        let wd = Scalar(weightDecay)
+        let mu = Scalar(configuration.momentum)
+        switch configuration.kind {
+        case .sgd:
+            if configuration.momentum > 0 {
+                let velocity = first.pointer
+                let nesterov = configuration.nesterov
+                for i in range {
+                    let g = gradient[i] * gradientScale + wd * parameters[i]
+                    let v = mu * velocity[i] + g
+                    velocity[i] = v
+                    parameters[i] -= lr * (nesterov ? g + mu * v : v)
+                }
+            } else {
+                for i in range {
+                    let g = gradient[i] * gradientScale + wd * parameters[i]
+                    parameters[i] -= lr * g
+                }
+            }
+        case .adam, .adamW:
+            let decoupled = configuration.kind == .adamW
+            let b1 = Scalar(configuration.beta1), b2 = Scalar(configuration.beta2)
+            let eps = Scalar(configuration.epsilon)
+            // Bias corrections in Double, as PyTorch computes them in Python floats.
+            let correction1 = 1 - power(configuration.beta1, stepCount)
+            let correction2Root = (1 - power(configuration.beta2, stepCount)).squareRoot()
+            let stepSize = Scalar(learningRate / correction1)
+            let root2 = Scalar(correction2Root)
+            let shrink = Scalar(1 - learningRate * weightDecay)
+            let m = first.pointer, v = second.pointer
+            for i in range {
+                var g = gradient[i] * gradientScale
+                if decoupled {
+                    parameters[i] *= shrink
+                } else {
+                    g += wd * parameters[i]
+                }
+                let mi = b1 * m[i] + (1 - b1) * g
+                let vi = b2 * v[i] + (1 - b2) * g * g
+                m[i] = mi
+                v[i] = vi
+                parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
+            }
+        case .rmsProp:
+            let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
+            let square = first.pointer
+            let useMomentum = configuration.momentum > 0
+            for i in range {
+                let g = gradient[i] * gradientScale + wd * parameters[i]
+                let s = alpha * square[i] + (1 - alpha) * g * g
+                square[i] = s
+                let direction = g / (s.squareRoot() + eps)
+                if useMomentum {
+                    let velocity = second.pointer
+                    let v = mu * velocity[i] + direction
+                    velocity[i] = v
+                    parameters[i] -= lr * v
+                } else {
+                    parameters[i] -= lr * direction
+                }
+            }
+        }
+    }
+}

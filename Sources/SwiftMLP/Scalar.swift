@@ -1,0 +1,91 @@
+// The element types the engine computes in, and the few primitives it needs from
+// each: elementary functions from the C library and matrix products from OpenBLAS.
+// Everything else in the engine is written once, generically, over `MLPScalar`.
+
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The numeric element type of a network: its parameters, data and workspace.
+public enum DType: Sendable, Equatable {
+    case float32
+    case float64
+}
+
+/// A floating-point type the engine can train in: `Float` or `Double`.
+///
+/// The requirements are the primitives whose implementations differ per type; every
+/// algorithm is written once against this protocol.
+public protocol MLPScalar: BinaryFloatingPoint, Sendable {
+    /// The `DType` tag of this type.
+    static var dtype: DType { get }
+    /// e^x.
+    static func exponential(_ x: Self) -> Self
+    /// Natural logarithm.
+    static func logarithm(_ x: Self) -> Self
+    /// log(1 + x), accurate for small x.
+    static func logOnePlus(_ x: Self) -> Self
+    /// tanh(x).
+    static func hyperbolicTangent(_ x: Self) -> Self
+    /// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, where op(A) is m x k and
+    /// op(B) is k x n. `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.
+    /// Callers guarantee every dimension fits the BLAS integer type.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+@inline(__always)
+func blasTranspose(_ transpose: Bool) -> CBLAS_TRANSPOSE {
+    transpose ? CblasTrans : CblasNoTrans
+}
+
+/// The largest dimension OpenBLAS's 32-bit integer interface accepts.
+let largestBLASDimension = Int(Int32.max)
+
+extension Float: MLPScalar {
+    public static var dtype: DType { .float32 }
+    @inline(__always) public static func exponential(_ x: Float) -> Float { expf(x) }
+    @inline(__always) public static func logarithm(_ x: Float) -> Float { logf(x) }
+    @inline(__always) public static func logOnePlus(_ x: Float) -> Float { log1pf(x) }
+    @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
+    @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
+            b, blasint(ldb), beta, c, blasint(ldc))
+    }
+}
+
+extension Double: MLPScalar {
+    public static var dtype: DType { .float64 }
+    @inline(__always) public static func exponential(_ x: Double) -> Double { exp(x) }
+    @inline(__always) public static func logarithm(_ x: Double) -> Double { log(x) }
+    @inline(__always) public static func logOnePlus(_ x: Double) -> Double { log1p(x) }
+    @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
+    @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
+            b, blasint(ldb), beta, c, blasint(ldc))
+    }
+}

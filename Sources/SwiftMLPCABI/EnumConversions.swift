@@ -1,0 +1,86 @@
+// C enum values to engine enums and back. Every value from C is checked: an unknown
+// number is an INVALID_ARGUMENT naming the field, never a trap.
+
+import CSwiftMLP
+import SwiftMLP
+
+func activation(from value: smlp_activation, index: Int) throws(APIError) -> Activation {
+    switch value {
+    case SMLP_IDENTITY: return .identity
+    case SMLP_SIGMOID: return .sigmoid
+    case SMLP_TANH: return .tanh
+    case SMLP_RELU: return .relu
+    case SMLP_LEAKY_RELU: return .leakyReLU
+    case SMLP_SOFTMAX: return .softmax
+    default:
+        throw APIError(SMLP_ERR_INVALID_ARGUMENT, "activations[\(index)] is \(value.rawValue), not an smlp_activation")
+    }
+}
+
+func cValue(_ activation: Activation) -> smlp_activation {
+    switch activation {
+    case .identity: return SMLP_IDENTITY
+    case .sigmoid: return SMLP_SIGMOID
+    case .tanh: return SMLP_TANH
+    case .relu: return SMLP_RELU
+    case .leakyReLU: return SMLP_LEAKY_RELU
+    case .softmax: return SMLP_SOFTMAX
+    }
+}
+
+func loss(from value: smlp_loss) throws(APIError) -> Loss {
+    switch value {
+    case SMLP_MSE: return .meanSquaredError
+    case SMLP_BINARY_CROSS_ENTROPY: return .binaryCrossEntropy
+    case SMLP_SOFTMAX_CROSS_ENTROPY: return .softmaxCrossEntropy
+    default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "loss is \(value.rawValue), not an smlp_loss")
+    }
+}
+
+func cValue(_ loss: Loss) -> smlp_loss {
+    switch loss {
+    case .meanSquaredError: return SMLP_MSE
+    case .binaryCrossEntropy: return SMLP_BINARY_CROSS_ENTROPY
+    case .softmaxCrossEntropy: return SMLP_SOFTMAX_CROSS_ENTROPY
+    }
+}
+
+func reduction(from value: smlp_reduction) throws(APIError) -> Reduction {
+    switch value {
+    case SMLP_REDUCTION_MEAN: return .mean
+    case SMLP_REDUCTION_SUM: return .sum
+    default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "reduction is \(value.rawValue), not an smlp_reduction")
+    }
+}
+
+func cValue(_ reduction: Reduction) -> smlp_reduction {
+    reduction == .mean ? SMLP_REDUCTION_MEAN : SMLP_REDUCTION_SUM
+}
+
+func initialization(from value: smlp_init) throws(APIError) -> Initialization {
+    switch value {
+    case SMLP_INIT_AUTO: return .automatic
+    case SMLP_INIT_GLOROT_UNIFORM: return .glorotUniform
+    case SMLP_INIT_HE_UNIFORM: return .heUniform
+    default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "init is \(value.rawValue), not an smlp_init")
+    }
+}
+
+func optimizerKind(from value: smlp_optimizer) throws(APIError) -> OptimizerKind {
+    switch value {
+    case SMLP_SGD: return .sgd
+    case SMLP_ADAM: return .adam
+    case SMLP_ADAMW: return .adamW
+    case SMLP_RMSPROP: return .rmsProp
+    default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "optimizer kind is \(value.rawValue), not an smlp_optimizer")
+    }
+}
+
+func cValue(_ kind: OptimizerKind) -> smlp_optimizer {
+    switch kind {
+    case .sgd: return SMLP_SGD
+    case .adam: return SMLP_ADAM
+    case .adamW: return SMLP_ADAMW
+    case .rmsProp: return SMLP_RMSPROP
+    }
+}

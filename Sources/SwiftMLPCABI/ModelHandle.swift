@@ -1,0 +1,117 @@
+// What an smlp_model* points to: a network of either dtype, plus the flag that keeps
+// two threads from changing one model at once.
+
+import CSwiftMLP
+import SwiftMLP
+import Synchronization
+
+/// The network behind a handle, in the dtype it was created with.
+enum NetworkStorage {
+    case float32(Network<Float>)
+    case float64(Network<Double>)
+}
+
+/// The object behind an opaque `smlp_model *`. Retained once by smlp_create and
+/// released by smlp_free; every other call borrows it.
+final class ModelHandle {
+    let storage: NetworkStorage
+    /// 0: idle; n > 0: n readers; -1: one writer. Writers never wait: they fail busy.
+    let usage = Atomic<Int>(0)
+
+    init(_ storage: NetworkStorage) {
+        self.storage = storage
+    }
+
+    var dtype: smlp_dtype {
+        switch storage {
+        case .float32: return SMLP_FLOAT32
+        case .float64: return SMLP_FLOAT64
+        }
+    }
+
+    /// Exclusive use for a changing call, or BUSY.
+    func beginWriting(_ function: StaticString) throws(APIError) {
+        guard usage.compareExchange(expected: 0, desired: -1, ordering: .acquiring).exchanged else {
+            throw APIError(SMLP_ERR_BUSY, "another call is using this model; nothing was changed")
+        }
+    }
+
+    func endWriting() {
+        usage.store(0, ordering: .releasing)
+    }
+
+    /// Shared use for a read-only call, or BUSY while a writer runs.
+    func beginReading() throws(APIError) {
+        var current = usage.load(ordering: .relaxed)
+        while true {
+            guard current >= 0 else {
+                throw APIError(SMLP_ERR_BUSY, "a changing call is running on this model")
+            }
+            let (exchanged, original) = usage.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiring)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    func endReading() {
+        usage.subtract(1, ordering: .releasing)
+    }
+}
+
+/// The handle behind a non-NULL model pointer (borrowed, not retained).
+@inline(__always)
+func handle(_ model: OpaquePointer?) throws(APIError) -> ModelHandle {
+    guard let model else { throw APIError(SMLP_ERR_NULL_ARGUMENT, "model is NULL") }
+    return Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).takeUnretainedValue()
+}
+
+/// Runs `body` with exclusive use of the model.
+@inline(__always)
+func writing(
+    _ model: OpaquePointer?, _ function: StaticString,
+    _ body: (ModelHandle) throws(APIError) -> Void
+) throws(APIError) {
+    let box = try handle(model)
+    try box.beginWriting(function)
+    defer { box.endWriting() }
+    try body(box)
+}
+
+/// Runs `body` with shared use of the model.
+@inline(__always)
+func reading(
+    _ model: OpaquePointer?, _ body: (ModelHandle) throws(APIError) -> Void
+) throws(APIError) {
+    let box = try handle(model)
+    try box.beginReading()
+    defer { box.endReading() }
+    try body(box)
+}
+
+/// Checks that data of `dtype` may be used with the model.
+@inline(__always)
+func requireDType(_ dtype: smlp_dtype, matches box: ModelHandle, _ name: StaticString) throws(APIError) {
+    guard dtype == box.dtype else {
+        throw APIError(SMLP_ERR_DTYPE_MISMATCH,
+            "\(name) has dtype \(describe(dtype)) but the model is \(describe(box.dtype))")
+    }
+}
+
+func describe(_ dtype: smlp_dtype) -> String {
+    switch dtype {
+    case SMLP_FLOAT32: return "SMLP_FLOAT32"
+    case SMLP_FLOAT64: return "SMLP_FLOAT64"
+    default: return "unknown (\(dtype.rawValue))"
+    }
+}
+
+/// rows * columns, or SHAPE_MISMATCH naming the product when it overflows.
+@inline(__always)
+func elementCount(_ rows: Int, _ columns: Int, _ name: StaticString) throws(APIError) -> Int {
+    let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
+    guard !overflow, rows >= 0, columns >= 0 else {
+        throw APIError(SMLP_ERR_SHAPE_MISMATCH, "\(name): \(rows) x \(columns) overflows")
+    }
+    return product
+}

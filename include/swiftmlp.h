@@ -1,0 +1,342 @@
+/*
+ * swiftmlp.h - the C interface of libswiftmlp, a multilayer perceptron.
+ *
+ * This header is the contract. Everything the shared library exports is declared
+ * here, and nothing else is exported.
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise)
+ * -----------------------------------------------------------------------------------
+ * Status.     Functions that can fail return an smlp_status. SMLP_OK (0) means
+ *             success. On failure, smlp_last_error() returns a message naming the
+ *             problem, and the model is left exactly as it was before the call
+ *             (parameters, optimizer state, random state, settings).
+ * Handles.    An smlp_model is opaque. smlp_create() makes one, smlp_free() releases
+ *             it. Passing a pointer that is not a live model (freed, or garbage) is
+ *             undefined behaviour, as with free(); NULL is always detected.
+ * Data.       Matrices are row-major ("C order", NumPy's default) and contiguous:
+ *             element (i, j) of an n_rows x n_cols matrix is at index i*n_cols + j.
+ *             Their element type is the model's dtype: float for SMLP_FLOAT32,
+ *             double for SMLP_FLOAT64. Each data argument comes with its dtype and
+ *             shape, and the library checks both against the model.
+ * Ownership.  The library never keeps a pointer the caller passed after the call
+ *             returns, and never frees caller memory. Strings it returns are owned by
+ *             the library (see each function).
+ * Threads.    Different models may be used from different threads at the same time.
+ *             On one model, any number of threads may call the read-only functions
+ *             (smlp_predict, smlp_get_params, the queries) at once. A call that
+ *             changes a model (step, gradients, train, set_*) while any other call on
+ *             the same model is running returns SMLP_ERR_BUSY and changes nothing;
+ *             it never corrupts the model. Error messages are per thread.
+ * Memory.     After the first call at a given batch size, smlp_predict,
+ *             smlp_gradients and smlp_step allocate no heap memory: the model keeps a
+ *             workspace sized for the largest batch it has seen.
+ *
+ * Layout of the parameter vector
+ * ------------------------------
+ * All parameters live in one contiguous vector, layer by layer. Layer l (0-based)
+ * maps n_in = layer_sizes[l] inputs to n_out = layer_sizes[l+1] outputs and holds
+ *     W_l : n_in x n_out, row-major   (W_l[i][j] connects input i to output j)
+ *     b_l : n_out
+ * W_l first, then b_l, then layer l+1. smlp_layer_info() returns each offset. The
+ * gradient vector returned by smlp_gradients() has exactly the same layout.
+ *
+ * Forward pass, for a batch X of shape n x layer_sizes[0]:
+ *     Z_l = A_{l-1} W_l + 1 b_l        (n x n_out; A_{-1} = X)
+ *     A_l = activation_l(Z_l)
+ * See docs/backprop.md for the backward pass and every shape.
+ */
+#ifndef SWIFTMLP_H
+#define SWIFTMLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version ---------------------------------------------------------------- */
+
+#define SMLP_VERSION_MAJOR 0
+#define SMLP_VERSION_MINOR 1
+#define SMLP_VERSION_PATCH 0
+/* MAJOR*10000 + MINOR*100 + PATCH, comparable with smlp_version(). */
+#define SMLP_VERSION_NUMBER \
+    (SMLP_VERSION_MAJOR * 10000 + SMLP_VERSION_MINOR * 100 + SMLP_VERSION_PATCH)
+#define SMLP_VERSION_STRING "0.1.0"
+
+/* The version of the library loaded at run time, as SMLP_VERSION_NUMBER computes it.
+ * A program built against this header should check that the major versions agree:
+ * smlp_version() / 10000 == SMLP_VERSION_MAJOR. Never fails. */
+unsigned smlp_version(void);
+
+/* The same as a static string such as "0.1.0". Never fails; never NULL. */
+const char *smlp_version_string(void);
+
+/* ---- Status codes and errors -------------------------------------------------- */
+
+typedef enum smlp_status {
+    SMLP_OK = 0,
+    SMLP_ERR_NULL_ARGUMENT = 1,     /* a required pointer was NULL                 */
+    SMLP_ERR_INVALID_ARGUMENT = 2,  /* a value is out of range or not allowed      */
+    SMLP_ERR_SHAPE_MISMATCH = 3,    /* a size does not match the model             */
+    SMLP_ERR_DTYPE_MISMATCH = 4,    /* data dtype differs from the model's dtype   */
+    SMLP_ERR_OUT_OF_MEMORY = 5,     /* a size overflows or memory is exhausted     */
+    SMLP_ERR_NON_FINITE = 6,        /* NaN/Inf in data, loss or gradient; nothing
+                                       was updated                                 */
+    SMLP_ERR_BUSY = 7,              /* another thread is using this model          */
+    SMLP_ERR_IO = 8,                /* a file could not be read or written         */
+    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one        */
+    SMLP_ERR_UNSUPPORTED_VERSION = 10 /* a model file from a newer major version   */
+} smlp_status;
+
+/* A short, static, English description of a status code, e.g. "shape mismatch".
+ * Unknown codes give "unknown status". Never NULL; never fails. */
+const char *smlp_status_string(smlp_status status);
+
+/* The message of the most recent failed call made on the calling thread, naming the
+ * argument and the values involved, e.g. "smlp_predict: n_inputs is 3 but the model
+ * has 2 inputs". Successful calls do not change it; "" if no call has failed yet on
+ * this thread. The string is owned by the library and stays valid until the next
+ * failing call on the same thread. Never NULL. */
+const char *smlp_last_error(void);
+
+/* ---- Model description ---------------------------------------------------------- */
+
+typedef enum smlp_dtype {
+    SMLP_FLOAT32 = 1,               /* data and parameters are C float  */
+    SMLP_FLOAT64 = 2                /* data and parameters are C double */
+} smlp_dtype;
+
+/* Activation of a layer. Derivatives are taken from the cached outputs where the
+ * function allows it (sigmoid: a(1-a); tanh: 1-a^2). */
+typedef enum smlp_activation {
+    SMLP_IDENTITY = 0,              /* a = z                                         */
+    SMLP_SIGMOID = 1,               /* a = 1 / (1 + exp(-z))                         */
+    SMLP_TANH = 2,                  /* a = tanh(z)                                   */
+    SMLP_RELU = 3,                  /* a = max(z, 0)                                 */
+    SMLP_LEAKY_RELU = 4,            /* a = z > 0 ? z : slope * z                     */
+    SMLP_SOFTMAX = 5                /* a_j = exp(z_j) / sum_k exp(z_k); last layer only */
+} smlp_activation;
+
+/* Loss for one sample with output a and target y (k outputs):
+ *   SMLP_MSE                   L = 1/2 * sum_j (a_j - y_j)^2        any last activation
+ *   SMLP_BINARY_CROSS_ENTROPY  L = -sum_j [y_j log a_j + (1-y_j) log(1-a_j)]
+ *                              last activation must be SMLP_SIGMOID; computed from z
+ *                              (log-sum-exp form), dL/dz = a - y.
+ *   SMLP_SOFTMAX_CROSS_ENTROPY L = -sum_j y_j log a_j
+ *                              last activation must be SMLP_SOFTMAX; computed from z
+ *                              with log-sum-exp, dL/dz = a - y. Targets may be given
+ *                              as one-hot rows or as integer class labels. */
+typedef enum smlp_loss {
+    SMLP_MSE = 0,
+    SMLP_BINARY_CROSS_ENTROPY = 1,
+    SMLP_SOFTMAX_CROSS_ENTROPY = 2
+} smlp_loss;
+
+/* How per-sample losses (and so gradients) combine over a batch of n samples. */
+typedef enum smlp_reduction {
+    SMLP_REDUCTION_MEAN = 0,        /* (1/n) sum_i L_i   (default)                   */
+    SMLP_REDUCTION_SUM = 1          /* sum_i L_i                                     */
+} smlp_reduction;
+
+/* Weight initialisation. Biases always start at zero. Uniform draws come from the
+ * model's own PRNG (xoshiro256** seeded through SplitMix64 with config.seed; see
+ * docs/backprop.md), so the same seed gives bit-identical weights on every run and
+ * machine; float32 weights are the float64 draws rounded to float. */
+typedef enum smlp_init {
+    SMLP_INIT_AUTO = 0,             /* He for relu/leaky relu layers, else Glorot    */
+    SMLP_INIT_GLOROT_UNIFORM = 1,   /* U(-r, r), r = sqrt(6 / (n_in + n_out))        */
+    SMLP_INIT_HE_UNIFORM = 2        /* U(-r, r), r = sqrt(6 / n_in)                  */
+} smlp_init;
+
+/* Everything smlp_create() needs. Always start from smlp_config_init(), then set
+ * fields: struct_size lets the struct grow in later versions without breaking
+ * programs built against this one. */
+typedef struct smlp_config {
+    size_t struct_size;             /* sizeof(smlp_config), set by smlp_config_init  */
+    smlp_dtype dtype;               /* default SMLP_FLOAT64                          */
+    size_t n_layer_sizes;           /* entries in layer_sizes: >= 2 (input, output)  */
+    const size_t *layer_sizes;      /* widths, input first; each >= 1                */
+    const smlp_activation *activations; /* n_layer_sizes - 1 entries, one per layer  */
+    smlp_loss loss;                 /* default SMLP_MSE                              */
+    smlp_reduction reduction;       /* default SMLP_REDUCTION_MEAN                   */
+    smlp_init init;                 /* default SMLP_INIT_AUTO                        */
+    uint64_t seed;                  /* default 0                                     */
+    double leaky_relu_slope;        /* default 0.01; must be finite and >= 0         */
+} smlp_config;
+
+/* Fills *config with the defaults above (no layers: set n_layer_sizes, layer_sizes
+ * and activations yourself). Does nothing when config is NULL. */
+void smlp_config_init(smlp_config *config);
+
+/* ---- Create and free ------------------------------------------------------------ */
+
+typedef struct smlp_model smlp_model;
+
+/* Creates a model from *config and stores it in *out_model. The library copies what
+ * it needs from config (the arrays may be freed afterwards). The optimizer starts as
+ * plain SGD with learning rate 0.01.
+ * Errors: NULL_ARGUMENT (config, out_model, or its arrays), INVALID_ARGUMENT (struct
+ * size, fewer than 2 layer sizes, a zero width, unknown enum, softmax before the last
+ * layer, loss and last activation that do not go together, bad slope),
+ * OUT_OF_MEMORY (the parameter count overflows or cannot be allocated). On failure
+ * *out_model is set to NULL. */
+smlp_status smlp_create(const smlp_config *config, smlp_model **out_model);
+
+/* Frees the model and everything it owns. NULL is ignored. The handle must not be
+ * used afterwards, and no other call on it may be running. */
+void smlp_free(smlp_model *model);
+
+/* ---- Queries (read-only) -------------------------------------------------------- */
+
+/* Number of scalars in the parameter vector (and in the gradient vector).
+ * Returns 0 and sets the error message when model is NULL. */
+size_t smlp_param_count(const smlp_model *model);
+
+/* A summary of a model. Fields are filled by smlp_model_info(). */
+typedef struct smlp_model_info {
+    smlp_dtype dtype;
+    size_t n_layers;                /* weight layers = n_layer_sizes - 1             */
+    size_t n_inputs;                /* layer_sizes[0]                                */
+    size_t n_outputs;               /* layer_sizes[n_layer_sizes - 1]                */
+    size_t param_count;
+    smlp_loss loss;
+    smlp_reduction reduction;
+    double leaky_relu_slope;
+} smlp_model_info;
+
+/* Errors: NULL_ARGUMENT. */
+smlp_status smlp_model_info_get(const smlp_model *model, smlp_model_info *out_info);
+
+/* One weight layer, 0-based, and where its parameters sit in the flat vector. */
+typedef struct smlp_layer_info {
+    size_t n_inputs;                /* rows of W                                     */
+    size_t n_outputs;               /* columns of W, length of b                     */
+    smlp_activation activation;
+    size_t weight_offset;           /* index of W[0][0] in the parameter vector      */
+    size_t bias_offset;             /* index of b[0] = weight_offset + n_in * n_out  */
+} smlp_layer_info;
+
+/* Errors: NULL_ARGUMENT, INVALID_ARGUMENT (layer >= n_layers). */
+smlp_status smlp_layer_info_get(const smlp_model *model, size_t layer,
+                                smlp_layer_info *out_info);
+
+/* ---- Parameters ----------------------------------------------------------------- */
+
+/* Copies the parameter vector into out (count scalars of the given dtype).
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH (count != param_count). */
+smlp_status smlp_get_params(const smlp_model *model, smlp_dtype dtype, void *out,
+                            size_t count);
+
+/* Replaces the parameter vector with a copy of params (count scalars). Optimizer
+ * state (momentum, Adam moments) is kept; reset it with smlp_set_optimizer().
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, NON_FINITE (a NaN or
+ * infinity at the index the message names; nothing is changed), BUSY. */
+smlp_status smlp_set_params(smlp_model *model, smlp_dtype dtype, const void *params,
+                            size_t count);
+
+/* ---- Inference ------------------------------------------------------------------ */
+
+/* Computes the network's output for n_rows samples.
+ *   x:   n_rows x n_inputs   (n_inputs must equal layer_sizes[0])
+ *   out: n_rows x n_outputs  (n_outputs must equal the last layer size)
+ * For softmax outputs each row of out holds class probabilities; for sigmoid outputs
+ * each entry is a probability. x and out must not overlap. Safe to call from many
+ * threads at once on one model.
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH (also n_rows == 0),
+ * OUT_OF_MEMORY, BUSY (a changing call is running on this model). */
+smlp_status smlp_predict(smlp_model *model, smlp_dtype dtype, const void *x,
+                         size_t n_rows, size_t n_inputs, void *out, size_t n_outputs);
+
+/* ---- Training ------------------------------------------------------------------- */
+
+/* A batch (or a whole data set) of labelled samples. Give the targets either as
+ *   y:      n_rows x n_outputs in the model's dtype (labels = NULL), or
+ *   labels: n_rows class indices in [0, n_outputs) (y = NULL; softmax cross-entropy
+ *           only; equivalent to one-hot rows of y).
+ * All pointers are borrowed for the duration of the call only. */
+typedef struct smlp_dataset {
+    smlp_dtype dtype;               /* element type of x and y                       */
+    size_t n_rows;                  /* samples, >= 1                                 */
+    size_t n_inputs;                /* columns of x: the model's input width         */
+    const void *x;                  /* n_rows x n_inputs                             */
+    size_t n_outputs;               /* columns of y: the model's output width        */
+    const void *y;                  /* n_rows x n_outputs, or NULL                   */
+    const int32_t *labels;          /* n_rows, or NULL                               */
+} smlp_dataset;
+
+/* Forward and backward pass on one batch, without changing the parameters: writes
+ * the reduced loss to *out_loss and the gradient of that loss with respect to every
+ * parameter into grad (count == param_count scalars, same layout as the parameters).
+ * The bias gradient of each layer is the column sum of its dZ over the batch (times
+ * 1/n under mean reduction). grad may be NULL with count 0 when only the loss is
+ * wanted. out_loss may be NULL.
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (a label
+ * out of range, both or neither of y and labels), NON_FINITE (the loss or a gradient
+ * is NaN/Inf; the message names the first row with non-finite data if there is one),
+ * OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
+                           double *out_loss, void *grad, size_t count);
+
+/* One optimizer step on one mini-batch: gradients as in smlp_gradients(), then the
+ * update rule set by smlp_set_optimizer(). *out_loss (if not NULL) receives the loss
+ * before the update. If the loss or any gradient is not finite, returns
+ * SMLP_ERR_NON_FINITE and changes neither the parameters nor the optimizer state.
+ * Errors: as smlp_gradients(). */
+smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_loss);
+
+/* ---- Optimizers ----------------------------------------------------------------- */
+
+typedef enum smlp_optimizer {
+    SMLP_SGD = 0,                   /* with optional momentum and Nesterov            */
+    SMLP_ADAM = 1,
+    SMLP_ADAMW = 2,                 /* Adam with decoupled weight decay              */
+    SMLP_RMSPROP = 3
+} smlp_optimizer;
+
+/* Update rules, per parameter p with gradient g at step t (t = 1, 2, ...), as in
+ * PyTorch's torch.optim. "wd" is weight_decay; it applies to weights only unless
+ * decay_biases is non-zero.
+ *   SGD:     g += wd*p; if momentum: v = momentum*v + g,
+ *                                    g = nesterov ? g + momentum*v : v
+ *            p -= lr*g
+ *   Adam:    g += wd*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2
+ *            p -= (lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ *   AdamW:   p *= 1 - lr*wd; then Adam without the g += wd*p term
+ *   RMSprop: g += wd*p; s = alpha*s + (1-alpha)*g^2; d = g/(sqrt(s) + eps)
+ *            if momentum: v = momentum*v + d, p -= lr*v; else p -= lr*d
+ * Before any of these, if clip_norm > 0 and the global L2 norm of the whole gradient
+ * exceeds clip_norm, the gradient is scaled by clip_norm / norm. */
+typedef struct smlp_optimizer_config {
+    size_t struct_size;             /* sizeof(smlp_optimizer_config)                 */
+    smlp_optimizer kind;
+    double learning_rate;           /* > 0                                           */
+    double momentum;                /* SGD, RMSprop: in [0, 1)                       */
+    int nesterov;                   /* SGD: non-zero for Nesterov (needs momentum)   */
+    double beta1, beta2;            /* Adam(W): in [0, 1)                            */
+    double epsilon;                 /* Adam(W), RMSprop: > 0                         */
+    double alpha;                   /* RMSprop smoothing: in [0, 1)                  */
+    double weight_decay;            /* >= 0                                          */
+    int decay_biases;               /* 0: decay weights only (default)               */
+    double clip_norm;               /* 0: no clipping; else > 0                      */
+} smlp_optimizer_config;
+
+/* Fills *config with PyTorch's defaults for kind:
+ *   SGD lr 0.01, momentum 0, no Nesterov; Adam lr 0.001, betas (0.9, 0.999),
+ *   eps 1e-8; AdamW the same with weight_decay 0.01; RMSprop lr 0.01, alpha 0.99,
+ *   eps 1e-8, momentum 0. weight_decay 0 (AdamW: 0.01), weights only, no clipping.
+ * Does nothing when config is NULL; an unknown kind gives SGD's defaults with that
+ * kind kept, so smlp_set_optimizer() reports it. */
+void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer kind);
+
+/* Sets the optimizer and resets its state (momentum buffers, moments, step count).
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (struct size, unknown kind, a value out of
+ * the ranges above or NaN; the message names the field), OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_set_optimizer(smlp_model *model, const smlp_optimizer_config *config);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SWIFTMLP_H */

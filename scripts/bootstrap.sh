@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what swiftmlp needs on a fresh Debian machine, and nothing when it is
+# already there. Called by `make`; safe to run by hand any number of times.
+#
+#   scripts/bootstrap.sh          system packages for the library and the C tests
+#   scripts/bootstrap.sh python   also the Python packages the tests and examples use
+#
+# As root it installs with apt-get/pip; otherwise it prints the exact command and
+# stops with status 1.
+set -euo pipefail
+
+want_python=0
+for arg in "$@"; do
+    case "$arg" in
+        python) want_python=1 ;;
+        *) echo "bootstrap.sh: unknown argument '$arg'" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); fi
+
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "bootstrap: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "bootstrap: missing ${missing[*]}; run:" >&2
+        echo "    sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+if ((want_python)); then
+    PYTHON=${PYTHON:-python3}
+    py_missing=()
+    for module in numpy pytest; do
+        "$PYTHON" -c "import $module" >/dev/null 2>&1 || py_missing+=("$module")
+    done
+    if ((${#py_missing[@]})); then
+        if [[ $(id -u) -eq 0 ]]; then
+            echo "bootstrap: pip installing ${py_missing[*]}"
+            "$PYTHON" -m pip install -q "${py_missing[@]}"
+        else
+            echo "bootstrap: missing Python packages ${py_missing[*]}; run:" >&2
+            echo "    $PYTHON -m pip install ${py_missing[*]}" >&2
+            exit 1
+        fi
+    fi
+fi
