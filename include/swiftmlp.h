@@ -204,6 +204,8 @@ typedef struct smlp_model_info {
     smlp_loss loss;
     smlp_reduction reduction;
     double leaky_relu_slope;
+    size_t epoch;                   /* epochs trained so far (see smlp_set_epoch)    */
+    int has_scaler;                 /* 1 when an input scaler is set                 */
 } smlp_model_info;
 
 /* Errors: NULL_ARGUMENT. */
@@ -288,6 +290,21 @@ smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_
 
 /* ---- Optimizers ----------------------------------------------------------------- */
 
+/* How the learning rate changes with the model's epoch count e (0 before the first
+ * epoch; smlp_train adds 1 after each epoch; see smlp_set_epoch), as PyTorch's
+ * schedulers stepped once per epoch. lr is the configured learning_rate.
+ *   CONSTANT     lr
+ *   STEP         lr * gamma^floor(e / step_size)                        (StepLR)
+ *   EXPONENTIAL  lr * gamma^e                                           (ExponentialLR)
+ *   COSINE       min_lr + (lr - min_lr) * (1 + cos(pi * min(e, t_max) / t_max)) / 2
+ *                                                              (CosineAnnealingLR) */
+typedef enum smlp_schedule {
+    SMLP_SCHEDULE_CONSTANT = 0,
+    SMLP_SCHEDULE_STEP = 1,
+    SMLP_SCHEDULE_EXPONENTIAL = 2,
+    SMLP_SCHEDULE_COSINE = 3
+} smlp_schedule;
+
 typedef enum smlp_optimizer {
     SMLP_SGD = 0,                   /* with optional momentum and Nesterov            */
     SMLP_ADAM = 1,
@@ -306,8 +323,9 @@ typedef enum smlp_optimizer {
  *   AdamW:   p *= 1 - lr*wd; then Adam without the g += wd*p term
  *   RMSprop: g += wd*p; s = alpha*s + (1-alpha)*g^2; d = g/(sqrt(s) + eps)
  *            if momentum: v = momentum*v + d, p -= lr*v; else p -= lr*d
- * Before any of these, if clip_norm > 0 and the global L2 norm of the whole gradient
- * exceeds clip_norm, the gradient is scaled by clip_norm / norm. */
+ * Before any of these, if clip_norm > 0, the whole gradient is scaled by
+ * min(1, clip_norm / (norm + 1e-6)), where norm is its global L2 norm (as
+ * torch.nn.utils.clip_grad_norm_ does). */
 typedef struct smlp_optimizer_config {
     size_t struct_size;             /* sizeof(smlp_optimizer_config)                 */
     smlp_optimizer kind;
@@ -320,12 +338,18 @@ typedef struct smlp_optimizer_config {
     double weight_decay;            /* >= 0                                          */
     int decay_biases;               /* 0: decay weights only (default)               */
     double clip_norm;               /* 0: no clipping; else > 0                      */
+    smlp_schedule schedule;         /* default SMLP_SCHEDULE_CONSTANT                */
+    size_t step_size;               /* STEP: epochs per decay, >= 1 (default 10)     */
+    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1)  */
+    size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
+    double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
 } smlp_optimizer_config;
 
 /* Fills *config with PyTorch's defaults for kind:
  *   SGD lr 0.01, momentum 0, no Nesterov; Adam lr 0.001, betas (0.9, 0.999),
  *   eps 1e-8; AdamW the same with weight_decay 0.01; RMSprop lr 0.01, alpha 0.99,
- *   eps 1e-8, momentum 0. weight_decay 0 (AdamW: 0.01), weights only, no clipping.
+ *   eps 1e-8, momentum 0. weight_decay 0 (AdamW: 0.01), weights only, no clipping,
+ *   constant learning rate.
  * Does nothing when config is NULL; an unknown kind gives SGD's defaults with that
  * kind kept, so smlp_set_optimizer() reports it. */
 void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer kind);
@@ -334,6 +358,107 @@ void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer ki
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (struct size, unknown kind, a value out of
  * the ranges above or NaN; the message names the field), OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_set_optimizer(smlp_model *model, const smlp_optimizer_config *config);
+
+/* Sets the model's epoch count, which drives the learning-rate schedule (smlp_train
+ * advances it by one per epoch; smlp_step never does). Errors: NULL_ARGUMENT, BUSY. */
+smlp_status smlp_set_epoch(smlp_model *model, size_t epoch);
+
+/* ---- Training on a whole data set ---------------------------------------------- */
+
+/* What the callback receives after each epoch. Losses are the mean per-sample loss
+ * over the data, whatever the reduction, so train and validation losses compare. */
+typedef struct smlp_epoch_report {
+    size_t epoch;                   /* 1-based, within this smlp_train call          */
+    double train_loss;              /* mean over the epoch's batches, before updates  */
+    double validation_loss;         /* NaN without validation data                    */
+    double validation_accuracy;     /* NaN without validation data or for SMLP_MSE    */
+    double learning_rate;           /* the rate used during this epoch                */
+} smlp_epoch_report;
+
+/* Called once per epoch, on the thread that called smlp_train. Return 0 to go on,
+ * non-zero to stop after this epoch. It must not call functions that change the
+ * same model (they return SMLP_ERR_BUSY); other models are fine. */
+typedef int (*smlp_epoch_callback)(const smlp_epoch_report *report, void *user_data);
+
+typedef struct smlp_train_options {
+    size_t struct_size;             /* sizeof(smlp_train_options)                    */
+    size_t epochs;                  /* >= 1 (default 10)                             */
+    size_t batch_size;              /* >= 1 (default 32); a larger value means one
+                                       batch of all rows                             */
+    int shuffle;                    /* non-zero: reshuffle rows every epoch with the
+                                       model's generator (default 1); same seed, same
+                                       run, bit for bit                              */
+    int drop_last;                  /* non-zero: skip a last batch smaller than
+                                       batch_size (default 0: it is used)            */
+    const smlp_dataset *validation; /* NULL: none (default)                          */
+    size_t patience;                /* with validation: stop after this many epochs
+                                       without improvement; 0 never stops (default) */
+    double min_delta;               /* an improvement must exceed this (default 0)  */
+    int restore_best;               /* with validation: end with the parameters of the
+                                       best validation epoch (default 1)             */
+    smlp_epoch_callback callback;   /* NULL: none (default)                          */
+    void *user_data;                /* passed to callback unchanged                  */
+} smlp_train_options;
+
+/* Fills *options with the defaults above. Does nothing when options is NULL. */
+void smlp_train_options_init(smlp_train_options *options);
+
+typedef struct smlp_train_summary {
+    size_t epochs_run;
+    size_t best_epoch;              /* lowest validation loss (1-based), or the last */
+    double best_validation_loss;    /* NaN without validation data                    */
+    double final_train_loss;
+    double final_validation_loss;   /* NaN without validation data                    */
+    int stopped_early;              /* patience ran out                               */
+    int stopped_by_callback;
+} smlp_train_summary;
+
+/* Trains on a whole data set in memory: for each epoch, (optionally) shuffles the
+ * rows, runs smlp_step on consecutive batches of batch_size rows (the last one may
+ * be smaller unless drop_last), then evaluates the validation data, calls the
+ * callback, and checks early stopping. The data are checked once up front: a NaN or
+ * infinity anywhere is SMLP_ERR_NON_FINITE naming its row. The call is all or
+ * nothing: on any failure (also a loss that turns non-finite mid-run) the model's
+ * parameters, optimizer state, generator and epoch are restored to what they were.
+ * out_summary may be NULL. The model's scaler, if any, applies to both data sets.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (options), DTYPE_MISMATCH, SHAPE_MISMATCH,
+ * NON_FINITE, OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
+                       const smlp_train_options *options, smlp_train_summary *out_summary);
+
+/* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
+ * fraction of rows whose argmax equals the label (softmax), or whose every output is
+ * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
+ * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),
+ * OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_evaluate(smlp_model *model, const smlp_dataset *data, double *out_loss,
+                          double *out_accuracy);
+
+/* ---- Input scaling kept with the model ------------------------------------------ */
+
+/* Computes each input feature's mean and (population) standard deviation from x
+ * (n_rows x n_inputs, the model's dtype) and stores them in the model; from then on
+ * predict, gradients, step, train and evaluate use (x - mean) / std. A feature with
+ * zero variance gets std 1. Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH,
+ * NON_FINITE, OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_fit_scaler(smlp_model *model, smlp_dtype dtype, const void *x,
+                            size_t n_rows, size_t n_inputs);
+
+/* Sets the scaler from the caller's statistics (n_inputs doubles each; every std
+ * finite and > 0). Errors: NULL_ARGUMENT, SHAPE_MISMATCH, INVALID_ARGUMENT, BUSY. */
+smlp_status smlp_set_scaler(smlp_model *model, const double *mean, const double *std,
+                            size_t n_inputs);
+
+/* Copies the scaler into mean and std (n_inputs doubles each) and sets *out_has_scaler
+ * to 1, or sets it to 0 (leaving mean and std untouched) when the model has none.
+ * mean and std may be NULL when only out_has_scaler is wanted.
+ * Errors: NULL_ARGUMENT, SHAPE_MISMATCH. */
+smlp_status smlp_get_scaler(const smlp_model *model, double *mean, double *std,
+                            size_t n_inputs, int *out_has_scaler);
+
+/* Removes the scaler: inputs are used as given. Errors: NULL_ARGUMENT, BUSY. */
+smlp_status smlp_clear_scaler(smlp_model *model);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -123,14 +123,25 @@ extension Network {
         if inferenceWorkspaceInUse.compareExchange(
             expected: false, desired: true, ordering: .acquiring).exchanged {
             defer { inferenceWorkspaceInUse.store(false, ordering: .releasing) }
-            try inferenceWorkspace.reserve(rows: rows, widest: layout.widestOutput)
+            try inferenceWorkspace.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
             forwardInference(input: input, rows: rows, output: output, scratch: inferenceWorkspace)
         } else {
             var privateScratch = InferenceWorkspace<Scalar>()
             defer { privateScratch.deallocate() }
-            try privateScratch.reserve(rows: rows, widest: layout.widestOutput)
+            try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
             forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
         }
+    }
+
+    /// The inputs the first layer sees: `raw` itself, or its standardised copy in
+    /// `scratch` (rows x inputCount) when the model has a scaler.
+    @inline(__always)
+    func firstLayerInput(
+        _ raw: UnsafePointer<Scalar>, rows: Int, scratch: UnsafeMutablePointer<Scalar>
+    ) -> UnsafePointer<Scalar> {
+        guard let scalerCoefficients else { return raw }
+        scalerCoefficients.standardize(raw, into: scratch, rows: rows, columns: inputCount)
+        return UnsafePointer(scratch)
     }
 
     /// The forward pass for inference: ping-pongs between two scratch buffers and
@@ -139,7 +150,7 @@ extension Network {
         input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
         scratch: InferenceWorkspace<Scalar>
     ) {
-        var current = input
+        var current = firstLayerInput(input, rows: rows, scratch: scratch.scaledInputs)
         let last = layout.layers.count - 1
         for l in 0...last {
             let target = l == last ? output : scratch.buffer(l & 1)
@@ -177,7 +188,8 @@ extension Network {
     ) throws(MLPError) -> (loss: Double, squaredNorm: Double) {
         try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
         try workspace.reserve(rows: rows, layout: layout)
-        let input = inputs.baseAddress.unsafelyUnwrapped
+        let input = firstLayerInput(
+            inputs.baseAddress.unsafelyUnwrapped, rows: rows, scratch: workspace.scaledInputs)
         forwardTraining(inputs: input, rows: rows)
         let loss = backwardTraining(inputs: input, targets: targets, rows: rows)
         workspaceRows = rows

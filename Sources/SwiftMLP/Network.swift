@@ -34,6 +34,9 @@ public final class Network<Scalar: MLPScalar> {
     public var generator: Xoshiro256StarStar
     /// Epochs completed by `train`; drives the learning-rate schedule.
     public var epoch = 0
+    /// Standardisation applied to every input before the first layer, if any.
+    public private(set) var scaler: InputScaler? = nil
+    var scalerCoefficients: ScalerCoefficients<Scalar>? = nil
     let leakySlope: Scalar
 
     /// Builds and initialises a network.
@@ -78,6 +81,7 @@ public final class Network<Scalar: MLPScalar> {
         optimizer.deallocate()
         workspace.deallocate()
         inferenceWorkspace.deallocate()
+        scalerCoefficients?.deallocate()
     }
 
     // MARK: Shape
@@ -124,6 +128,33 @@ public final class Network<Scalar: MLPScalar> {
             do throws(MLPError) { try setParameters(buffer) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    // MARK: Input scaling
+
+    /// Keeps `scaler` in the model (nil removes it).
+    /// - Throws: `shapeMismatch` when its length is not the input width.
+    public func setScaler(_ scaler: InputScaler?) throws(MLPError) {
+        guard let scaler else {
+            scalerCoefficients?.deallocate()
+            scalerCoefficients = nil
+            self.scaler = nil
+            return
+        }
+        guard scaler.mean.count == inputCount else {
+            throw MLPError(.shapeMismatch,
+                "the scaler has \(scaler.mean.count) features but the model has \(inputCount) inputs")
+        }
+        let coefficients = try ScalerCoefficients<Scalar>(scaler)
+        scalerCoefficients?.deallocate()
+        scalerCoefficients = coefficients
+        self.scaler = scaler
+    }
+
+    /// Computes the scaler from training inputs (rows x inputCount) and keeps it.
+    public func fitScaler(_ inputs: UnsafeBufferPointer<Scalar>, rows: Int) throws(MLPError) {
+        try checkBatch(inputs: inputs, rows: rows, targets: nil, targetCount: 0)
+        try setScaler(try InputScaler.fit(inputs, rows: rows, columns: inputCount))
     }
 
     // MARK: Optimizer

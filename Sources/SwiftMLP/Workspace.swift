@@ -7,7 +7,8 @@
 //   a[l]     rows x n_{l+1}   activation      A_l = f_l(Z_l)
 //   dz[l]    rows x n_{l+1}   delta           dZ_l = dL/dZ_l
 //   upstream rows x widest    dL/dA of the layer being processed
-// All four live in one allocation; these are their offsets in it.
+//   scaled   rows x n_0       standardised inputs (when the model has a scaler)
+// All five live in one allocation; these are their offsets in it.
 
 struct Workspace<Scalar: MLPScalar> {
     private(set) var capacityRows = 0
@@ -16,6 +17,7 @@ struct Workspace<Scalar: MLPScalar> {
     private var aOffsets: [Int] = []
     private var dzOffsets: [Int] = []
     private var upstreamOffset = 0
+    private var scaledOffset = 0
 
     /// Makes room for `rows` rows, reallocating only when it is more than before.
     /// On failure the old workspace is kept intact.
@@ -33,6 +35,8 @@ struct Workspace<Scalar: MLPScalar> {
         }
         let upstreamColumn = perRow
         perRow += layout.widestOutput
+        let scaledColumn = perRow
+        perRow += layout.layers[0].fanIn
         let (total, overflow) = perRow.multipliedReportingOverflow(by: rows)
         guard !overflow else {
             throw MLPError(.outOfMemory, "a workspace for \(rows) rows overflows the address space")
@@ -47,6 +51,7 @@ struct Workspace<Scalar: MLPScalar> {
         aOffsets = as_.map { $0 * rows }
         dzOffsets = dzs.map { $0 * rows }
         upstreamOffset = upstreamColumn * rows
+        scaledOffset = scaledColumn * rows
     }
 
     @inline(__always) func z(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
@@ -61,21 +66,27 @@ struct Workspace<Scalar: MLPScalar> {
     @inline(__always) var upstream: UnsafeMutablePointer<Scalar> {
         storage.address(upstreamOffset)
     }
+    @inline(__always) var scaledInputs: UnsafeMutablePointer<Scalar> {
+        storage.address(scaledOffset)
+    }
 
     func deallocate() { storage.deallocate() }
 }
 
-/// Two ping-pong buffers of rows x widest for inference, which keeps no Z or deltas.
+/// Two ping-pong buffers of rows x widest for inference, which keeps no Z or deltas,
+/// and rows x inputs for standardised inputs.
 struct InferenceWorkspace<Scalar: MLPScalar> {
     private(set) var capacityRows = 0
     private var storage = ScalarBuffer<Scalar>()
     private var width = 0
 
-    mutating func reserve(rows: Int, widest: Int) throws(MLPError) {
+    mutating func reserve(rows: Int, widest: Int, inputs: Int) throws(MLPError) {
         if rows <= capacityRows { return }
         let (perBuffer, overflow1) = rows.multipliedReportingOverflow(by: widest)
-        let (total, overflow2) = perBuffer.multipliedReportingOverflow(by: 2)
-        guard !overflow1, !overflow2 else {
+        let (pair, overflow2) = perBuffer.multipliedReportingOverflow(by: 2)
+        let (inputBuffer, overflow3) = rows.multipliedReportingOverflow(by: inputs)
+        let (total, overflow4) = pair.addingReportingOverflow(inputBuffer)
+        guard !overflow1, !overflow2, !overflow3, !overflow4 else {
             throw MLPError(.outOfMemory, "an inference workspace for \(rows) rows overflows the address space")
         }
         let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "inference workspace")
@@ -87,6 +98,11 @@ struct InferenceWorkspace<Scalar: MLPScalar> {
 
     @inline(__always) func buffer(_ index: Int) -> UnsafeMutablePointer<Scalar> {
         storage.address(index * capacityRows * width)
+    }
+
+    /// rows x inputs, after the two ping-pong buffers.
+    @inline(__always) var scaledInputs: UnsafeMutablePointer<Scalar> {
+        storage.address(2 * capacityRows * width)
     }
 
     func deallocate() { storage.deallocate() }

@@ -84,3 +84,21 @@ func cValue(_ kind: OptimizerKind) -> smlp_optimizer {
     case .rmsProp: return SMLP_RMSPROP
     }
 }
+
+/// The schedule fields of an optimizer config. Range checks happen in the engine.
+func schedule(from c: smlp_optimizer_config) throws(APIError) -> LearningRateSchedule {
+    func epochs(_ value: Int, _ name: StaticString) throws(APIError) -> Int {
+        guard value >= 1, value <= Int(Int32.max) else {
+            throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.\(name) is \(value); it must be in 1...\(Int32.max)")
+        }
+        return value
+    }
+    switch c.schedule {
+    case SMLP_SCHEDULE_CONSTANT: return .constant
+    case SMLP_SCHEDULE_STEP: return .step(stepSize: try epochs(c.step_size, "step_size"), gamma: c.gamma)
+    case SMLP_SCHEDULE_EXPONENTIAL: return .exponential(gamma: c.gamma)
+    case SMLP_SCHEDULE_COSINE: return .cosine(period: try epochs(c.t_max, "t_max"), minimum: c.min_lr)
+    default:
+        throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.schedule is \(c.schedule.rawValue), not an smlp_schedule")
+    }
+}

@@ -135,17 +135,22 @@ public func smlp_model_info_get(
         let box = try handle(model)
         let out = try require(outInfo, "out_info")
         let configuration: NetworkConfiguration
-        let count: Int
+        let count: Int, epoch: Int, hasScaler: Bool
         switch box.storage {
-        case .float32(let network): configuration = network.configuration; count = network.parameterCount
-        case .float64(let network): configuration = network.configuration; count = network.parameterCount
+        case .float32(let network):
+            configuration = network.configuration; count = network.parameterCount
+            epoch = network.epoch; hasScaler = network.scaler != nil
+        case .float64(let network):
+            configuration = network.configuration; count = network.parameterCount
+            epoch = network.epoch; hasScaler = network.scaler != nil
         }
         out.pointee = smlp_model_info(
             dtype: box.dtype, n_layers: configuration.layerSizes.count - 1,
             n_inputs: configuration.inputCount, n_outputs: configuration.outputCount,
             param_count: count, loss: cValue(configuration.loss),
             reduction: cValue(configuration.reduction),
-            leaky_relu_slope: configuration.leakyReLUSlope)
+            leaky_relu_slope: configuration.leakyReLUSlope, epoch: epoch,
+            has_scaler: hasScaler ? 1 : 0)
     }
 }
 
@@ -390,7 +395,8 @@ public func smlp_optimizer_config_init(
         learning_rate: defaults.learningRate, momentum: defaults.momentum,
         nesterov: defaults.nesterov ? 1 : 0, beta1: defaults.beta1, beta2: defaults.beta2,
         epsilon: defaults.epsilon, alpha: defaults.alpha, weight_decay: defaults.weightDecay,
-        decay_biases: defaults.decayBiases ? 1 : 0, clip_norm: defaults.clipNorm)
+        decay_biases: defaults.decayBiases ? 1 : 0, clip_norm: defaults.clipNorm,
+        schedule: SMLP_SCHEDULE_CONSTANT, step_size: 10, gamma: 0.1, t_max: 100, min_lr: 0)
 }
 
 @_cdecl("smlp_set_optimizer")
@@ -415,6 +421,7 @@ public func smlp_set_optimizer(
             configuration.weightDecay = c.weight_decay
             configuration.decayBiases = c.decay_biases != 0
             configuration.clipNorm = c.clip_norm
+            configuration.schedule = try schedule(from: c)
             switch box.storage {
             case .float32(let network):
                 try engine { () throws(MLPError) in try network.setOptimizer(configuration) }

@@ -1,0 +1,99 @@
+// Per-feature standardisation kept inside the model: x' = (x - mean) / std, applied
+// by predict, gradients, step, train and evaluate, so a C caller cannot forget it at
+// inference time. Statistics are computed in Double, as scikit-learn's StandardScaler
+// does (population standard deviation; a feature with zero variance gets std 1).
+
+/// Mean and standard deviation per input feature.
+public struct InputScaler: Sendable, Equatable {
+    public let mean: [Double]
+    public let standardDeviation: [Double]
+
+    /// - Throws: `shapeMismatch` when the lengths differ, `invalidArgument` for a
+    ///   non-finite mean or a std that is not finite and > 0.
+    public init(mean: [Double], standardDeviation: [Double]) throws(MLPError) {
+        guard mean.count == standardDeviation.count, !mean.isEmpty else {
+            throw MLPError(.shapeMismatch,
+                "scaler mean has \(mean.count) entries and std \(standardDeviation.count); they must match and be non-empty")
+        }
+        for (index, value) in mean.enumerated() where !value.isFinite {
+            throw MLPError(.invalidArgument, "scaler mean[\(index)] is \(value); it must be finite")
+        }
+        for (index, value) in standardDeviation.enumerated() where !(value.isFinite && value > 0) {
+            throw MLPError(.invalidArgument, "scaler std[\(index)] is \(value); it must be finite and > 0")
+        }
+        self.mean = mean
+        self.standardDeviation = standardDeviation
+    }
+
+    /// Statistics of `rows` rows of `columns` features (row-major).
+    /// - Throws: `nonFinite` naming the first row with a NaN or infinity.
+    public static func fit<Scalar: MLPScalar>(
+        _ inputs: UnsafeBufferPointer<Scalar>, rows: Int, columns: Int
+    ) throws(MLPError) -> InputScaler {
+        guard rows >= 1, columns >= 1, inputs.count == rows * columns, let x = inputs.baseAddress else {
+            throw MLPError(.shapeMismatch, "cannot fit a scaler to \(inputs.count) values as \(rows) x \(columns)")
+        }
+        var mean = [Double](repeating: 0, count: columns)
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let value = Double(x[row * columns + column])
+                guard value.isFinite else {
+                    throw MLPError(.nonFinite, "input row \(row) column \(column) is \(value)")
+                }
+                mean[column] += value
+            }
+        }
+        for column in 0..<columns { mean[column] /= Double(rows) }
+        var variance = [Double](repeating: 0, count: columns)
+        for row in 0..<rows {
+            for column in 0..<columns {
+                let deviation = Double(x[row * columns + column]) - mean[column]
+                variance[column] += deviation * deviation
+            }
+        }
+        let deviation = variance.map { total -> Double in
+            let std = (total / Double(rows)).squareRoot()
+            return std > 0 && std.isFinite ? std : 1
+        }
+        return try InputScaler(mean: mean, standardDeviation: deviation)
+    }
+}
+
+/// The scaler as the hot path uses it: mean and 1/std in the network's Scalar.
+struct ScalerCoefficients<Scalar: MLPScalar> {
+    let mean: ScalarBuffer<Scalar>
+    let inverseDeviation: ScalarBuffer<Scalar>
+
+    init(_ scaler: InputScaler) throws(MLPError) {
+        let count = scaler.mean.count
+        mean = try ScalarBuffer(zeroedCount: count, purpose: "scaler")
+        do {
+            inverseDeviation = try ScalarBuffer(zeroedCount: count, purpose: "scaler")
+        } catch {
+            mean.deallocate()
+            throw error
+        }
+        for column in 0..<count {
+            mean.pointer[column] = Scalar(scaler.mean[column])
+            inverseDeviation.pointer[column] = Scalar(1 / scaler.standardDeviation[column])
+        }
+    }
+
+    func deallocate() {
+        mean.deallocate()
+        inverseDeviation.deallocate()
+    }
+
+    /// output[i][j] = (input[i][j] - mean[j]) * (1 / std[j]) for rows x columns.
+    func standardize(
+        _ input: UnsafePointer<Scalar>, into output: UnsafeMutablePointer<Scalar>, rows: Int, columns: Int
+    ) {
+        let m = mean.pointer, s = inverseDeviation.pointer
+        for row in 0..<rows {
+            let source = input + row * columns, destination = output + row * columns
+            for column in 0..<columns {
+                destination[column] = (source[column] - m[column]) * s[column]
+            }
+        }
+    }
+}

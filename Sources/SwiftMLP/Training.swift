@@ -1,0 +1,386 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The training loop: epochs of shuffled mini-batches, optional validation with early
+// stopping, a per-epoch callback that can stop the run; and evaluation.
+//
+// Losses reported here are the mean per-sample loss over the data set, whatever the
+// reduction used for the gradients, so train and validation losses compare directly.
+// `train` is all-or-nothing: if it fails (a non-finite loss mid-run, out of memory),
+// parameters, optimizer state, generator and epoch are restored to what they were.
+
+/// A labelled data set in memory: inputs rows x inputCount, targets as `Targets`.
+public struct Dataset<Scalar: MLPScalar> {
+    public var inputs: UnsafeBufferPointer<Scalar>
+    public var targets: Targets<Scalar>
+    /// Scalars of dense targets (rows x outputCount), or the number of labels.
+    public var targetCount: Int
+    public var rows: Int
+
+    public init(inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int) {
+        self.inputs = inputs
+        self.targets = targets
+        self.targetCount = targetCount
+        self.rows = rows
+    }
+}
+
+/// How `train` runs. Defaults match common practice (and the C defaults).
+public struct TrainingOptions: Sendable, Equatable {
+    public var epochs = 10
+    public var batchSize = 32
+    /// Shuffle the rows every epoch with the network's generator.
+    public var shuffle = true
+    /// Drop the last batch when it is smaller than batchSize.
+    public var dropLast = false
+    /// Stop after this many epochs without a validation-loss improvement of more than
+    /// `minDelta`; 0 disables early stopping.
+    public var patience = 0
+    public var minDelta = 0.0
+    /// With validation data: end with the parameters of the best validation epoch.
+    public var restoreBest = true
+
+    public init() {}
+
+    func validate() throws(MLPError) {
+        guard epochs >= 1 else { throw MLPError(.invalidArgument, "epochs is \(epochs); it must be >= 1") }
+        guard batchSize >= 1, batchSize <= largestBLASDimension else {
+            throw MLPError(.invalidArgument, "batch_size is \(batchSize); it must be >= 1")
+        }
+        guard patience >= 0 else { throw MLPError(.invalidArgument, "patience is \(patience); it must be >= 0") }
+        guard minDelta.isFinite, minDelta >= 0 else {
+            throw MLPError(.invalidArgument, "min_delta is \(minDelta); it must be finite and >= 0")
+        }
+    }
+}
+
+/// What the callback sees after each epoch.
+public struct EpochReport: Sendable, Equatable {
+    /// 1-based within this `train` call.
+    public var epoch: Int
+    public var trainLoss: Double
+    /// NaN without validation data.
+    public var validationLoss: Double
+    /// NaN without validation data, or for mean squared error.
+    public var validationAccuracy: Double
+    public var learningRate: Double
+}
+
+/// What `train` returns.
+public struct TrainingSummary: Sendable, Equatable {
+    public var epochsRun = 0
+    /// The epoch (1-based) with the lowest validation loss, or the last epoch.
+    public var bestEpoch = 0
+    public var bestValidationLoss = Double.nan
+    public var finalTrainLoss = Double.nan
+    public var finalValidationLoss = Double.nan
+    public var stoppedEarly = false
+    public var stoppedByCallback = false
+}
+
+/// Loss and accuracy of a network on a data set.
+public struct Evaluation: Sendable, Equatable {
+    /// Mean per-sample loss.
+    public var loss: Double
+    /// Fraction of rows classified right; NaN for mean squared error.
+    public var accuracy: Double
+}
+
+/// Class labels of one gathered batch, on the C heap (an allocation failure is an
+/// error, not a trap).
+struct LabelBuffer {
+    let base: UnsafeMutablePointer<Int32>
+
+    init(count: Int) throws(MLPError) {
+        guard let memory = malloc(max(count, 1) * MemoryLayout<Int32>.stride) else {
+            throw MLPError(.outOfMemory, "cannot allocate \(count) labels")
+        }
+        base = memory.bindMemory(to: Int32.self, capacity: max(count, 1))
+    }
+
+    func deallocate() { free(base) }
+}
+
+/// A copy of everything `train` may change, to roll back to.
+struct TrainingSnapshot<Scalar: MLPScalar> {
+    let parameters: ScalarBuffer<Scalar>
+    let first: ScalarBuffer<Scalar>
+    let second: ScalarBuffer<Scalar>
+    let stepCount: Int
+    let generator: Xoshiro256StarStar
+    let epoch: Int
+
+    init(of network: Network<Scalar>) throws(MLPError) {
+        let parameters = try ScalarBuffer<Scalar>(zeroedCount: network.parameterCount, purpose: "training snapshot")
+        var first = ScalarBuffer<Scalar>(), second = ScalarBuffer<Scalar>()
+        do {
+            first = try ScalarBuffer(zeroedCount: network.optimizer.first.count, purpose: "training snapshot")
+            second = try ScalarBuffer(zeroedCount: network.optimizer.second.count, purpose: "training snapshot")
+        } catch {
+            parameters.deallocate()
+            first.deallocate()
+            throw error
+        }
+        parameters.copy(from: network.parameters)
+        first.copy(from: network.optimizer.first)
+        second.copy(from: network.optimizer.second)
+        self.parameters = parameters
+        self.first = first
+        self.second = second
+        self.stepCount = network.optimizer.stepCount
+        self.generator = network.generator
+        self.epoch = network.epoch
+    }
+
+    func restore(into network: Network<Scalar>) {
+        network.parameters.copy(from: parameters)
+        network.optimizer.first.copy(from: first)
+        network.optimizer.second.copy(from: second)
+        network.optimizer.stepCount = stepCount
+        network.generator = generator
+        network.epoch = epoch
+    }
+
+    func deallocate() {
+        parameters.deallocate()
+        first.deallocate()
+        second.deallocate()
+    }
+}
+
+extension Network {
+    /// Checks a whole data set once: shapes, labels, and that every value is finite
+    /// (naming the first bad row), so the loop itself need not look again.
+    func checkDataset(_ data: Dataset<Scalar>, _ name: String) throws(MLPError) {
+        try checkBatch(inputs: data.inputs, rows: data.rows, targets: data.targets, targetCount: data.targetCount)
+        let x = data.inputs.baseAddress.unsafelyUnwrapped
+        for row in 0..<data.rows {
+            for column in 0..<inputCount where !x[row * inputCount + column].isFinite {
+                throw MLPError(.nonFinite,
+                    "\(name) input row \(row) column \(column) is \(x[row * inputCount + column])")
+            }
+            if case .dense(let y) = data.targets {
+                for column in 0..<outputCount where !y[row * outputCount + column].isFinite {
+                    throw MLPError(.nonFinite,
+                        "\(name) target row \(row) column \(column) is \(y[row * outputCount + column])")
+                }
+            }
+        }
+    }
+
+    /// Trains on `data` for `options.epochs` epochs (or until early stopping or the
+    /// callback says stop: it returns false to stop).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func train(
+        _ data: Dataset<Scalar>, validation: Dataset<Scalar>? = nil, options: TrainingOptions = TrainingOptions(),
+        onEpoch: (EpochReport) -> Bool = { _ in true }
+    ) throws(MLPError) -> TrainingSummary {
+        try options.validate()
+        try checkDataset(data, "training")
+        if let validation { try checkDataset(validation, "validation") }
+
+        let snapshot = try TrainingSnapshot(of: self)
+        defer { snapshot.deallocate() }
+        do {
+            return try trainLoop(data, validation: validation, options: options, onEpoch: onEpoch)
+        } catch {
+            snapshot.restore(into: self)
+            throw error
+        }
+    }
+
+    private func trainLoop(
+        _ data: Dataset<Scalar>, validation: Dataset<Scalar>?, options: TrainingOptions,
+        onEpoch: (EpochReport) -> Bool
+    ) throws(MLPError) -> TrainingSummary {
+        let rows = data.rows
+        let batchRows = min(options.batchSize, rows)
+        let labelTargets: Bool
+        if case .labels = data.targets { labelTargets = true } else { labelTargets = false }
+        let targetWidth = labelTargets ? 1 : outputCount
+
+        // Gathered batches (only when shuffling) and the row order, allocated once.
+        let batchInputs = try ScalarBuffer<Scalar>(zeroedCount: options.shuffle ? batchRows * inputCount : 0, purpose: "batch")
+        defer { batchInputs.deallocate() }
+        let batchTargets = try ScalarBuffer<Scalar>(
+            zeroedCount: options.shuffle && !labelTargets ? batchRows * outputCount : 0, purpose: "batch")
+        defer { batchTargets.deallocate() }
+        let batchLabels = try LabelBuffer(count: options.shuffle && labelTargets ? batchRows : 0)
+        defer { batchLabels.deallocate() }
+        var order = Array(0..<rows)
+        try workspace.reserve(rows: batchRows, layout: layout)
+
+        var bestParameters: ScalarBuffer<Scalar>? = nil
+        defer { bestParameters?.deallocate() }
+        if validation != nil && options.restoreBest {
+            let buffer = try ScalarBuffer<Scalar>(zeroedCount: parameterCount, purpose: "best parameters")
+            buffer.copy(from: parameters)
+            bestParameters = buffer
+        }
+
+        var summary = TrainingSummary()
+        var epochsWithoutImprovement = 0
+        let x = data.inputs.baseAddress.unsafelyUnwrapped
+
+        for epochIndex in 1...options.epochs {
+            let learningRate = currentLearningRate
+            if options.shuffle {
+                // Fisher-Yates with the network's generator: same seed, same order.
+                for i in stride(from: rows - 1, to: 0, by: -1) {
+                    order.swapAt(i, generator.nextIndex(below: i + 1))
+                }
+            }
+            var lossSum = 0.0
+            var samplesSeen = 0
+            var start = 0
+            while start < rows {
+                let count = min(batchRows, rows - start)
+                if count < batchRows && options.dropLast && start > 0 { break }
+                let inputs: UnsafeBufferPointer<Scalar>
+                let targets: Targets<Scalar>
+                if options.shuffle {
+                    for r in 0..<count {
+                        let source = order[start + r]
+                        (batchInputs.pointer + r * inputCount).update(from: x + source * inputCount, count: inputCount)
+                        switch data.targets {
+                        case .dense(let y):
+                            (batchTargets.pointer + r * outputCount).update(from: y + source * outputCount, count: outputCount)
+                        case .labels(let labels):
+                            batchLabels.base[r] = labels[source]
+                        }
+                    }
+                    inputs = UnsafeBufferPointer(start: batchInputs.pointer, count: count * inputCount)
+                    if labelTargets {
+                        targets = .labels(batchLabels.base)
+                    } else {
+                        targets = .dense(batchTargets.pointer)
+                    }
+                } else {
+                    inputs = UnsafeBufferPointer(start: x + start * inputCount, count: count * inputCount)
+                    switch data.targets {
+                    case .dense(let y): targets = .dense(y + start * outputCount)
+                    case .labels(let labels): targets = .labels(labels + start)
+                    }
+                }
+                let loss = try step(inputs: inputs, targets: targets, targetCount: count * targetWidth, rows: count)
+                // Back to a per-sample sum, whatever the reduction.
+                lossSum += configuration.reduction == .mean ? loss * Double(count) : loss
+                samplesSeen += count
+                start += count
+            }
+            epoch += 1
+            let trainLoss = samplesSeen > 0 ? lossSum / Double(samplesSeen) : .nan
+            var report = EpochReport(
+                epoch: epochIndex, trainLoss: trainLoss, validationLoss: .nan,
+                validationAccuracy: .nan, learningRate: learningRate)
+            summary.epochsRun = epochIndex
+            summary.finalTrainLoss = trainLoss
+
+            var stopEarly = false
+            if let validation {
+                let result = try evaluate(validation)
+                report.validationLoss = result.loss
+                report.validationAccuracy = result.accuracy
+                summary.finalValidationLoss = result.loss
+                if summary.bestEpoch == 0 || result.loss < summary.bestValidationLoss - options.minDelta {
+                    summary.bestEpoch = epochIndex
+                    summary.bestValidationLoss = result.loss
+                    epochsWithoutImprovement = 0
+                    bestParameters?.copy(from: parameters)
+                } else {
+                    epochsWithoutImprovement += 1
+                    stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
+                }
+            } else {
+                summary.bestEpoch = epochIndex
+            }
+            if !onEpoch(report) {
+                summary.stoppedByCallback = true
+                break
+            }
+            if stopEarly {
+                summary.stoppedEarly = true
+                break
+            }
+        }
+        if let bestParameters {
+            parameters.copy(from: bestParameters)
+        }
+        return summary
+    }
+
+    /// Mean per-sample loss and accuracy on `data`, in chunks through the training
+    /// workspace (so it replaces the activations a `gradients` call left there).
+    /// Accuracy: softmax - argmax equals the label; sigmoid - every output on the right
+    /// side of 0.5 (scikit-learn's subset accuracy); mean squared error - NaN.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func evaluate(_ data: Dataset<Scalar>) throws(MLPError) -> Evaluation {
+        try checkBatch(inputs: data.inputs, rows: data.rows, targets: data.targets, targetCount: data.targetCount)
+        let chunk = max(min(data.rows, 1024), min(workspace.capacityRows, data.rows))
+        try workspace.reserve(rows: chunk, layout: layout)
+        workspaceRows = 0
+        let last = layout.layers.count - 1
+        let x = data.inputs.baseAddress.unsafelyUnwrapped
+        var lossSum = 0.0
+        var correct = 0
+        var start = 0
+        while start < data.rows {
+            let count = min(chunk, data.rows - start)
+            let targets: Targets<Scalar>
+            switch data.targets {
+            case .dense(let y): targets = .dense(y + start * outputCount)
+            case .labels(let labels): targets = .labels(labels + start)
+            }
+            let input = firstLayerInput(x + start * inputCount, rows: count, scratch: workspace.scaledInputs)
+            forwardTraining(inputs: input, rows: count)
+            let z = workspace.z(last), a = workspace.a(last)
+            lossSum += batchLoss(loss: configuration.loss, z: z, a: a, targets: targets, rows: count, width: outputCount)
+            correct += countCorrect(a: a, targets: targets, rows: count)
+            start += count
+        }
+        let loss = lossSum / Double(data.rows)
+        let accuracy = configuration.loss == .meanSquaredError ? Double.nan : Double(correct) / Double(data.rows)
+        return Evaluation(loss: loss, accuracy: accuracy)
+    }
+
+    /// Rows whose prediction matches the target (see `evaluate`).
+    func countCorrect(a: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int) -> Int {
+        let width = outputCount
+        var correct = 0
+        for i in 0..<rows {
+            let row = a + i * width
+            switch configuration.loss {
+            case .softmaxCrossEntropy:
+                var best = 0
+                for j in 1..<width where row[j] > row[best] { best = j }
+                let label: Int
+                switch targets {
+                case .labels(let labels): label = Int(labels[i])
+                case .dense(let y):
+                    var target = 0
+                    for j in 1..<width where y[i * width + j] > y[i * width + target] { target = j }
+                    label = target
+                }
+                if best == label { correct += 1 }
+            case .binaryCrossEntropy:
+                var allRight = true
+                for j in 0..<width {
+                    let predicted: Scalar = row[j] > 0.5 ? 1 : 0
+                    let expected: Scalar = targetValue(targets, row: i, column: j, width: width) > 0.5 ? 1 : 0
+                    if predicted != expected { allRight = false }
+                }
+                if allRight { correct += 1 }
+            case .meanSquaredError:
+                break
+            }
+        }
+        return correct
+    }
+}

@@ -1,0 +1,226 @@
+// The C functions for whole-data-set training, evaluation, the epoch counter and the
+// input scaler. Same pattern as Exports.swift: check, lock, convert, call the engine.
+
+import CSwiftMLP
+import SwiftMLP
+
+@_cdecl("smlp_set_epoch")
+public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: Int) -> smlp_status {
+    runReportingErrors("smlp_set_epoch") { () throws(APIError) in
+        try writing(model, "smlp_set_epoch") { (box) throws(APIError) in
+            guard epoch >= 0 else {
+                throw APIError(SMLP_ERR_INVALID_ARGUMENT, "epoch is \(epoch); it must be >= 0")
+            }
+            switch box.storage {
+            case .float32(let network): network.epoch = epoch
+            case .float64(let network): network.epoch = epoch
+            }
+        }
+    }
+}
+
+@_cdecl("smlp_train_options_init")
+public func smlp_train_options_init(_ options: UnsafeMutablePointer<smlp_train_options>?) {
+    guard let options else { return }
+    let defaults = TrainingOptions()
+    options.pointee = smlp_train_options(
+        struct_size: MemoryLayout<smlp_train_options>.size, epochs: defaults.epochs,
+        batch_size: defaults.batchSize, shuffle: defaults.shuffle ? 1 : 0,
+        drop_last: defaults.dropLast ? 1 : 0, validation: nil, patience: defaults.patience,
+        min_delta: defaults.minDelta, restore_best: defaults.restoreBest ? 1 : 0,
+        callback: nil, user_data: nil)
+}
+
+/// A C data set as an engine Dataset, after the same checks as a batch.
+func dataset<Scalar: MLPScalar>(
+    _ data: smlp_dataset, for network: Network<Scalar>, _ name: StaticString
+) throws(APIError) -> Dataset<Scalar> {
+    let b = try batch(data, for: network, name)
+    return Dataset(inputs: b.inputs, targets: b.targets, targetCount: b.targetCount, rows: b.rows)
+}
+
+@_cdecl("smlp_train")
+public func smlp_train(
+    _ model: OpaquePointer?, _ train: UnsafePointer<smlp_dataset>?,
+    _ options: UnsafePointer<smlp_train_options>?, _ outSummary: UnsafeMutablePointer<smlp_train_summary>?
+) -> smlp_status {
+    runReportingErrors("smlp_train") { () throws(APIError) in
+        try writing(model, "smlp_train") { (box) throws(APIError) in
+            let data = try require(train, "train").pointee
+            let o = try require(options, "options").pointee
+            guard o.struct_size == MemoryLayout<smlp_train_options>.size else {
+                throw APIError(SMLP_ERR_INVALID_ARGUMENT,
+                    "options.struct_size is \(o.struct_size), expected \(MemoryLayout<smlp_train_options>.size); call smlp_train_options_init first")
+            }
+            try requireDType(data.dtype, matches: box, "train")
+            if let validation = o.validation {
+                try requireDType(validation.pointee.dtype, matches: box, "options.validation")
+            }
+            var engineOptions = TrainingOptions()
+            engineOptions.epochs = o.epochs
+            engineOptions.batchSize = o.batch_size
+            engineOptions.shuffle = o.shuffle != 0
+            engineOptions.dropLast = o.drop_last != 0
+            engineOptions.patience = o.patience
+            engineOptions.minDelta = o.min_delta
+            engineOptions.restoreBest = o.restore_best != 0
+            let summary: TrainingSummary
+            switch box.storage {
+            case .float32(let network): summary = try trainNetwork(network, data, o, engineOptions)
+            case .float64(let network): summary = try trainNetwork(network, data, o, engineOptions)
+            }
+            outSummary?.pointee = smlp_train_summary(
+                epochs_run: summary.epochsRun, best_epoch: summary.bestEpoch,
+                best_validation_loss: summary.bestValidationLoss,
+                final_train_loss: summary.finalTrainLoss,
+                final_validation_loss: summary.finalValidationLoss,
+                stopped_early: summary.stoppedEarly ? 1 : 0,
+                stopped_by_callback: summary.stoppedByCallback ? 1 : 0)
+        }
+    }
+}
+
+func trainNetwork<Scalar: MLPScalar>(
+    _ network: Network<Scalar>, _ data: smlp_dataset, _ o: smlp_train_options, _ options: TrainingOptions
+) throws(APIError) -> TrainingSummary {
+    let trainSet = try dataset(data, for: network, "train")
+    let validationSet: Dataset<Scalar>?
+    if let validation = o.validation {
+        validationSet = try dataset(validation.pointee, for: network, "options.validation")
+    } else {
+        validationSet = nil
+    }
+    let callback = o.callback
+    let userData = o.user_data
+    return try engine { () throws(MLPError) in
+        try network.train(trainSet, validation: validationSet, options: options) { report in
+            guard let callback else { return true }
+            var cReport = smlp_epoch_report(
+                epoch: report.epoch, train_loss: report.trainLoss,
+                validation_loss: report.validationLoss,
+                validation_accuracy: report.validationAccuracy, learning_rate: report.learningRate)
+            return callback(&cReport, userData) == 0
+        }
+    }
+}
+
+@_cdecl("smlp_evaluate")
+public func smlp_evaluate(
+    _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?,
+    _ outLoss: UnsafeMutablePointer<Double>?, _ outAccuracy: UnsafeMutablePointer<Double>?
+) -> smlp_status {
+    runReportingErrors("smlp_evaluate") { () throws(APIError) in
+        try writing(model, "smlp_evaluate") { (box) throws(APIError) in
+            let d = try require(data, "data").pointee
+            try requireDType(d.dtype, matches: box, "data")
+            let result: Evaluation
+            switch box.storage {
+            case .float32(let network): result = try evaluate(network, d)
+            case .float64(let network): result = try evaluate(network, d)
+            }
+            outLoss?.pointee = result.loss
+            outAccuracy?.pointee = result.accuracy
+        }
+    }
+}
+
+func evaluate<Scalar: MLPScalar>(_ network: Network<Scalar>, _ d: smlp_dataset) throws(APIError) -> Evaluation {
+    let data = try dataset(d, for: network, "data")
+    return try engine { () throws(MLPError) in try network.evaluate(data) }
+}
+
+@_cdecl("smlp_fit_scaler")
+public func smlp_fit_scaler(
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: Int, _ nInputs: Int
+) -> smlp_status {
+    runReportingErrors("smlp_fit_scaler") { () throws(APIError) in
+        try writing(model, "smlp_fit_scaler") { (box) throws(APIError) in
+            let input = try require(x, "x")
+            try requireDType(dtype, matches: box, "x")
+            switch box.storage {
+            case .float32(let network): try fitScaler(network, input, nRows, nInputs)
+            case .float64(let network): try fitScaler(network, input, nRows, nInputs)
+            }
+        }
+    }
+}
+
+func fitScaler<Scalar: MLPScalar>(
+    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: Int, _ inputs: Int
+) throws(APIError) {
+    try requireWidths(network, inputs: inputs, outputs: network.outputCount, rows: rows)
+    let buffer = UnsafeBufferPointer(
+        start: x.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, inputs, "x"))
+    try engine { () throws(MLPError) in try network.fitScaler(buffer, rows: rows) }
+}
+
+@_cdecl("smlp_set_scaler")
+public func smlp_set_scaler(
+    _ model: OpaquePointer?, _ mean: UnsafePointer<Double>?, _ std: UnsafePointer<Double>?, _ nInputs: Int
+) -> smlp_status {
+    runReportingErrors("smlp_set_scaler") { () throws(APIError) in
+        try writing(model, "smlp_set_scaler") { (box) throws(APIError) in
+            let meanValues = try require(mean, "mean")
+            let stdValues = try require(std, "std")
+            let inputCount: Int
+            switch box.storage {
+            case .float32(let network): inputCount = network.inputCount
+            case .float64(let network): inputCount = network.inputCount
+            }
+            guard nInputs == inputCount else {
+                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_inputs is \(nInputs) but the model has \(inputCount) inputs")
+            }
+            let scaler = try engine { () throws(MLPError) in
+                try InputScaler(
+                    mean: Array(UnsafeBufferPointer(start: meanValues, count: nInputs)),
+                    standardDeviation: Array(UnsafeBufferPointer(start: stdValues, count: nInputs)))
+            }
+            switch box.storage {
+            case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
+            case .float64(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
+            }
+        }
+    }
+}
+
+@_cdecl("smlp_get_scaler")
+public func smlp_get_scaler(
+    _ model: OpaquePointer?, _ mean: UnsafeMutablePointer<Double>?, _ std: UnsafeMutablePointer<Double>?,
+    _ nInputs: Int, _ outHasScaler: UnsafeMutablePointer<Int32>?
+) -> smlp_status {
+    runReportingErrors("smlp_get_scaler") { () throws(APIError) in
+        try reading(model) { (box) throws(APIError) in
+            let hasScaler = try require(outHasScaler, "out_has_scaler")
+            let scaler: InputScaler?
+            switch box.storage {
+            case .float32(let network): scaler = network.scaler
+            case .float64(let network): scaler = network.scaler
+            }
+            guard let scaler else {
+                hasScaler.pointee = 0
+                return
+            }
+            if mean != nil || std != nil {
+                guard nInputs == scaler.mean.count else {
+                    throw APIError(SMLP_ERR_SHAPE_MISMATCH,
+                        "n_inputs is \(nInputs) but the scaler has \(scaler.mean.count) features")
+                }
+                if let mean { for i in 0..<nInputs { mean[i] = scaler.mean[i] } }
+                if let std { for i in 0..<nInputs { std[i] = scaler.standardDeviation[i] } }
+            }
+            hasScaler.pointee = 1
+        }
+    }
+}
+
+@_cdecl("smlp_clear_scaler")
+public func smlp_clear_scaler(_ model: OpaquePointer?) -> smlp_status {
+    runReportingErrors("smlp_clear_scaler") { () throws(APIError) in
+        try writing(model, "smlp_clear_scaler") { (box) throws(APIError) in
+            switch box.storage {
+            case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(nil) }
+            case .float64(let network): try engine { () throws(MLPError) in try network.setScaler(nil) }
+            }
+        }
+    }
+}
