@@ -37,7 +37,7 @@
  * maps n_in = layer_sizes[l] inputs to n_out = layer_sizes[l+1] outputs and holds
  *     W_l : n_in x n_out, row-major   (W_l[i][j] connects input i to output j)
  *     b_l : n_out
- * W_l first, then b_l, then layer l+1. smlp_layer_info() returns each offset. The
+ * W_l first, then b_l, then layer l+1. smlp_layer_info_get() returns each offset. The
  * gradient vector returned by smlp_gradients() has exactly the same layout.
  *
  * Forward pass, for a batch X of shape n x layer_sizes[0]:
@@ -126,8 +126,9 @@ typedef enum smlp_activation {
  *                              (log-sum-exp form), dL/dz = a - y.
  *   SMLP_SOFTMAX_CROSS_ENTROPY L = -sum_j y_j log a_j
  *                              last activation must be SMLP_SOFTMAX; computed from z
- *                              with log-sum-exp, dL/dz = a - y. Targets may be given
- *                              as one-hot rows or as integer class labels. */
+ *                              with log-sum-exp, dL/dz = a * sum_j y_j - y, which is
+ *                              a - y for one-hot rows. Targets may be given as rows
+ *                              (one-hot or soft) or as integer class labels. */
 typedef enum smlp_loss {
     SMLP_MSE = 0,
     SMLP_BINARY_CROSS_ENTROPY = 1,
@@ -459,6 +460,129 @@ smlp_status smlp_get_scaler(const smlp_model *model, double *mean, double *std,
 
 /* Removes the scaler: inputs are used as given. Errors: NULL_ARGUMENT, BUSY. */
 smlp_status smlp_clear_scaler(smlp_model *model);
+
+/* ---- Looking inside a gradient computation --------------------------------------- */
+
+/* What smlp_get_layer_cache() copies out for weight layer l (0-based), for the batch
+ * of the most recent smlp_gradients or smlp_step call on the model:
+ *   SMLP_CACHE_Z   Z_l  = A_{l-1} W_l + b_l    (n_rows x n_outputs of layer l)
+ *   SMLP_CACHE_A   A_l  = f_l(Z_l)             (n_rows x n_outputs of layer l)
+ *   SMLP_CACHE_DZ  dZ_l = dL/dZ_l              (n_rows x n_outputs of layer l),
+ *                  already scaled by 1/n under mean reduction, so that
+ *                  dW_l = A_{l-1}^T dZ_l and db_l = column sums of dZ_l. */
+typedef enum smlp_cache_kind {
+    SMLP_CACHE_Z = 0,
+    SMLP_CACHE_A = 1,
+    SMLP_CACHE_DZ = 2
+} smlp_cache_kind;
+
+/* Copies one cached matrix of the last gradient computation into out (n_rows x
+ * n_cols of the model's dtype, row-major). n_rows must equal the rows of that batch
+ * (smlp_cached_rows) and n_cols the layer's output width. Calls that reuse the
+ * workspace (predict does not; evaluate and train do) invalidate the cache.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (layer, kind, no cached batch),
+ * DTYPE_MISMATCH, SHAPE_MISMATCH, BUSY. */
+smlp_status smlp_get_layer_cache(smlp_model *model, size_t layer, smlp_cache_kind kind,
+                                 smlp_dtype dtype, void *out, size_t n_rows, size_t n_cols);
+
+/* Rows of the batch whose cache smlp_get_layer_cache() can return; 0 when there is
+ * none (and when model is NULL, which also sets the error message). */
+size_t smlp_cached_rows(smlp_model *model);
+
+/* Checks the analytic gradient of one batch against central finite differences,
+ * (L(p + h) - L(p - h)) / 2h for every parameter, computed in float64 on a float64
+ * copy of the model (so a float32 model is checked in float64 too). For each weight
+ * layer l it writes the largest relative error |analytic - numeric| /
+ * max(|analytic|, |numeric|, 1e-8) over W_l into max_rel_error_w[l] and over b_l
+ * (the 1e-8 floor keeps entries that are zero up to rounding from dividing noise by
+ * noise)
+ * into max_rel_error_b[l] (n_layers entries each). step is h (> 0; 1e-6 is typical).
+ * Cost: 2 forward passes per parameter, so use it on small models. The model itself
+ * is not changed. Errors: NULL_ARGUMENT, SHAPE_MISMATCH (n_layers and the batch),
+ * INVALID_ARGUMENT (step), NON_FINITE, OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double step,
+                           double *max_rel_error_w, double *max_rel_error_b, size_t n_layers);
+
+/* ---- Applying a gradient computed elsewhere ------------------------------------- */
+
+/* Applies the model's optimizer (clipping, schedule and state included) to
+ * scale * grad, where grad has the parameter layout (count == param_count scalars of
+ * the model's dtype). For data-parallel training: each worker calls smlp_gradients
+ * with SMLP_REDUCTION_SUM on its shard, the sums are added across workers (e.g.
+ * MPI_Allreduce), and every worker applies the total with scale = 1 / global batch.
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (scale not
+ * finite), NON_FINITE (a gradient entry; nothing changed), BUSY. */
+smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void *grad,
+                                 size_t count, double scale);
+
+/* ---- Saving and loading ------------------------------------------------------------ */
+
+/* Writes the whole model - configuration, parameters, optimizer settings and state,
+ * epoch, generator, scaler and metadata - to path in the format of docs/format.md,
+ * atomically: it writes a temporary file in the same folder, flushes and fsyncs it,
+ * then renames it over path, so a crash or a full disk never leaves a half-written
+ * file where a good model was. Errors: NULL_ARGUMENT, IO (the message has the OS
+ * error), OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_save(smlp_model *model, const char *path);
+
+/* Reads a model saved by smlp_save (any older format version) into *out_model, which
+ * the caller frees with smlp_free. Predictions of the loaded model equal the saved
+ * one's bit for bit, and training resumes exactly where it stopped.
+ * Errors: NULL_ARGUMENT, IO (missing file, a directory, unreadable), BAD_FORMAT
+ * (wrong magic, truncated, checksum mismatch, inconsistent or absurd sizes),
+ * UNSUPPORTED_VERSION (a newer major format version), OUT_OF_MEMORY. On failure
+ * *out_model is NULL. */
+smlp_status smlp_load(const char *path, smlp_model **out_model);
+
+/* Serialises the model into a caller buffer, in the file format. Call it with
+ * buffer NULL (capacity ignored) to learn the size in *out_size, then with a buffer
+ * of at least that many bytes. Errors: NULL_ARGUMENT (out_size), SHAPE_MISMATCH
+ * (capacity too small; *out_size still receives the size), OUT_OF_MEMORY, BUSY. */
+smlp_status smlp_save_to_buffer(smlp_model *model, void *buffer, size_t capacity,
+                                size_t *out_size);
+
+/* Reads a model from size bytes at buffer (as smlp_load does from a file). The
+ * buffer is only read during the call. Errors: as smlp_load, without IO. */
+smlp_status smlp_load_from_buffer(const void *buffer, size_t size, smlp_model **out_model);
+
+/* Caller metadata saved with the model: UTF-8 key/value strings (e.g. feature names,
+ * training date). Setting an existing key replaces its value; a NULL value removes
+ * the key. Keys are 1 to 255 bytes, values at most 65535 bytes, at most 1024 keys.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (lengths, count), BUSY. */
+smlp_status smlp_set_metadata(smlp_model *model, const char *key, const char *value);
+
+/* Copies the value of key, NUL-terminated, into buffer (capacity bytes) and its length
+ * (without NUL) into *out_length. With buffer NULL only the length is returned.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no such key), SHAPE_MISMATCH (capacity
+ * too small; *out_length still set). */
+smlp_status smlp_get_metadata(smlp_model *model, const char *key, char *buffer,
+                              size_t capacity, size_t *out_length);
+
+/* The number of metadata keys, and the key at index (0-based, in insertion order),
+ * copied like smlp_get_metadata copies a value. */
+size_t smlp_metadata_count(smlp_model *model);
+smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
+                              size_t capacity, size_t *out_length);
+
+/* Writes a standalone C99 source file with the weights as constant arrays and a
+ * function `void <prefix>_predict(const T *x, T *out)`, T being the model's type
+ * (float or double); one sample: n_inputs in, n_outputs out, the scaler included.
+ * The output is close to smlp_predict's (within rounding: the sums run in a
+ * different order than in BLAS). No BLAS, no allocation and
+ * no dependency beyond <math.h>, for firmware and other places where no shared
+ * library can go. prefix must be a C identifier (NULL: "smlp_model").
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix), IO, BUSY. */
+smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
+
+/* ---- Threads ------------------------------------------------------------------------ */
+
+/* Sets how many threads OpenBLAS uses inside each matrix product, for the whole
+ * process (OpenBLAS's setting is global). n >= 1. The default is OpenBLAS's own
+ * (OPENBLAS_NUM_THREADS, else the core count). Errors: INVALID_ARGUMENT. */
+smlp_status smlp_set_num_threads(int n);
+
+/* The number of threads OpenBLAS currently uses. */
+int smlp_get_num_threads(void);
 
 #ifdef __cplusplus
 } /* extern "C" */

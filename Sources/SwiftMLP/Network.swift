@@ -34,6 +34,8 @@ public final class Network<Scalar: MLPScalar> {
     public var generator: Xoshiro256StarStar
     /// Epochs completed by `train`; drives the learning-rate schedule.
     public var epoch = 0
+    /// Caller key/value strings saved with the model, in insertion order.
+    public private(set) var metadata: [(key: String, value: String)] = []
     /// Standardisation applied to every input before the first layer, if any.
     public private(set) var scaler: InputScaler? = nil
     var scalerCoefficients: ScalerCoefficients<Scalar>? = nil
@@ -128,6 +130,39 @@ public final class Network<Scalar: MLPScalar> {
             do throws(MLPError) { try setParameters(buffer) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    // MARK: Metadata
+
+    /// Sets `key` to `value` (nil removes the key). Keys are 1...255 UTF-8 bytes,
+    /// values at most 65535, at most 1024 keys; neither may contain NUL.
+    public func setMetadata(key: String, value: String?) throws(MLPError) {
+        let keyBytes = key.utf8.count
+        guard keyBytes >= 1, keyBytes <= maximumMetadataKeyBytes, !key.utf8.contains(0) else {
+            throw MLPError(.invalidArgument, "a metadata key must be 1...\(maximumMetadataKeyBytes) bytes without NUL; got \(keyBytes) bytes")
+        }
+        let existing = metadata.firstIndex { $0.key == key }
+        guard let value else {
+            if let existing { metadata.remove(at: existing) }
+            return
+        }
+        guard value.utf8.count <= maximumMetadataValueBytes, !value.utf8.contains(0) else {
+            throw MLPError(.invalidArgument,
+                "the value of metadata key \"\(key)\" is \(value.utf8.count) bytes; at most \(maximumMetadataValueBytes), without NUL")
+        }
+        if let existing {
+            metadata[existing].value = value
+        } else {
+            guard metadata.count < maximumMetadataEntries else {
+                throw MLPError(.invalidArgument, "a model holds at most \(maximumMetadataEntries) metadata keys")
+            }
+            metadata.append((key, value))
+        }
+    }
+
+    /// The value of `key`, if set.
+    public func metadataValue(forKey key: String) -> String? {
+        metadata.first { $0.key == key }?.value
     }
 
     // MARK: Input scaling

@@ -1,0 +1,108 @@
+// Little-endian byte writing and bounds-checked reading, and CRC-32, for the model
+// file format (docs/format.md). The reader never trusts a length it reads: every
+// read checks the bytes that remain first, so a hostile file cannot make it read out
+// of bounds or allocate more than the file holds.
+
+/// Appends little-endian values to a byte array.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u16(_ value: UInt16) { integer(value) }
+    mutating func u32(_ value: UInt32) { integer(value) }
+    mutating func u64(_ value: UInt64) { integer(value) }
+    mutating func u64(_ value: Int) { integer(UInt64(value)) }
+    mutating func f64(_ value: Double) { integer(value.bitPattern) }
+    mutating func f32(_ value: Float) { integer(value.bitPattern) }
+
+    mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        var little = value.littleEndian
+        withUnsafeBytes(of: &little) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func raw<C: Collection>(_ data: C) where C.Element == UInt8 {
+        bytes.append(contentsOf: data)
+    }
+
+    /// Overwrites 8 bytes at `offset` with `value` (for lengths known only later).
+    mutating func patchU64(at offset: Int, _ value: UInt64) {
+        for index in 0..<8 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))) }
+    }
+}
+
+/// Reads little-endian values from a byte buffer, throwing `badFormat` past its end.
+struct ByteReader {
+    let buffer: UnsafeRawBufferPointer
+    private(set) var offset: Int
+
+    init(_ buffer: UnsafeRawBufferPointer, offset: Int = 0) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+
+    var remaining: Int { buffer.count - offset }
+
+    mutating func require(_ count: Int, _ what: String) throws(MLPError) {
+        guard count >= 0, count <= remaining else {
+            throw MLPError(.badFormat,
+                "the file is truncated: \(what) needs \(count) bytes at offset \(offset), but \(remaining) remain")
+        }
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_ type: T.Type, _ what: String) throws(MLPError) -> T {
+        try require(MemoryLayout<T>.size, what)
+        var value: T = 0
+        for index in 0..<MemoryLayout<T>.size {
+            value |= T(buffer[offset + index]) << (8 * index)
+        }
+        offset += MemoryLayout<T>.size
+        return value
+    }
+
+    mutating func u8(_ what: String) throws(MLPError) -> UInt8 { try integer(UInt8.self, what) }
+    mutating func u16(_ what: String) throws(MLPError) -> UInt16 { try integer(UInt16.self, what) }
+    mutating func u32(_ what: String) throws(MLPError) -> UInt32 { try integer(UInt32.self, what) }
+    mutating func u64(_ what: String) throws(MLPError) -> UInt64 { try integer(UInt64.self, what) }
+    mutating func f64(_ what: String) throws(MLPError) -> Double {
+        Double(bitPattern: try integer(UInt64.self, what))
+    }
+    mutating func f32(_ what: String) throws(MLPError) -> Float {
+        Float(bitPattern: try integer(UInt32.self, what))
+    }
+
+    /// A u64 that must fit in `0...limit` (and so in Int).
+    mutating func count(_ what: String, limit: Int) throws(MLPError) -> Int {
+        let value = try u64(what)
+        guard value <= UInt64(limit) else {
+            throw MLPError(.badFormat, "\(what) is \(value), more than the \(limit) allowed")
+        }
+        return Int(value)
+    }
+
+    mutating func bytes(_ count: Int, _ what: String) throws(MLPError) -> UnsafeRawBufferPointer {
+        try require(count, what)
+        let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
+        offset += count
+        return slice
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, initial and final XOR
+/// 0xFFFFFFFF): the checksum of zlib, PNG and gzip, so any language can verify it.
+enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { index -> UInt32 in
+        var c = UInt32(index)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            for byte in bytes {
+                crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
+            }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+}

@@ -1,0 +1,145 @@
+// Looking inside a gradient computation: the cached Z, A and dZ of every layer, a
+// finite-difference gradient check in Float64, and applying a gradient computed
+// elsewhere (data-parallel training sums shard gradients outside the library).
+
+/// Which cached matrix of a layer.
+public enum CacheKind: Sendable, Equatable, CaseIterable {
+    /// Z_l = A_{l-1} W_l + b_l
+    case preActivation
+    /// A_l = f(Z_l)
+    case activation
+    /// dZ_l = dL/dZ_l, scaled by the reduction
+    case delta
+}
+
+/// The largest relative error of one layer's analytic gradient.
+public struct LayerGradientError: Sendable, Equatable {
+    public var weights: Double
+    public var biases: Double
+}
+
+extension Network {
+    /// Z, A or dZ of `layer` for the batch of the last `gradients`/`step` call, as a
+    /// view of `workspaceRows` x fanOut scalars. Valid until the next mutating call.
+    /// - Throws: `invalidArgument` for a bad layer or when no batch is cached.
+    public func cachedMatrix(layer: Int, kind: CacheKind) throws(MLPError) -> UnsafeBufferPointer<Scalar> {
+        guard layer >= 0, layer < layout.layers.count else {
+            throw MLPError(.invalidArgument, "layer is \(layer), but the model has \(layout.layers.count) layers")
+        }
+        guard workspaceRows > 0 else {
+            throw MLPError(.invalidArgument, "no gradient computation is cached; call gradients or step first")
+        }
+        let start: UnsafeMutablePointer<Scalar>
+        switch kind {
+        case .preActivation: start = workspace.z(layer)
+        case .activation: start = workspace.a(layer)
+        case .delta: start = workspace.dz(layer)
+        }
+        return UnsafeBufferPointer(start: start, count: workspaceRows * layout.layers[layer].fanOut)
+    }
+
+    /// Central finite differences, in Float64 on a Float64 copy of this network, for
+    /// every parameter; returns the largest relative error per layer for W and b.
+    /// The network itself is not changed.
+    public func gradientCheck(_ batch: Dataset<Scalar>, step: Double = 1e-6) throws(MLPError) -> [LayerGradientError] {
+        guard step.isFinite, step > 0 else {
+            throw MLPError(.invalidArgument, "step is \(step); it must be finite and > 0")
+        }
+        try checkBatch(inputs: batch.inputs, rows: batch.rows, targets: batch.targets, targetCount: batch.targetCount)
+        let twin = try Network<Double>(configuration)
+        try twin.setParameters(parameterView.map { Double($0) })
+        try twin.setScaler(scaler)
+        let inputs = batch.inputs.map { Double($0) }
+        var denseTargets: [Double] = []
+        var labels: [Int32] = []
+        switch batch.targets {
+        case .dense(let y):
+            denseTargets = (0..<batch.targetCount).map { Double(y[$0]) }
+        case .labels(let l):
+            labels = Array(UnsafeBufferPointer(start: l, count: batch.rows))
+        }
+        return try inputs.withUnsafeBufferPointer { (x) throws(MLPError) -> [LayerGradientError] in
+            try denseTargets.withUnsafeBufferPointer { (y) throws(MLPError) -> [LayerGradientError] in
+                try labels.withUnsafeBufferPointer { (l) throws(MLPError) -> [LayerGradientError] in
+                    let targets: Targets<Double> = y.isEmpty
+                        ? .labels(l.baseAddress.unsafelyUnwrapped) : .dense(y.baseAddress.unsafelyUnwrapped)
+                    let data = Dataset(inputs: x, targets: targets, targetCount: batch.targetCount, rows: batch.rows)
+                    return try twin.finiteDifferenceErrors(data, step: step)
+                }
+            }
+        }
+    }
+
+    /// The reduced loss of `data` at the current parameters (no gradient).
+    func reducedLoss(_ data: Dataset<Scalar>) -> Double {
+        let input = firstLayerInput(
+            data.inputs.baseAddress.unsafelyUnwrapped, rows: data.rows, scratch: workspace.scaledInputs)
+        forwardTraining(inputs: input, rows: data.rows)
+        let last = layout.layers.count - 1
+        let total = batchLoss(
+            loss: configuration.loss, z: workspace.z(last), a: workspace.a(last),
+            targets: data.targets, rows: data.rows, width: outputCount)
+        return configuration.reduction == .mean ? total / Double(data.rows) : total
+    }
+
+    /// Compares the analytic gradient with (L(p+h) - L(p-h)) / 2h, parameter by parameter.
+    func finiteDifferenceErrors(_ data: Dataset<Scalar>, step: Double) throws(MLPError) -> [LayerGradientError] {
+        try gradients(inputs: data.inputs, targets: data.targets, targetCount: data.targetCount, rows: data.rows)
+        let analytic = Array(gradientView)
+        let p = parameters.pointer
+        let h = Scalar(step)
+        var errors: [LayerGradientError] = []
+        for layer in layout.layers {
+            var worstWeights = 0.0, worstBiases = 0.0
+            for index in layer.weightOffset..<layer.endOffset {
+                let saved = p[index]
+                p[index] = saved + h
+                let plus = reducedLoss(data)
+                p[index] = saved - h
+                let minus = reducedLoss(data)
+                p[index] = saved
+                // Divide by the step actually taken after rounding p +- h.
+                let taken = Double(saved + h) - Double(saved - h)
+                let numeric = (plus - minus) / taken
+                let exact = Double(analytic[index])
+                let error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1e-8)
+                if index < layer.biasOffset {
+                    worstWeights = max(worstWeights, error)
+                } else {
+                    worstBiases = max(worstBiases, error)
+                }
+            }
+            errors.append(LayerGradientError(weights: worstWeights, biases: worstBiases))
+        }
+        workspaceRows = 0
+        return errors
+    }
+
+    /// Applies the optimizer to `scale * gradient` (parameter layout), with clipping,
+    /// schedule and state, as `step` would. The gradient view then holds the scaled
+    /// gradient. Throws `nonFinite` (nothing changed) for a non-finite entry.
+    public func applyGradients(_ gradient: UnsafeBufferPointer<Scalar>, scale: Double = 1) throws(MLPError) {
+        guard gradient.count == parameterCount, let source = gradient.baseAddress else {
+            throw MLPError(.shapeMismatch, "got \(gradient.count) gradient values, but the model has \(parameterCount) parameters")
+        }
+        guard scale.isFinite else {
+            throw MLPError(.invalidArgument, "scale is \(scale); it must be finite")
+        }
+        let factor = Scalar(scale)
+        var squaredNorm = 0.0
+        for index in 0..<parameterCount {
+            let value = source[index] * factor
+            guard value.isFinite else {
+                throw MLPError(.nonFinite, "gradient[\(index)] * scale is \(value); nothing was updated")
+            }
+            let wide = Double(value)
+            squaredNorm += wide * wide
+        }
+        guard squaredNorm.isFinite else {
+            throw MLPError(.nonFinite, "the gradient's norm overflows; nothing was updated")
+        }
+        let destination = self.gradient.pointer
+        for index in 0..<parameterCount { destination[index] = source[index] * factor }
+        applyGradient(squaredNorm: squaredNorm)
+    }
+}

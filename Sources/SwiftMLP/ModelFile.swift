@@ -1,0 +1,118 @@
+// Saving and loading model files. A save is atomic: the bytes go to a temporary file
+// in the same folder, which is flushed and fsynced, then renamed over the target, and
+// the folder is fsynced, so a crash or a full disk mid-save never leaves a half-written
+// file where a good model used to be. Loading reads the whole file (its real size from
+// fstat, never a size the file claims) and parses it with `deserializeNetwork`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The text of errno, e.g. "No such file or directory".
+func systemErrorText(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "errno \(code)" }
+    return String(cString: text)
+}
+
+extension Network {
+    /// Writes the model to `path` atomically.
+    /// - Throws: `io` with the operating system's reason; the target is untouched then.
+    public func save(to path: String) throws(MLPError) {
+        try writeFileAtomically(path: path, bytes: serialized())
+    }
+}
+
+/// Writes `bytes` to a temporary file next to `path`, fsyncs it, renames it onto
+/// `path`, and fsyncs the folder.
+func writeFileAtomically(path: String, bytes: [UInt8]) throws(MLPError) {
+    guard !path.isEmpty, !path.utf8.contains(0) else {
+        throw MLPError(.io, "the path is empty or contains NUL")
+    }
+    let folder: String
+    if let slash = path.lastIndex(of: "/") {
+        folder = slash == path.startIndex ? "/" : String(path[path.startIndex..<slash])
+    } else {
+        folder = "."
+    }
+    // mkstemp replaces the XXXXXX in place; it needs a mutable, NUL-terminated copy.
+    var template = Array((path + ".tmp-XXXXXX").utf8CString)
+    let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard descriptor >= 0 else {
+        throw MLPError(.io, "cannot create a temporary file next to \(path): \(systemErrorText(errno))")
+    }
+    let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    var failure: MLPError? = nil
+    var written = 0
+    bytes.withUnsafeBytes { raw in
+        while written < raw.count {
+            let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
+            if result < 0 {
+                if errno == EINTR { continue }
+                failure = MLPError(.io, "cannot write \(path): \(systemErrorText(errno))")
+                return
+            }
+            written += result
+        }
+    }
+    if failure == nil, fsync(descriptor) != 0 {
+        failure = MLPError(.io, "cannot flush \(path) to disk: \(systemErrorText(errno))")
+    }
+    if close(descriptor) != 0, failure == nil {
+        failure = MLPError(.io, "cannot close \(path): \(systemErrorText(errno))")
+    }
+    if failure == nil, rename(temporaryPath, path) != 0 {
+        failure = MLPError(.io, "cannot rename the temporary file onto \(path): \(systemErrorText(errno))")
+    }
+    if let failure {
+        unlink(temporaryPath)
+        throw failure
+    }
+    // Make the rename itself durable. A folder that cannot be opened for fsync
+    // (some filesystems) leaves the file written and renamed, which is still atomic.
+    let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY)
+    if folderDescriptor >= 0 {
+        _ = fsync(folderDescriptor)
+        close(folderDescriptor)
+    }
+}
+
+/// Reads a model file.
+/// - Throws: `io` (missing, a directory, unreadable), then what `deserializeNetwork`
+///   throws.
+public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
+    guard !path.isEmpty, !path.utf8.contains(0) else {
+        throw MLPError(.io, "the path is empty or contains NUL")
+    }
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+        throw MLPError(.io, "cannot open \(path): \(systemErrorText(errno))")
+    }
+    defer { close(descriptor) }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0 else {
+        throw MLPError(.io, "cannot stat \(path): \(systemErrorText(errno))")
+    }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+        throw MLPError(.io, "\(path) is not a regular file (a directory or a device)")
+    }
+    let size = Int(info.st_size)
+    guard let memory = malloc(max(size, 1)) else {
+        throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to read \(path)")
+    }
+    defer { free(memory) }
+    var done = 0
+    while done < size {
+        let result = read(descriptor, memory + done, size - done)
+        if result < 0 {
+            if errno == EINTR { continue }
+            throw MLPError(.io, "cannot read \(path): \(systemErrorText(errno))")
+        }
+        if result == 0 { break }
+        done += result
+    }
+    return try deserializeNetwork(UnsafeRawBufferPointer(start: memory, count: done))
+}

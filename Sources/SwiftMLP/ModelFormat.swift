@@ -1,0 +1,374 @@
+// The model file format, version 1.0 (docs/format.md has the byte-by-byte table).
+//
+//   header   24 bytes: magic "SMLPMODL", u16 major, u16 minor, u32 flags (0),
+//            u64 payload length
+//   payload  model, optimizer, training state, scaler, parameters, optimizer state,
+//            metadata, in that order, little-endian
+//   trailer  u32 CRC-32 of header + payload
+//
+// Enum codes in the file are the C header's values. Readers accept every major
+// version up to their own, reject newer ones, and ignore payload bytes after the
+// fields they know only when the file's minor version is newer than theirs.
+
+/// The format version this library writes.
+public let modelFormatMajorVersion: UInt16 = 1
+public let modelFormatMinorVersion: UInt16 = 0
+let modelFormatMagic: [UInt8] = Array("SMLPMODL".utf8)
+let modelHeaderSize = 24
+let modelTrailerSize = 4
+
+/// A network whose dtype is known only after reading a file.
+public enum AnyNetwork {
+    case float32(Network<Float>)
+    case float64(Network<Double>)
+}
+
+// MARK: Enum codes (the C header's values)
+
+let activationCodes: [(Activation, UInt8)] = [
+    (.identity, 0), (.sigmoid, 1), (.tanh, 2), (.relu, 3), (.leakyReLU, 4), (.softmax, 5),
+]
+let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2)]
+let reductionCodes: [(Reduction, UInt8)] = [(.mean, 0), (.sum, 1)]
+let initializationCodes: [(Initialization, UInt8)] = [(.automatic, 0), (.glorotUniform, 1), (.heUniform, 2)]
+let optimizerCodes: [(OptimizerKind, UInt8)] = [(.sgd, 0), (.adam, 1), (.adamW, 2), (.rmsProp, 3)]
+
+func code<T: Equatable>(_ value: T, in table: [(T, UInt8)]) -> UInt8 {
+    table.first { $0.0 == value }.map { $0.1 } ?? 0xFF
+}
+
+func decode<T>(_ code: UInt8, in table: [(T, UInt8)], _ what: String) throws(MLPError) -> T {
+    guard let entry = table.first(where: { $0.1 == code }) else {
+        throw MLPError(.badFormat, "\(what) code \(code) is not defined")
+    }
+    return entry.0
+}
+
+// MARK: Limits a file must respect (checked before anything is allocated)
+
+let maximumLayerSizeCount = 1 << 20
+let maximumMetadataEntries = 1024
+let maximumMetadataKeyBytes = 255
+let maximumMetadataValueBytes = 65535
+
+// MARK: Writing
+
+extension Network {
+    /// The model in the file format: everything needed to predict and to resume
+    /// training exactly.
+    public func serialized() -> [UInt8] {
+        var w = ByteWriter()
+        w.raw(modelFormatMagic)
+        w.u16(modelFormatMajorVersion)
+        w.u16(modelFormatMinorVersion)
+        w.u32(0)
+        w.u64(UInt64(0))                      // payload length, patched below
+        let elementBytes = Scalar.dtype == .float32 ? 4 : 8
+        w.bytes.reserveCapacity(modelHeaderSize + 512 + elementBytes * parameterCount * (1 + optimizer.configuration.stateBufferCount))
+
+        // model
+        w.u8(Scalar.dtype == .float32 ? 1 : 2)
+        w.u8(code(configuration.loss, in: lossCodes))
+        w.u8(code(configuration.reduction, in: reductionCodes))
+        w.u8(code(configuration.initialization, in: initializationCodes))
+        w.u64(configuration.seed)
+        w.f64(configuration.leakyReLUSlope)
+        w.u32(UInt32(configuration.layerSizes.count))
+        for size in configuration.layerSizes { w.u64(size) }
+        for activation in configuration.activations { w.u8(code(activation, in: activationCodes)) }
+
+        // optimizer
+        let o = optimizer.configuration
+        w.u8(code(o.kind, in: optimizerCodes))
+        w.u8(o.nesterov ? 1 : 0)
+        w.u8(o.decayBiases ? 1 : 0)
+        var scheduleCode: UInt8 = 0, stepSize = 10, gamma = 0.1, period = 100, minimum = 0.0
+        switch o.schedule {
+        case .constant: break
+        case .step(let s, let g): scheduleCode = 1; stepSize = s; gamma = g
+        case .exponential(let g): scheduleCode = 2; gamma = g
+        case .cosine(let p, let m): scheduleCode = 3; period = p; minimum = m
+        }
+        w.u8(scheduleCode)
+        for value in [o.learningRate, o.momentum, o.beta1, o.beta2, o.epsilon, o.alpha,
+                      o.weightDecay, o.clipNorm, gamma, minimum] {
+            w.f64(value)
+        }
+        w.u64(stepSize)
+        w.u64(period)
+        w.u64(optimizer.stepCount)
+
+        // training state
+        w.u64(epoch)
+        let state = generator.state
+        for word in [state.0, state.1, state.2, state.3] { w.u64(word) }
+
+        // scaler
+        if let scaler {
+            w.u8(1)
+            for value in scaler.mean { w.f64(value) }
+            for value in scaler.standardDeviation { w.f64(value) }
+        } else {
+            w.u8(0)
+        }
+
+        // parameters, optimizer state
+        w.u64(parameterCount)
+        writeScalars(parameters, into: &w)
+        let buffers = optimizer.configuration.stateBufferCount
+        w.u8(UInt8(buffers))
+        if buffers >= 1 { writeScalars(optimizer.first, into: &w) }
+        if buffers >= 2 { writeScalars(optimizer.second, into: &w) }
+
+        // metadata
+        w.u32(UInt32(metadata.count))
+        for entry in metadata {
+            w.u16(UInt16(entry.key.utf8.count))
+            w.raw(entry.key.utf8)
+            w.u32(UInt32(entry.value.utf8.count))
+            w.raw(entry.value.utf8)
+        }
+
+        w.patchU64(at: 16, UInt64(w.bytes.count - modelHeaderSize))
+        let crc = w.bytes.withUnsafeBytes { CRC32.checksum($0) }
+        w.u32(crc)
+        return w.bytes
+    }
+
+    private func writeScalars(_ buffer: ScalarBuffer<Scalar>, into w: inout ByteWriter) {
+        guard buffer.count > 0 else { return }
+        let p = buffer.pointer
+        switch Scalar.dtype {
+        case .float32: for index in 0..<buffer.count { w.f32(Float(p[index])) }
+        case .float64: for index in 0..<buffer.count { w.f64(Double(p[index])) }
+        }
+    }
+}
+
+// MARK: Reading
+
+/// Reads a model from the file format.
+/// - Throws: `badFormat` (magic, truncation, checksum, inconsistent contents),
+///   `unsupportedVersion` (a newer major version), `outOfMemory`.
+public func deserializeNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -> AnyNetwork {
+    guard bytes.count >= modelHeaderSize + modelTrailerSize else {
+        throw MLPError(.badFormat, "the data is \(bytes.count) bytes, shorter than the smallest model file (\(modelHeaderSize + modelTrailerSize))")
+    }
+    var header = ByteReader(bytes)
+    let magic = try header.bytes(8, "magic")
+    guard magic.elementsEqual(modelFormatMagic) else {
+        throw MLPError(.badFormat, "not a swiftmlp model: the magic bytes are not \"SMLPMODL\"")
+    }
+    let major = try header.u16("major version")
+    let minor = try header.u16("minor version")
+    guard major >= 1, major <= modelFormatMajorVersion else {
+        throw MLPError(.unsupportedVersion,
+            "format version \(major).\(minor) is newer than this library reads (up to \(modelFormatMajorVersion).x); upgrade libswiftmlp")
+    }
+    _ = try header.u32("flags")
+    let payloadLength = try header.u64("payload length")
+    let expectedTotal = UInt64(modelHeaderSize + modelTrailerSize)
+    guard payloadLength <= UInt64(bytes.count), payloadLength + expectedTotal == UInt64(bytes.count) else {
+        throw MLPError(.badFormat,
+            "the header promises \(payloadLength) payload bytes, but the data holds \(bytes.count - modelHeaderSize - modelTrailerSize); the file is truncated or has trailing bytes")
+    }
+    let checked = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - modelTrailerSize)])
+    var trailer = ByteReader(bytes, offset: bytes.count - modelTrailerSize)
+    let storedCRC = try trailer.u32("checksum")
+    let actualCRC = CRC32.checksum(checked)
+    guard storedCRC == actualCRC else {
+        throw MLPError(.badFormat,
+            "checksum mismatch (stored \(hex(storedCRC)), computed \(hex(actualCRC))): the file is corrupted")
+    }
+    var r = ByteReader(checked, offset: modelHeaderSize)
+    let dtypeCode = try r.u8("dtype")
+    let network: AnyNetwork
+    switch dtypeCode {
+    case 1: network = .float32(try readNetwork(Float.self, &r, minor: minor))
+    case 2: network = .float64(try readNetwork(Double.self, &r, minor: minor))
+    default: throw MLPError(.badFormat, "dtype code \(dtypeCode) is not defined")
+    }
+    if r.remaining > 0 && minor <= modelFormatMinorVersion {
+        throw MLPError(.badFormat, "\(r.remaining) unexpected bytes after the metadata")
+    }
+    return network
+}
+
+func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+}
+
+private func readNetwork<Scalar: MLPScalar>(
+    _ type: Scalar.Type, _ r: inout ByteReader, minor: UInt16
+) throws(MLPError) -> Network<Scalar> {
+    // model
+    let loss = try decode(try r.u8("loss"), in: lossCodes, "loss")
+    let reduction = try decode(try r.u8("reduction"), in: reductionCodes, "reduction")
+    let initialization = try decode(try r.u8("init"), in: initializationCodes, "init")
+    let seed = try r.u64("seed")
+    let slope = try r.f64("leaky_relu_slope")
+    let sizeCount = Int(try r.u32("layer size count"))
+    guard sizeCount >= 2, sizeCount <= maximumLayerSizeCount else {
+        throw MLPError(.badFormat, "layer size count \(sizeCount) is outside 2...\(maximumLayerSizeCount)")
+    }
+    try r.require(sizeCount * 8 + sizeCount - 1, "layer sizes and activations")
+    var sizes: [Int] = []
+    for index in 0..<sizeCount {
+        sizes.append(try r.count("layer size \(index)", limit: Int(Int32.max)))
+    }
+    var activations: [Activation] = []
+    for index in 0..<(sizeCount - 1) {
+        activations.append(try decode(try r.u8("activation"), in: activationCodes, "activation \(index)"))
+    }
+    let configuration = NetworkConfiguration(
+        layerSizes: sizes, activations: activations, loss: loss, reduction: reduction,
+        initialization: initialization, seed: seed, leakyReLUSlope: slope)
+    let layout: ParameterLayout
+    do {
+        layout = try configuration.validatedLayout()
+    } catch {
+        throw MLPError(.badFormat, "the stored configuration is invalid: \(error.message)")
+    }
+    // Before allocating anything, the parameters must fit in what the file holds.
+    let elementBytes = Scalar.dtype == .float32 ? 4 : 8
+    let (parameterBytes, overflow) = layout.parameterCount.multipliedReportingOverflow(by: elementBytes)
+    guard !overflow, parameterBytes <= r.remaining else {
+        throw MLPError(.badFormat,
+            "the layer sizes need \(layout.parameterCount) parameters, more than the file holds")
+    }
+
+    // optimizer
+    var o = OptimizerConfiguration(kind: try decode(try r.u8("optimizer"), in: optimizerCodes, "optimizer"))
+    o.nesterov = try r.u8("nesterov") != 0
+    o.decayBiases = try r.u8("decay_biases") != 0
+    let scheduleCode = try r.u8("schedule")
+    o.learningRate = try r.f64("learning_rate")
+    o.momentum = try r.f64("momentum")
+    o.beta1 = try r.f64("beta1")
+    o.beta2 = try r.f64("beta2")
+    o.epsilon = try r.f64("epsilon")
+    o.alpha = try r.f64("alpha")
+    o.weightDecay = try r.f64("weight_decay")
+    o.clipNorm = try r.f64("clip_norm")
+    let gamma = try r.f64("gamma")
+    let minimum = try r.f64("min_lr")
+    let stepSize = try r.count("step_size", limit: Int(Int32.max))
+    let period = try r.count("t_max", limit: Int(Int32.max))
+    switch scheduleCode {
+    case 0: o.schedule = .constant
+    case 1: o.schedule = .step(stepSize: stepSize, gamma: gamma)
+    case 2: o.schedule = .exponential(gamma: gamma)
+    case 3: o.schedule = .cosine(period: period, minimum: minimum)
+    default: throw MLPError(.badFormat, "schedule code \(scheduleCode) is not defined")
+    }
+    do {
+        try o.validate()
+    } catch {
+        throw MLPError(.badFormat, "the stored optimizer is invalid: \(error.message)")
+    }
+    let stepCount = try r.count("optimizer step count", limit: Int.max)
+
+    // training state
+    let epoch = try r.count("epoch", limit: Int.max)
+    let words = (try r.u64("generator"), try r.u64("generator"), try r.u64("generator"), try r.u64("generator"))
+    guard let generator = Xoshiro256StarStar(state: words) else {
+        throw MLPError(.badFormat, "the generator state is all zero, which xoshiro256** cannot have")
+    }
+
+    // scaler
+    var scaler: InputScaler? = nil
+    let hasScaler = try r.u8("scaler flag")
+    if hasScaler == 1 {
+        let n = sizes[0]
+        try r.require(16 * n, "scaler")
+        var mean: [Double] = [], deviation: [Double] = []
+        for _ in 0..<n { mean.append(try r.f64("scaler mean")) }
+        for _ in 0..<n { deviation.append(try r.f64("scaler std")) }
+        do {
+            scaler = try InputScaler(mean: mean, standardDeviation: deviation)
+        } catch {
+            throw MLPError(.badFormat, "the stored scaler is invalid: \(error.message)")
+        }
+    } else if hasScaler != 0 {
+        throw MLPError(.badFormat, "scaler flag is \(hasScaler), not 0 or 1")
+    }
+
+    // parameters
+    let storedCount = try r.u64("parameter count")
+    guard storedCount == UInt64(layout.parameterCount) else {
+        throw MLPError(.badFormat,
+            "the file stores \(storedCount) parameters, but its layer sizes need \(layout.parameterCount)")
+    }
+    let network = try Network<Scalar>(configuration)
+    try readScalars(into: network.parameters, &r, "parameters")
+    for index in 0..<network.parameterCount where !network.parameters.pointer[index].isFinite {
+        throw MLPError(.badFormat, "parameter \(index) is not finite")
+    }
+    try network.setOptimizer(o)
+    let buffers = Int(try r.u8("optimizer buffer count"))
+    guard buffers == o.stateBufferCount else {
+        throw MLPError(.badFormat, "the file has \(buffers) optimizer state buffers; its optimizer needs \(o.stateBufferCount)")
+    }
+    if buffers >= 1 { try readScalars(into: network.optimizer.first, &r, "optimizer state") }
+    if buffers >= 2 { try readScalars(into: network.optimizer.second, &r, "optimizer state") }
+    network.optimizer.stepCount = stepCount
+    network.epoch = epoch
+    network.generator = generator
+    try network.setScaler(scaler)
+
+    // metadata
+    let entries = Int(try r.u32("metadata count"))
+    guard entries <= maximumMetadataEntries else {
+        throw MLPError(.badFormat, "metadata count \(entries) is more than \(maximumMetadataEntries)")
+    }
+    for _ in 0..<entries {
+        let keyLength = Int(try r.u16("metadata key length"))
+        let key = try r.bytes(keyLength, "metadata key")
+        let valueLength = Int(try r.u32("metadata value length"))
+        guard valueLength <= maximumMetadataValueBytes else {
+            throw MLPError(.badFormat, "a metadata value of \(valueLength) bytes exceeds \(maximumMetadataValueBytes)")
+        }
+        let value = try r.bytes(valueLength, "metadata value")
+        guard let keyText = validUTF8(key), let valueText = validUTF8(value) else {
+            throw MLPError(.badFormat, "a metadata entry is not valid UTF-8")
+        }
+        do {
+            try network.setMetadata(key: keyText, value: valueText)
+        } catch {
+            throw MLPError(.badFormat, "stored metadata is invalid: \(error.message)")
+        }
+    }
+    return network
+}
+
+private func readScalars<Scalar: MLPScalar>(
+    into buffer: ScalarBuffer<Scalar>, _ r: inout ByteReader, _ what: String
+) throws(MLPError) {
+    guard buffer.count > 0 else { return }
+    let p = buffer.pointer
+    switch Scalar.dtype {
+    case .float32:
+        try r.require(4 * buffer.count, what)
+        for index in 0..<buffer.count { p[index] = Scalar(try r.f32(what)) }
+    case .float64:
+        try r.require(8 * buffer.count, what)
+        for index in 0..<buffer.count { p[index] = Scalar(try r.f64(what)) }
+    }
+}
+
+/// The bytes as a String when they are valid UTF-8 (and contain no NUL).
+func validUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
+    let units = bytes.bindMemory(to: UInt8.self)
+    guard !units.contains(0) else { return nil }
+    var text = ""
+    var iterator = units.makeIterator()
+    var decoder = UTF8()
+    while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue(let scalar): text.unicodeScalars.append(scalar)
+        case .emptyInput: return text
+        case .error: return nil
+        }
+    }
+}
