@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // The training loop: epochs of shuffled mini-batches, optional validation with early
 // stopping, a per-epoch callback that can stop the run; and evaluation.
 //
@@ -13,6 +5,14 @@ import Darwin
 // reduction used for the gradients, so train and validation losses compare directly.
 // `train` is all-or-nothing: if it fails (a non-finite loss mid-run, out of memory),
 // parameters, optimizer state, generator and epoch are restored to what they were.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A labelled data set in memory: inputs rows x inputCount, targets as `Targets`.
 public struct Dataset<Scalar: MLPScalar> {
