@@ -21,11 +21,11 @@ extension Network {
         z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>
     ) {
         let shape = layout.layers[l]
-        Scalar.gemm(
+        multiply(
             transposeA: false, transposeB: false, m: rows, n: shape.fanOut, k: shape.fanIn,
-            alpha: 1, a: input, lda: shape.fanIn,
+            a: input, lda: shape.fanIn,
             b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
-            beta: 0, c: z, ldc: shape.fanOut)
+            c: z, ldc: shape.fanOut)
         forwardBiasActivation(
             configuration.activations[l], leakySlope: leakySlope, z: z, a: a,
             bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut)
@@ -39,18 +39,18 @@ extension Network {
         let shape = layout.layers[l]
         let dz = workspace.dz(l)
         // dW_l (fanIn x fanOut) = A_{l-1}^T (fanIn x rows) · dZ_l (rows x fanOut)
-        Scalar.gemm(
+        multiply(
             transposeA: true, transposeB: false, m: shape.fanIn, n: shape.fanOut, k: rows,
-            alpha: 1, a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,
-            beta: 0, c: gradient.address(shape.weightOffset), ldc: shape.fanOut)
+            a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,
+            c: gradient.address(shape.weightOffset), ldc: shape.fanOut)
         guard l > 0 else { return }
         // dA_{l-1} (rows x fanIn) = dZ_l (rows x fanOut) · W_l^T (fanOut x fanIn)
         let upstream = workspace.upstream
-        Scalar.gemm(
+        multiply(
             transposeA: false, transposeB: true, m: rows, n: shape.fanIn, k: shape.fanOut,
-            alpha: 1, a: dz, lda: shape.fanOut,
+            a: dz, lda: shape.fanOut,
             b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
-            beta: 0, c: upstream, ldc: shape.fanIn)
+            c: upstream, ldc: shape.fanIn)
         let previous = layout.layers[l - 1]
         backwardActivationBiasGradient(
             configuration.activations[l - 1], leakySlope: leakySlope,
