@@ -131,6 +131,17 @@ extension Network {
             try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
             forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
         }
+        // Outputs are few; only when one is not finite are the inputs scanned, to name
+        // the first row of non-finite data (finite inputs that overflow are returned).
+        for index in 0..<expectedOutputs where !output[index].isFinite {
+            for row in 0..<rows {
+                for column in 0..<inputCount where !input[row * inputCount + column].isFinite {
+                    throw MLPError(.nonFinite,
+                        "input row \(row) column \(column) is \(input[row * inputCount + column])")
+                }
+            }
+            break
+        }
     }
 
     /// The inputs the first layer sees: `raw` itself, or its standardised copy in
