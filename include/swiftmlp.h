@@ -249,7 +249,7 @@ smlp_status smlp_set_params(smlp_model *model, smlp_dtype dtype, const void *par
  * threads at once on one model.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH (also n_rows == 0),
  * NON_FINITE (a NaN or infinity in x; the message names its row and column; out
- * holds what the network computed), OUT_OF_MEMORY, BUSY (a changing call is running
+ * is not written), OUT_OF_MEMORY, BUSY (a changing call is running
  * on this model). */
 smlp_status smlp_predict(smlp_model *model, smlp_dtype dtype, const void *x,
                          size_t n_rows, size_t n_inputs, void *out, size_t n_outputs);
