@@ -10,9 +10,6 @@ import Musl
 import Darwin
 #endif
 
-/// Byte alignment of every buffer: one cache line, which also suits every SIMD width.
-let bufferAlignment = 64
-
 /// `count` scalars, zero-initialised, owned by whoever created it and released with
 /// `deallocate()` exactly once. A value type with no reference counting, so reading
 /// through it on the hot path costs nothing.
@@ -42,11 +39,11 @@ struct ScalarBuffer<Scalar: MLPScalar> {
         guard !overflow else {
             throw MLPError(.outOfMemory, "\(purpose): \(count) scalars overflow the address space")
         }
-        var raw: UnsafeMutableRawPointer? = nil
-        guard posix_memalign(&raw, bufferAlignment, bytes) == 0, let memory = raw else {
+        // calloc, not malloc + memset: large blocks come from mmap already zeroed, so
+        // untouched workspace costs no resident memory.
+        guard let memory = calloc(count, MemoryLayout<Scalar>.stride) else {
             throw MLPError(.outOfMemory, "\(purpose): cannot allocate \(bytes) bytes")
         }
-        memset(memory, 0, bytes)
         self.init(base: memory.bindMemory(to: Scalar.self, capacity: count), count: count)
     }
 
