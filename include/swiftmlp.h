@@ -29,7 +29,12 @@
  *             it never corrupts the model. Error messages are per thread.
  * Memory.     After the first call at a given batch size, smlp_predict,
  *             smlp_gradients and smlp_step allocate no heap memory: the model keeps a
- *             workspace sized for the largest batch it has seen.
+ *             workspace sized for the largest batch it has seen (and up to 8
+ *             prediction workspaces for concurrent smlp_predict calls; a 9th
+ *             simultaneous prediction on one model allocates scratch for its call).
+ *             This holds for libswiftmlp's own code; OpenBLAS 0.3.21's float64
+ *             small-matrix kernels on AVX-512 CPUs allocate internally for some shapes
+ *             (Tests/c/test_no_allocation.c counts the two separately).
  *
  * Layout of the parameter vector
  * ------------------------------
@@ -158,7 +163,7 @@ typedef struct smlp_config {
     size_t struct_size;             /* sizeof(smlp_config), set by smlp_config_init  */
     smlp_dtype dtype;               /* default SMLP_FLOAT64                          */
     size_t n_layer_sizes;           /* entries in layer_sizes: >= 2 (input, output)  */
-    const size_t *layer_sizes;      /* widths, input first; each >= 1                */
+    const size_t *layer_sizes;      /* widths, input first; each in 1..2147483647    */
     const smlp_activation *activations; /* n_layer_sizes - 1 entries, one per layer  */
     smlp_loss loss;                 /* default SMLP_MSE                              */
     smlp_reduction reduction;       /* default SMLP_REDUCTION_MEAN                   */
@@ -179,7 +184,8 @@ typedef struct smlp_model smlp_model;
  * it needs from config (the arrays may be freed afterwards). The optimizer starts as
  * plain SGD with learning rate 0.01.
  * Errors: NULL_ARGUMENT (config, out_model, or its arrays), INVALID_ARGUMENT (struct
- * size, fewer than 2 layer sizes, a zero width, unknown enum, softmax before the last
+ * size, fewer than 2 layer sizes, a width of 0 or above 2147483647 (OpenBLAS's
+ * 32-bit dimension limit), unknown enum, softmax before the last
  * layer, loss and last activation that do not go together, bad slope),
  * OUT_OF_MEMORY (the parameter count overflows or cannot be allocated). On failure
  * *out_model is set to NULL. */
@@ -195,7 +201,7 @@ void smlp_free(smlp_model *model);
  * Returns 0 and sets the error message when model is NULL. */
 size_t smlp_param_count(const smlp_model *model);
 
-/* A summary of a model. Fields are filled by smlp_model_info(). */
+/* A summary of a model, filled by smlp_model_info_get(). */
 typedef struct smlp_model_info {
     smlp_dtype dtype;
     size_t n_layers;                /* weight layers = n_layer_sizes - 1             */

@@ -119,19 +119,18 @@ extension Network {
         }
         let input = inputs.baseAddress.unsafelyUnwrapped
         try checkFiniteInputs(input, rows: rows)
-        // Use the shared scratch if no other prediction holds it; otherwise this call
-        // gets its own, so concurrent predictions never write the same memory.
-        if inferenceWorkspaceInUse.compareExchange(
-            expected: false, desired: true, ordering: .acquiring).exchanged {
-            defer { inferenceWorkspaceInUse.store(false, ordering: .releasing) }
-            try inferenceWorkspace.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
-            forwardInference(input: input, rows: rows, output: output, scratch: inferenceWorkspace)
-        } else {
-            var privateScratch = InferenceWorkspace<Scalar>()
-            defer { privateScratch.deallocate() }
-            try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
-            forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
+        // Take a free slot: concurrent predictions never write the same memory. Past
+        // `inferenceSlotCount` concurrent calls, a call gets scratch of its own.
+        for slot in inferenceSlots where slot.claim() {
+            defer { slot.release() }
+            try slot.workspace.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
+            forwardInference(input: input, rows: rows, output: output, scratch: slot.workspace)
+            return
         }
+        var privateScratch = InferenceWorkspace<Scalar>()
+        defer { privateScratch.deallocate() }
+        try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
+        forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
     }
 
     /// Throws `nonFinite` naming the first NaN or infinity in rows x inputCount

@@ -26,10 +26,9 @@ public final class Network<Scalar: MLPScalar> {
     var workspace = Workspace<Scalar>()
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     public internal(set) var workspaceRows = 0
-    /// Shared inference scratch; `inferenceWorkspaceInUse` guards it so concurrent
-    /// predictions never share memory (a second one allocates its own).
-    var inferenceWorkspace = InferenceWorkspace<Scalar>()
-    let inferenceWorkspaceInUse = Atomic<Bool>(false)
+    /// Inference scratch, one slot per concurrent prediction, so predictions never
+    /// share memory; each slot's buffers are allocated on its first use.
+    let inferenceSlots: [InferenceSlot<Scalar>] = (0..<inferenceSlotCount).map { _ in InferenceSlot() }
     /// The network's own generator: initial weights, then shuffling in `train`.
     public var generator: Xoshiro256StarStar
     /// Epochs completed by `train`; drives the learning-rate schedule.
@@ -82,7 +81,6 @@ public final class Network<Scalar: MLPScalar> {
         gradient.deallocate()
         optimizer.deallocate()
         workspace.deallocate()
-        inferenceWorkspace.deallocate()
         scalerCoefficients?.deallocate()
     }
 

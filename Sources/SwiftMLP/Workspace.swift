@@ -10,6 +10,8 @@
 //   scaled   rows x n_0       standardised inputs (when the model has a scaler)
 // All five live in one allocation; these are their offsets in it.
 
+import Synchronization
+
 struct Workspace<Scalar: MLPScalar> {
     private(set) var capacityRows = 0
     private var storage = ScalarBuffer<Scalar>()
@@ -107,3 +109,24 @@ struct InferenceWorkspace<Scalar: MLPScalar> {
 
     func deallocate() { storage.deallocate() }
 }
+
+/// One inference scratch space and the flag that says a prediction is using it.
+final class InferenceSlot<Scalar: MLPScalar> {
+    let inUse = Atomic<Bool>(false)
+    var workspace = InferenceWorkspace<Scalar>()
+
+    /// Claims the slot for one prediction, or returns false when another holds it.
+    func claim() -> Bool {
+        inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    func release() {
+        inUse.store(false, ordering: .releasing)
+    }
+
+    deinit { workspace.deallocate() }
+}
+
+/// Concurrent predictions on one model each take a slot, so up to this many at once
+/// run with no allocation after warm-up; more than this get scratch for the call.
+let inferenceSlotCount = 8

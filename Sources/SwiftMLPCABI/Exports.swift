@@ -314,7 +314,7 @@ func batch<Scalar: MLPScalar>(
     case (nil, let labels?):
         return Batch(inputs: inputs, targets: .labels(labels), targetCount: data.n_rows, rows: data.n_rows)
     case (nil, nil):
-        throw APIError(SMLP_ERR_NULL_ARGUMENT, "\(name) has neither y nor labels")
+        throw APIError(SMLP_ERR_INVALID_ARGUMENT, "\(name) has neither y nor labels; give one")
     default:
         throw APIError(SMLP_ERR_INVALID_ARGUMENT, "\(name) has both y and labels; give one")
     }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test_symbols.sh - the installed libswiftmlp.so exports exactly the functions the
+# installed header declares (nothing of the Swift runtime inside it), needs no Swift
+# or Foundation library at run time, and carries the SONAME libswiftmlp.so.0.
+#
+#   PREFIX=/install/prefix bash Tests/c/test_symbols.sh      (run.sh does this)
+#
+# Prints one line per failed check and then "N passed, N failed".
+set -euo pipefail
+
+: "${PREFIX:?set PREFIX to the install prefix}"
+HEADER="$PREFIX/include/swiftmlp.h"
+LIB="$PREFIX/lib/libswiftmlp.so"
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+
+passed=0
+failed=0
+check() { # check <0|1> <message> [details...]
+    local ok=$1 message=$2
+    shift 2
+    if [[ $ok == 1 ]]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "${BASH_SOURCE[0]}:${BASH_LINENO[0]}: FAIL: $message"
+        local line
+        for line in "$@"; do echo "    $line"; done
+    fi
+}
+
+check "$([[ -f $HEADER ]] && echo 1 || echo 0)" "the header is installed at $HEADER"
+check "$([[ -e $LIB ]] && echo 1 || echo 0)" "the library is installed at $LIB"
+
+# Function declarations of the header, with comments removed first (the comments
+# mention names such as smlp_layer_info() that are not functions).
+perl -0777 -pe 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g' "$HEADER" \
+    | grep -oE 'smlp_[a-z_0-9]+[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | sort -u \
+    > "$SCRATCH/declared"
+# Global symbols the library defines: uppercase type letters, except the version
+# node itself ('A'); drop the @@VERSION suffix.
+nm -D --defined-only "$LIB" | awk '$2 ~ /^[A-Z]$/ && $2 != "A" { print $3 }' | sed 's/@.*//' | sort -u \
+    > "$SCRATCH/exported"
+
+declared_count=$(wc -l < "$SCRATCH/declared")
+check "$((declared_count >= 17 ? 1 : 0))" "the header declares the core API (found $declared_count functions)"
+missing=$(comm -23 "$SCRATCH/declared" "$SCRATCH/exported" | tr '\n' ' ')
+extra=$(comm -13 "$SCRATCH/declared" "$SCRATCH/exported" | tr '\n' ' ')
+check "$([[ -z $missing ]] && echo 1 || echo 0)" "every function the header declares is exported" \
+    "declared but not exported: $missing"
+check "$([[ -z $extra ]] && echo 1 || echo 0)" "the library exports nothing the header does not declare" \
+    "exported but not declared: $extra"
+versioned=$(nm -D --defined-only "$LIB" | awk '$2 ~ /^[A-Z]$/ && $2 != "A" && $3 !~ /@@SWIFTMLP_0$/ { print $3 }' | tr '\n' ' ')
+check "$([[ -z $versioned ]] && echo 1 || echo 0)" "every export carries the SWIFTMLP_0 version node" \
+    "unversioned: $versioned"
+
+# Nothing of Swift is needed at run time: no Swift or Foundation library, and no
+# undefined Swift runtime symbol left for someone else to provide.
+deps=$(ldd "$LIB")
+swift_libs=$(grep -E 'libswift|swiftCore' <<< "$deps" || true)
+check "$([[ -z $swift_libs ]] && echo 1 || echo 0)" "ldd shows no libswift*" "$swift_libs"
+foundation_libs=$(grep -Ei 'Foundation|libdispatch|libBlocksRuntime' <<< "$deps" || true)
+check "$([[ -z $foundation_libs ]] && echo 1 || echo 0)" "ldd shows no Foundation (nor libdispatch)" \
+    "$foundation_libs"
+not_found=$(grep 'not found' <<< "$deps" || true)
+check "$([[ -z $not_found ]] && echo 1 || echo 0)" "every dependency resolves" "$not_found"
+undefined_swift=$(nm -D --undefined-only "$LIB" | awk '{ print $NF }' | grep -E '^(swift_|\$s)' | head -5 | tr '\n' ' ' || true)
+check "$([[ -z $undefined_swift ]] && echo 1 || echo 0)" "no undefined Swift runtime symbols" "$undefined_swift"
+
+# SONAME and the symlink chain that make install created.
+soname=$(readelf -d "$LIB" | sed -nE 's/.*\(SONAME\).*\[(.*)\].*/\1/p')
+check "$([[ $soname == libswiftmlp.so.0 ]] && echo 1 || echo 0)" "SONAME is libswiftmlp.so.0" "got '$soname'"
+check "$([[ -e $PREFIX/lib/libswiftmlp.so.0 ]] && echo 1 || echo 0)" "lib/libswiftmlp.so.0 exists for the loader"
+check "$([[ $(readlink -f "$LIB") == $(readlink -f "$PREFIX/lib/libswiftmlp.so.0") ]] && echo 1 || echo 0)" \
+    "libswiftmlp.so and libswiftmlp.so.0 are the same file"
+
+# pkg-config reports the header's version.
+header_version=$(sed -nE 's/^#define SMLP_VERSION_STRING "(.*)"/\1/p' "$HEADER")
+pc_version=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion swiftmlp 2>/dev/null || true)
+check "$([[ -n $pc_version && $pc_version == "$header_version" ]] && echo 1 || echo 0)" \
+    "pkg-config --modversion equals SMLP_VERSION_STRING" "pkg-config '$pc_version', header '$header_version'"
+
+echo "$passed passed, $failed failed"
+((failed == 0))
