@@ -1,7 +1,8 @@
 // Per-feature standardisation kept inside the model: x' = (x - mean) / std, applied
 // by predict, gradients, step, train and evaluate, so a C caller cannot forget it at
 // inference time. Statistics are computed in Double, as scikit-learn's StandardScaler
-// does (population standard deviation; a feature with zero variance gets std 1).
+// does (population standard deviation; a feature with zero variance, up to rounding,
+// gets std 1).
 
 /// Mean and standard deviation per input feature.
 public struct InputScaler: Sendable, Equatable {
@@ -51,9 +52,13 @@ public struct InputScaler: Sendable, Equatable {
                 variance[column] += deviation * deviation
             }
         }
-        let deviation = variance.map { total -> Double in
-            let std = (total / Double(rows)).squareRoot()
-            return std > 0 && std.isFinite ? std : 1
+        // A constant column can leave a std of rounding noise (1e-17 for 0.1s); like
+        // scikit-learn, treat anything within a few ulps of the mean's scale as zero.
+        var deviation = [Double](repeating: 1, count: columns)
+        for column in 0..<columns {
+            let std = (variance[column] / Double(rows)).squareRoot()
+            let noise = 10 * Double.ulpOfOne * max(1, abs(mean[column]))
+            deviation[column] = std > noise && std.isFinite ? std : 1
         }
         return try InputScaler(mean: mean, standardDeviation: deviation)
     }

@@ -178,7 +178,8 @@ struct OptimizerState<Scalar: MLPScalar> {
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, learningRate: Double, layout: ParameterLayout
     ) {
-        stepCount += 1
+        // Saturating: a count restored from a file may be anything up to Int.max.
+        stepCount = stepCount == Int.max ? Int.max : stepCount + 1
         for layer in layout.layers {
             let decay = configuration.weightDecay
             updateSegment(parameters: parameters, gradient: gradient, gradientScale: gradientScale,

@@ -49,7 +49,7 @@ public struct TrainingOptions: Sendable, Equatable {
 
     func validate() throws(MLPError) {
         guard epochs >= 1 else { throw MLPError(.invalidArgument, "epochs is \(epochs); it must be >= 1") }
-        guard batchSize >= 1, batchSize <= largestBLASDimension else {
+        guard batchSize >= 1 else {
             throw MLPError(.invalidArgument, "batch_size is \(batchSize); it must be >= 1")
         }
         guard patience >= 0 else { throw MLPError(.invalidArgument, "patience is \(patience); it must be >= 0") }
@@ -274,7 +274,7 @@ extension Network {
                 samplesSeen += count
                 start += count
             }
-            epoch += 1
+            epoch = epoch == Int.max ? Int.max : epoch + 1   // saturating, like the step count
             let trainLoss = samplesSeen > 0 ? lossSum / Double(samplesSeen) : .nan
             var report = EpochReport(
                 epoch: epochIndex, trainLoss: trainLoss, validationLoss: .nan,
@@ -312,6 +312,7 @@ extension Network {
         if let bestParameters {
             parameters.copy(from: bestParameters)
         }
+        workspaceRows = 0   // the workspace no longer matches the final parameters
         return summary
     }
 

@@ -115,3 +115,10 @@ func elementCount(_ rows: Int, _ columns: Int, _ name: StaticString) throws(APIE
     }
     return product
 }
+
+/// A C size_t (imported as Int) as a non-negative Int: values above Int.max, which
+/// arrive negative, become Int.max.
+@inline(__always)
+func sizeValue(_ value: Int) -> Int {
+    value < 0 ? Int.max : value
+}

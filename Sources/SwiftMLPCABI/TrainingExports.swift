@@ -8,12 +8,9 @@ import SwiftMLP
 public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: Int) -> smlp_status {
     runReportingErrors("smlp_set_epoch") { () throws(APIError) in
         try writing(model, "smlp_set_epoch") { (box) throws(APIError) in
-            guard epoch >= 0 else {
-                throw APIError(SMLP_ERR_INVALID_ARGUMENT, "epoch is \(epoch); it must be >= 0")
-            }
             switch box.storage {
-            case .float32(let network): network.epoch = epoch
-            case .float64(let network): network.epoch = epoch
+            case .float32(let network): network.epoch = sizeValue(epoch)
+            case .float64(let network): network.epoch = sizeValue(epoch)
             }
         }
     }
@@ -57,11 +54,13 @@ public func smlp_train(
                 try requireDType(validation.pointee.dtype, matches: box, "options.validation")
             }
             var engineOptions = TrainingOptions()
-            engineOptions.epochs = o.epochs
-            engineOptions.batchSize = o.batch_size
+            // size_t values above Int.max arrive negative; clamp them (a batch larger
+            // than the data is one batch of all rows; epochs that large never end anyway).
+            engineOptions.epochs = sizeValue(o.epochs)
+            engineOptions.batchSize = sizeValue(o.batch_size)
             engineOptions.shuffle = o.shuffle != 0
             engineOptions.dropLast = o.drop_last != 0
-            engineOptions.patience = o.patience
+            engineOptions.patience = sizeValue(o.patience)
             engineOptions.minDelta = o.min_delta
             engineOptions.restoreBest = o.restore_best != 0
             let summary: TrainingSummary
