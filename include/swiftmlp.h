@@ -294,6 +294,10 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * update rule set by smlp_set_optimizer(). *out_loss (if not NULL) receives the loss
  * before the update. If the loss or any gradient is not finite, returns
  * SMLP_ERR_NON_FINITE and changes neither the parameters nor the optimizer state.
+ * One exception to "a failed call changes nothing": when the gradient is finite but
+ * the update itself overflows a parameter (an extreme learning rate, or parameters
+ * near the type's limit), the step returns SMLP_ERR_NON_FINITE saying so, and the
+ * parameters hold the overflowed values (smlp_train rolls those back; see there).
  * Errors: as smlp_gradients(). */
 smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_loss);
 

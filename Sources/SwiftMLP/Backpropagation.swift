@@ -226,22 +226,29 @@ extension Network {
         guard loss.isFinite, squaredNorm.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
-        applyGradient(squaredNorm: squaredNorm)
+        try applyGradient(squaredNorm: squaredNorm)
         return loss
     }
 
     /// Applies the optimizer to the gradient now in `gradient`, clipping first.
     /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
-    func applyGradient(squaredNorm: Double) {
+    /// - Throws: `nonFinite` when the update itself overflowed a parameter (possible
+    ///   only with extreme settings or parameters near the type's limit); the
+    ///   parameters then hold that result, which the message says.
+    func applyGradient(squaredNorm: Double) throws(MLPError) {
         var scale: Scalar = 1
         let clip = optimizer.configuration.clipNorm
         if clip > 0 {
             let coefficient = clip / (squaredNorm.squareRoot() + 1e-6)
             if coefficient < 1 { scale = Scalar(coefficient) }
         }
-        optimizer.apply(
+        let finite = optimizer.apply(
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
             learningRate: currentLearningRate, layout: layout)
+        guard finite else {
+            throw MLPError(.nonFinite,
+                "the update overflowed: a parameter became infinite or NaN though the gradient was finite; lower the learning rate (the parameters now hold the overflowed values)")
+        }
     }
 }
 

@@ -52,13 +52,16 @@ public struct InputScaler: Sendable, Equatable {
                 variance[column] += deviation * deviation
             }
         }
-        // A constant column can leave a std of rounding noise (1e-17 for 0.1s); like
-        // scikit-learn, treat anything within a few ulps of the mean's scale as zero.
+        // A constant column can leave a variance of rounding noise (std 1e-17 for a
+        // column of 0.1s). scikit-learn's rule (_is_constant_feature) bounds that noise:
+        // var <= n eps var + (n mean eps)^2 means constant, and a constant gets std 1.
         var deviation = [Double](repeating: 1, count: columns)
+        let n = Double(rows), eps = Double.ulpOfOne
         for column in 0..<columns {
-            let std = (variance[column] / Double(rows)).squareRoot()
-            let noise = 10 * Double.ulpOfOne * max(1, abs(mean[column]))
-            deviation[column] = std > noise && std.isFinite ? std : 1
+            let populationVariance = variance[column] / n
+            let roundingBound = n * eps * populationVariance + (n * mean[column] * eps) * (n * mean[column] * eps)
+            let std = populationVariance.squareRoot()
+            deviation[column] = populationVariance > roundingBound && std.isFinite && std > 0 ? std : 1
         }
         return try InputScaler(mean: mean, standardDeviation: deviation)
     }

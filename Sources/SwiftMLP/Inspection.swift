@@ -140,6 +140,6 @@ extension Network {
         }
         let destination = self.gradient.pointer
         for index in 0..<parameterCount { destination[index] = source[index] * factor }
-        applyGradient(squaredNorm: squaredNorm)
+        try applyGradient(squaredNorm: squaredNorm)
     }
 }

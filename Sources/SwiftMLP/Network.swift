@@ -31,8 +31,11 @@ public final class Network<Scalar: MLPScalar> {
     let inferenceSlots: [InferenceSlot<Scalar>] = (0..<inferenceSlotCount).map { _ in InferenceSlot() }
     /// The network's own generator: initial weights, then shuffling in `train`.
     public var generator: Xoshiro256StarStar
-    /// Epochs completed by `train`; drives the learning-rate schedule.
-    public var epoch = 0
+    /// Epochs completed by `train`; drives the learning-rate schedule. Never negative
+    /// (a negative assignment is stored as 0).
+    public var epoch = 0 {
+        didSet { if epoch < 0 { epoch = 0 } }
+    }
     /// Caller key/value strings saved with the model, in insertion order.
     public private(set) var metadata: [(key: String, value: String)] = []
     /// Standardisation applied to every input before the first layer, if any.
@@ -45,6 +48,10 @@ public final class Network<Scalar: MLPScalar> {
     ///   parameters cannot be allocated.
     public init(_ configuration: NetworkConfiguration) throws(MLPError) {
         let layout = try configuration.validatedLayout()
+        guard Scalar(configuration.leakyReLUSlope).isFinite else {
+            throw MLPError(.invalidArgument,
+                "leaky_relu_slope \(configuration.leakyReLUSlope) overflows \(Scalar.dtype == .float32 ? "float" : "double")")
+        }
         self.configuration = configuration
         self.layout = layout
         self.leakySlope = Scalar(configuration.leakyReLUSlope)
@@ -199,6 +206,7 @@ public final class Network<Scalar: MLPScalar> {
     /// Replaces the optimizer and resets its state.
     public func setOptimizer(_ configuration: OptimizerConfiguration) throws(MLPError) {
         try configuration.validate()
+        try configuration.validateRepresentable(in: Scalar.self)
         let fresh = try OptimizerState<Scalar>(configuration: configuration, parameterCount: parameterCount)
         optimizer.deallocate()
         optimizer = fresh

@@ -132,6 +132,22 @@ public struct OptimizerConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Checks that the values the update converts to `Scalar` survive the conversion:
+    /// in Float, a learning rate of 1e39 becomes infinity and an epsilon of 1e-50
+    /// becomes 0 (then 0/0 in Adam). Bias corrections stay in Double.
+    func validateRepresentable<Scalar: MLPScalar>(in type: Scalar.Type) throws(MLPError) {
+        let name = Scalar.dtype == .float32 ? "float" : "double"
+        for (field, value) in [("learning_rate", learningRate), ("weight_decay", weightDecay),
+                               ("learning_rate * weight_decay", learningRate * weightDecay)] {
+            guard Scalar(value).isFinite else {
+                throw MLPError(.invalidArgument, "optimizer \(field) is \(value), which overflows \(name)")
+            }
+        }
+        guard Scalar(epsilon) > 0 else {
+            throw MLPError(.invalidArgument, "optimizer epsilon is \(epsilon), which is 0 in \(name)")
+        }
+    }
+
     /// How many parameter-sized state buffers this optimizer keeps.
     var stateBufferCount: Int {
         switch kind {
@@ -174,29 +190,37 @@ struct OptimizerState<Scalar: MLPScalar> {
     /// Applies one update to `parameters` from `gradient` (both laid out by `layout`),
     /// with the gradient scaled by `gradientScale` first (clipping), at rate
     /// `learningRate`. Advances the step count.
+    /// Returns false when an updated parameter is not finite (the update overflowed).
     mutating func apply(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, learningRate: Double, layout: ParameterLayout
-    ) {
+    ) -> Bool {
         // Saturating: a count restored from a file may be anything up to Int.max.
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
+        var finiteness: Scalar = 0
         for layer in layout.layers {
             let decay = configuration.weightDecay
-            updateSegment(parameters: parameters, gradient: gradient, gradientScale: gradientScale,
-                          range: layer.weightOffset..<layer.biasOffset, weightDecay: decay,
-                          learningRate: learningRate)
-            updateSegment(parameters: parameters, gradient: gradient, gradientScale: gradientScale,
-                          range: layer.biasOffset..<layer.endOffset,
-                          weightDecay: configuration.decayBiases ? decay : 0,
-                          learningRate: learningRate)
+            finiteness += updateSegment(
+                parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                range: layer.weightOffset..<layer.biasOffset, weightDecay: decay,
+                learningRate: learningRate)
+            finiteness += updateSegment(
+                parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                range: layer.biasOffset..<layer.endOffset,
+                weightDecay: configuration.decayBiases ? decay : 0,
+                learningRate: learningRate)
         }
+        return finiteness.isFinite
     }
 
+    /// Updates one segment; returns the sum of 0 * p over its new values, which is
+    /// NaN exactly when one of them is not finite (a branch-free check in the loop).
     @inline(__always)
     private func updateSegment(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, range: Range<Int>, weightDecay: Double, learningRate: Double
-    ) {
+    ) -> Scalar {
+        var finiteness: Scalar = 0
         let lr = Scalar(learningRate)
         let wd = Scalar(weightDecay)
         let mu = Scalar(configuration.momentum)
@@ -210,11 +234,13 @@ struct OptimizerState<Scalar: MLPScalar> {
                     let v = mu * velocity[i] + g
                     velocity[i] = v
                     parameters[i] -= lr * (nesterov ? g + mu * v : v)
+                    finiteness += 0 * parameters[i]
                 }
             } else {
                 for i in range {
                     let g = gradient[i] * gradientScale + wd * parameters[i]
                     parameters[i] -= lr * g
+                    finiteness += 0 * parameters[i]
                 }
             }
         case .adam, .adamW:
@@ -240,6 +266,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                 m[i] = mi
                 v[i] = vi
                 parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
+                finiteness += 0 * parameters[i]
             }
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
@@ -258,7 +285,9 @@ struct OptimizerState<Scalar: MLPScalar> {
                 } else {
                     parameters[i] -= lr * direction
                 }
+                finiteness += 0 * parameters[i]
             }
         }
+        return finiteness
     }
 }

@@ -1,0 +1,219 @@
+// Tests of Loss.swift: loss values against their definitions, the output delta, the
+// reductions, numerical safety for extreme logits, labels vs one-hot rows, the
+// evaluation-only `batchLoss`, and label validation.
+
+import Foundation
+import XCTest
+@testable import SwiftMLP
+
+final class LossTests: XCTestCase {
+
+    /// A one-layer network whose pre-activation equals its input: W = I, b = 0. Feeding
+    /// logits as inputs puts them straight into the loss.
+    func passThrough(width: Int, activation: Activation, loss: Loss, reduction: Reduction) throws -> Network<Double> {
+        let net = try Network<Double>(NetworkConfiguration(
+            layerSizes: [width, width], activations: [activation], loss: loss, reduction: reduction))
+        var p = [Double](repeating: 0, count: net.parameterCount)
+        for j in 0..<width { p[j * width + j] = 1 }
+        try net.setParameters(p)
+        return net
+    }
+
+    /// Bias gradient (the column sums of dZ) of a pass-through network.
+    func biasGradient(_ net: Network<Double>) -> [Double] {
+        let layer = net.layout.layers[0]
+        return Array(net.gradientView[layer.biasOffset..<layer.endOffset])
+    }
+
+    /// MSE: L = 1/2 sum (a - y)^2 per row, dL/dz = (a - y) for identity outputs, scaled
+    /// by 1/n under mean. Simple sums of products in Float64: 1e-14 relative.
+    func testMeanSquaredErrorValueAndDelta() throws {
+        let x = [0.5, -1.0, 2.0, 0.25, 3.0, -0.75]   // 3 rows of 2
+        let y = [1.0, 1.0, -1.0, 0.0, 2.5, -0.5]
+        var expectedLoss = 0.0
+        var expectedDb = [0.0, 0.0]
+        for i in 0..<6 { expectedLoss += (x[i] - y[i]) * (x[i] - y[i]) / 2; expectedDb[i % 2] += x[i] - y[i] }
+        for reduction in Reduction.allCases {
+            let net = try passThrough(width: 2, activation: .identity, loss: .meanSquaredError, reduction: reduction)
+            let n = reduction == .mean ? 3.0 : 1.0
+            let loss = try net.gradients(inputs: x, targets: y).loss
+            XCTAssertEqual(loss, expectedLoss / n, accuracy: 1e-14 * expectedLoss)
+            assertClose(biasGradient(net), expectedDb.map { $0 / n }, tolerance: 1e-14)
+        }
+    }
+
+    /// BCE with a sigmoid output against -[y log a + (1 - y) log(1 - a)] for moderate
+    /// logits (where the naive form is accurate to ~1e-15 relative; 1e-13 allows for the
+    /// log near 1), and dL/dz = a - y.
+    func testBinaryCrossEntropyMatchesDefinition() throws {
+        var random = TestRandom(seed: 21)
+        let rows = 5, width = 3
+        let x = random.array(rows * width, -6, 6)
+        let y = (0..<(rows * width)).map { _ in random.pick([0.0, 1.0, random.uniform(0, 1)]) }
+        var expectedLoss = 0.0
+        var expectedDb = [Double](repeating: 0, count: width)
+        for i in 0..<(rows * width) {
+            let a = 1 / (1 + exp(-x[i]))
+            expectedLoss += -y[i] * log(a) - (1 - y[i]) * log(1 - a)
+            expectedDb[i % width] += a - y[i]
+        }
+        for reduction in Reduction.allCases {
+            let net = try passThrough(width: width, activation: .sigmoid, loss: .binaryCrossEntropy, reduction: reduction)
+            let n = reduction == .mean ? Double(rows) : 1
+            let loss = try net.gradients(inputs: x, targets: y).loss
+            XCTAssertEqual(loss, expectedLoss / n, accuracy: 1e-13 * expectedLoss)
+            assertClose(biasGradient(net), expectedDb.map { $0 / n }, tolerance: 1e-13)
+        }
+    }
+
+    /// BCE written in the logit never takes log 0: z = +-800 with the wrong label costs
+    /// |z| (exactly, since log1p(e^-800) = 0 in Float64), with the right label ~0, and
+    /// the delta stays a - y in [-1, 1]. Float too, where e^88 already overflows.
+    func testBinaryCrossEntropyIsStableForExtremeLogits() throws {
+        let net = try passThrough(width: 4, activation: .sigmoid, loss: .binaryCrossEntropy, reduction: .sum)
+        let result = try net.gradients(inputs: [800, -800, 800, -800], targets: [0, 1, 1, 0])
+        XCTAssertEqual(result.loss, 1600)
+        XCTAssertEqual(biasGradient(net), [1, -1, 0, 0])
+
+        let netF = try Network<Float>(NetworkConfiguration(
+            layerSizes: [2, 2], activations: [.sigmoid], loss: .binaryCrossEntropy, reduction: .sum))
+        try netF.setParameters([1, 0, 0, 1, 0, 0])
+        let resultF = try netF.gradients(inputs: [200, -200], targets: [0, 0])
+        XCTAssertEqual(resultF.loss, 200, accuracy: 1e-4)  // Float logit 200, rounding of log1p terms.
+        XCTAssertTrue(resultF.gradient.allSatisfy(\.isFinite))
+    }
+
+    /// Softmax CE against -sum y log softmax(z), including non-normalised targets
+    /// (dL/dz = a sum(y) - y), 1e-13 relative (log-sum-exp vs log of a quotient).
+    func testSoftmaxCrossEntropyMatchesDefinition() throws {
+        var random = TestRandom(seed: 22)
+        let rows = 4, width = 5
+        let x = random.array(rows * width, -5, 5)
+        let y = random.array(rows * width, 0, 1)
+        var expectedLoss = 0.0
+        var expectedDb = [Double](repeating: 0, count: width)
+        for i in 0..<rows {
+            let r = (i * width)..<((i + 1) * width)
+            let a = referenceActivate(.softmax, Array(x[r]), slope: 0)
+            let mass = y[r].reduce(0, +)
+            for j in 0..<width {
+                expectedLoss += -y[i * width + j] * log(a[j])
+                expectedDb[j] += a[j] * mass - y[i * width + j]
+            }
+        }
+        for reduction in Reduction.allCases {
+            let net = try passThrough(width: width, activation: .softmax, loss: .softmaxCrossEntropy, reduction: reduction)
+            let n = reduction == .mean ? Double(rows) : 1
+            let loss = try net.gradients(inputs: x, targets: y).loss
+            XCTAssertEqual(loss, expectedLoss / n, accuracy: 1e-13 * expectedLoss)
+            assertClose(biasGradient(net), expectedDb.map { $0 / n }, tolerance: 1e-13)
+        }
+    }
+
+    /// Huge logits: the log-sum-exp form gives the exact answer (0 or the logit gap)
+    /// where log(softmax) would be log 0.
+    func testSoftmaxCrossEntropyIsStableForLargeLogits() throws {
+        let net = try passThrough(width: 3, activation: .softmax, loss: .softmaxCrossEntropy, reduction: .sum)
+        let x = [1000.0, 0, -1000, 1000, 0, -1000]
+        let loss = try net.gradients(x, .labels([0, 2]))
+        XCTAssertEqual(loss, 2000)
+        XCTAssertEqual(biasGradient(net), [1, 0, -1])
+        XCTAssertTrue(net.gradientView.allSatisfy(\.isFinite))
+    }
+
+    /// Class labels and the equivalent one-hot rows give the same loss and gradient.
+    /// Adding exact zeros and multiplying by a target mass of exactly 1 changes nothing,
+    /// so bit-identical results are required.
+    func testLabelsEqualOneHotRows() throws {
+        var random = TestRandom(seed: 23)
+        for reduction in Reduction.allCases {
+            let configuration = NetworkConfiguration(
+                layerSizes: [3, 4, 4], activations: [.tanh, .softmax], loss: .softmaxCrossEntropy,
+                reduction: reduction, seed: 3)
+            let net = try Network<Double>(configuration)
+            let rows = 6
+            let x = random.array(rows * 3, -2, 2)
+            let labels: [Int32] = (0..<rows).map { _ in Int32(random.int(0...3)) }
+            let lossLabels = try net.gradients(x, .labels(labels))
+            let gradientLabels = Array(net.gradientView)
+            let oneHot = TargetData.labels(labels).denseRows(rows: rows, width: 4)
+            let lossDense = try net.gradients(x, .dense(oneHot))
+            XCTAssertEqual(lossLabels.bitPattern, lossDense.bitPattern)
+            XCTAssertEqual(bits(gradientLabels), bits(Array(net.gradientView)))
+        }
+    }
+
+    /// Mean reduction is the sum reduction divided by the batch size, for the loss and
+    /// for the whole gradient. The scale is applied per row (1/n) vs once at the end:
+    /// a couple of roundings, 1e-14 relative to the gradient's scale.
+    func testMeanIsSumDividedByBatchSize() throws {
+        var random = TestRandom(seed: 24)
+        for (activation, loss) in [(Activation.tanh, Loss.meanSquaredError), (.softmax, .meanSquaredError),
+                                   (.sigmoid, .binaryCrossEntropy), (.softmax, .softmaxCrossEntropy)] {
+            let rows = 7
+            let x = random.array(rows * 3, -1, 1)
+            let y = random.array(rows * 3, 0, 1)
+            var results: [(Double, [Double])] = []
+            for reduction in Reduction.allCases {
+                let net = try Network<Double>(NetworkConfiguration(
+                    layerSizes: [3, 5, 3], activations: [.sigmoid, activation], loss: loss, reduction: reduction, seed: 4))
+                let r = try net.gradients(inputs: x, targets: y)
+                results.append((r.loss, r.gradient))
+            }
+            let (meanLoss, meanGradient) = results[0], (sumLoss, sumGradient) = results[1]
+            XCTAssertEqual(meanLoss, sumLoss / Double(rows), accuracy: 1e-14 * sumLoss)
+            let scale = sumGradient.map(abs).max()! / Double(rows)
+            XCTAssertLessThan(maxRelativeError(meanGradient, sumGradient.map { $0 / Double(rows) }, floor: scale), 1e-14,
+                              "\(loss) \(activation)")
+        }
+    }
+
+    /// The evaluation-only `batchLoss` (sum over rows) agrees with the loss the training
+    /// pass returns (sum reduction) on the same Z and A: same formulas, and halving is
+    /// exact, so 1e-15 relative.
+    func testBatchLossAgreesWithTrainingLoss() throws {
+        var random = TestRandom(seed: 25)
+        for output in OutputCase.allCases {
+            let c = try RandomCase.draw(output: output, reduction: .sum, hidden: .tanh, layerCount: 2, random: &random)
+            try c.net.setParameters(c.parameters)
+            let trainingLoss = try c.net.gradients(c.inputs, c.targets)
+            let last = c.sizes.count - 2
+            let evaluation: Double
+            switch c.targets {
+            case .dense(let y):
+                evaluation = y.withUnsafeBufferPointer { yb in
+                    batchLoss(loss: c.loss, z: c.net.workspace.z(last), a: c.net.workspace.a(last),
+                              targets: .dense(yb.baseAddress!), rows: c.rows, width: c.outputs)
+                }
+            case .labels(let l):
+                evaluation = l.withUnsafeBufferPointer { lb in
+                    batchLoss(loss: c.loss, z: c.net.workspace.z(last), a: c.net.workspace.a(last),
+                              targets: Targets<Double>.labels(lb.baseAddress!), rows: c.rows, width: c.outputs)
+                }
+            }
+            XCTAssertEqual(evaluation, trainingLoss, accuracy: 1e-15 * max(1, abs(trainingLoss)), "\(output)")
+        }
+    }
+
+    /// Labels outside 0..<outputs are `invalidArgument`; labels on a non-softmax-CE
+    /// model are `invalidArgument`; a label count that is not the row count is
+    /// `shapeMismatch`. Nothing changes in the model.
+    func testLabelValidation() throws {
+        let net = try Network<Double>(NetworkConfiguration(
+            layerSizes: [2, 3], activations: [.softmax], loss: .softmaxCrossEntropy, seed: 1))
+        let before = net.parameterValues
+        let x = [0.1, 0.2, 0.3, 0.4]
+        assertThrowsMLP(.invalidArgument, "label == outputs") { () throws(MLPError) in try net.step(x, .labels([0, 3])) }
+        assertThrowsMLP(.invalidArgument, "negative label") { () throws(MLPError) in try net.step(x, .labels([-1, 0])) }
+        assertThrowsMLP(.invalidArgument, "huge label") { () throws(MLPError) in try net.gradients(x, .labels([0, Int32.max])) }
+        assertThrowsMLP(.shapeMismatch, "3 labels for 2 rows") { () throws(MLPError) in try net.step(x, .labels([0, 1, 2])) }
+        assertThrowsMLP(.shapeMismatch, "1 label for 2 rows") { () throws(MLPError) in try net.step(x, .labels([0])) }
+        XCTAssertEqual(bits(net.parameterValues), bits(before))
+        XCTAssertEqual(net.optimizerStepCount, 0)
+        XCTAssertNoThrow(try net.step(x, .labels([2, 0])))
+
+        let mse = try Network<Double>(NetworkConfiguration(
+            layerSizes: [2, 3], activations: [.softmax], loss: .meanSquaredError, seed: 1))
+        assertThrowsMLP(.invalidArgument, "labels need softmax CE") { () throws(MLPError) in try mse.step(x, .labels([0, 1])) }
+    }
+}

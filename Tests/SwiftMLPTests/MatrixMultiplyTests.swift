@@ -1,0 +1,67 @@
+// Tests of MatrixMultiply.swift: the plain-loop path (m n k <= smallProductLimit) and
+// the OpenBLAS path compute the same row-major products, for every transpose pair.
+
+import XCTest
+@testable import SwiftMLP
+
+final class MatrixMultiplyTests: XCTestCase {
+
+    /// Naive C = op(A) op(B) with A stored (transposeA ? k x m : m x k) and B stored
+    /// (transposeB ? n x k : k x n), tight strides.
+    func naive(_ tA: Bool, _ tB: Bool, m: Int, n: Int, k: Int, a: [Double], b: [Double]) -> [Double] {
+        var c = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += (tA ? a[p * m + i] : a[i * k + p]) * (tB ? b[j * k + p] : b[p * n + j]) }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+
+    /// Shapes on both sides of the limit, every transpose pair, output pre-filled with
+    /// garbage (beta = 0 must overwrite it). Sums of <= 60 products of O(1) values in
+    /// Float64 in different orders: 1e-13.
+    func testBothPathsMatchNaiveProduct() {
+        var random = TestRandom(seed: 41)
+        let shapes = [(1, 1, 1), (3, 5, 2), (7, 1, 6), (16, 16, 16), (17, 16, 16), (5, 60, 30), (2, 3, 700), (40, 41, 3)]
+        for (m, n, k) in shapes {
+            for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = random.array(m * k, -1, 1), b = random.array(k * n, -1, 1)
+                var c = [Double](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { ab in
+                    b.withUnsafeBufferPointer { bb in
+                        c.withUnsafeMutableBufferPointer { cb in
+                            multiply(transposeA: tA, transposeB: tB, m: m, n: n, k: k,
+                                     a: ab.baseAddress!, lda: tA ? m : k, b: bb.baseAddress!, ldb: tB ? k : n,
+                                     c: cb.baseAddress!, ldc: n)
+                        }
+                    }
+                }
+                assertClose(c, naive(tA, tB, m: m, n: n, k: k, a: a, b: b), tolerance: 1e-13,
+                            "m \(m) n \(n) k \(k) tA \(tA) tB \(tB) (\(m * n * k > smallProductLimit ? "BLAS" : "loops"))")
+            }
+        }
+    }
+
+    /// NaN in an input reaches the product even when multiplied by zero (IEEE), on both
+    /// paths: the weight gradient X^T dZ must carry a NaN input even where relu zeroed
+    /// dZ, or a non-finite batch could go unnoticed.
+    func testNaNTimesZeroPropagatesOnBothPaths() {
+        for k in [4, 5000] {   // loops, then BLAS (1 * 1 * 5000 > limit)
+            var a = [Double](repeating: 1, count: k); a[k / 2] = .nan
+            let b = [Double](repeating: 0, count: k)
+            var c = [0.0]
+            a.withUnsafeBufferPointer { ab in
+                b.withUnsafeBufferPointer { bb in
+                    c.withUnsafeMutableBufferPointer { cb in
+                        multiply(transposeA: true, transposeB: false, m: 1, n: 1, k: k,
+                                 a: ab.baseAddress!, lda: 1, b: bb.baseAddress!, ldb: 1, c: cb.baseAddress!, ldc: 1)
+                    }
+                }
+            }
+            XCTAssertTrue(c[0].isNaN, "k = \(k)")
+        }
+    }
+}
