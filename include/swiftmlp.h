@@ -9,7 +9,9 @@
  * Status.     Functions that can fail return an smlp_status. SMLP_OK (0) means
  *             success. On failure, smlp_last_error() returns a message naming the
  *             problem, and the model is left exactly as it was before the call
- *             (parameters, optimizer state, random state, settings).
+ *             (parameters, optimizer state, random state, settings). The one
+ *             exception is an update that overflows though its gradient was finite
+ *             (smlp_step, smlp_apply_gradients; see smlp_step).
  * Handles.    An smlp_model is opaque. smlp_create() makes one, smlp_free() releases
  *             it. Passing a pointer that is not a live model (freed, or garbage) is
  *             undefined behaviour, as with free(); NULL is always detected.
@@ -434,8 +436,9 @@ typedef struct smlp_train_summary {
  * nothing: on any failure (also a loss that turns non-finite mid-run) the model's
  * parameters, optimizer state, generator and epoch are restored to what they were.
  * out_summary may be NULL. The model's scaler, if any, applies to both data sets.
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (options), DTYPE_MISMATCH, SHAPE_MISMATCH,
- * NON_FINITE, OUT_OF_MEMORY, BUSY. */
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (options; a label out of range; both or
+ * neither of y and labels), DTYPE_MISMATCH, SHAPE_MISMATCH, NON_FINITE,
+ * OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
                        const smlp_train_options *options, smlp_train_summary *out_summary);
 
@@ -444,6 +447,7 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
  * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
  * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),
+ * NON_FINITE (a NaN or infinity in the data; the message names its row),
  * OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_evaluate(smlp_model *model, const smlp_dataset *data, double *out_loss,
                           double *out_accuracy);
@@ -523,7 +527,8 @@ smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double 
  * with SMLP_REDUCTION_SUM on its shard, the sums are added across workers (e.g.
  * MPI_Allreduce), and every worker applies the total with scale = 1 / global batch.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (scale not
- * finite), NON_FINITE (a gradient entry; nothing changed), BUSY. */
+ * finite), NON_FINITE (a gradient entry: nothing changed; or the update overflowed,
+ * as described at smlp_step), BUSY. */
 smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void *grad,
                                  size_t count, double scale);
 

@@ -20,14 +20,14 @@ extension Network {
         layer l: Int, input: UnsafePointer<Scalar>, rows: Int,
         z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>
     ) {
-        let shape = layout.layers[l]
+        let shape = plans[l]
         multiply(
             transposeA: false, transposeB: false, m: rows, n: shape.fanOut, k: shape.fanIn,
             a: input, lda: shape.fanIn,
             b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
             c: z, ldc: shape.fanOut)
         forwardBiasActivation(
-            configuration.activations[l], leakySlope: leakySlope, z: z, a: a,
+            shape.activation, leakySlope: leakySlope, z: z, a: a,
             bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut)
     }
 
@@ -36,7 +36,7 @@ extension Network {
     /// - layerInput: rows x fanIn, the A_{l-1} (or X) the forward pass used.
     @inline(__always)
     func backwardDense(layer l: Int, layerInput: UnsafePointer<Scalar>, rows: Int) {
-        let shape = layout.layers[l]
+        let shape = plans[l]
         let dz = workspace.dz(l)
         // dW_l (fanIn x fanOut) = A_{l-1}^T (fanIn x rows) · dZ_l (rows x fanOut)
         multiply(
@@ -51,9 +51,9 @@ extension Network {
             a: dz, lda: shape.fanOut,
             b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
             c: upstream, ldc: shape.fanIn)
-        let previous = layout.layers[l - 1]
+        let previous = plans[l - 1]
         backwardActivationBiasGradient(
-            configuration.activations[l - 1], leakySlope: leakySlope,
+            previous.activation, leakySlope: leakySlope,
             upstream: upstream, a: workspace.a(l - 1), dz: workspace.dz(l - 1),
             biasGradient: gradient.address(previous.biasOffset), rows: rows, width: shape.fanIn)
     }
@@ -63,7 +63,7 @@ extension Network {
     /// The forward pass over the training workspace (keeps Z and A of every layer).
     func forwardTraining(inputs: UnsafePointer<Scalar>, rows: Int) {
         var input = inputs
-        for l in 0..<layout.layers.count {
+        for l in 0..<layerCount {
             let a = workspace.a(l)
             forwardDense(layer: l, input: input, rows: rows, z: workspace.z(l), a: a)
             input = UnsafePointer(a)
@@ -72,11 +72,11 @@ extension Network {
 
     /// The loss, then the backward pass; fills `gradient`. Returns the reduced loss.
     func backwardTraining(inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int) -> Double {
-        let last = layout.layers.count - 1
-        let lastShape = layout.layers[last]
+        let last = layerCount - 1
+        let lastShape = plans[last]
         let loss = lossAndOutputDelta(
             loss: configuration.loss, reduction: configuration.reduction,
-            outputActivation: configuration.activations[last], leakySlope: leakySlope,
+            outputActivation: lastShape.activation, leakySlope: leakySlope,
             z: workspace.z(last), a: workspace.a(last), targets: targets,
             upstream: workspace.upstream, dz: workspace.dz(last),
             biasGradient: gradient.address(lastShape.biasOffset),

@@ -23,7 +23,11 @@ public final class Network<Scalar: MLPScalar> {
     /// The gradient of the last `gradients`/`step` call, same layout.
     let gradient: ScalarBuffer<Scalar>
     var optimizer: OptimizerState<Scalar>
-    var workspace = Workspace<Scalar>()
+    let workspace: Workspace<Scalar>
+    /// Per-layer shapes and activations as plain memory for the hot path.
+    let plans: UnsafeMutablePointer<LayerPlan>
+    /// Weight layers: `layout.layers.count`.
+    let layerCount: Int
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     public internal(set) var workspaceRows = 0
     /// Inference scratch, one slot per concurrent prediction, so predictions never
@@ -76,6 +80,14 @@ public final class Network<Scalar: MLPScalar> {
         self.parameters = parameters
         self.gradient = gradient
         self.optimizer = optimizer
+        self.layerCount = layout.layers.count
+        self.workspace = Workspace(layerCount: layout.layers.count)
+        self.plans = .allocate(capacity: layout.layers.count)
+        for (l, shape) in layout.layers.enumerated() {
+            (plans + l).initialize(to: LayerPlan(
+                fanIn: shape.fanIn, fanOut: shape.fanOut, weightOffset: shape.weightOffset,
+                biasOffset: shape.biasOffset, activation: configuration.activations[l]))
+        }
         var generator = Xoshiro256StarStar(seed: configuration.seed)
         initializeParameters(
             parameters.pointer, layout: layout, activations: configuration.activations,
@@ -87,7 +99,7 @@ public final class Network<Scalar: MLPScalar> {
         parameters.deallocate()
         gradient.deallocate()
         optimizer.deallocate()
-        workspace.deallocate()
+        plans.deallocate()
         scalerCoefficients?.deallocate()
     }
 

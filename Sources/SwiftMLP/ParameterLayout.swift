@@ -57,3 +57,13 @@ public struct ParameterLayout: Sendable, Equatable {
         self.widestOutput = layerSizes.dropFirst().max() ?? 1
     }
 }
+
+/// One layer as the hot path reads it: shape, offsets and activation in one POD
+/// record, so a pass touches no Swift arrays.
+struct LayerPlan {
+    let fanIn: Int
+    let fanOut: Int
+    let weightOffset: Int
+    let biasOffset: Int
+    let activation: Activation
+}

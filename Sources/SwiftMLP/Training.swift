@@ -284,7 +284,7 @@ extension Network {
 
             var stopEarly = false
             if let validation {
-                let result = try evaluate(validation)
+                let result = try evaluateChecked(validation)
                 report.validationLoss = result.loss
                 report.validationAccuracy = result.accuracy
                 summary.finalValidationLoss = result.loss
@@ -323,7 +323,12 @@ extension Network {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func evaluate(_ data: Dataset<Scalar>) throws(MLPError) -> Evaluation {
-        try checkBatch(inputs: data.inputs, rows: data.rows, targets: data.targets, targetCount: data.targetCount)
+        try checkDataset(data, "evaluation")
+        return try evaluateChecked(data)
+    }
+
+    /// `evaluate` for data already checked by `checkDataset` (train's validation set).
+    func evaluateChecked(_ data: Dataset<Scalar>) throws(MLPError) -> Evaluation {
         let chunk = max(min(data.rows, 1024), min(workspace.capacityRows, data.rows))
         try workspace.reserve(rows: chunk, layout: layout)
         workspaceRows = 0

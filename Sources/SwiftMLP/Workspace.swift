@@ -12,33 +12,34 @@
 
 import Synchronization
 
-struct Workspace<Scalar: MLPScalar> {
+final class Workspace<Scalar: MLPScalar> {
     private(set) var capacityRows = 0
     private var storage = ScalarBuffer<Scalar>()
-    private var zOffsets: [Int] = []
-    private var aOffsets: [Int] = []
-    private var dzOffsets: [Int] = []
-    private var upstreamOffset = 0
-    private var scaledOffset = 0
+    private let layerCount: Int
+    /// Base addresses, 3 per layer (z, a, dz) then upstream and scaled inputs. A
+    /// pointer table rather than Swift arrays, so the hot path reads plain memory
+    /// with no bounds checks, reference counting or exclusivity checks.
+    private let table: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
+
+    init(layerCount: Int) {
+        self.layerCount = layerCount
+        table = .allocate(capacity: 3 * layerCount + 2)
+        table.initialize(repeating: nil, count: 3 * layerCount + 2)
+    }
+
+    deinit {
+        storage.deallocate()
+        table.deallocate()
+    }
 
     /// Makes room for `rows` rows, reallocating only when it is more than before.
     /// On failure the old workspace is kept intact.
-    mutating func reserve(rows: Int, layout: ParameterLayout) throws(MLPError) {
+    func reserve(rows: Int, layout: ParameterLayout) throws(MLPError) {
         if rows <= capacityRows { return }
+        // Column positions of each matrix within one row's worth of storage.
         var perRow = 0
-        var zs: [Int] = [], as_: [Int] = [], dzs: [Int] = []
-        zs.reserveCapacity(layout.layers.count)
-        as_.reserveCapacity(layout.layers.count)
-        dzs.reserveCapacity(layout.layers.count)
-        for layer in layout.layers {
-            zs.append(perRow); perRow += layer.fanOut
-            as_.append(perRow); perRow += layer.fanOut
-            dzs.append(perRow); perRow += layer.fanOut
-        }
-        let upstreamColumn = perRow
-        perRow += layout.widestOutput
-        let scaledColumn = perRow
-        perRow += layout.layers[0].fanIn
+        for layer in layout.layers { perRow += 3 * layer.fanOut }
+        perRow += layout.widestOutput + layout.layers[0].fanIn
         let (total, overflow) = perRow.multipliedReportingOverflow(by: rows)
         guard !overflow else {
             throw MLPError(.outOfMemory, "a workspace for \(rows) rows overflows the address space")
@@ -47,32 +48,34 @@ struct Workspace<Scalar: MLPScalar> {
         storage.deallocate()
         storage = fresh
         capacityRows = rows
-        // Offsets are per-row column positions scaled to this capacity: each matrix is
-        // stored contiguously (rows x width) starting at column * rows.
-        zOffsets = zs.map { $0 * rows }
-        aOffsets = as_.map { $0 * rows }
-        dzOffsets = dzs.map { $0 * rows }
-        upstreamOffset = upstreamColumn * rows
-        scaledOffset = scaledColumn * rows
+        // Each matrix is stored contiguously (rows x width) starting at column * rows.
+        var column = 0
+        for (l, layer) in layout.layers.enumerated() {
+            for kind in 0..<3 {
+                table[3 * l + kind] = storage.address(column * rows)
+                column += layer.fanOut
+            }
+        }
+        table[3 * layerCount] = storage.address(column * rows)
+        column += layout.widestOutput
+        table[3 * layerCount + 1] = storage.address(column * rows)
     }
 
     @inline(__always) func z(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
-        storage.address(zOffsets[layer])
+        table[3 * layer].unsafelyUnwrapped
     }
     @inline(__always) func a(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
-        storage.address(aOffsets[layer])
+        table[3 * layer + 1].unsafelyUnwrapped
     }
     @inline(__always) func dz(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
-        storage.address(dzOffsets[layer])
+        table[3 * layer + 2].unsafelyUnwrapped
     }
     @inline(__always) var upstream: UnsafeMutablePointer<Scalar> {
-        storage.address(upstreamOffset)
+        table[3 * layerCount].unsafelyUnwrapped
     }
     @inline(__always) var scaledInputs: UnsafeMutablePointer<Scalar> {
-        storage.address(scaledOffset)
+        table[3 * layerCount + 1].unsafelyUnwrapped
     }
-
-    func deallocate() { storage.deallocate() }
 }
 
 /// Two ping-pong buffers of rows x widest for inference, which keeps no Z or deltas,
