@@ -22,46 +22,18 @@ func multiply<Scalar: MLPScalar>(
             alpha: 1, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
         return
     }
-    switch (transposeA, transposeB) {
-    case (false, false):
-        // C[i][j] = sum_p A[i][p] B[p][j], accumulated row by row of B.
-        for i in 0..<m {
-            let cRow = c + i * ldc
-            cRow.update(repeating: 0, count: n)
-            for p in 0..<k {
-                let scale = a[i * lda + p], bRow = b + p * ldb
-                for j in 0..<n { cRow[j] += scale * bRow[j] }
-            }
-        }
-    case (true, false):
-        // C[i][j] = sum_p A[p][i] B[p][j]  (A stored k x m)
-        for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
-        for p in 0..<k {
-            let aRow = a + p * lda, bRow = b + p * ldb
-            for i in 0..<m {
-                let scale = aRow[i], cRow = c + i * ldc
-                for j in 0..<n { cRow[j] += scale * bRow[j] }
-            }
-        }
-    case (false, true):
-        // C[i][j] = sum_p A[i][p] B[j][p]  (B stored n x k): dot products.
-        for i in 0..<m {
-            let aRow = a + i * lda, cRow = c + i * ldc
-            for j in 0..<n {
-                let bRow = b + j * ldb
-                var total: Scalar = 0
-                for p in 0..<k { total += aRow[p] * bRow[p] }
-                cRow[j] = total
-            }
-        }
-    case (true, true):
-        // Not used by the passes; kept correct for completeness.
-        for i in 0..<m {
-            for j in 0..<n {
-                var total: Scalar = 0
-                for p in 0..<k { total += a[p * lda + i] * b[j * ldb + p] }
-                c[i * ldc + j] = total
-            }
+    // Every element as one dot product kept in a register: the inner loops store
+    // nothing, so the compiler needs no runtime aliasing checks or vector prologues,
+    // which at these sizes cost more than the arithmetic. Operands fit in L1 here.
+    let aRowStride = transposeA ? 1 : lda, aDepthStride = transposeA ? lda : 1
+    let bDepthStride = transposeB ? 1 : ldb, bColumnStride = transposeB ? ldb : 1
+    for i in 0..<m {
+        let aRow = a + i * aRowStride, cRow = c + i * ldc
+        for j in 0..<n {
+            let bColumn = b + j * bColumnStride
+            var total: Scalar = 0
+            for p in 0..<k { total += aRow[p * aDepthStride] * bColumn[p * bDepthStride] }
+            cRow[j] = total
         }
     }
 }
