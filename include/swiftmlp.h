@@ -575,8 +575,10 @@ smlp_status smlp_set_metadata(smlp_model *model, const char *key, const char *va
 smlp_status smlp_get_metadata(smlp_model *model, const char *key, char *buffer,
                               size_t capacity, size_t *out_length);
 
-/* The number of metadata keys, and the key at index (0-based, in insertion order),
- * copied like smlp_get_metadata copies a value. */
+/* The number of metadata keys (0, with the error message set, for a NULL model), and
+ * the key at index (0-based, in insertion order), copied like smlp_get_metadata
+ * copies a value. Errors of smlp_metadata_key: NULL_ARGUMENT, INVALID_ARGUMENT
+ * (index out of range), SHAPE_MISMATCH (capacity too small; *out_length still set). */
 size_t smlp_metadata_count(smlp_model *model);
 smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
                               size_t capacity, size_t *out_length);
@@ -594,8 +596,8 @@ smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefi
 /* ---- Threads ------------------------------------------------------------------------ */
 
 /* Sets how many threads OpenBLAS uses inside each matrix product, for the whole
- * process (OpenBLAS's setting is global). n >= 1. The default is OpenBLAS's own
- * (OPENBLAS_NUM_THREADS, else the core count). Errors: INVALID_ARGUMENT. */
+ * process (OpenBLAS's setting is global). n in 1..1024. The default is OpenBLAS's
+ * own (OPENBLAS_NUM_THREADS, else the core count). Errors: INVALID_ARGUMENT. */
 smlp_status smlp_set_num_threads(int n);
 
 /* The number of threads OpenBLAS currently uses. */

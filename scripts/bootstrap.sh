@@ -38,8 +38,12 @@ fi
 if ((want_python)); then
     PYTHON=${PYTHON:-python3}
     py_missing=()
-    for module in numpy pytest; do
-        "$PYTHON" -c "import $module" >/dev/null 2>&1 || py_missing+=("$module")
+    # module:package pairs; scikit-learn, matplotlib and tqdm are used by the binding's
+    # estimator tests and examples, wheel/setuptools by its packaging test.
+    for pair in numpy:numpy pytest:pytest sklearn:scikit-learn matplotlib:matplotlib \
+                tqdm:tqdm wheel:wheel setuptools:setuptools; do
+        module=${pair%%:*} package=${pair#*:}
+        "$PYTHON" -c "import $module" >/dev/null 2>&1 || py_missing+=("$package")
     done
     if ((${#py_missing[@]})); then
         if [[ $(id -u) -eq 0 ]]; then

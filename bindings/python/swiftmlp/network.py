@@ -1,0 +1,952 @@
+"""`Network`: a thin, NumPy-friendly object over one ``smlp_model``.
+
+Data passing
+------------
+Arrays that are already C-contiguous in the model's dtype go to the library as they
+are: the pointer the library sees is ``x.ctypes.data``. Anything else (a list, a
+float32 array for a float64 model, a Fortran-order array, a strided view) is
+converted exactly once per call with ``np.ascontiguousarray(x, dtype)``; training
+on a whole data set (:meth:`Network.train`) converts once and then every epoch and
+batch runs on that one copy inside the library. Class labels become ``int32`` once.
+
+Errors
+------
+Every failing call raises the exception of :mod:`swiftmlp._errors` for its status,
+with the library's message (which names the function, the argument and the values).
+Checks the library cannot make (x and y with different numbers of rows, a 3-D
+array, complex data) raise :class:`ValueError` from Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import threading
+import weakref
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from ctypes import POINTER, byref, c_double, c_int, c_int32, c_size_t, c_void_p
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Union
+
+import numpy as np
+
+from . import _capi
+from ._capi import Activation, CacheKind, DType, Init, Loss, Optimizer, Reduction, Schedule
+from ._native import check, lib
+from ._progress import progress_bar
+
+__all__ = [
+    "Network", "EpochReport", "TrainSummary", "Evaluation", "Gradients", "GradCheck",
+    "LayerInfo", "Metadata", "optimizer_defaults",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+ArrayLike = Any
+
+# ---- Names accepted for the enums ---------------------------------------------------
+
+_ACTIVATION_NAMES = {
+    "identity": Activation.IDENTITY, "linear": Activation.IDENTITY,
+    "sigmoid": Activation.SIGMOID, "logistic": Activation.SIGMOID,
+    "tanh": Activation.TANH, "relu": Activation.RELU,
+    "leaky_relu": Activation.LEAKY_RELU, "softmax": Activation.SOFTMAX,
+}
+_LOSS_NAMES = {
+    "mse": Loss.MSE, "squared_error": Loss.MSE,
+    "binary_cross_entropy": Loss.BINARY_CROSS_ENTROPY, "bce": Loss.BINARY_CROSS_ENTROPY,
+    "softmax_cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
+    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
+}
+_REDUCTION_NAMES = {"mean": Reduction.REDUCTION_MEAN, "sum": Reduction.REDUCTION_SUM}
+_INIT_NAMES = {
+    "auto": Init.INIT_AUTO, "glorot_uniform": Init.INIT_GLOROT_UNIFORM,
+    "glorot": Init.INIT_GLOROT_UNIFORM, "he_uniform": Init.INIT_HE_UNIFORM, "he": Init.INIT_HE_UNIFORM,
+}
+_OPTIMIZER_NAMES = {"sgd": Optimizer.SGD, "adam": Optimizer.ADAM, "adamw": Optimizer.ADAMW,
+                    "rmsprop": Optimizer.RMSPROP}
+_SCHEDULE_NAMES = {
+    "constant": Schedule.SCHEDULE_CONSTANT, "step": Schedule.SCHEDULE_STEP,
+    "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
+}
+_CACHE_NAMES = {"z": CacheKind.CACHE_Z, "a": CacheKind.CACHE_A, "dz": CacheKind.CACHE_DZ}
+_OUTPUT_FOR_LOSS = {
+    Loss.MSE: Activation.IDENTITY,
+    Loss.BINARY_CROSS_ENTROPY: Activation.SIGMOID,
+    Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
+}
+_LOSS_DISPLAY = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
+                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy"}
+_ACTIVATION_DISPLAY = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid",
+                       Activation.TANH: "tanh", Activation.RELU: "relu",
+                       Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
+
+
+def _code(value: Any, names: dict[str, int], what: str) -> int:
+    """An enum value from a name (case-insensitive), an IntEnum member or an int.
+
+    Unknown names raise ValueError listing the choices; unknown integers are passed
+    on, so that the library reports them.
+    """
+    if isinstance(value, str):
+        try:
+            return int(names[value.lower()])
+        except KeyError:
+            raise ValueError(f"unknown {what} {value!r}; choose one of "
+                             f"{', '.join(sorted(names))}") from None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be a name or an integer code, not {value!r}")
+    return int(value)
+
+
+def _np_dtype(dtype: Any) -> np.dtype:
+    resolved = np.dtype(dtype)
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, not {resolved}")
+    return resolved
+
+
+def _c_dtype(dtype: np.dtype) -> int:
+    return int(DType.FLOAT32 if dtype == np.float32 else DType.FLOAT64)
+
+
+# ---- Conversions (the only place data is copied) -----------------------------------
+
+def _convert(x: Any, dtype: Any) -> np.ndarray:
+    """The one conversion: a C-contiguous array of ``dtype`` (tests count calls)."""
+    try:
+        return np.ascontiguousarray(x, dtype=dtype)
+    except TypeError as error:
+        raise ValueError(f"cannot convert data to {np.dtype(dtype)}: {error}") from None
+
+
+def as_c_array(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
+    """``x`` itself when it is a C-contiguous, aligned ndarray of ``dtype``; else one copy."""
+    if isinstance(x, np.ndarray):
+        if x.dtype == dtype and x.flags.c_contiguous and x.flags.aligned:
+            return x
+        if np.iscomplexobj(x):
+            raise ValueError(f"{name} is complex ({x.dtype}); swiftmlp works on real numbers")
+        if x.dtype == object:
+            try:
+                return _convert(x, dtype)
+            except ValueError as error:
+                raise ValueError(f"{name} cannot be converted to {np.dtype(dtype)}: {error}") from None
+    try:
+        return _convert(x, dtype)
+    except ValueError as error:
+        raise ValueError(f"{name} cannot be converted to {np.dtype(dtype)}: {error}") from None
+
+
+def _as_labels(y: np.ndarray | Any, name: str = "y") -> np.ndarray:
+    """Integer class labels as a C-contiguous int32 array (one conversion at most)."""
+    if isinstance(y, np.ndarray) and y.dtype == np.int32 and y.flags.c_contiguous:
+        return y
+    array = np.asarray(y)
+    if array.dtype.kind in "iu":
+        if array.size and (array.min() < np.iinfo(np.int32).min or array.max() > np.iinfo(np.int32).max):
+            raise ValueError(f"{name} has labels outside the int32 range")
+    elif array.dtype.kind in "fb":
+        if array.dtype.kind == "f" and array.size and not np.all(np.isfinite(array) & (array == np.round(array))):
+            raise ValueError(f"{name}: class labels must be integers")
+    else:
+        raise ValueError(f"{name}: class labels must be integers, not {array.dtype}")
+    return _convert(array, np.int32)
+
+
+def _pointer(array: np.ndarray) -> c_void_p:
+    return array.ctypes.data_as(c_void_p)
+
+
+# ---- Small result types -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What :meth:`Network.train` reports after each epoch (see smlp_epoch_report)."""
+    epoch: int
+    train_loss: float
+    validation_loss: float
+    validation_accuracy: float
+    learning_rate: float
+
+
+@dataclass
+class TrainSummary:
+    """The result of :meth:`Network.train` (see smlp_train_summary), plus the history."""
+    epochs_run: int
+    best_epoch: int
+    best_validation_loss: float
+    final_train_loss: float
+    final_validation_loss: float
+    stopped_early: bool
+    stopped_by_callback: bool
+    history: list[EpochReport] = field(default_factory=list)
+
+
+class Evaluation(NamedTuple):
+    """Mean per-sample loss, and accuracy (NaN for mean squared error)."""
+    loss: float
+    accuracy: float
+
+
+class Gradients(NamedTuple):
+    """The loss of a batch and its gradient: ``dW[l]`` (n_in x n_out) and ``db[l]``
+    (n_out) are views into ``flat``, which has the parameter layout."""
+    loss: float
+    dW: list[np.ndarray]
+    db: list[np.ndarray]
+    flat: np.ndarray
+
+
+class GradCheck(NamedTuple):
+    """Largest relative error per layer of the analytic gradient against central
+    finite differences, over each W_l and each b_l."""
+    weights: np.ndarray
+    biases: np.ndarray
+
+    @property
+    def max(self) -> float:
+        return float(max(self.weights.max(initial=0.0), self.biases.max(initial=0.0)))
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One weight layer (see smlp_layer_info)."""
+    n_inputs: int
+    n_outputs: int
+    activation: Activation
+    weight_offset: int
+    bias_offset: int
+
+
+def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
+    """The library's defaults (PyTorch's) for an optimizer, as set_optimizer keywords."""
+    config = _capi.smlp_optimizer_config()
+    lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
+    return {
+        "learning_rate": config.learning_rate, "momentum": config.momentum,
+        "nesterov": bool(config.nesterov), "beta1": config.beta1, "beta2": config.beta2,
+        "epsilon": config.epsilon, "alpha": config.alpha, "weight_decay": config.weight_decay,
+        "decay_biases": bool(config.decay_biases), "clip_norm": config.clip_norm,
+        "schedule": Schedule(config.schedule).name.removeprefix("SCHEDULE_").lower(),
+        "step_size": config.step_size, "gamma": config.gamma, "t_max": config.t_max,
+        "min_lr": config.min_lr,
+    }
+
+
+_OPTIMIZER_FIELDS = {
+    "learning_rate": "learning_rate", "lr": "learning_rate", "momentum": "momentum",
+    "nesterov": "nesterov", "beta1": "beta1", "beta2": "beta2", "epsilon": "epsilon",
+    "eps": "epsilon", "alpha": "alpha", "weight_decay": "weight_decay",
+    "decay_biases": "decay_biases", "clip_norm": "clip_norm", "schedule": "schedule",
+    "step_size": "step_size", "gamma": "gamma", "t_max": "t_max", "min_lr": "min_lr",
+}
+
+
+def _free(handle: int) -> None:
+    lib.smlp_free(handle)
+
+
+class _Interrupts:
+    """Turns Ctrl-C during a C call into a flag, when this thread may do so.
+
+    In the main thread with Python's default SIGINT handler, the handler is replaced
+    for the duration of the call by one that only records the interrupt; the epoch
+    callback sees the flag and asks the library to stop. Elsewhere, a
+    KeyboardInterrupt raised inside the callback is caught there instead.
+    """
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous: Any = None
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):  # pragma: no cover - no signals here
+                self._previous = None
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+# ---- The network -----------------------------------------------------------------------
+
+class Network:
+    """A multilayer perceptron: one ``smlp_model`` of libswiftmlp.
+
+    Parameters
+    ----------
+    layer_sizes:
+        Widths, input first: ``(2, 4, 1)`` is 2 inputs, 4 hidden units, 1 output.
+    activations:
+        One activation per weight layer (``len(layer_sizes) - 1`` names or
+        :class:`~swiftmlp.Activation` codes), or a single name for every hidden
+        layer, the output layer then following the loss: identity for ``"mse"``,
+        sigmoid for ``"binary_cross_entropy"``, softmax for ``"softmax_cross_entropy"``.
+        Names: identity (linear), sigmoid (logistic), tanh, relu, leaky_relu, softmax.
+    loss:
+        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output) or
+        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels).
+    reduction:
+        ``"mean"`` or ``"sum"`` of the per-sample losses of a batch.
+    dtype:
+        ``"float64"`` or ``"float32"``: of the parameters and of all data passed in.
+    seed:
+        Seeds the weight initialisation and the shuffling (same seed, same run).
+    init:
+        ``"auto"`` (He for relu layers, Glorot otherwise), ``"glorot_uniform"``,
+        ``"he_uniform"``.
+    leaky_relu_slope:
+        Slope of leaky_relu for negative inputs.
+
+    The optimizer starts as plain SGD with learning rate 0.01; see
+    :meth:`set_optimizer`. Call :meth:`close` (or use ``with``) to free the model
+    early; otherwise it is freed when garbage-collected.
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activations: str | int | Sequence[str | int] = "relu",
+                 *, loss: str | int = "mse", reduction: str | int = "mean", dtype: Any = "float64",
+                 seed: int = 0, init: str | int = "auto", leaky_relu_slope: float = 0.01) -> None:
+        sizes = [int(size) for size in layer_sizes]
+        if any(size < 0 for size in sizes):
+            raise ValueError(f"layer_sizes must be non-negative, got {sizes}")
+        loss_code = _code(loss, _LOSS_NAMES, "loss")
+        n_layers = max(len(sizes) - 1, 0)
+        if isinstance(activations, (str, int, np.integer)):
+            hidden = _code(activations, _ACTIVATION_NAMES, "activation")
+            output = _OUTPUT_FOR_LOSS.get(loss_code, Activation.IDENTITY)
+            codes = [hidden] * max(n_layers - 1, 0) + ([int(output)] if n_layers else [])
+        else:
+            codes = [_code(a, _ACTIVATION_NAMES, "activation") for a in activations]
+            if len(codes) != n_layers:
+                raise ValueError(f"activations has {len(codes)} entries but layer_sizes "
+                                 f"{tuple(sizes)} has {n_layers} weight layers")
+        np_dtype = _np_dtype(dtype)
+        c_sizes = (c_size_t * max(len(sizes), 1))(*sizes)
+        c_activations = (c_int * max(len(codes), 1))(*codes)
+        config = _capi.smlp_config()
+        lib.smlp_config_init(byref(config))
+        config.dtype = _c_dtype(np_dtype)
+        config.n_layer_sizes = len(sizes)
+        config.layer_sizes = c_sizes
+        config.activations = c_activations
+        config.loss = loss_code
+        config.reduction = _code(reduction, _REDUCTION_NAMES, "reduction")
+        config.init = _code(init, _INIT_NAMES, "init")
+        config.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+        config.leaky_relu_slope = float(leaky_relu_slope)
+        handle = c_void_p()
+        check(lib.smlp_create(byref(config), byref(handle)))
+        self._adopt(handle.value)
+
+    # -- lifetime -------------------------------------------------------------------
+
+    def _adopt(self, handle: int | None) -> None:
+        """Takes ownership of a live handle (freed by close() or garbage collection)
+        and reads its fixed description."""
+        if not handle:
+            raise RuntimeError("the library returned no model")
+        self._handle: int | None = handle
+        self._finalizer = weakref.finalize(self, _free, handle)
+        try:
+            info = self.info()
+            self._dtype = np.dtype(np.float32 if info.dtype == DType.FLOAT32 else np.float64)
+            self._c_dtype = int(info.dtype)
+            self._loss = Loss(info.loss)
+            self._reduction = Reduction(info.reduction)
+            self._param_count = int(info.param_count)
+            self._leaky_relu_slope = float(info.leaky_relu_slope)
+            self._layers = [self.layer_info(layer) for layer in range(info.n_layers)]
+            self._layer_sizes = tuple([self._layers[0].n_inputs] + [layer.n_outputs for layer in self._layers])
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def _from_handle(cls, handle: int | None) -> "Network":
+        network = cls.__new__(cls)
+        network._adopt(handle)
+        return network
+
+    @property
+    def _h(self) -> int:
+        handle = self._handle
+        if handle is None:
+            raise ValueError("this Network has been closed")
+        return handle
+
+    def close(self) -> None:
+        """Frees the model now. Further calls raise ValueError. Idempotent."""
+        if getattr(self, "_handle", None) is not None:
+            self._handle = None
+            self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return getattr(self, "_handle", None) is None
+
+    def __enter__(self) -> "Network":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<closed swiftmlp.Network>"
+        activations = ", ".join(repr(_ACTIVATION_DISPLAY.get(a, int(a))) for a in self.activations)
+        return (f"Network(layer_sizes={self.layer_sizes}, activations=[{activations}], "
+                f"loss={_LOSS_DISPLAY.get(self._loss, int(self._loss))!r}, dtype={self._dtype.name!r})")
+
+    # -- pickling and copying (through the library's own file format) ----------------
+
+    def __getstate__(self) -> dict[str, bytes]:
+        return {"model": self.to_bytes()}
+
+    def __setstate__(self, state: dict[str, bytes]) -> None:
+        self._adopt(_load_buffer(state["model"]))
+
+    def copy(self) -> "Network":
+        """An independent copy: parameters, optimizer state, generator, scaler, metadata."""
+        return Network.from_bytes(self.to_bytes())
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> "Network":
+        return self.copy()
+
+    # -- description ----------------------------------------------------------------------
+
+    @property
+    def dtype(self) -> np.dtype:
+        """float32 or float64: of the parameters and of all data passed in."""
+        return self._dtype
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return self._layer_sizes
+
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        return tuple(layer.activation for layer in self._layers)
+
+    @property
+    def loss(self) -> Loss:
+        return self._loss
+
+    @property
+    def reduction(self) -> Reduction:
+        return self._reduction
+
+    @property
+    def leaky_relu_slope(self) -> float:
+        return self._leaky_relu_slope
+
+    @property
+    def n_layers(self) -> int:
+        """Weight layers: ``len(layer_sizes) - 1``."""
+        return len(self._layers)
+
+    @property
+    def n_inputs(self) -> int:
+        return self._layer_sizes[0]
+
+    @property
+    def n_outputs(self) -> int:
+        return self._layer_sizes[-1]
+
+    @property
+    def param_count(self) -> int:
+        """Scalars in the parameter vector (smlp_param_count)."""
+        count = lib.smlp_param_count(self._h)
+        return int(count)
+
+    def info(self) -> _capi.smlp_model_info:
+        """smlp_model_info_get: dtype, layers, widths, loss, epoch, has_scaler..."""
+        info = _capi.smlp_model_info()
+        check(lib.smlp_model_info_get(self._h, byref(info)))
+        return info
+
+    def layer_info(self, layer: int) -> LayerInfo:
+        """smlp_layer_info_get for weight layer ``layer`` (0-based)."""
+        info = _capi.smlp_layer_info()
+        check(lib.smlp_layer_info_get(self._h, _index(layer), byref(info)))
+        return LayerInfo(int(info.n_inputs), int(info.n_outputs), Activation(info.activation),
+                         int(info.weight_offset), int(info.bias_offset))
+
+    @property
+    def epoch(self) -> int:
+        """Epochs trained so far; drives the learning-rate schedule (smlp_set_epoch)."""
+        return int(self.info().epoch)
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        check(lib.smlp_set_epoch(self._h, _index(value, "epoch")))
+
+    # -- parameters -------------------------------------------------------------------------
+
+    @property
+    def params(self) -> np.ndarray:
+        """A copy of the flat parameter vector (W_0, b_0, W_1, b_1, ...).
+
+        Assign an array of ``param_count`` values to replace it (optimizer state is kept).
+        """
+        out = np.empty(self._param_count, dtype=self._dtype)
+        check(lib.smlp_get_params(self._h, self._c_dtype, _pointer(out), out.size))
+        return out
+
+    @params.setter
+    def params(self, values: ArrayLike) -> None:
+        array = as_c_array(values, self._dtype, "params")
+        if array.ndim != 1:
+            array = array.reshape(-1) if array.flags.c_contiguous else array.ravel()
+        check(lib.smlp_set_params(self._h, self._c_dtype, _pointer(array), array.size))
+
+    def weights(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
+        """W of ``layer`` (n_in x n_out) as a view into ``params`` (default: a fresh
+        copy of the parameters). Change a view, then assign ``params`` back."""
+        flat = self.params if params is None else self._check_flat(params)
+        info = self._layer(layer)
+        return flat[info.weight_offset:info.bias_offset].reshape(info.n_inputs, info.n_outputs)
+
+    def biases(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
+        """b of ``layer`` (n_out) as a view into ``params`` (default: a fresh copy)."""
+        flat = self.params if params is None else self._check_flat(params)
+        info = self._layer(layer)
+        return flat[info.bias_offset:info.bias_offset + info.n_outputs]
+
+    def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per-layer views ``([W_0, W_1, ...], [b_0, b_1, ...])`` into a flat vector
+        with the parameter layout (parameters or gradients)."""
+        flat = self._check_flat(flat)
+        weights, biases = [], []
+        for info in self._layers:
+            weights.append(flat[info.weight_offset:info.bias_offset].reshape(info.n_inputs, info.n_outputs))
+            biases.append(flat[info.bias_offset:info.bias_offset + info.n_outputs])
+        return weights, biases
+
+    def _check_flat(self, flat: np.ndarray) -> np.ndarray:
+        if not isinstance(flat, np.ndarray) or flat.ndim != 1 or flat.size != self._param_count:
+            raise ValueError(f"expected a 1-D array of {self._param_count} values (param_count)")
+        return flat
+
+    def _layer(self, layer: int) -> LayerInfo:
+        if not 0 <= int(layer) < len(self._layers):
+            # Let the library say it, in its words.
+            self.layer_info(layer)
+        return self._layers[int(layer)]
+
+    # -- data ------------------------------------------------------------------------------
+
+    def _input(self, x: ArrayLike, name: str = "x") -> np.ndarray:
+        array = as_c_array(x, self._dtype, name)
+        if array.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, {self.n_inputs}), got shape {array.shape}")
+        return array
+
+    def _dataset(self, x: ArrayLike, y: ArrayLike, name: str = "") -> tuple[_capi.smlp_dataset, tuple]:
+        """An smlp_dataset over (x, y), and the arrays it points into (keep them alive)."""
+        xs = self._input(x, name + "x")
+        y_is_labels = (self._loss == Loss.SOFTMAX_CROSS_ENTROPY and np.ndim(y) == 1)
+        dataset = _capi.smlp_dataset()
+        dataset.dtype = self._c_dtype
+        dataset.n_rows = xs.shape[0]
+        dataset.n_inputs = xs.shape[1]
+        dataset.x = xs.ctypes.data
+        dataset.n_outputs = self.n_outputs
+        if y_is_labels:
+            ys = _as_labels(y, name + "y")
+            dataset.labels = ys.ctypes.data_as(POINTER(c_int32))
+        else:
+            ys = as_c_array(y, self._dtype, name + "y")
+            if ys.ndim == 1:
+                ys = ys.reshape(-1, 1)
+            if ys.ndim != 2:
+                raise ValueError(f"{name}y must be 1-D or 2-D, got shape {ys.shape}")
+            dataset.n_outputs = ys.shape[1]
+            dataset.y = ys.ctypes.data
+        if ys.shape[0] != xs.shape[0]:
+            raise ValueError(f"{name}x has {xs.shape[0]} rows but {name}y has {ys.shape[0]}")
+        return dataset, (xs, ys)
+
+    # -- inference --------------------------------------------------------------------------
+
+    def predict(self, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+        """Outputs for the rows of ``x`` (n x n_inputs): an n x n_outputs array.
+
+        Softmax outputs are class probabilities per row, sigmoid outputs are
+        probabilities. A 1-D ``x`` is one sample and gives a 1-D result. ``out``, if
+        given, must be a C-contiguous array of the model's dtype and the right shape.
+        Safe to call from many threads at once.
+        """
+        xs = as_c_array(x, self._dtype, "x")
+        single = xs.ndim == 1
+        if single:
+            xs = xs.reshape(1, -1)
+        if xs.ndim != 2:
+            raise ValueError(f"x must be 1-D or 2-D, got shape {xs.shape}")
+        shape = (xs.shape[0], self.n_outputs)
+        if out is None:
+            out = np.empty(shape, dtype=self._dtype)
+        elif (not isinstance(out, np.ndarray) or out.dtype != self._dtype or not out.flags.c_contiguous
+              or not out.flags.writeable or out.shape != shape):
+            raise ValueError(f"out must be a writeable C-contiguous {self._dtype} array of shape {shape}")
+        check(lib.smlp_predict(self._h, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1],
+                               _pointer(out), self.n_outputs))
+        return out[0] if single else out
+
+    __call__ = predict
+
+    # -- training -----------------------------------------------------------------------------
+
+    def step(self, x: ArrayLike, y: ArrayLike) -> float:
+        """One optimizer step on one batch; returns the loss before the update.
+
+        ``y``: n x n_outputs targets in the model's dtype (a 1-D ``y`` is one output),
+        or, for softmax cross-entropy, 1-D integer class labels.
+        """
+        dataset, keep = self._dataset(x, y)
+        loss = c_double()
+        check(lib.smlp_step(self._h, byref(dataset), byref(loss)))
+        del keep
+        return loss.value
+
+    def gradients(self, x: ArrayLike, y: ArrayLike) -> Gradients:
+        """Loss and gradient of one batch, without changing the parameters.
+
+        Returns ``Gradients(loss, dW, db, flat)``: ``flat`` has the parameter layout
+        and ``dW[l]`` (n_in x n_out, row-major) and ``db[l]`` are views into it.
+        """
+        dataset, keep = self._dataset(x, y)
+        flat = np.empty(self._param_count, dtype=self._dtype)
+        loss = c_double()
+        check(lib.smlp_gradients(self._h, byref(dataset), byref(loss), _pointer(flat), flat.size))
+        del keep
+        dW, db = self.unflatten(flat)
+        return Gradients(loss.value, dW, db, flat)
+
+    def loss_value(self, x: ArrayLike, y: ArrayLike) -> float:
+        """The reduced loss of one batch (smlp_gradients with no gradient wanted)."""
+        dataset, keep = self._dataset(x, y)
+        loss = c_double()
+        check(lib.smlp_gradients(self._h, byref(dataset), byref(loss), None, 0))
+        del keep
+        return loss.value
+
+    def apply_gradients(self, grad: ArrayLike | Gradients, scale: float = 1.0) -> None:
+        """Applies the optimizer to ``scale * grad`` (a flat gradient with the
+        parameter layout, e.g. a sum of several workers' ``gradients(...).flat``)."""
+        if isinstance(grad, Gradients):
+            grad = grad.flat
+        array = as_c_array(grad, self._dtype, "grad")
+        check(lib.smlp_apply_gradients(self._h, self._c_dtype, _pointer(array), array.size, float(scale)))
+
+    def set_optimizer(self, kind: str | int = "sgd", **hyperparameters: Any) -> None:
+        """Sets the optimizer (and resets its state).
+
+        ``kind``: "sgd", "adam", "adamw" or "rmsprop". Keywords (defaults are
+        PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
+        nesterov, beta1, beta2, betas=(beta1, beta2), epsilon (eps), alpha,
+        weight_decay, decay_biases, clip_norm, schedule ("constant", "step",
+        "exponential", "cosine"), step_size, gamma, t_max, min_lr.
+        """
+        config = _capi.smlp_optimizer_config()
+        lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
+        if "betas" in hyperparameters:
+            hyperparameters["beta1"], hyperparameters["beta2"] = hyperparameters.pop("betas")
+        for key, value in hyperparameters.items():
+            name = _OPTIMIZER_FIELDS.get(key)
+            if name is None:
+                raise TypeError(f"set_optimizer() got an unexpected keyword {key!r}; known: "
+                                f"{', '.join(sorted(_OPTIMIZER_FIELDS))}, betas")
+            if name == "schedule":
+                value = _code(value, _SCHEDULE_NAMES, "schedule")
+            elif name in ("nesterov", "decay_biases"):
+                value = 1 if value else 0
+            elif name in ("step_size", "t_max"):
+                value = _index(value, name)
+            else:
+                value = float(value)
+            setattr(config, name, value)
+        check(lib.smlp_set_optimizer(self._h, byref(config)))
+
+    def train(self, x: ArrayLike, y: ArrayLike, *, epochs: int = 10, batch_size: int = 32,
+              shuffle: bool = True, drop_last: bool = False,
+              validation_data: tuple[ArrayLike, ArrayLike] | None = None, patience: int = 0,
+              min_delta: float = 0.0, restore_best: bool = True,
+              callback: Callable[[EpochReport], Any] | None = None,
+              progress: bool = False) -> TrainSummary:
+        """Trains on a whole data set in memory (smlp_train).
+
+        The data are converted once; every epoch and batch then runs in the library.
+        ``callback(report)`` is called after each epoch with an :class:`EpochReport`;
+        a true return value stops training after that epoch. ``validation_data`` is
+        ``(x_val, y_val)``; with it, ``patience`` > 0 stops after that many epochs
+        without an improvement of more than ``min_delta`` in validation loss, and
+        ``restore_best`` ends with the best validation epoch's parameters.
+        ``progress=True`` shows a progress bar (tqdm when installed).
+
+        Stopping: Ctrl-C (KeyboardInterrupt), or any exception raised by
+        ``callback``, stops training after the current epoch; the model keeps the
+        epochs completed so far (smlp_train keeps its state when a callback stops
+        it), and the exception is re-raised once the library has returned. A failure
+        of the library itself (e.g. a loss that becomes non-finite) leaves the model
+        exactly as it was before the call.
+        """
+        dataset, keep = self._dataset(x, y)
+        validation = None
+        if validation_data is not None:
+            x_val, y_val = validation_data
+            validation, keep_val = self._dataset(x_val, y_val, "validation_data ")
+        options = _capi.smlp_train_options()
+        lib.smlp_train_options_init(byref(options))
+        options.epochs = _index(epochs, "epochs")
+        options.batch_size = _index(batch_size, "batch_size")
+        options.shuffle = 1 if shuffle else 0
+        options.drop_last = 1 if drop_last else 0
+        options.validation = ctypes.pointer(validation) if validation is not None else None
+        options.patience = _index(patience, "patience")
+        options.min_delta = float(min_delta)
+        options.restore_best = 1 if restore_best else 0
+
+        history: list[EpochReport] = []
+        pending: list[BaseException] = []
+        bar = progress_bar(int(epochs), "training", progress)
+        interrupts = _Interrupts()
+
+        def on_epoch(report_pointer: Any, user_data: Any) -> int:
+            try:
+                r = report_pointer.contents
+                report = EpochReport(int(r.epoch), r.train_loss, r.validation_loss,
+                                     r.validation_accuracy, r.learning_rate)
+                history.append(report)
+                if bar is not None:
+                    bar.update(1, loss=report.train_loss, val_loss=report.validation_loss,
+                               val_acc=report.validation_accuracy)
+                stop = bool(callback(report)) if callback is not None else False
+                if interrupts.interrupted:
+                    raise KeyboardInterrupt
+                return 1 if stop else 0
+            except BaseException as error:  # KeyboardInterrupt included: stop cleanly
+                pending.append(error)
+                return 1
+
+        c_callback = _capi.smlp_epoch_callback(on_epoch)
+        options.callback = c_callback
+        summary = _capi.smlp_train_summary()
+        try:
+            with interrupts:
+                status = lib.smlp_train(self._h, byref(dataset), byref(options), byref(summary))
+                check(status)
+        finally:
+            if bar is not None:
+                bar.close()
+        del keep, c_callback
+        if interrupts.interrupted and not pending:
+            pending.append(KeyboardInterrupt())
+        if pending:
+            raise pending[0]
+        return TrainSummary(
+            epochs_run=int(summary.epochs_run), best_epoch=int(summary.best_epoch),
+            best_validation_loss=summary.best_validation_loss,
+            final_train_loss=summary.final_train_loss,
+            final_validation_loss=summary.final_validation_loss,
+            stopped_early=bool(summary.stopped_early),
+            stopped_by_callback=bool(summary.stopped_by_callback), history=history)
+
+    def evaluate(self, x: ArrayLike, y: ArrayLike) -> Evaluation:
+        """Mean per-sample loss and accuracy on a data set, without training.
+
+        Accuracy: argmax equals the label (softmax), every output on the right side of
+        0.5 (sigmoid), NaN for mean squared error.
+        """
+        dataset, keep = self._dataset(x, y)
+        loss, accuracy = c_double(), c_double()
+        check(lib.smlp_evaluate(self._h, byref(dataset), byref(loss), byref(accuracy)))
+        del keep
+        return Evaluation(loss.value, accuracy.value)
+
+    # -- input scaler -------------------------------------------------------------------------
+
+    def fit_scaler(self, x: ArrayLike) -> None:
+        """Stores each feature's mean and standard deviation of ``x`` in the model;
+        from then on every call standardises its inputs with them."""
+        xs = self._input(x)
+        check(lib.smlp_fit_scaler(self._h, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1]))
+
+    def set_scaler(self, mean: ArrayLike, std: ArrayLike) -> None:
+        """Sets the scaler from given statistics (n_inputs values each, std > 0)."""
+        m = as_c_array(mean, np.float64, "mean").reshape(-1)
+        s = as_c_array(std, np.float64, "std").reshape(-1)
+        if m.size != s.size:
+            raise ValueError(f"mean has {m.size} values but std has {s.size}")
+        check(lib.smlp_set_scaler(self._h, m.ctypes.data_as(POINTER(c_double)),
+                                  s.ctypes.data_as(POINTER(c_double)), m.size))
+
+    @property
+    def scaler(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, std)`` of the input scaler (float64 copies), or None."""
+        mean = np.empty(self.n_inputs)
+        std = np.empty(self.n_inputs)
+        has = c_int()
+        check(lib.smlp_get_scaler(self._h, mean.ctypes.data_as(POINTER(c_double)),
+                                  std.ctypes.data_as(POINTER(c_double)), self.n_inputs, byref(has)))
+        return (mean, std) if has.value else None
+
+    def clear_scaler(self) -> None:
+        """Removes the scaler: inputs are used as given."""
+        check(lib.smlp_clear_scaler(self._h))
+
+    # -- looking inside -------------------------------------------------------------------------
+
+    @property
+    def cached_rows(self) -> int:
+        """Rows of the batch whose layer cache :meth:`layer_cache` can return (0: none)."""
+        return int(lib.smlp_cached_rows(self._h))
+
+    def layer_cache(self, layer: int, kind: str | int = "A") -> np.ndarray:
+        """Z, A or dZ of weight layer ``layer`` for the batch of the last
+        :meth:`gradients` or :meth:`step` call: an array of cached_rows x n_out.
+        ``kind`` is "Z", "A" or "dZ" (dZ already scaled by 1/n under mean reduction).
+        """
+        kind_code = _code(kind, _CACHE_NAMES, "cache kind")
+        if 0 <= int(layer) < len(self._layers):
+            n_cols = self._layers[int(layer)].n_outputs
+        else:
+            n_cols = 0
+        rows = self.cached_rows
+        out = np.empty((rows, n_cols), dtype=self._dtype)
+        pointer = _pointer(out) if out.size else _pointer(np.empty(1, dtype=self._dtype))
+        check(lib.smlp_get_layer_cache(self._h, _index(layer), kind_code, self._c_dtype,
+                                       pointer, rows, n_cols))
+        return out
+
+    def gradcheck(self, x: ArrayLike, y: ArrayLike, step: float = 1e-6) -> GradCheck:
+        """Checks the analytic gradient of one batch against central finite differences
+        (in float64). Returns the largest relative error per layer over W and over b.
+        Costs two forward passes per parameter: use small models and batches."""
+        dataset, keep = self._dataset(x, y)
+        errors_w = np.zeros(self.n_layers)
+        errors_b = np.zeros(self.n_layers)
+        check(lib.smlp_gradcheck(self._h, byref(dataset), float(step),
+                                 errors_w.ctypes.data_as(POINTER(c_double)),
+                                 errors_b.ctypes.data_as(POINTER(c_double)), self.n_layers))
+        del keep
+        return GradCheck(errors_w, errors_b)
+
+    # -- saving, loading ----------------------------------------------------------------------------
+
+    def save(self, path: PathLike) -> None:
+        """Writes the whole model (parameters, optimizer state, epoch, generator,
+        scaler, metadata) to ``path``, atomically."""
+        check(lib.smlp_save(self._h, os.fsencode(path)))
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Network":
+        """Reads a model written by :meth:`save` (or by smlp_save from C)."""
+        handle = c_void_p()
+        check(lib.smlp_load(os.fsencode(path), byref(handle)))
+        return cls._from_handle(handle.value)
+
+    def to_bytes(self) -> bytes:
+        """The model in the file format, as bytes."""
+        size = c_size_t()
+        check(lib.smlp_save_to_buffer(self._h, None, 0, byref(size)))
+        buffer = ctypes.create_string_buffer(max(size.value, 1))
+        check(lib.smlp_save_to_buffer(self._h, buffer, size.value, byref(size)))
+        return buffer.raw[:size.value]
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> "Network":
+        """A model from bytes made by :meth:`to_bytes` (or read from a model file)."""
+        return cls._from_handle(_load_buffer(data))
+
+    @property
+    def metadata(self) -> "Metadata":
+        """The model's UTF-8 key/value metadata, saved with it, as a mutable mapping."""
+        return Metadata(self)
+
+    def export_c(self, path: PathLike, prefix: str | None = None) -> None:
+        """Writes a standalone C99 file with the weights and
+        ``void <prefix>_predict(const double *x, double *out)`` (default prefix
+        "smlp_model")."""
+        check(lib.smlp_export_c(self._h, os.fsencode(path),
+                                None if prefix is None else prefix.encode("utf-8")))
+
+
+def _load_buffer(data: bytes | bytearray | memoryview) -> int:
+    view = np.frombuffer(data, dtype=np.uint8)
+    storage = view if view.size else np.zeros(1, dtype=np.uint8)  # a valid pointer for b""
+    handle = c_void_p()
+    check(lib.smlp_load_from_buffer(_pointer(storage), view.size, byref(handle)))
+    return handle.value
+
+
+def _index(value: Any, name: str = "layer") -> int:
+    """A non-negative integer for a size_t argument."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, not {value!r}")
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"{name} is {value}; it must be >= 0")
+    return value
+
+
+class Metadata(MutableMapping):
+    """The metadata of one :class:`Network`: ``str`` keys and values (UTF-8),
+    kept in insertion order and saved with the model."""
+
+    def __init__(self, network: Network) -> None:
+        self._network = network
+
+    def _copy_out(self, function: Callable[..., int], argument: Any) -> str:
+        handle = self._network._h
+        length = c_size_t()
+        check(function(handle, argument, None, 0, byref(length)))
+        buffer = ctypes.create_string_buffer(length.value + 1)
+        check(function(handle, argument, buffer, len(buffer), byref(length)))
+        return buffer.raw[:length.value].decode("utf-8")
+
+    def __getitem__(self, key: str) -> str:
+        encoded = _key(key)
+        if key not in list(self):
+            raise KeyError(key)
+        return self._copy_out(lib.smlp_get_metadata, encoded)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"metadata values are str, not {type(value).__name__}")
+        check(lib.smlp_set_metadata(self._network._h, _key(key), value.encode("utf-8")))
+
+    def __delitem__(self, key: str) -> None:
+        encoded = _key(key)
+        if key not in list(self):
+            raise KeyError(key)
+        check(lib.smlp_set_metadata(self._network._h, encoded, None))
+
+    def __iter__(self) -> Iterator[str]:
+        for index in range(len(self)):
+            yield self._copy_out(lib.smlp_metadata_key, index)
+
+    def __len__(self) -> int:
+        return int(lib.smlp_metadata_count(self._network._h))
+
+    def __repr__(self) -> str:
+        return f"Metadata({dict(self.items())!r})"
+
+
+def _key(key: str) -> bytes:
+    if not isinstance(key, str):
+        raise TypeError(f"metadata keys are str, not {type(key).__name__}")
+    return key.encode("utf-8")

@@ -1,0 +1,127 @@
+"""Arrays reach C without copies when they can, and are converted once otherwise:
+checked with the pointers the binding passes to the library."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+
+import swiftmlp
+import swiftmlp.network as network_module
+from swiftmlp import Network
+
+
+@pytest.fixture
+def count_conversions(monkeypatch):
+    calls = []
+    real = network_module._convert
+
+    def counting(x, dtype):
+        calls.append((getattr(x, "shape", None), np.dtype(dtype)))
+        return real(x, dtype)
+
+    monkeypatch.setattr(network_module, "_convert", counting)
+    return calls
+
+
+def dataset_of(call) -> swiftmlp._capi.smlp_dataset:
+    return call[1]._obj  # byref(dataset)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predict_passes_the_caller_pointer(record_calls, count_conversions, rng, dtype):
+    network = Network([5, 3, 2], "tanh", dtype=dtype)
+    x = rng.normal(size=(20, 5)).astype(dtype)
+    out = np.empty((20, 2), dtype=dtype)
+    calls = record_calls("smlp_predict")
+    network.predict(x, out=out)
+    assert calls[0][2].value == x.ctypes.data
+    assert calls[0][5].value == out.ctypes.data
+    assert count_conversions == []
+
+
+def test_other_layouts_are_converted_once(record_calls, count_conversions, rng):
+    network = Network([5, 3, 2], "tanh")
+    calls = record_calls("smlp_predict")
+    for x in (rng.normal(size=(20, 5)).astype(np.float32),      # other dtype
+              np.asfortranarray(rng.normal(size=(20, 5))),         # Fortran order
+              rng.normal(size=(20, 10))[:, ::2],                    # strided view
+              rng.normal(size=(20, 5)).tolist()):                   # a list
+        count_conversions.clear()
+        calls.clear()
+        result = network.predict(x)
+        assert len(count_conversions) == 1
+        assert calls[0][2].value != getattr(x, "ctypes", None) and result.shape == (20, 2)
+    assert np.allclose(network.predict(np.asfortranarray(np.ones((3, 5)))), network.predict(np.ones((3, 5))))
+
+
+def test_train_converts_once_and_passes_pointers(record_calls, count_conversions, rng):
+    network = Network([4, 8, 3], "relu", loss="softmax_cross_entropy")
+    x = rng.normal(size=(100, 4))
+    labels = rng.integers(0, 3, size=100).astype(np.int32)
+    calls = record_calls("smlp_train")
+    network.train(x, labels, epochs=5, batch_size=10)
+    dataset = dataset_of(calls[0])
+    assert dataset.x == x.ctypes.data
+    assert ctypes.cast(dataset.labels, ctypes.c_void_p).value == labels.ctypes.data
+    assert count_conversions == []
+    # float32 Fortran x and int64 labels: one conversion each, for all 5 epochs x 10 batches
+    calls.clear()
+    x32 = np.asfortranarray(x.astype(np.float32))
+    network.train(x32, labels.astype(np.int64), epochs=5, batch_size=10)
+    assert len(calls) == 1
+    assert sorted(str(dtype) for _, dtype in count_conversions) == ["float64", "int32"]
+
+
+def test_dense_targets_and_validation_data_are_not_copied(record_calls, count_conversions, rng):
+    network = Network([3, 2], ["identity"])
+    x, y = rng.normal(size=(30, 3)), rng.normal(size=(30, 2))
+    xv, yv = rng.normal(size=(10, 3)), rng.normal(size=(10, 2))
+    calls = record_calls("smlp_train")
+    network.train(x, y, epochs=2, validation_data=(xv, yv))
+    options = calls[0][2]._obj
+    dataset, validation = dataset_of(calls[0]), options.validation.contents
+    assert (dataset.x, dataset.y) == (x.ctypes.data, y.ctypes.data)
+    assert (validation.x, validation.y) == (xv.ctypes.data, yv.ctypes.data)
+    assert count_conversions == []
+    # a 1-D target for one output is reshaped as a view, not copied
+    one = Network([3, 1], ["identity"])
+    y1 = rng.normal(size=30)
+    calls = record_calls("smlp_step")
+    one.step(x, y1)
+    assert dataset_of(calls[0]).y == y1.ctypes.data and count_conversions == []
+
+
+def test_params_fit_scaler_and_gradients_pointers(record_calls, count_conversions, rng):
+    network = Network([3, 4, 1], "tanh")
+    flat = network.params
+    calls = record_calls("smlp_set_params")
+    network.params = flat
+    assert calls[0][2].value == flat.ctypes.data
+    x = rng.normal(size=(10, 3))
+    calls = record_calls("smlp_fit_scaler")
+    network.fit_scaler(x)
+    assert calls[0][2].value == x.ctypes.data
+    grad = network.gradients(x, rng.normal(size=(10, 1))).flat
+    calls = record_calls("smlp_apply_gradients")
+    network.apply_gradients(grad)
+    assert calls[0][2].value == grad.ctypes.data
+    assert count_conversions == []
+
+
+def test_estimator_passes_the_caller_array(record_calls, rng):
+    pytest.importorskip("sklearn")
+    x = rng.normal(size=(60, 4))
+    y = (x[:, 0] > 0).astype(int)
+    model = swiftmlp.MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    calls = record_calls("smlp_train")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x, y)
+    assert dataset_of(calls[0]).x == x.ctypes.data
+    calls = record_calls("smlp_predict")
+    model.predict_proba(x)
+    assert calls[0][2].value == x.ctypes.data
