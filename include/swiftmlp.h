@@ -312,7 +312,8 @@ smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_
  *   STEP         lr * gamma^floor(e / step_size)                        (StepLR)
  *   EXPONENTIAL  lr * gamma^e                                           (ExponentialLR)
  *   COSINE       min_lr + (lr - min_lr) * (1 + cos(pi * min(e, t_max) / t_max)) / 2
- *                                                              (CosineAnnealingLR) */
+ *                (CosineAnnealingLR up to t_max; after t_max it stays at min_lr,
+ *                where PyTorch's would follow the cosine back up) */
 typedef enum smlp_schedule {
     SMLP_SCHEDULE_CONSTANT = 0,
     SMLP_SCHEDULE_STEP = 1,
