@@ -3,7 +3,9 @@
 #   make                    release libswiftmlp.so in build/lib (Swift runtime inside)
 #   make install PREFIX=/p  lib/, include/, lib/pkgconfig/ under /p (default /usr/local)
 #   make demo               build, then run the examples
-#   make test               every test: Swift, C (against an installed copy), Python
+#   make test               every test: Swift, C (against an installed copy), Python,
+#                           the NumPy reference (quick)
+#   make compare            the full NumPy comparison
 #   make clean
 
 VERSION      := 0.1.0
@@ -28,7 +30,7 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap library install uninstall demo examples test test-swift test-c \
-        test-python clean
+        test-python test-scripts compare clean
 
 all: library
 
@@ -81,7 +83,7 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: test-swift test-c test-python
+test: test-swift test-c test-python test-scripts
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -96,6 +98,15 @@ test-c: library
 test-python: library
 	@scripts/bootstrap.sh python
 	SWIFTMLP_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q bindings/python/tests
+
+# The NumPy reference against the library: a quick subset in `make test`, all of it here.
+test-scripts: library
+	@scripts/bootstrap.sh python
+	SWIFTMLP_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pytest -q scripts/tests
+
+compare: library
+	@scripts/bootstrap.sh python
+	SWIFTMLP_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) scripts/compare_numpy.py
 
 clean:
 	rm -rf $(BUILD) .build
