@@ -2,8 +2,9 @@
  * digits.c - a real data set: 8x8 handwritten digits (1,437 training and 360 test
  * images, from UCI via scikit-learn; see examples/data/README.md). Trains a 64-64-10
  * network (ReLU hidden layer, softmax output, cross-entropy on integer labels) with
- * Adam, standardising the pixels with a scaler kept inside the model, printing one
- * line per epoch, then the test accuracy.
+ * Adam, standardising the pixels with a scaler kept inside the model, holding out 20%
+ * of the training data for early stopping, printing one line per epoch, then the test
+ * accuracy.
  *
  *   ./digits [data-folder]        (default: examples/data)
  */
@@ -66,33 +67,41 @@ int main(int argc, char **argv) {
     adam.t_max = 30;
     check(smlp_set_optimizer(model, &adam), "smlp_set_optimizer");
 
-    /* Standardise each pixel with statistics of the training set; the model keeps
-     * them and applies them in every later call, including predict. */
-    check(smlp_fit_scaler(model, SMLP_FLOAT64, train_x, n_train, DIGITS_N_FEATURES), "smlp_fit_scaler");
 
-    const smlp_dataset train = {SMLP_FLOAT64, n_train, DIGITS_N_FEATURES, train_x,
-                                DIGITS_N_CLASSES, NULL, train_y};
+    /* The training file is already in random order: its last 20% is held out as
+     * validation data for early stopping, and the test set is only used at the end. */
+    const size_t n_fit = n_train - n_train / 5, n_validation = n_train / 5;
+    const smlp_dataset fit = {SMLP_FLOAT64, n_fit, DIGITS_N_FEATURES, train_x,
+                              DIGITS_N_CLASSES, NULL, train_y};
+    const smlp_dataset validation = {SMLP_FLOAT64, n_validation, DIGITS_N_FEATURES,
+                                     train_x + n_fit * DIGITS_N_FEATURES, DIGITS_N_CLASSES,
+                                     NULL, train_y + n_fit};
     const smlp_dataset test = {SMLP_FLOAT64, n_test, DIGITS_N_FEATURES, test_x,
                                DIGITS_N_CLASSES, NULL, test_y};
+
+    /* Standardise each pixel with statistics of the data it is fitted on; the model
+     * keeps them and applies them in every later call, including predict. */
+    check(smlp_fit_scaler(model, SMLP_FLOAT64, train_x, n_fit, DIGITS_N_FEATURES), "smlp_fit_scaler");
 
     smlp_train_options options;
     smlp_train_options_init(&options);
     options.epochs = 30;
     options.batch_size = 32;
-    /* The test split doubles as validation data here, to show the per-epoch report;
-     * a real study would hold out a separate validation split. */
-    options.validation = &test;
-    options.restore_best = 0;
+    options.validation = &validation;
+    options.patience = 8;          /* stop after 8 epochs without a better validation loss */
+    options.restore_best = 1;      /* and keep the best epoch's parameters */
     options.callback = print_epoch;
 
     clock_t start = clock();
     smlp_train_summary summary;
-    check(smlp_train(model, &train, &options, &summary), "smlp_train");
+    check(smlp_train(model, &fit, &options, &summary), "smlp_train");
     double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
 
     double test_loss = 0, test_accuracy = 0;
     check(smlp_evaluate(model, &test, &test_loss, &test_accuracy), "smlp_evaluate");
-    printf("trained %zu epochs in %.2f s of CPU time\n", summary.epochs_run, seconds);
+    printf("trained %zu epochs in %.2f s of CPU time%s; kept epoch %zu (validation loss %.4f)\n",
+           summary.epochs_run, seconds, summary.stopped_early ? ", stopped early" : "",
+           summary.best_epoch, summary.best_validation_loss);
     printf("test loss %.4f, test accuracy %.2f%% (%zu images)\n", test_loss, 100.0 * test_accuracy, n_test);
 
     smlp_free(model);
