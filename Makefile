@@ -6,6 +6,8 @@
 #   make test               every test: Swift, C (against an installed copy), Python,
 #                           the NumPy reference (quick)
 #   make compare            the full NumPy comparison
+#   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
+#   make bench              the benchmark against peers and the BLAS roofline
 #   make clean
 
 VERSION      := 0.1.0
@@ -30,7 +32,7 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap library install uninstall demo examples test test-swift test-c \
-        test-python test-scripts compare clean
+        test-python test-scripts test-fuzz fuzz bench bench-quick compare clean
 
 all: library
 
@@ -83,7 +85,7 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: test-swift test-c test-python test-scripts
+test: test-swift test-c test-python test-scripts test-fuzz
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -108,5 +110,23 @@ compare: library
 	@scripts/bootstrap.sh python
 	SWIFTMLP_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) scripts/compare_numpy.py
 
+# libFuzzer on smlp_load_from_buffer, with the Swift code instrumented (.build-fuzz).
+FUZZ_SECONDS ?= 600
+fuzz: | bootstrap
+	Tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+test-fuzz: | bootstrap
+	Tests/fuzz/run.sh 30
+
+# Speed against peers and the BLAS roofline (bench/README.md); prints ratios, never fails
+# on a missed target.
+bench: | bootstrap
+	@scripts/bootstrap.sh bench
+	bench/run.sh $(BENCH_ARGS)
+
+bench-quick: | bootstrap
+	@scripts/bootstrap.sh bench
+	bench/run.sh --quick
+
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-fuzz

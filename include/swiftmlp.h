@@ -539,8 +539,13 @@ smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void
  * epoch, generator, scaler and metadata - to path in the format of docs/format.md,
  * atomically: it writes a temporary file in the same folder, flushes and fsyncs it,
  * then renames it over path, so a crash or a full disk never leaves a half-written
- * file where a good model was. Errors: NULL_ARGUMENT, IO (the message has the OS
- * error), OUT_OF_MEMORY, BUSY. */
+ * file where a good model was. An existing file keeps its permissions (a new one gets
+ * 0644); a symbolic link is followed and its target replaced; an existing path that
+ * is not a regular file (a folder, a device, a FIFO) is refused. path is a UTF-8
+ * string. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (path not UTF-8), IO (the message
+ * has the OS error), NON_FINITE (a parameter or optimizer state is not finite, which
+ * only an overflowed smlp_step leaves; such a model is never written, so every saved
+ * file loads), OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_save(smlp_model *model, const char *path);
 
 /* Reads a model saved by smlp_save (any older format version) into *out_model, which
@@ -548,14 +553,15 @@ smlp_status smlp_save(smlp_model *model, const char *path);
  * one's bit for bit, and training resumes exactly where it stopped.
  * Errors: NULL_ARGUMENT, IO (missing file, a directory, unreadable), BAD_FORMAT
  * (wrong magic, truncated, checksum mismatch, inconsistent or absurd sizes),
- * UNSUPPORTED_VERSION (a newer major format version), OUT_OF_MEMORY. On failure
- * *out_model is NULL. */
+ * UNSUPPORTED_VERSION (a newer major format version), INVALID_ARGUMENT (path not
+ * UTF-8), OUT_OF_MEMORY. On failure *out_model is NULL. */
 smlp_status smlp_load(const char *path, smlp_model **out_model);
 
 /* Serialises the model into a caller buffer, in the file format. Call it with
  * buffer NULL (capacity ignored) to learn the size in *out_size, then with a buffer
  * of at least that many bytes. Errors: NULL_ARGUMENT (out_size), SHAPE_MISMATCH
- * (capacity too small; *out_size still receives the size), OUT_OF_MEMORY, BUSY. */
+ * (capacity too small; *out_size still receives the size), NON_FINITE (as for
+ * smlp_save), OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_save_to_buffer(smlp_model *model, void *buffer, size_t capacity,
                                 size_t *out_size);
 
@@ -590,8 +596,9 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * The output is close to smlp_predict's (within rounding: the sums run in a
  * different order than in BLAS). No BLAS, no allocation and
  * no dependency beyond <math.h>, for firmware and other places where no shared
- * library can go. prefix must be a C identifier (NULL: "smlp_model").
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix), IO, BUSY. */
+ * library can go. prefix must be a C identifier of at most 64 characters (NULL:
+ * "smlp_model"). The file is written atomically, as smlp_save writes.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
 
 /* ---- Threads ------------------------------------------------------------------------ */

@@ -4,15 +4,19 @@
 #
 #   scripts/bootstrap.sh          system packages for the library and the C tests
 #   scripts/bootstrap.sh python   also the Python packages the tests and examples use
+#   scripts/bootstrap.sh bench    also what the benchmark compares against (FANN, NumPy,
+#                                 matplotlib; JAX when pip can install it)
 #
 # As root it installs with apt-get/pip; otherwise it prints the exact command and
 # stops with status 1.
 set -euo pipefail
 
 want_python=0
+want_bench=0
 for arg in "$@"; do
     case "$arg" in
         python) want_python=1 ;;
+        bench) want_python=1; want_bench=1 ;;
         *) echo "bootstrap.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
@@ -21,6 +25,9 @@ missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); fi
+if ((want_bench)); then
+    [[ -e /usr/include/fann.h ]] || missing+=(libfann-dev)
+fi
 
 if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
@@ -55,4 +62,15 @@ if ((want_python)); then
             exit 1
         fi
     fi
+fi
+
+if ((want_bench)); then
+    PYTHON=${PYTHON:-python3}
+    for pair in threadpoolctl:threadpoolctl; do
+        module=${pair%%:*} package=${pair#*:}
+        "$PYTHON" -c "import $module" >/dev/null 2>&1 || "$PYTHON" -m pip install -q "$package"
+    done
+    # JAX is optional: its rows read "n/a" when it cannot be installed.
+    "$PYTHON" -c "import jax" >/dev/null 2>&1 || "$PYTHON" -m pip install -q jax jaxlib \
+        || echo "bootstrap: JAX not installed; the benchmark skips its rows"
 fi

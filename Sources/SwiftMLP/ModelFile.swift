@@ -22,15 +22,31 @@ extension Network {
     /// Writes the model to `path` atomically.
     /// - Throws: `io` with the operating system's reason; the target is untouched then.
     public func save(to path: String) throws(MLPError) {
-        try writeFileAtomically(path: path, bytes: serialized())
+        try writeFileAtomically(path: path, bytes: try serialized())
     }
 }
 
 /// Writes `bytes` to a temporary file next to `path`, fsyncs it, renames it onto
 /// `path`, and fsyncs the folder.
-func writeFileAtomically(path: String, bytes: [UInt8]) throws(MLPError) {
-    guard !path.isEmpty, !path.utf8.contains(0) else {
+func writeFileAtomically(path requestedPath: String, bytes: [UInt8]) throws(MLPError) {
+    guard !requestedPath.isEmpty, !requestedPath.utf8.contains(0) else {
         throw MLPError(.io, "the path is empty or contains NUL")
+    }
+    // An existing target must be a regular file (or a link to one, which is then
+    // replaced at its real location, so the link survives); its permissions are kept.
+    var path = requestedPath
+    var mode: mode_t = 0o644
+    var existing = stat()
+    if stat(requestedPath, &existing) == 0 {
+        guard (existing.st_mode & S_IFMT) == S_IFREG else {
+            let kind = (existing.st_mode & S_IFMT) == S_IFDIR ? "Is a directory" : "not a regular file"
+            throw MLPError(.io, "\(requestedPath): \(kind); not replacing it")
+        }
+        mode = existing.st_mode & 0o7777
+        if let resolved = realpath(requestedPath, nil) {
+            path = String(cString: resolved)
+            free(resolved)
+        }
     }
     let folder: String
     if let slash = path.lastIndex(of: "/") {
@@ -46,9 +62,13 @@ func writeFileAtomically(path: String, bytes: [UInt8]) throws(MLPError) {
     }
     let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     var failure: MLPError? = nil
+    // mkstemp creates 0600; give the file the old file's mode, or 0644 for a new one.
+    if fchmod(descriptor, mode) != 0 {
+        failure = MLPError(.io, "cannot set the permissions of \(path): \(systemErrorText(errno))")
+    }
     var written = 0
     bytes.withUnsafeBytes { raw in
-        while written < raw.count {
+        while failure == nil, written < raw.count {
             let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
             if result < 0 {
                 if errno == EINTR { continue }

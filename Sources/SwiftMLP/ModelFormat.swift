@@ -56,7 +56,19 @@ let maximumMetadataValueBytes = 65535
 extension Network {
     /// The model in the file format: everything needed to predict and to resume
     /// training exactly.
-    public func serialized() -> [UInt8] {
+    /// - Throws: `nonFinite` when a parameter or optimizer state is not finite (only
+    ///   an overflowed `step` leaves a model so): such a file could not be loaded, so
+    ///   it is never written.
+    public func serialized() throws(MLPError) -> [UInt8] {
+        for index in 0..<parameterCount where !parameters.pointer[index].isFinite {
+            throw MLPError(.nonFinite,
+                "parameter \(index) is \(parameters.pointer[index]) (an overflowed update); a model with non-finite parameters is not saved")
+        }
+        do {
+            try checkOptimizerState(optimizer)
+        } catch {
+            throw MLPError(.nonFinite, "\(error.message); the model is not saved")
+        }
         var w = ByteWriter()
         w.raw(modelFormatMagic)
         w.u16(modelFormatMajorVersion)
@@ -161,7 +173,11 @@ public func deserializeNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError)
     }
     let major = try header.u16("major version")
     let minor = try header.u16("minor version")
-    guard major >= 1, major <= modelFormatMajorVersion else {
+    guard major >= 1 else {
+        throw MLPError(.unsupportedVersion,
+            "format version \(major).\(minor) does not exist (versions start at 1.0)")
+    }
+    guard major <= modelFormatMajorVersion else {
         throw MLPError(.unsupportedVersion,
             "format version \(major).\(minor) is newer than this library reads (up to \(modelFormatMajorVersion).x); upgrade libswiftmlp")
     }
@@ -300,18 +316,29 @@ private func readNetwork<Scalar: MLPScalar>(
         throw MLPError(.badFormat,
             "the file stores \(storedCount) parameters, but its layer sizes need \(layout.parameterCount)")
     }
-    let network = try Network<Scalar>(configuration)
+    // Engine errors about the stored values are format errors of this file (a value
+    // can be valid in Double and not in Float); only memory stays outOfMemory.
+    func asFormatError(_ error: MLPError) -> MLPError {
+        error.kind == .outOfMemory ? error : MLPError(.badFormat, "the stored model is invalid: \(error.message)")
+    }
+    let network: Network<Scalar>
+    do {
+        network = try Network<Scalar>(configuration)
+        try network.setOptimizer(o)
+    } catch {
+        throw asFormatError(error)
+    }
     try readScalars(into: network.parameters, &r, "parameters")
     for index in 0..<network.parameterCount where !network.parameters.pointer[index].isFinite {
         throw MLPError(.badFormat, "parameter \(index) is not finite")
     }
-    try network.setOptimizer(o)
     let buffers = Int(try r.u8("optimizer buffer count"))
     guard buffers == o.stateBufferCount else {
         throw MLPError(.badFormat, "the file has \(buffers) optimizer state buffers; its optimizer needs \(o.stateBufferCount)")
     }
     if buffers >= 1 { try readScalars(into: network.optimizer.first, &r, "optimizer state") }
     if buffers >= 2 { try readScalars(into: network.optimizer.second, &r, "optimizer state") }
+    try checkOptimizerState(network.optimizer)
     network.optimizer.stepCount = stepCount
     network.epoch = epoch
     network.generator = generator
@@ -340,6 +367,27 @@ private func readNetwork<Scalar: MLPScalar>(
         }
     }
     return network
+}
+
+/// Optimizer state a real run can produce: finite everywhere, and the running
+/// averages of squared gradients (Adam's v, RMSprop's s) never negative. Anything
+/// else would turn into NaN parameters at the next step.
+func checkOptimizerState<Scalar: MLPScalar>(_ state: OptimizerState<Scalar>) throws(MLPError) {
+    let squaresBuffer: Int
+    switch state.configuration.kind {
+    case .sgd: squaresBuffer = -1
+    case .adam, .adamW: squaresBuffer = 2
+    case .rmsProp: squaresBuffer = 1
+    }
+    for (number, buffer) in [(1, state.first), (2, state.second)] where buffer.count > 0 {
+        for index in 0..<buffer.count {
+            let value = buffer.pointer[index]
+            guard value.isFinite, number != squaresBuffer || value >= 0 else {
+                throw MLPError(.badFormat,
+                    "optimizer state buffer \(number) entry \(index) is \(value), which no training run produces")
+            }
+        }
+    }
 }
 
 private func readScalars<Scalar: MLPScalar>(

@@ -190,7 +190,8 @@ struct OptimizerState<Scalar: MLPScalar> {
     /// Applies one update to `parameters` from `gradient` (both laid out by `layout`),
     /// with the gradient scaled by `gradientScale` first (clipping), at rate
     /// `learningRate`. Advances the step count.
-    /// Returns false when an updated parameter is not finite (the update overflowed).
+    /// Returns false when an updated parameter or state value is not finite (the
+    /// update overflowed).
     mutating func apply(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, learningRate: Double, layout: ParameterLayout
@@ -234,7 +235,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                     let v = mu * velocity[i] + g
                     velocity[i] = v
                     parameters[i] -= lr * (nesterov ? g + mu * v : v)
-                    finiteness += 0 * parameters[i]
+                    finiteness += 0 * (parameters[i] + v)
                 }
             } else {
                 for i in range {
@@ -266,7 +267,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                 m[i] = mi
                 v[i] = vi
                 parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
-                finiteness += 0 * parameters[i]
+                finiteness += 0 * (parameters[i] + mi + vi)
             }
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
@@ -276,12 +277,14 @@ struct OptimizerState<Scalar: MLPScalar> {
                 let g = gradient[i] * gradientScale + wd * parameters[i]
                 let s = alpha * square[i] + (1 - alpha) * g * g
                 square[i] = s
+                finiteness += 0 * s
                 let direction = g / (s.squareRoot() + eps)
                 if useMomentum {
                     let velocity = second.pointer
                     let v = mu * velocity[i] + direction
                     velocity[i] = v
                     parameters[i] -= lr * v
+                    finiteness += 0 * v
                 } else {
                     parameters[i] -= lr * direction
                 }

@@ -21,10 +21,10 @@ func handle(for network: AnyNetwork) -> OpaquePointer {
     return OpaquePointer(Unmanaged.passRetained(ModelHandle(storage)).toOpaque())
 }
 
-func serialized(_ box: ModelHandle) -> [UInt8] {
+func serialized(_ box: ModelHandle) throws(APIError) -> [UInt8] {
     switch box.storage {
-    case .float32(let network): return network.serialized()
-    case .float64(let network): return network.serialized()
+    case .float32(let network): return try engine { () throws(MLPError) in try network.serialized() }
+    case .float64(let network): return try engine { () throws(MLPError) in try network.serialized() }
     }
 }
 
@@ -60,7 +60,7 @@ public func smlp_save_to_buffer(
     runReportingErrors("smlp_save_to_buffer") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let size = try require(outSize, "out_size")
-            let bytes = serialized(box)
+            let bytes = try serialized(box)
             size.pointee = bytes.count
             guard let buffer else { return }
             guard capacity >= bytes.count else {

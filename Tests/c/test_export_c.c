@@ -1,0 +1,294 @@
+/*
+ * test_export_c.c - smlp_export_c writes a standalone C99 file that compiles on its
+ * own with `cc -std=c99 -Wall -Werror -c` (and with -Wextra -pedantic too), needs
+ * nothing beyond <math.h>, and predicts what smlp_predict predicts, for float64 and
+ * float32 models, every activation, with and without an input scaler.
+ *
+ * For each model the test exports the file into a scratch folder, writes a tiny
+ * driver that runs <prefix>_predict on a batch of inputs (written into the driver as
+ * exact hexadecimal literals) and prints the outputs as exact hexadecimal floats,
+ * compiles both with system("cc ..."), runs it, and compares with smlp_predict:
+ *
+ *   float64: |c - lib| <= 1e-12 * max(1, |c|, |lib|)
+ *   float32: |c - lib| <= 1e-5  * max(1, |c|, |lib|)
+ *
+ * not bit-for-bit, because the generated code sums each z_j = b_j + sum_i x_i W_ij
+ * in plain index order while OpenBLAS's gemm blocks, vectorises and uses FMA, so the
+ * roundings differ (by a few ulps of the largest term); float32 has 2^29 times
+ * larger ulps. Outputs near 0 are compared against 1 (the max(1, ...)): their error
+ * is set by the size of the terms summed, not of the result.
+ *
+ * It also checks prefixes (NULL gives smlp_model_predict; bad ones are
+ * INVALID_ARGUMENT and write nothing), NULL arguments, an unwritable path, and that
+ * every exported file links into one program with the others (no clashing symbols).
+ * The compiler is $CC (default cc).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "model_util.h"
+
+static char tmpdir[256];
+static const char *cc = "cc";
+
+enum { ROWS = 16, MAX_IN = 40, MAX_OUT = 12 };
+
+struct net {
+    const char *name;
+    size_t n_sizes;
+    size_t sizes[5];
+    smlp_activation activations[4];
+    smlp_loss loss;
+    double slope;
+    int scaler;
+};
+
+/* Between them: every activation as a hidden layer and identity, tanh, sigmoid,
+ * relu, leaky relu and softmax as the output; scalers on most. */
+static const struct net nets[] = {
+    {"5-7-6-3 sigmoid/tanh/softmax, scaler", 4, {5, 7, 6, 3}, {SMLP_SIGMOID, SMLP_TANH, SMLP_SOFTMAX},
+     SMLP_SOFTMAX_CROSS_ENTROPY, 0.01, 1},
+    {"6-8-6-5-2 relu/leaky(0.2)/identity/sigmoid, scaler", 5, {6, 8, 6, 5, 2},
+     {SMLP_RELU, SMLP_LEAKY_RELU, SMLP_IDENTITY, SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY, 0.2, 1},
+    {"3-4-2 tanh/identity, no scaler", 3, {3, 4, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_MSE, 0.01, 0},
+    {"4-5-3 identity/tanh, scaler", 3, {4, 5, 3}, {SMLP_IDENTITY, SMLP_TANH}, SMLP_MSE, 0.01, 1},
+    {"4-6-4 sigmoid/relu, scaler", 3, {4, 6, 4}, {SMLP_SIGMOID, SMLP_RELU}, SMLP_MSE, 0.01, 1},
+    {"3-5-2 tanh/leaky(0.05), no scaler", 3, {3, 5, 2}, {SMLP_TANH, SMLP_LEAKY_RELU}, SMLP_MSE, 0.05, 0},
+    {"1-1 identity, scaler", 2, {1, 1}, {SMLP_IDENTITY}, SMLP_MSE, 0.01, 1},
+    {"40-32-12 relu/softmax, scaler (long sums)", 3, {40, 32, 12}, {SMLP_RELU, SMLP_SOFTMAX},
+     SMLP_SOFTMAX_CROSS_ENTROPY, 0.01, 1},
+};
+enum { N_NETS = sizeof nets / sizeof nets[0] };
+
+static int run(const char *command, const char *log) {
+    char full[2048];
+    snprintf(full, sizeof full, "%s > '%s' 2>&1", command, log);
+    return system(full);
+}
+
+static void show_file(const char *path) {
+    char line[512];
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return;
+    while (fgets(line, sizeof line, f) != NULL && n++ < 20) printf("    | %s", line);
+    fclose(f);
+}
+
+static int file_contains(const char *path, const char *text) {
+    FILE *f = fopen(path, "rb");
+    char *buffer;
+    long size;
+    int found = 0;
+    if (f == NULL) return 0;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buffer = malloc((size_t)size + 1);
+    if (buffer != NULL && fread(buffer, 1, (size_t)size, f) == (size_t)size) {
+        buffer[size] = 0;
+        found = strstr(buffer, text) != NULL;
+    }
+    free(buffer);
+    fclose(f);
+    return found;
+}
+
+/* Exports one model, compiles and runs a driver, compares. */
+static void export_case(const struct net *net, smlp_dtype dtype, int index) {
+    const int f32 = dtype == SMLP_FLOAT32;
+    const char *dt = f32 ? "float32" : "float64", *type = f32 ? "float" : "double";
+    const double tol = f32 ? 1e-5 : 1e-12;
+    size_t n_in = net->sizes[0], n_out = net->sizes[net->n_sizes - 1], n, i, r, j;
+    smlp_config config;
+    smlp_model *model = NULL;
+    double *p = NULL, x[ROWS * MAX_IN], lib[ROWS * MAX_OUT], mean[MAX_IN], std[MAX_IN], worst = 0;
+    float *pf = NULL, xf[ROWS * MAX_IN], libf[ROWS * MAX_OUT];
+    char prefix[64], source[512], object[512], driver[512], program[512], log[512], output[512], command[2048];
+    FILE *f;
+    size_t got = 0;
+    int status;
+
+    smlp_config_init(&config);
+    config.dtype = dtype;
+    config.n_layer_sizes = net->n_sizes;
+    config.layer_sizes = net->sizes;
+    config.activations = net->activations;
+    config.loss = net->loss;
+    config.leaky_relu_slope = net->slope;
+    config.seed = 100 + (uint64_t)index;
+    if (!CHECK(smlp_create(&config, &model) == SMLP_OK, "%s %s: create", net->name, dt)) return;
+    n = smlp_param_count(model);
+    p = malloc(n * sizeof *p);
+    pf = malloc(n * sizeof *pf);
+    if (!CHECK(p != NULL && pf != NULL, "allocate")) goto done;
+
+    /* Parameters large enough that every activation's both sides are used. */
+    fill_uniform(p, n, 500 + (uint64_t)index, -1.5, 1.5);
+    for (i = 0; i < n; i++) pf[i] = (float)p[i];
+    CHECK_STATUS(f32 ? smlp_set_params(model, dtype, pf, n) : smlp_set_params(model, dtype, p, n), SMLP_OK,
+                 "%s %s: set params", net->name, dt);
+    fill_uniform(x, ROWS * n_in, 900 + (uint64_t)index, -3, 3);
+    for (i = 0; i < n_in; i++) {
+        x[i] = 0;                       /* row 0: all zeros */
+        x[n_in + i] = i % 2 ? 40 : -40; /* row 1: saturates sigmoid and tanh both ways */
+    }
+    for (i = 0; i < ROWS * n_in; i++) xf[i] = (float)x[i];
+    if (net->scaler) {
+        for (i = 0; i < n_in; i++) {
+            mean[i] = 0.3 * (double)i - 0.7;
+            std[i] = 0.6 + 0.15 * (double)i;
+        }
+        CHECK_STATUS(smlp_set_scaler(model, mean, std, n_in), SMLP_OK, "%s %s: set scaler", net->name, dt);
+    }
+    status = f32 ? smlp_predict(model, dtype, xf, ROWS, n_in, libf, n_out)
+                 : smlp_predict(model, dtype, x, ROWS, n_in, lib, n_out);
+    if (!CHECK_STATUS(status, SMLP_OK, "%s %s: smlp_predict", net->name, dt)) goto done;
+    if (f32) for (i = 0; i < ROWS * n_out; i++) lib[i] = libf[i];
+
+    /* Export. Case 0 in float64 uses the default prefix (NULL). */
+    if (index == 0) snprintf(prefix, sizeof prefix, "smlp_model");
+    else snprintf(prefix, sizeof prefix, "net%d_%s", index, dt);
+    snprintf(source, sizeof source, "%s/%s.c", tmpdir, prefix);
+    snprintf(object, sizeof object, "%s/%s.o", tmpdir, prefix);
+    snprintf(driver, sizeof driver, "%s/%s_driver.c", tmpdir, prefix);
+    snprintf(program, sizeof program, "%s/%s_driver", tmpdir, prefix);
+    snprintf(log, sizeof log, "%s/%s.log", tmpdir, prefix);
+    snprintf(output, sizeof output, "%s/%s.out", tmpdir, prefix);
+    CHECK_STATUS(smlp_export_c(model, source, index == 0 ? NULL : prefix), SMLP_OK, "%s %s: smlp_export_c",
+                 net->name, dt);
+    snprintf(command, sizeof command, "void %s_predict(const %s *x, %s *out)", prefix, type, type);
+    CHECK(file_contains(source, command), "%s %s: the file defines %s", net->name, dt, command);
+
+    /* The generated file alone, as the header promises: C99, -Wall -Werror. */
+    snprintf(command, sizeof command, "%s -std=c99 -Wall -Werror -c '%s' -o '%s'", cc, source, object);
+    status = run(command, log);
+    if (!CHECK(status == 0, "%s %s: `%s` compiles the generated file", net->name, dt, command)) {
+        show_file(log);
+        goto done;
+    }
+    snprintf(command, sizeof command, "%s -std=c99 -Wall -Wextra -pedantic -Werror -c '%s' -o '%s.strict.o'", cc,
+             source, object);
+    status = run(command, log);
+    if (!CHECK(status == 0, "%s %s: it compiles with -Wextra -pedantic too", net->name, dt)) show_file(log);
+
+    /* The driver: exact inputs in, exact outputs out. */
+    f = fopen(driver, "w");
+    if (!CHECK(f != NULL, "write the driver")) goto done;
+    fprintf(f, "#include <stdio.h>\nvoid %s_predict(const %s *x, %s *out);\n", prefix, type, type);
+    fprintf(f, "static const %s inputs[%d * %zu] = {\n", type, ROWS, n_in);
+    for (i = 0; i < ROWS * n_in; i++) fprintf(f, "    %a%s,\n", f32 ? (double)xf[i] : x[i], f32 ? "f" : "");
+    fprintf(f, "};\nint main(void) {\n    %s out[%zu];\n    int r, j;\n", type, n_out);
+    fprintf(f, "    for (r = 0; r < %d; r++) {\n        %s_predict(inputs + r * %zu, out);\n", ROWS, prefix, n_in);
+    fprintf(f, "        for (j = 0; j < %zu; j++) printf(\"%%a\\n\", (double)out[j]);\n    }\n", n_out);
+    fprintf(f, "    return 0;\n}\n");
+    fclose(f);
+    snprintf(command, sizeof command, "%s -std=c99 -Wall -Werror -o '%s' '%s' '%s' -lm", cc, program, driver, object);
+    status = run(command, log);
+    if (!CHECK(status == 0, "%s %s: the driver compiles and links with the generated object", net->name, dt)) {
+        show_file(log);
+        goto done;
+    }
+    snprintf(command, sizeof command, "'%s'", program);
+    status = run(command, output);
+    if (!CHECK(status == 0, "%s %s: the driver runs", net->name, dt)) goto done;
+
+    f = fopen(output, "r");
+    if (!CHECK(f != NULL, "read the driver's output")) goto done;
+    for (r = 0; r < ROWS; r++) {
+        for (j = 0; j < n_out; j++) {
+            char line[128];
+            double c, ref = lib[r * n_out + j], scale, err;
+            if (fgets(line, sizeof line, f) == NULL) break;
+            c = strtod(line, NULL);
+            got++;
+            scale = fabs(ref) > 1 ? fabs(ref) : 1;
+            if (fabs(c) > scale) scale = fabs(c);
+            err = fabs(c - ref) / scale;
+            if (!(err <= worst)) worst = err; /* NaN sticks */
+        }
+    }
+    fclose(f);
+    CHECK(got == ROWS * n_out, "%s %s: the driver printed %zu values (expected %zu)", net->name, dt, got,
+          (size_t)(ROWS * n_out));
+    CHECK(worst <= tol, "%s %s: exported predict matches smlp_predict on %d rows: worst relative error %.3g > %.0e",
+          net->name, dt, ROWS, worst, tol);
+done:
+    free(p);
+    free(pf);
+    smlp_free(model);
+}
+
+static void test_arguments(void) {
+    static const size_t sizes[3] = {2, 3, 1};
+    static const smlp_activation acts[2] = {SMLP_TANH, SMLP_SIGMOID};
+    smlp_model *model = make_model(SMLP_FLOAT64, 3, sizes, acts, SMLP_BINARY_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 1);
+    static const char *bad[] = {"", "1abc", "a-b", "a b", "caf\xc3\xa9", "a.b", "_x$", "x\n"};
+    char path[512], long_prefix[80];
+    struct stat info;
+    size_t k;
+    if (!CHECK(model != NULL, "model for argument checks")) return;
+    snprintf(path, sizeof path, "%s/bad_prefix.c", tmpdir);
+    for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        CHECK_STATUS(smlp_export_c(model, path, bad[k]), SMLP_ERR_INVALID_ARGUMENT, "prefix \"%s\"", bad[k]);
+    }
+    CHECK(strstr(smlp_last_error(), "prefix") != NULL, "the message names the prefix: \"%s\"", smlp_last_error());
+    memset(long_prefix, 'p', 65);
+    long_prefix[65] = 0;
+    CHECK_STATUS(smlp_export_c(model, path, long_prefix), SMLP_ERR_INVALID_ARGUMENT, "a 65-character prefix");
+    CHECK(stat(path, &info) != 0 && errno == ENOENT, "a rejected prefix writes no file");
+    long_prefix[64] = 0;
+    CHECK_STATUS(smlp_export_c(model, path, long_prefix), SMLP_OK, "a 64-character prefix is fine");
+    CHECK_STATUS(smlp_export_c(model, path, "_Under_score9"), SMLP_OK, "prefix _Under_score9");
+    unlink(path);
+
+    CHECK_STATUS(smlp_export_c(NULL, path, "m"), SMLP_ERR_NULL_ARGUMENT, "NULL model");
+    CHECK_STATUS(smlp_export_c(model, NULL, "m"), SMLP_ERR_NULL_ARGUMENT, "NULL path");
+    snprintf(path, sizeof path, "%s/no-such-folder/m.c", tmpdir);
+    CHECK_STATUS(smlp_export_c(model, path, "m"), SMLP_ERR_IO, "a path in a missing folder");
+    smlp_free(model);
+}
+
+/* Every generated object in one program: no symbol of one clashes with another's. */
+static void test_link_together(void) {
+    char command[1024], log[512], main_file[512];
+    FILE *f;
+    snprintf(main_file, sizeof main_file, "%s/main_all.c", tmpdir);
+    snprintf(log, sizeof log, "%s/main_all.log", tmpdir);
+    f = fopen(main_file, "w");
+    if (!CHECK(f != NULL, "write main_all.c")) return;
+    fprintf(f, "int main(void) { return 0; }\n");
+    fclose(f);
+    snprintf(command, sizeof command, "cd '%s' && %s -std=c99 -o main_all main_all.c $(ls *.o | grep -v strict) -lm",
+             tmpdir, cc);
+    CHECK(run(command, log) == 0, "all %d exported models link into one program", 2 * N_NETS);
+}
+
+int main(void) {
+    char command[400];
+    const char *base = getenv("TMPDIR");
+    int n, t;
+    if (getenv("CC") != NULL && *getenv("CC") != 0) cc = getenv("CC");
+    snprintf(tmpdir, sizeof tmpdir, "%s/smlp-export-XXXXXX", base != NULL && *base ? base : "/tmp");
+    if (mkdtemp(tmpdir) == NULL) {
+        printf("cannot create a scratch folder: %s\n", strerror(errno));
+        check_failed_count++;
+        return check_summary();
+    }
+    for (t = 0; t < 2; t++)
+        for (n = 0; n < N_NETS; n++) export_case(&nets[n], t ? SMLP_FLOAT32 : SMLP_FLOAT64, t * N_NETS + n);
+    test_link_together();
+    test_arguments();
+    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir);
+    if (system(command) != 0) printf("note: could not remove %s\n", tmpdir);
+    return check_summary();
+}
