@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# bench/run.sh - the speed benchmark of swiftmlp against its peers and the BLAS
+# roofline (what `make bench` runs). Builds everything in release mode, measures,
+# prints the table and the target lines, and writes bench/results/. See
+# docs/performance.md for what each row measures.
+#
+#   bench/run.sh            full run (~6-9 min on 2 cores): 2 rounds, ~0.3 s a cell
+#   bench/run.sh --quick    ~2 min: 0.08 s a cell, FANN one step on b, skipped on e
+#   options: --only a,c,d   only these configurations (bench/configs.txt)
+#            --threads "1"  only these thread counts (default "1 2")
+#            --rounds N     rounds (default 2; the better median of the rounds counts)
+#            --no-docs      do not update docs/performance.md (a full run of every
+#                           configuration does by default; --quick never does)
+#            --no-build     use the library already built (the small C programs are
+#                           always rebuilt)
+#
+# Every cell runs pinned with taskset (1 thread: CPU 0; 2 threads: CPUs 0,1) and
+# OPENBLAS_NUM_THREADS/OMP_NUM_THREADS set to the thread count. OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE are left as they are for the library and the roofline (the same
+# OpenBLAS for both) and recorded; only the NumPy/JAX process runs without them.
+#
+# Exit status: 0 whenever the benchmark ran, missed targets included (they are
+# reported as FAIL lines); non-zero only when the library cannot be built.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+OUT="$ROOT/build/bench"
+PYTHON=${PYTHON:-python3}
+CC=${CC:-cc}
+
+mode=full
+only=""
+threads_list="1 2"
+rounds=2
+docs=auto
+build=1
+while (($#)); do
+    case "$1" in
+        --quick) mode=quick ;;
+        --only) only="$2"; shift ;;
+        --only=*) only="${1#*=}" ;;
+        --threads) threads_list="$2"; shift ;;
+        --threads=*) threads_list="${1#*=}" ;;
+        --rounds) rounds="$2"; shift ;;
+        --rounds=*) rounds="${1#*=}" ;;
+        --no-docs) docs=no ;;
+        --docs) docs=yes ;;
+        --no-build) build=0 ;;
+        -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
+        *) echo "bench/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# FANN computes without BLAS: on e one step takes seconds, so a cell slower than
+# BENCH_FANN_MAX_STEP a step reports that one step, and --quick skips configurations
+# above BENCH_FANN_SKIP_MACS multiply-adds a forward pass (e).
+if [[ $mode == quick ]]; then
+    export BENCH_BUDGET=0.08 BENCH_WARM=0.02 BENCH_MIN_SAMPLES=3 BENCH_FANN_MAX_STEP=0.25 \
+        BENCH_FANN_SKIP_MACS=1e9
+else
+    export BENCH_BUDGET=${BENCH_BUDGET:-0.3} BENCH_WARM=${BENCH_WARM:-0.05} \
+        BENCH_MIN_SAMPLES=${BENCH_MIN_SAMPLES:-5} BENCH_FANN_MAX_STEP=${BENCH_FANN_MAX_STEP:-1.0}
+    unset BENCH_FANN_SKIP_MACS
+fi
+
+say() { printf '%s\n' "$*" >&2; }
+started=$(date +%s)
+mkdir -p "$OUT" "$BENCH/results"
+
+# ---- build -----------------------------------------------------------------------
+LIB="$ROOT/build/lib/libswiftmlp.so.0"
+if ((build)); then
+    say "== building libswiftmlp (release) =="
+    if ! make -C "$ROOT" --no-print-directory library >&2; then
+        say "bench/run.sh: the library did not build; nothing to measure"
+        exit 1
+    fi
+fi
+[[ -e $LIB ]] || { say "bench/run.sh: $LIB is missing (run make library)"; exit 1; }
+# Measure a snapshot: other builds may replace build/lib while this runs, and every
+# row of one run must use the same library.
+mkdir -p "$OUT/lib"
+rm -f "$OUT/lib/libswiftmlp.so.0.tmp"
+cp -L "$LIB" "$OUT/lib/libswiftmlp.so.0.tmp" && mv -f "$OUT/lib/libswiftmlp.so.0.tmp" "$OUT/lib/libswiftmlp.so.0"
+ln -sf libswiftmlp.so.0 "$OUT/lib/libswiftmlp.so"
+lib_built=$(date -u -r "$LIB" '+%Y-%m-%d %H:%M UTC')
+lib_sum=$(sha256sum "$OUT/lib/libswiftmlp.so.0" | cut -c1-12)
+git_head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$ROOT" diff --quiet HEAD -- Sources include Package.swift 2>/dev/null || git_head="$git_head + uncommitted engine changes"
+LIB="$OUT/lib/libswiftmlp.so.0"
+
+CFLAGS=(-O2 -std=c11 -Wall -Wextra -I"$ROOT/include" -I"$BENCH")
+BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+LIB_LINK=(-L"$OUT/lib" -lswiftmlp -Wl,-rpath,"$OUT/lib")
+have_fann=0
+{
+    say "== building the C benchmarks into build/bench =="
+    # shellcheck disable=SC2086
+    $CC "${CFLAGS[@]}" $BLAS_CFLAGS -o "$OUT/bench_swiftmlp" "$BENCH/bench_swiftmlp.c" \
+        "${LIB_LINK[@]}" $BLAS_LIBS -ldl -lm || { say "bench_swiftmlp did not build"; exit 1; }
+    # shellcheck disable=SC2086
+    $CC "${CFLAGS[@]}" $BLAS_CFLAGS -o "$OUT/bench_mem" "$BENCH/bench_mem.c" \
+        "${LIB_LINK[@]}" $BLAS_LIBS -lm || say "bench_mem did not build (memory line skipped)"
+    rm -f "$OUT/bench_fann_float" "$OUT/bench_fann_double"
+    if [[ -e /usr/include/floatfann.h ]]; then
+        $CC "${CFLAGS[@]}" -DBENCH_FANN_FLOAT -o "$OUT/bench_fann_float" "$BENCH/bench_fann.c" -lfloatfann -lm &&
+        $CC "${CFLAGS[@]}" -DBENCH_FANN_DOUBLE -o "$OUT/bench_fann_double" "$BENCH/bench_fann.c" -ldoublefann -lm ||
+            say "the FANN benchmark did not build (FANN rows: n/a)"
+    else
+        say "libfann-dev is not installed: FANN rows n/a (apt-get install libfann-dev)"
+    fi
+}
+[[ -x $OUT/bench_fann_float && -x $OUT/bench_fann_double ]] && have_fann=1
+
+have_python=0
+if "$PYTHON" -c "import numpy" >/dev/null 2>&1; then have_python=1
+else say "NumPy is not importable by $PYTHON: the Python rows are n/a"; fi
+
+# ---- measure -----------------------------------------------------------------------
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+RAW="$OUT/raw-$stamp.jsonl"
+: >"$RAW"
+ncpu=$(nproc)
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# run LABEL CMD...: appends CMD's JSON lines to RAW; a failing program leaves a note
+run() {
+    local label=$1; shift
+    local t0=$SECONDS
+    if ! "$@" >>"$RAW" 2>"$OUT/last-stderr.txt"; then
+        local why
+        why=$(tail -n 3 "$OUT/last-stderr.txt" | tr '\n"\\' "  /" | cut -c1-200)
+        printf '{"kind": "failure", "program": "%s", "threads": %s, "round": %s, "stderr": "%s"}\n' \
+            "$label" "${BENCH_THREADS:-0}" "${BENCH_ROUND:-0}" "$why" >>"$RAW"
+        say "   $label FAILED: $why"
+    else
+        say "   $label: $((SECONDS - t0)) s"
+    fi
+}
+
+for ((round = 1; round <= rounds; round++)); do
+    order=$threads_list
+    # the second round takes the thread counts in the other order
+    ((round % 2 == 0)) && order=$(printf '%s\n' $threads_list | tac | tr '\n' ' ')
+    for t in $order; do
+        if ((t > ncpu)); then say "skipping $t threads: only $ncpu CPUs"; continue; fi
+        cpus=$(seq -s, 0 $((t - 1)))
+        say "== round $round/$rounds, $t thread(s), taskset -c $cpus =="
+        export BENCH_THREADS=$t BENCH_ROUND=$round OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t
+        run "swiftmlp C + roofline" taskset -c "$cpus" "$OUT/bench_swiftmlp" "$BENCH/configs.txt" "$only"
+        if ((have_fann)); then
+            run "FANN float" taskset -c "$cpus" "$OUT/bench_fann_float" "$BENCH/configs.txt" "$only"
+            run "FANN double" taskset -c "$cpus" "$OUT/bench_fann_double" "$BENCH/configs.txt" "$only"
+        fi
+        if ((have_python)); then
+            run "Python binding" env PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
+                SWIFTMLP_LIBRARY="$LIB" taskset -c "$cpus" "$PYTHON" "$BENCH/bench_binding.py" "$only"
+            xla=""
+            ((t == 1)) && xla="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            run "NumPy + JAX" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE XLA_FLAGS="$xla" \
+                JAX_PLATFORMS=cpu taskset -c "$cpus" "$PYTHON" "$BENCH/bench_numpy_jax.py" "$only"
+        fi
+    done
+done
+unset BENCH_THREADS BENCH_ROUND
+
+if [[ -x $OUT/bench_mem ]] && { [[ -z $only ]] || [[ ,$only, == *,e,* ]]; }; then
+    say "== memory: training e at batch 512, peak RSS of a child process =="
+    OPENBLAS_NUM_THREADS=1 run "memory" taskset -c 0 "$OUT/bench_mem" "$BENCH/configs.txt" e
+fi
+
+# ---- report ------------------------------------------------------------------------
+loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
+update_docs=0
+if [[ $docs == yes ]] || [[ $docs == auto && $mode == full && -z $only ]]; then update_docs=1; fi
+report_args=(--raw "$RAW" --mode "$mode" --results "$BENCH/results" --stamp "$stamp"
+             --elapsed $(( $(date +%s) - started )) --loadavg "$loadavg_start / $loadavg_end"
+             --threads-list "$threads_list"
+             --library "HEAD $git_head; build/lib built $lib_built; sha256 $lib_sum")
+((update_docs)) && report_args+=(--docs "$ROOT/docs/performance.md")
+if ((have_python)); then
+    "$PYTHON" "$BENCH/report.py" "${report_args[@]}" || say "bench/report.py failed; raw results: $RAW"
+else
+    say "no Python: raw results are in $RAW"
+fi
+say "total: $(( $(date +%s) - started )) s"
+exit 0
