@@ -88,15 +88,31 @@ extension Network {
         return loss
     }
 
-    /// sum of g^2 over the whole gradient, in Double.
-    func gradientSquaredNorm() -> Double {
-        let g = gradient.pointer
-        var total: Double = 0
-        for index in 0..<parameterCount {
-            let value = Double(g[index])
-            total += value * value
+    /// What the step needs to know about the gradient: with clipping on, its squared
+    /// L2 norm (in Double, four partial sums so the adds overlap); otherwise only
+    /// whether it is finite (0, or NaN when an entry is not), by an integer OR that
+    /// vectorises. Either way a non-finite gradient gives a non-finite result.
+    func gradientSummary(needsNorm: Bool) -> Double {
+        let g = gradient.pointer, count = parameterCount
+        if needsNorm {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var index = 0
+            while index + 4 <= count {
+                let a = Double(g[index]), b = Double(g[index + 1])
+                let c = Double(g[index + 2]), d = Double(g[index + 3])
+                s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
+                index += 4
+            }
+            while index < count {
+                let a = Double(g[index])
+                s0 += a * a
+                index += 1
+            }
+            return (s0 + s1) + (s2 + s3)
         }
-        return total
+        var nonFinite: UInt8 = 0
+        for index in 0..<count { nonFinite |= g[index].isFinite ? 0 : 1 }
+        return nonFinite == 0 ? 0 : .nan
     }
 
     // MARK: Public operations
@@ -189,9 +205,9 @@ extension Network {
     public func gradients(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
-        let (loss, squaredNorm) = try lossAndGradient(
-            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        guard loss.isFinite, squaredNorm.isFinite else {
+        let (loss, summary) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, needsNorm: false)
+        guard loss.isFinite, summary.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
         return loss
@@ -199,8 +215,10 @@ extension Network {
 
     /// Shared by `gradients` and `step`: checks, reserves, forward, backward, norm.
     @inline(__always)
+    /// The second result is `gradientSummary(needsNorm:)`.
     func lossAndGradient(
-        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
+        needsNorm: Bool
     ) throws(MLPError) -> (loss: Double, squaredNorm: Double) {
         try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
         try workspace.reserve(rows: rows, layout: layout)
@@ -209,7 +227,7 @@ extension Network {
         forwardTraining(inputs: input, rows: rows)
         let loss = backwardTraining(inputs: input, targets: targets, rows: rows)
         workspaceRows = rows
-        return (loss, gradientSquaredNorm())
+        return (loss, gradientSummary(needsNorm: needsNorm))
     }
 
     /// One optimizer step on one batch. Returns the loss before the update.
@@ -222,7 +240,8 @@ extension Network {
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
         let (loss, squaredNorm) = try lossAndGradient(
-            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows,
+            needsNorm: optimizer.configuration.clipNorm > 0)
         guard loss.isFinite, squaredNorm.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
@@ -230,7 +249,8 @@ extension Network {
         return loss
     }
 
-    /// Applies the optimizer to the gradient now in `gradient`, clipping first.
+    /// Applies the optimizer to the gradient now in `gradient`, clipping first
+    /// (`squaredNorm` is only read when clipping is on).
     /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
     /// - Throws: `nonFinite` when the update itself overflowed a parameter (possible
     ///   only with extreme settings or parameters near the type's limit); the

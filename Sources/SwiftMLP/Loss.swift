@@ -90,11 +90,7 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
         biasGradient.update(repeating: 0, count: width)
         for i in 0..<rows {
             let zRow = z + i * width, aRow = a + i * width, dzRow = dz + i * width
-            var rowMax = -Scalar.infinity
-            for j in 0..<width where zRow[j] > rowMax { rowMax = zRow[j] }
-            var sumExp: Scalar = 0
-            for j in 0..<width { sumExp += Scalar.exponential(zRow[j] - rowMax) }
-            let logSumExp = rowMax + Scalar.logarithm(sumExp)
+            let logSumExp = logSumExpFromSoftmax(z: zRow, a: aRow, width: width)
             switch targets {
             case .labels(let labels):
                 let label = Int(labels[i])
@@ -122,6 +118,19 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
         }
     }
     return reduction == .mean ? total / Double(rows) : total
+}
+
+/// logsumexp(z) of one row, reusing the softmax output the forward pass computed:
+/// with m = max z at index k, a_k = e^0 / sum_j e^(z_j - m), so
+/// logsumexp(z) = m + log(sum) = m - log(a_k). a_k >= 1/width, so the log is safe, and
+/// no exponential is evaluated twice.
+@inline(__always)
+func logSumExpFromSoftmax<Scalar: MLPScalar>(
+    z: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>, width: Int
+) -> Scalar {
+    var argmax = 0
+    for j in 1..<max(width, 1) where z[j] > z[argmax] { argmax = j }
+    return z[argmax] - Scalar.logarithm(a[argmax])
 }
 
 /// The loss of a batch without gradients (evaluation), same definitions as above.

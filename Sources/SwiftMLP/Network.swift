@@ -22,14 +22,17 @@ public final class Network<Scalar: MLPScalar> {
     let parameters: ScalarBuffer<Scalar>
     /// The gradient of the last `gradients`/`step` call, same layout.
     let gradient: ScalarBuffer<Scalar>
-    var optimizer: OptimizerState<Scalar>
+    // Exclusive access to a network is the caller's contract (the C ABI enforces it
+    // with its busy flag), so the hot mutable properties skip Swift's run-time
+    // exclusivity bookkeeping, which cost ~5% of a tiny network's step.
+    @exclusivity(unchecked) var optimizer: OptimizerState<Scalar>
     let workspace: Workspace<Scalar>
     /// Per-layer shapes and activations as plain memory for the hot path.
     let plans: UnsafeMutablePointer<LayerPlan>
     /// Weight layers: `layout.layers.count`.
     let layerCount: Int
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
-    public internal(set) var workspaceRows = 0
+    @exclusivity(unchecked) public internal(set) var workspaceRows = 0
     /// Inference scratch, one slot per concurrent prediction, so predictions never
     /// share memory; each slot's buffers are allocated on its first use.
     let inferenceSlots: [InferenceSlot<Scalar>] = (0..<inferenceSlotCount).map { _ in InferenceSlot() }
@@ -44,7 +47,7 @@ public final class Network<Scalar: MLPScalar> {
     public private(set) var metadata: [(key: String, value: String)] = []
     /// Standardisation applied to every input before the first layer, if any.
     public private(set) var scaler: InputScaler? = nil
-    var scalerCoefficients: ScalerCoefficients<Scalar>? = nil
+    @exclusivity(unchecked) var scalerCoefficients: ScalerCoefficients<Scalar>? = nil
     let leakySlope: Scalar
 
     /// Builds and initialises a network.

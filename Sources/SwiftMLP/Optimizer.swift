@@ -198,30 +198,31 @@ struct OptimizerState<Scalar: MLPScalar> {
     ) -> Bool {
         // Saturating: a count restored from a file may be anything up to Int.max.
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
-        var finiteness: Scalar = 0
+        var nonFinite: UInt8 = 0
         for layer in layout.layers {
             let decay = configuration.weightDecay
-            finiteness += updateSegment(
+            nonFinite |= updateSegment(
                 parameters: parameters, gradient: gradient, gradientScale: gradientScale,
                 range: layer.weightOffset..<layer.biasOffset, weightDecay: decay,
                 learningRate: learningRate)
-            finiteness += updateSegment(
+            nonFinite |= updateSegment(
                 parameters: parameters, gradient: gradient, gradientScale: gradientScale,
                 range: layer.biasOffset..<layer.endOffset,
                 weightDecay: configuration.decayBiases ? decay : 0,
                 learningRate: learningRate)
         }
-        return finiteness.isFinite
+        return nonFinite == 0
     }
 
-    /// Updates one segment; returns the sum of 0 * p over its new values, which is
-    /// NaN exactly when one of them is not finite (a branch-free check in the loop).
+    /// Updates one segment; returns 1 when a new value is not finite, else 0. The
+    /// check is an integer OR, which the compiler can vectorise with the update (a
+    /// floating-point sum would serialise the loop).
     @inline(__always)
     private func updateSegment(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, range: Range<Int>, weightDecay: Double, learningRate: Double
-    ) -> Scalar {
-        var finiteness: Scalar = 0
+    ) -> UInt8 {
+        var nonFinite: UInt8 = 0
         let lr = Scalar(learningRate)
         let wd = Scalar(weightDecay)
         let mu = Scalar(configuration.momentum)
@@ -235,13 +236,13 @@ struct OptimizerState<Scalar: MLPScalar> {
                     let v = mu * velocity[i] + g
                     velocity[i] = v
                     parameters[i] -= lr * (nesterov ? g + mu * v : v)
-                    finiteness += 0 * (parameters[i] + v)
+                    nonFinite |= (parameters[i] + v).isFinite ? 0 : 1
                 }
             } else {
                 for i in range {
                     let g = gradient[i] * gradientScale + wd * parameters[i]
                     parameters[i] -= lr * g
-                    finiteness += 0 * parameters[i]
+                    nonFinite |= parameters[i].isFinite ? 0 : 1
                 }
             }
         case .adam, .adamW:
@@ -267,7 +268,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                 m[i] = mi
                 v[i] = vi
                 parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
-                finiteness += 0 * (parameters[i] + mi + vi)
+                nonFinite |= (parameters[i] + mi + vi).isFinite ? 0 : 1
             }
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
@@ -277,20 +278,20 @@ struct OptimizerState<Scalar: MLPScalar> {
                 let g = gradient[i] * gradientScale + wd * parameters[i]
                 let s = alpha * square[i] + (1 - alpha) * g * g
                 square[i] = s
-                finiteness += 0 * s
+                nonFinite |= s.isFinite ? 0 : 1
                 let direction = g / (s.squareRoot() + eps)
                 if useMomentum {
                     let velocity = second.pointer
                     let v = mu * velocity[i] + direction
                     velocity[i] = v
                     parameters[i] -= lr * v
-                    finiteness += 0 * v
+                    nonFinite |= v.isFinite ? 0 : 1
                 } else {
                     parameters[i] -= lr * direction
                 }
-                finiteness += 0 * parameters[i]
+                nonFinite |= parameters[i].isFinite ? 0 : 1
             }
         }
-        return finiteness
+        return nonFinite
     }
 }
