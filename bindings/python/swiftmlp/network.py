@@ -358,6 +358,7 @@ class Network:
         self._finalizer = weakref.finalize(self, _free, handle)
         try:
             info = self.info()
+            self._thread_cache = threading.local()
             self._dtype = np.dtype(np.float32 if info.dtype == DType.FLOAT32 else np.float64)
             self._c_dtype = int(info.dtype)
             self._loss = Loss(info.loss)
@@ -613,11 +614,61 @@ class Network:
         ``y``: n x n_outputs targets in the model's dtype (a 1-D ``y`` is one output),
         or, for softmax cross-entropy, 1-D integer class labels.
         """
+        fast = self._fast_batch(x, y)
+        if fast is not None:
+            # The common case, kept to one C call and two pointer reads: arrays that
+            # already have the model's layout fill this thread's reusable struct.
+            dataset_ref, loss = fast
+            check(lib.smlp_step(self._h, dataset_ref, loss.ref))
+            return loss.value
         dataset, keep = self._dataset(x, y)
         loss = c_double()
         check(lib.smlp_step(self._h, byref(dataset), byref(loss)))
         del keep
         return loss.value
+
+    def _fast_batch(self, x: Any, y: Any) -> tuple[Any, Any] | None:
+        """This thread's reusable smlp_dataset pointing at ``x`` and ``y``, when both are
+        already C-contiguous 2-D arrays in the model's dtype (or int32 labels), else None.
+
+        Per thread, because ctypes releases the GIL during the call: another thread
+        must never rewrite a struct the library is reading."""
+        if type(x) is not np.ndarray or type(y) is not np.ndarray:
+            return None
+        dtype = self._dtype
+        if x.dtype is not dtype and x.dtype != dtype:
+            return None
+        if x.ndim != 2 or not x.flags.c_contiguous or x.shape[1] != self.n_inputs:
+            return None
+        labels = y.ndim == 1 and self._loss == Loss.SOFTMAX_CROSS_ENTROPY
+        if labels:
+            if y.dtype != np.int32 or not y.flags.c_contiguous:
+                return None
+        elif y.ndim != 2 or y.dtype != dtype or not y.flags.c_contiguous:
+            return None
+        if y.shape[0] != x.shape[0]:
+            return None
+        cache = self._thread_cache.__dict__
+        entry = cache.get("batch")
+        if entry is None:
+            dataset = _capi.smlp_dataset()
+            dataset.dtype = self._c_dtype
+            dataset.n_inputs = self.n_inputs
+            loss = c_double()
+            loss.ref = byref(loss)
+            entry = cache["batch"] = (dataset, byref(dataset), loss)
+        dataset, dataset_ref, loss = entry
+        dataset.n_rows = x.shape[0]
+        dataset.x = x.ctypes.data
+        if labels:
+            dataset.n_outputs = self.n_outputs
+            dataset.y = None
+            dataset.labels = ctypes.cast(y.ctypes.data, POINTER(c_int32))
+        else:
+            dataset.n_outputs = y.shape[1]
+            dataset.y = y.ctypes.data
+            dataset.labels = None
+        return dataset_ref, loss
 
     def gradients(self, x: ArrayLike, y: ArrayLike) -> Gradients:
         """Loss and gradient of one batch, without changing the parameters.
