@@ -154,8 +154,23 @@ def _as_labels(y: np.ndarray | Any, name: str = "y") -> np.ndarray:
     return _convert(array, np.int32)
 
 
+_char_from_buffer = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+
+
+def _address(array: np.ndarray) -> int:
+    """The address of a C-contiguous array's first element. Through the buffer
+    protocol (about 3x faster than ``array.ctypes.data``, which builds a helper object
+    per call); read-only or empty arrays take the slower route."""
+    try:
+        return _addressof(_char_from_buffer(array))
+    except (TypeError, ValueError):
+        return array.ctypes.data
+
+
 def _pointer(array: np.ndarray) -> c_void_p:
-    return array.ctypes.data_as(c_void_p)
+    """The array's address as a ``c_void_p`` argument."""
+    return c_void_p(_address(array))
 
 
 # ---- Small result types -------------------------------------------------------------
@@ -659,14 +674,14 @@ class Network:
             entry = cache["batch"] = (dataset, byref(dataset), loss)
         dataset, dataset_ref, loss = entry
         dataset.n_rows = x.shape[0]
-        dataset.x = x.ctypes.data
+        dataset.x = _address(x)
         if labels:
             dataset.n_outputs = self.n_outputs
             dataset.y = None
-            dataset.labels = ctypes.cast(y.ctypes.data, POINTER(c_int32))
+            dataset.labels = ctypes.cast(_address(y), POINTER(c_int32))
         else:
             dataset.n_outputs = y.shape[1]
-            dataset.y = y.ctypes.data
+            dataset.y = _address(y)
             dataset.labels = None
         return dataset_ref, loss
 
