@@ -32,7 +32,7 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap library install uninstall demo examples test test-swift test-c \
-        test-python test-scripts test-fuzz fuzz bench bench-quick compare clean
+        test-python test-scripts test-fuzz test-mpi fuzz bench bench-quick compare clean
 
 all: library
 
@@ -85,7 +85,7 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: test-swift test-c test-python test-scripts test-fuzz
+test: test-swift test-c test-python test-scripts test-fuzz test-mpi
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -109,6 +109,13 @@ test-scripts: library
 compare: library
 	@scripts/bootstrap.sh python
 	SWIFTMLP_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) scripts/compare_numpy.py
+
+# Data-parallel training over MPI (Open MPI from Debian): ranks agree bit for bit and
+# match a single process; Tests/mpi/run.sh skips without MPI, except under CI.
+MPICC ?= mpicc
+test-mpi: library
+	@scripts/bootstrap.sh mpi
+	MPICC=$(MPICC) Tests/mpi/run.sh
 
 # libFuzzer on smlp_load_from_buffer, with the Swift code instrumented (.build-fuzz).
 FUZZ_SECONDS ?= 600

@@ -4,6 +4,7 @@
 #
 #   scripts/bootstrap.sh          system packages for the library and the C tests
 #   scripts/bootstrap.sh python   also the Python packages the tests and examples use
+#   scripts/bootstrap.sh mpi      also Open MPI (mpirun, mpicc) for the data-parallel tests
 #   scripts/bootstrap.sh bench    also what the benchmark compares against (FANN, NumPy,
 #                                 matplotlib; JAX when pip can install it)
 #
@@ -13,10 +14,12 @@ set -euo pipefail
 
 want_python=0
 want_bench=0
+want_mpi=0
 for arg in "$@"; do
     case "$arg" in
         python) want_python=1 ;;
         bench) want_python=1; want_bench=1 ;;
+        mpi) want_mpi=1 ;;
         *) echo "bootstrap.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
@@ -27,6 +30,10 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); fi
 if ((want_bench)); then
     [[ -e /usr/include/fann.h ]] || missing+=(libfann-dev)
+fi
+if ((want_mpi)); then
+    { command -v mpirun && command -v mpicc; } >/dev/null 2>&1 || missing+=(openmpi-bin)
+    pkg-config --exists ompi-c 2>/dev/null || missing+=(libopenmpi-dev)
 fi
 
 if ((${#missing[@]})); then

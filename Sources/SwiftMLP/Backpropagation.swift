@@ -110,8 +110,8 @@ extension Network {
             }
             return (s0 + s1) + (s2 + s3)
         }
-        var nonFinite: UInt8 = 0
-        for index in 0..<count { nonFinite |= g[index].isFinite ? 0 : 1 }
+        var nonFinite: UInt32 = 0
+        for index in 0..<count { nonFinite |= Scalar.nonFiniteFlag(g[index]) }
         return nonFinite == 0 ? 0 : .nan
     }
 

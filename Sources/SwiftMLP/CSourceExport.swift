@@ -6,6 +6,8 @@
 extension Network {
     /// The C source of a standalone `<prefix>_predict(const T *x, T *out)`.
     /// - Throws: `invalidArgument` when `prefix` is not a C identifier.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func exportedCSource(prefix: String) throws(MLPError) -> String {
         guard isCIdentifier(prefix) else {
             throw MLPError(.invalidArgument, "prefix \"\(prefix)\" is not a C identifier")

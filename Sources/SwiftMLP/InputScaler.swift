@@ -28,6 +28,8 @@ public struct InputScaler: Sendable, Equatable {
 
     /// Statistics of `rows` rows of `columns` features (row-major).
     /// - Throws: `nonFinite` naming the first row with a NaN or infinity.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func fit<Scalar: MLPScalar>(
         _ inputs: UnsafeBufferPointer<Scalar>, rows: Int, columns: Int
     ) throws(MLPError) -> InputScaler {

@@ -41,6 +41,8 @@ extension Network {
     /// Central finite differences, in Float64 on a Float64 copy of this network, for
     /// every parameter; returns the largest relative error per layer for W and b.
     /// The network itself is not changed.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func gradientCheck(_ batch: Dataset<Scalar>, step: Double = 1e-6) throws(MLPError) -> [LayerGradientError] {
         guard step.isFinite, step > 0 else {
             throw MLPError(.invalidArgument, "step is \(step); it must be finite and > 0")
@@ -118,6 +120,8 @@ extension Network {
     /// Applies the optimizer to `scale * gradient` (parameter layout), with clipping,
     /// schedule and state, as `step` would. The gradient view then holds the scaled
     /// gradient. Throws `nonFinite` (nothing changed) for a non-finite entry.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func applyGradients(_ gradient: UnsafeBufferPointer<Scalar>, scale: Double = 1) throws(MLPError) {
         guard gradient.count == parameterCount, let source = gradient.baseAddress else {
             throw MLPError(.shapeMismatch, "got \(gradient.count) gradient values, but the model has \(parameterCount) parameters")

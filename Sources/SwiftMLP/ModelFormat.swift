@@ -59,6 +59,8 @@ extension Network {
     /// - Throws: `nonFinite` when a parameter or optimizer state is not finite (only
     ///   an overflowed `step` leaves a model so): such a file could not be loaded, so
     ///   it is never written.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func serialized() throws(MLPError) -> [UInt8] {
         for index in 0..<parameterCount where !parameters.pointer[index].isFinite {
             throw MLPError(.nonFinite,

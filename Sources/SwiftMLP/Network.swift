@@ -131,6 +131,8 @@ public final class Network<Scalar: MLPScalar> {
     /// Replaces every parameter. Optimizer state is kept.
     /// - Throws: `shapeMismatch` for a wrong count, `nonFinite` for NaN or infinity
     ///   (nothing is changed).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func setParameters(_ values: UnsafeBufferPointer<Scalar>) throws(MLPError) {
         guard values.count == parameterCount else {
             throw MLPError(.shapeMismatch,
@@ -207,6 +209,8 @@ public final class Network<Scalar: MLPScalar> {
     }
 
     /// Computes the scaler from training inputs (rows x inputCount) and keeps it.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func fitScaler(_ inputs: UnsafeBufferPointer<Scalar>, rows: Int) throws(MLPError) {
         try checkBatch(inputs: inputs, rows: rows, targets: nil, targetCount: 0)
         try setScaler(try InputScaler.fit(inputs, rows: rows, columns: inputCount))

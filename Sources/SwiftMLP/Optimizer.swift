@@ -198,7 +198,7 @@ struct OptimizerState<Scalar: MLPScalar> {
     ) -> Bool {
         // Saturating: a count restored from a file may be anything up to Int.max.
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
-        var nonFinite: UInt8 = 0
+        var nonFinite: UInt32 = 0
         for layer in layout.layers {
             let decay = configuration.weightDecay
             nonFinite |= updateSegment(
@@ -221,8 +221,8 @@ struct OptimizerState<Scalar: MLPScalar> {
     private func updateSegment(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, range: Range<Int>, weightDecay: Double, learningRate: Double
-    ) -> UInt8 {
-        var nonFinite: UInt8 = 0
+    ) -> UInt32 {
+        var nonFinite: UInt32 = 0
         let lr = Scalar(learningRate)
         let wd = Scalar(weightDecay)
         let mu = Scalar(configuration.momentum)
@@ -236,13 +236,13 @@ struct OptimizerState<Scalar: MLPScalar> {
                     let v = mu * velocity[i] + g
                     velocity[i] = v
                     parameters[i] -= lr * (nesterov ? g + mu * v : v)
-                    nonFinite |= (parameters[i] + v).isFinite ? 0 : 1
+                    nonFinite |= Scalar.nonFiniteFlag(parameters[i]) | Scalar.nonFiniteFlag(v)
                 }
             } else {
                 for i in range {
                     let g = gradient[i] * gradientScale + wd * parameters[i]
                     parameters[i] -= lr * g
-                    nonFinite |= parameters[i].isFinite ? 0 : 1
+                    nonFinite |= Scalar.nonFiniteFlag(parameters[i])
                 }
             }
         case .adam, .adamW:
@@ -268,7 +268,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                 m[i] = mi
                 v[i] = vi
                 parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
-                nonFinite |= (parameters[i] + mi + vi).isFinite ? 0 : 1
+                nonFinite |= Scalar.nonFiniteFlag(parameters[i]) | Scalar.nonFiniteFlag(mi) | Scalar.nonFiniteFlag(vi)
             }
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
@@ -278,18 +278,18 @@ struct OptimizerState<Scalar: MLPScalar> {
                 let g = gradient[i] * gradientScale + wd * parameters[i]
                 let s = alpha * square[i] + (1 - alpha) * g * g
                 square[i] = s
-                nonFinite |= s.isFinite ? 0 : 1
+                nonFinite |= Scalar.nonFiniteFlag(s)
                 let direction = g / (s.squareRoot() + eps)
                 if useMomentum {
                     let velocity = second.pointer
                     let v = mu * velocity[i] + direction
                     velocity[i] = v
                     parameters[i] -= lr * v
-                    nonFinite |= v.isFinite ? 0 : 1
+                    nonFinite |= Scalar.nonFiniteFlag(v)
                 } else {
                     parameters[i] -= lr * direction
                 }
-                nonFinite |= parameters[i].isFinite ? 0 : 1
+                nonFinite |= Scalar.nonFiniteFlag(parameters[i])
             }
         }
         return nonFinite
