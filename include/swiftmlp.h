@@ -297,9 +297,12 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * before the update. If the loss or any gradient is not finite, returns
  * SMLP_ERR_NON_FINITE and changes neither the parameters nor the optimizer state.
  * One exception to "a failed call changes nothing": when the gradient is finite but
- * the update itself overflows a parameter (an extreme learning rate, or parameters
- * near the type's limit), the step returns SMLP_ERR_NON_FINITE saying so, and the
- * parameters hold the overflowed values (smlp_train rolls those back; see there).
+ * the update itself overflows a parameter or an optimizer state value (an extreme
+ * learning rate, or values near the type's limit), the step returns
+ * SMLP_ERR_NON_FINITE saying so, the parameters hold the overflowed values, and the
+ * optimizer state is reset to that of a fresh smlp_set_optimizer (so that restoring
+ * the parameters with smlp_set_params makes the model usable again). smlp_train
+ * rolls all of this back; see there. smlp_save refuses a model left so.
  * Errors: as smlp_gradients(). */
 smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_loss);
 
@@ -458,13 +461,16 @@ smlp_status smlp_evaluate(smlp_model *model, const smlp_dataset *data, double *o
 /* Computes each input feature's mean and (population) standard deviation from x
  * (n_rows x n_inputs, the model's dtype) and stores them in the model; from then on
  * predict, gradients, step, train and evaluate use (x - mean) / std. A feature with
- * zero variance gets std 1. Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH,
- * NON_FINITE, OUT_OF_MEMORY, BUSY. */
+ * zero variance (up to rounding, scikit-learn's rule) gets std 1. Statistics stay
+ * finite for any finite data, even near the type's limits. Errors: NULL_ARGUMENT,
+ * DTYPE_MISMATCH, SHAPE_MISMATCH, NON_FINITE (a NaN or infinity in x, naming its row),
+ * OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_fit_scaler(smlp_model *model, smlp_dtype dtype, const void *x,
                             size_t n_rows, size_t n_inputs);
 
 /* Sets the scaler from the caller's statistics (n_inputs doubles each; every std
- * finite and > 0). Errors: NULL_ARGUMENT, SHAPE_MISMATCH, INVALID_ARGUMENT, BUSY. */
+ * finite and > 0, and every mean and 1/std representable in the model's type).
+ * Errors: NULL_ARGUMENT, SHAPE_MISMATCH, INVALID_ARGUMENT, BUSY. */
 smlp_status smlp_set_scaler(smlp_model *model, const double *mean, const double *std,
                             size_t n_inputs);
 

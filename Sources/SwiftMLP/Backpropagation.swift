@@ -252,9 +252,10 @@ extension Network {
     /// Applies the optimizer to the gradient now in `gradient`, clipping first
     /// (`squaredNorm` is only read when clipping is on).
     /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
-    /// - Throws: `nonFinite` when the update itself overflowed a parameter (possible
-    ///   only with extreme settings or parameters near the type's limit); the
-    ///   parameters then hold that result, which the message says.
+    /// - Throws: `nonFinite` when the update itself overflowed a parameter or state
+    ///   value (possible only with extreme settings or values near the type's limit);
+    ///   the parameters then hold that result and the optimizer state is reset, which
+    ///   the message says.
     func applyGradient(squaredNorm: Double) throws(MLPError) {
         var scale: Scalar = 1
         let clip = optimizer.configuration.clipNorm
@@ -266,8 +267,10 @@ extension Network {
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
             learningRate: currentLearningRate, layout: layout)
         guard finite else {
+            // The overflowed state would poison every later step; start it afresh.
+            optimizer.reset()
             throw MLPError(.nonFinite,
-                "the update overflowed: a parameter became infinite or NaN though the gradient was finite; lower the learning rate (the parameters now hold the overflowed values)")
+                "the update overflowed: a parameter or optimizer state became infinite or NaN though the gradient was finite; the parameters now hold the overflowed values and the optimizer state was reset: restore the parameters (smlp_set_params) and lower the learning rate")
         }
     }
 }

@@ -36,7 +36,9 @@ public struct InputScaler: Sendable, Equatable {
         guard rows >= 1, columns >= 1, inputs.count == rows * columns, let x = inputs.baseAddress else {
             throw MLPError(.shapeMismatch, "cannot fit a scaler to \(inputs.count) values as \(rows) x \(columns)")
         }
+        var largeDeviation = [Double?](repeating: nil, count: columns)
         var mean = [Double](repeating: 0, count: columns)
+        var largest = [Double](repeating: 0, count: columns)
         for row in 0..<rows {
             for column in 0..<columns {
                 let value = Double(x[row * columns + column])
@@ -44,6 +46,7 @@ public struct InputScaler: Sendable, Equatable {
                     throw MLPError(.nonFinite, "input row \(row) column \(column) is \(value)")
                 }
                 mean[column] += value
+                largest[column] = max(largest[column], abs(value))
             }
         }
         for column in 0..<columns { mean[column] /= Double(rows) }
@@ -54,16 +57,45 @@ public struct InputScaler: Sendable, Equatable {
                 variance[column] += deviation * deviation
             }
         }
+        // Finite data near Double's limit can overflow the plain sums (1e308 + 1e308,
+        // or squares of 1e200). Such a column is computed again on values divided by
+        // its largest magnitude, whose statistics cannot overflow, then scaled back.
+        for column in 0..<columns where !(mean[column].isFinite && variance[column].isFinite) {
+            let scale = largest[column]
+            var scaledMean = 0.0
+            for row in 0..<rows { scaledMean += Double(x[row * columns + column]) / scale }
+            scaledMean /= Double(rows)
+            var scaledVariance = 0.0
+            for row in 0..<rows {
+                let deviation = Double(x[row * columns + column]) / scale - scaledMean
+                scaledVariance += deviation * deviation
+            }
+            mean[column] = scaledMean * scale
+            // Kept as variance * rows in the scaled form; the std is scaled back below.
+            let std = (scaledVariance / Double(rows)).squareRoot() * scale
+            variance[column] = std.isFinite ? std * std * Double(rows) : .infinity
+            if !variance[column].isFinite {
+                // The std itself is finite but its square is not: keep it directly.
+                largeDeviation[column] = std
+            }
+        }
         // A constant column can leave a variance of rounding noise (std 1e-17 for a
         // column of 0.1s). scikit-learn's rule (_is_constant_feature) bounds that noise:
         // var <= n eps var + (n mean eps)^2 means constant, and a constant gets std 1.
         var deviation = [Double](repeating: 1, count: columns)
         let n = Double(rows), eps = Double.ulpOfOne
         for column in 0..<columns {
+            if let std = largeDeviation[column] {
+                deviation[column] = std
+                continue
+            }
             let populationVariance = variance[column] / n
             let roundingBound = n * eps * populationVariance + (n * mean[column] * eps) * (n * mean[column] * eps)
             let std = populationVariance.squareRoot()
-            deviation[column] = populationVariance > roundingBound && std.isFinite && std > 0 ? std : 1
+            // A spread so small that 1/std overflows the network's type (subnormal
+            // float data) cannot be standardised there either: treat it as constant.
+            let usable = std.isFinite && std > 0 && Scalar(1 / std).isFinite
+            deviation[column] = populationVariance > roundingBound && usable ? std : 1
         }
         return try InputScaler(mean: mean, standardDeviation: deviation)
     }
@@ -76,6 +108,13 @@ struct ScalerCoefficients<Scalar: MLPScalar> {
 
     init(_ scaler: InputScaler) throws(MLPError) {
         let count = scaler.mean.count
+        let typeName = Scalar.dtype == .float32 ? "float" : "double"
+        for column in 0..<count {
+            guard Scalar(scaler.mean[column]).isFinite, Scalar(1 / scaler.standardDeviation[column]).isFinite else {
+                throw MLPError(.invalidArgument,
+                    "scaler feature \(column) (mean \(scaler.mean[column]), std \(scaler.standardDeviation[column])) cannot be applied in \(typeName): the mean or 1/std overflows it")
+            }
+        }
         mean = try ScalarBuffer(zeroedCount: count, purpose: "scaler")
         do {
             inverseDeviation = try ScalarBuffer(zeroedCount: count, purpose: "scaler")

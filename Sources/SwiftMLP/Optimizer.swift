@@ -187,6 +187,13 @@ struct OptimizerState<Scalar: MLPScalar> {
         second.deallocate()
     }
 
+    /// Back to the state of a freshly set optimizer: zero buffers, no steps.
+    mutating func reset() {
+        first.fill(with: 0)
+        second.fill(with: 0)
+        stepCount = 0
+    }
+
     /// Applies one update to `parameters` from `gradient` (both laid out by `layout`),
     /// with the gradient scaled by `gradientScale` first (clipping), at rate
     /// `learningRate`. Advances the step count.
