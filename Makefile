@@ -7,6 +7,8 @@
 #                           the NumPy reference (quick)
 #   make compare            the full NumPy comparison
 #   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
+#   make fuzz-api           libFuzzer on the whole C ABI for FUZZ_SECONDS
+#   make hardening | sanitize | valgrind   the reliability checks (also in make test)
 #   make bench              the benchmark against peers and the BLAS roofline
 #   make clean
 
@@ -32,7 +34,8 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap library install uninstall demo examples test test-swift test-c \
-        test-python test-scripts test-fuzz test-mpi fuzz bench bench-quick compare clean
+        test-python test-scripts test-fuzz test-mpi hardening sanitize valgrind fuzz-api \
+        test-fuzz-api fuzz bench bench-quick compare clean
 
 all: library
 
@@ -85,7 +88,8 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: test-swift test-c test-python test-scripts test-fuzz test-mpi
+test: test-swift test-c test-python test-scripts test-fuzz test-mpi hardening sanitize \
+      valgrind test-fuzz-api
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -125,6 +129,24 @@ fuzz: | bootstrap
 test-fuzz: | bootstrap
 	Tests/fuzz/run.sh 30
 
+# Hardening (docs/reliability.md): threads, non-finite data and memory limits; the
+# Swift tests under ASan and TSan (and a C thread test under TSan); the C tests and
+# examples under valgrind memcheck; libFuzzer driving the whole C ABI.
+hardening: library
+	Tests/hardening/run.sh
+
+sanitize: | bootstrap
+	Tests/hardening/sanitizers.sh
+
+valgrind: library examples
+	Tests/hardening/valgrind.sh
+
+fuzz-api: | bootstrap
+	Tests/fuzz_api/run.sh $(FUZZ_SECONDS)
+
+test-fuzz-api: | bootstrap
+	Tests/fuzz_api/run.sh 30
+
 # Speed against peers and the BLAS roofline (bench/README.md); prints ratios, never fails
 # on a missed target.
 bench: | bootstrap
@@ -136,4 +158,4 @@ bench-quick: | bootstrap
 	bench/run.sh --quick
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz
+	rm -rf $(BUILD) .build .build-fuzz .build-fuzz-api .build-asan .build-tsan

@@ -217,7 +217,8 @@ typedef struct smlp_model_info {
     int has_scaler;                 /* 1 when an input scaler is set                 */
 } smlp_model_info;
 
-/* Errors: NULL_ARGUMENT. */
+/* Errors: NULL_ARGUMENT, BUSY (a changing call, such as smlp_train, is running: the
+ * epoch and the scaler it reports would be changing under it). */
 smlp_status smlp_model_info_get(const smlp_model *model, smlp_model_info *out_info);
 
 /* One weight layer, 0-based, and where its parameters sit in the flat vector. */
@@ -522,7 +523,7 @@ size_t smlp_cached_rows(smlp_model *model);
  * into max_rel_error_b[l] (n_layers entries each). step is h (> 0; 1e-6 is typical).
  * Cost: 2 forward passes per parameter, so use it on small models. The model itself
  * is not changed. Errors: NULL_ARGUMENT, SHAPE_MISMATCH (n_layers and the batch),
- * INVALID_ARGUMENT (step), NON_FINITE, OUT_OF_MEMORY, BUSY. */
+ * DTYPE_MISMATCH, INVALID_ARGUMENT (step; labels), NON_FINITE, OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double step,
                            double *max_rel_error_w, double *max_rel_error_b, size_t n_layers);
 

@@ -28,6 +28,7 @@ missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); fi
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)   # make valgrind (in make test)
 if ((want_bench)); then
     [[ -e /usr/include/fann.h ]] || missing+=(libfann-dev)
 fi

@@ -3,11 +3,22 @@
 // read checks the bytes that remain first, so a hostile file cannot make it read out
 // of bounds or allocate more than the file holds.
 
-/// Appends little-endian values to a byte array.
+/// Writes little-endian values into caller memory, or, with no memory, only counts
+/// the bytes (the first of the two passes of a save: size, then bytes). Never
+/// allocates, so serialising a model can fail only where its buffer is allocated.
 struct ByteWriter {
-    var bytes: [UInt8] = []
+    let base: UnsafeMutableRawPointer?
+    private(set) var count = 0
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    /// A writer into `base` (which must hold every byte written), or a counter.
+    init(into base: UnsafeMutableRawPointer?) {
+        self.base = base
+    }
+
+    @inline(__always) mutating func u8(_ value: UInt8) {
+        base?.storeBytes(of: value, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
     mutating func u16(_ value: UInt16) { integer(value) }
     mutating func u32(_ value: UInt32) { integer(value) }
     mutating func u64(_ value: UInt64) { integer(value) }
@@ -15,18 +26,23 @@ struct ByteWriter {
     mutating func f64(_ value: Double) { integer(value.bitPattern) }
     mutating func f32(_ value: Float) { integer(value.bitPattern) }
 
-    mutating func integer<T: FixedWidthInteger>(_ value: T) {
-        var little = value.littleEndian
-        withUnsafeBytes(of: &little) { bytes.append(contentsOf: $0) }
+    @inline(__always) mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        for index in 0..<MemoryLayout<T>.size {
+            u8(UInt8(truncatingIfNeeded: value >> (8 * index)))
+        }
     }
 
     mutating func raw<C: Collection>(_ data: C) where C.Element == UInt8 {
-        bytes.append(contentsOf: data)
+        for byte in data { u8(byte) }
     }
 
     /// Overwrites 8 bytes at `offset` with `value` (for lengths known only later).
-    mutating func patchU64(at offset: Int, _ value: UInt64) {
-        for index in 0..<8 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))) }
+    func patchU64(at offset: Int, _ value: UInt64) {
+        guard let base else { return }
+        for index in 0..<8 {
+            base.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))),
+                            toByteOffset: offset + index, as: UInt8.self)
+        }
     }
 }
 

@@ -89,9 +89,27 @@ extension Network {
 
     /// Writes `exportedCSource(prefix:)` to `path` (atomically, like `save`).
     public func exportC(to path: String, prefix: String) throws(MLPError) {
-        try writeFileAtomically(path: path, bytes: Array(try exportedCSource(prefix: prefix).utf8))
+        // About 25 bytes of C per parameter; a larger export is no firmware model, and
+        // its source text (a Swift String) could not fail gracefully under memory limits.
+        guard parameterCount <= maximumExportedParameters else {
+            throw MLPError(.invalidArgument,
+                "the model has \(parameterCount) parameters; export_c writes at most \(maximumExportedParameters)")
+        }
+        var source = try exportedCSource(prefix: prefix)
+        var failure: MLPError? = nil
+        source.withUTF8 { text in
+            do throws(MLPError) {
+                try writeFileAtomically(path: path, bytes: UnsafeRawBufferPointer(text))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
     }
 }
+
+/// The largest model `exportC` writes (about 250 MB of C source).
+let maximumExportedParameters = 10_000_000
 
 func isCIdentifier(_ text: String) -> Bool {
     guard let first = text.unicodeScalars.first, text.utf8.count <= 64 else { return false }

@@ -48,28 +48,29 @@ extension Network {
             throw MLPError(.invalidArgument, "step is \(step); it must be finite and > 0")
         }
         try checkBatch(inputs: batch.inputs, rows: batch.rows, targets: batch.targets, targetCount: batch.targetCount)
+        // Every copy goes through ScalarBuffer, so a model too large to check in Float64
+        // is an outOfMemory error, not a trap.
         let twin = try Network<Double>(configuration)
-        try twin.setParameters(parameterView.map { Double($0) })
+        for index in 0..<parameterCount { twin.parameters.pointer[index] = Double(parameters.pointer[index]) }
         try twin.setScaler(scaler)
-        let inputs = batch.inputs.map { Double($0) }
-        var denseTargets: [Double] = []
-        var labels: [Int32] = []
+        let inputs = try ScalarBuffer<Double>(zeroedCount: batch.inputs.count, purpose: "gradient check")
+        defer { inputs.deallocate() }
+        for index in 0..<batch.inputs.count { inputs.pointer[index] = Double(batch.inputs[index]) }
+        let targets: Targets<Double>
+        var denseTargets = ScalarBuffer<Double>()
+        defer { denseTargets.deallocate() }
         switch batch.targets {
         case .dense(let y):
-            denseTargets = (0..<batch.targetCount).map { Double(y[$0]) }
-        case .labels(let l):
-            labels = Array(UnsafeBufferPointer(start: l, count: batch.rows))
+            denseTargets = try ScalarBuffer<Double>(zeroedCount: batch.targetCount, purpose: "gradient check")
+            for index in 0..<batch.targetCount { denseTargets.pointer[index] = Double(y[index]) }
+            targets = .dense(denseTargets.pointer)
+        case .labels(let labels):
+            targets = .labels(labels)
         }
-        return try inputs.withUnsafeBufferPointer { (x) throws(MLPError) -> [LayerGradientError] in
-            try denseTargets.withUnsafeBufferPointer { (y) throws(MLPError) -> [LayerGradientError] in
-                try labels.withUnsafeBufferPointer { (l) throws(MLPError) -> [LayerGradientError] in
-                    let targets: Targets<Double> = y.isEmpty
-                        ? .labels(l.baseAddress.unsafelyUnwrapped) : .dense(y.baseAddress.unsafelyUnwrapped)
-                    let data = Dataset(inputs: x, targets: targets, targetCount: batch.targetCount, rows: batch.rows)
-                    return try twin.finiteDifferenceErrors(data, step: step)
-                }
-            }
-        }
+        let data = Dataset(
+            inputs: UnsafeBufferPointer(inputs.bufferPointer), targets: targets,
+            targetCount: batch.targetCount, rows: batch.rows)
+        return try twin.finiteDifferenceErrors(data, step: step)
     }
 
     /// The reduced loss of `data` at the current parameters (no gradient).
@@ -87,7 +88,9 @@ extension Network {
     /// Compares the analytic gradient with (L(p+h) - L(p-h)) / 2h, parameter by parameter.
     func finiteDifferenceErrors(_ data: Dataset<Scalar>, step: Double) throws(MLPError) -> [LayerGradientError] {
         try gradients(inputs: data.inputs, targets: data.targets, targetCount: data.targetCount, rows: data.rows)
-        let analytic = Array(gradientView)
+        let analytic = try ScalarBuffer<Scalar>(zeroedCount: parameterCount, purpose: "gradient check")
+        defer { analytic.deallocate() }
+        analytic.copy(from: gradient)
         let p = parameters.pointer
         let h = Scalar(step)
         var errors: [LayerGradientError] = []
@@ -103,7 +106,7 @@ extension Network {
                 // Divide by the step actually taken after rounding p +- h.
                 let taken = Double(saved + h) - Double(saved - h)
                 let numeric = (plus - minus) / taken
-                let exact = Double(analytic[index])
+                let exact = Double(analytic.pointer[index])
                 let error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1e-8)
                 if index < layer.biasOffset {
                     worstWeights = max(worstWeights, error)

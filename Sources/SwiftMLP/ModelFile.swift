@@ -22,13 +22,19 @@ extension Network {
     /// Writes the model to `path` atomically.
     /// - Throws: `io` with the operating system's reason; the target is untouched then.
     public func save(to path: String) throws(MLPError) {
-        try writeFileAtomically(path: path, bytes: try serialized())
+        let size = try serializedSize()
+        guard let memory = malloc(size) else {
+            throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to save the model")
+        }
+        defer { free(memory) }
+        let written = try serialize(into: UnsafeMutableRawBufferPointer(start: memory, count: size))
+        try writeFileAtomically(path: path, bytes: UnsafeRawBufferPointer(start: memory, count: written))
     }
 }
 
 /// Writes `bytes` to a temporary file next to `path`, fsyncs it, renames it onto
 /// `path`, and fsyncs the folder.
-func writeFileAtomically(path requestedPath: String, bytes: [UInt8]) throws(MLPError) {
+func writeFileAtomically(path requestedPath: String, bytes: UnsafeRawBufferPointer) throws(MLPError) {
     guard !requestedPath.isEmpty, !requestedPath.utf8.contains(0) else {
         throw MLPError(.io, "the path is empty or contains NUL")
     }
@@ -67,16 +73,14 @@ func writeFileAtomically(path requestedPath: String, bytes: [UInt8]) throws(MLPE
         failure = MLPError(.io, "cannot set the permissions of \(path): \(systemErrorText(errno))")
     }
     var written = 0
-    bytes.withUnsafeBytes { raw in
-        while failure == nil, written < raw.count {
-            let result = write(descriptor, raw.baseAddress! + written, raw.count - written)
-            if result < 0 {
-                if errno == EINTR { continue }
-                failure = MLPError(.io, "cannot write \(path): \(systemErrorText(errno))")
-                return
-            }
-            written += result
+    while failure == nil, written < bytes.count, let start = bytes.baseAddress {
+        let result = write(descriptor, start + written, bytes.count - written)
+        if result < 0 {
+            if errno == EINTR { continue }
+            failure = MLPError(.io, "cannot write \(path): \(systemErrorText(errno))")
+            break
         }
+        written += result
     }
     if failure == nil, fsync(descriptor) != 0 {
         failure = MLPError(.io, "cannot flush \(path) to disk: \(systemErrorText(errno))")

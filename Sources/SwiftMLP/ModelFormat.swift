@@ -54,14 +54,10 @@ let maximumMetadataValueBytes = 65535
 // MARK: Writing
 
 extension Network {
-    /// The model in the file format: everything needed to predict and to resume
-    /// training exactly.
-    /// - Throws: `nonFinite` when a parameter or optimizer state is not finite (only
-    ///   an overflowed `step` leaves a model so): such a file could not be loaded, so
-    ///   it is never written.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public func serialized() throws(MLPError) -> [UInt8] {
+    /// Throws `nonFinite` when a parameter or optimizer state is not finite (only
+    /// an overflowed `step` leaves a model so): such a file could not be loaded, so it
+    /// is never written.
+    func checkSavable() throws(MLPError) {
         for index in 0..<parameterCount where !parameters.pointer[index].isFinite {
             throw MLPError(.nonFinite,
                 "parameter \(index) is \(parameters.pointer[index]) (an overflowed update); a model with non-finite parameters is not saved")
@@ -71,14 +67,58 @@ extension Network {
         } catch {
             throw MLPError(.nonFinite, "\(error.message); the model is not saved")
         }
-        var w = ByteWriter()
+    }
+
+    /// The size of the model in the file format, in bytes.
+    /// - Throws: `nonFinite` (see `checkSavable`).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func serializedSize() throws(MLPError) -> Int {
+        try checkSavable()
+        var counter = ByteWriter(into: nil)
+        encode(into: &counter)
+        return counter.count + modelTrailerSize
+    }
+
+    /// Writes the model in the file format into `buffer`, which must hold at least
+    /// `serializedSize()` bytes; returns the number of bytes written. Allocates nothing.
+    /// - Throws: `nonFinite` (see `checkSavable`), `shapeMismatch` when the buffer is
+    ///   too small.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func serialize(into buffer: UnsafeMutableRawBufferPointer) throws(MLPError) -> Int {
+        let size = try serializedSize()
+        guard buffer.count >= size, let base = buffer.baseAddress else {
+            throw MLPError(.shapeMismatch, "the buffer holds \(buffer.count) bytes, but the model needs \(size)")
+        }
+        var writer = ByteWriter(into: base)
+        encode(into: &writer)
+        let crc = CRC32.checksum(UnsafeRawBufferPointer(start: base, count: writer.count))
+        writer.u32(crc)
+        return writer.count
+    }
+
+    /// The model in the file format as a new array (a convenience for Swift callers;
+    /// the C ABI uses `serialize(into:)`, which never traps on a failed allocation).
+    public func serialized() throws(MLPError) -> [UInt8] {
+        let size = try serializedSize()
+        var bytes = [UInt8](repeating: 0, count: size)
+        var failure: MLPError? = nil
+        bytes.withUnsafeMutableBytes { raw in
+            do throws(MLPError) { _ = try serialize(into: raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    /// Header and payload (everything but the CRC trailer), the same bytes whether the
+    /// writer counts or writes.
+    private func encode(into w: inout ByteWriter) {
         w.raw(modelFormatMagic)
         w.u16(modelFormatMajorVersion)
         w.u16(modelFormatMinorVersion)
         w.u32(0)
-        w.u64(UInt64(0))                      // payload length, patched below
-        let elementBytes = Scalar.dtype == .float32 ? 4 : 8
-        w.bytes.reserveCapacity(modelHeaderSize + 512 + elementBytes * parameterCount * (1 + optimizer.configuration.stateBufferCount))
+        w.u64(UInt64(0))                      // payload length, patched at the end
 
         // model
         w.u8(Scalar.dtype == .float32 ? 1 : 2)
@@ -143,10 +183,7 @@ extension Network {
             w.raw(entry.value.utf8)
         }
 
-        w.patchU64(at: 16, UInt64(w.bytes.count - modelHeaderSize))
-        let crc = w.bytes.withUnsafeBytes { CRC32.checksum($0) }
-        w.u32(crc)
-        return w.bytes
+        w.patchU64(at: 16, UInt64(w.count - modelHeaderSize))
     }
 
     private func writeScalars(_ buffer: ScalarBuffer<Scalar>, into w: inout ByteWriter) {

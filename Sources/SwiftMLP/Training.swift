@@ -91,16 +91,17 @@ public struct Evaluation: Sendable, Equatable {
     public var accuracy: Double
 }
 
-/// Class labels of one gathered batch, on the C heap (an allocation failure is an
-/// error, not a trap).
-struct LabelBuffer {
-    let base: UnsafeMutablePointer<Int32>
+/// Integers on the C heap (class labels of a gathered batch, the row order), so that
+/// an allocation failure is an `outOfMemory` error, not a trap.
+struct HeapBuffer<Element> {
+    let base: UnsafeMutablePointer<Element>
 
-    init(count: Int) throws(MLPError) {
-        guard let memory = malloc(max(count, 1) * MemoryLayout<Int32>.stride) else {
-            throw MLPError(.outOfMemory, "cannot allocate \(count) labels")
+    init(count: Int, purpose: StaticString) throws(MLPError) {
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        guard !overflow, let memory = malloc(bytes) else {
+            throw MLPError(.outOfMemory, "\(purpose): cannot allocate \(count) entries")
         }
-        base = memory.bindMemory(to: Int32.self, capacity: max(count, 1))
+        base = memory.bindMemory(to: Element.self, capacity: max(count, 1))
     }
 
     func deallocate() { free(base) }
@@ -211,9 +212,12 @@ extension Network {
         let batchTargets = try ScalarBuffer<Scalar>(
             zeroedCount: options.shuffle && !labelTargets ? batchRows * outputCount : 0, purpose: "batch")
         defer { batchTargets.deallocate() }
-        let batchLabels = try LabelBuffer(count: options.shuffle && labelTargets ? batchRows : 0)
+        let batchLabels = try HeapBuffer<Int32>(count: options.shuffle && labelTargets ? batchRows : 0, purpose: "batch labels")
         defer { batchLabels.deallocate() }
-        var order = Array(0..<rows)
+        let orderBuffer = try HeapBuffer<Int>(count: rows, purpose: "row order")
+        defer { orderBuffer.deallocate() }
+        let order = orderBuffer.base
+        for row in 0..<rows { order[row] = row }
         try workspace.reserve(rows: batchRows, layout: layout)
 
         var bestParameters: ScalarBuffer<Scalar>? = nil
@@ -233,7 +237,10 @@ extension Network {
             if options.shuffle {
                 // Fisher-Yates with the network's generator: same seed, same order.
                 for i in stride(from: rows - 1, to: 0, by: -1) {
-                    order.swapAt(i, generator.nextIndex(below: i + 1))
+                    let j = generator.nextIndex(below: i + 1)
+                    let swapped = order[i]
+                    order[i] = order[j]
+                    order[j] = swapped
                 }
             }
             var lossSum = 0.0

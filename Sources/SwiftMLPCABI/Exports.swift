@@ -132,7 +132,8 @@ public func smlp_model_info_get(
     _ model: OpaquePointer?, _ outInfo: UnsafeMutablePointer<smlp_model_info>?
 ) -> smlp_status {
     runReportingErrors("smlp_model_info_get") { () throws(APIError) in
-        let box = try handle(model)
+      // Shared use: the epoch and the scaler change under smlp_train and smlp_set_*.
+      try reading(model) { (box) throws(APIError) in
         let out = try require(outInfo, "out_info")
         let configuration: NetworkConfiguration
         let count: Int, epoch: Int, hasScaler: Bool
@@ -151,6 +152,7 @@ public func smlp_model_info_get(
             reduction: cValue(configuration.reduction),
             leaky_relu_slope: configuration.leakyReLUSlope, epoch: epoch,
             has_scaler: hasScaler ? 1 : 0)
+      }
     }
 }
 

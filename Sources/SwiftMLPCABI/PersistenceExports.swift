@@ -21,10 +21,17 @@ func handle(for network: AnyNetwork) -> OpaquePointer {
     return OpaquePointer(Unmanaged.passRetained(ModelHandle(storage)).toOpaque())
 }
 
-func serialized(_ box: ModelHandle) throws(APIError) -> [UInt8] {
+func serializedSize(_ box: ModelHandle) throws(APIError) -> Int {
     switch box.storage {
-    case .float32(let network): return try engine { () throws(MLPError) in try network.serialized() }
-    case .float64(let network): return try engine { () throws(MLPError) in try network.serialized() }
+    case .float32(let network): return try engine { () throws(MLPError) in try network.serializedSize() }
+    case .float64(let network): return try engine { () throws(MLPError) in try network.serializedSize() }
+    }
+}
+
+func serialize(_ box: ModelHandle, into buffer: UnsafeMutableRawBufferPointer) throws(APIError) {
+    switch box.storage {
+    case .float32(let network): _ = try engine { () throws(MLPError) in try network.serialize(into: buffer) }
+    case .float64(let network): _ = try engine { () throws(MLPError) in try network.serialize(into: buffer) }
     }
 }
 
@@ -60,13 +67,14 @@ public func smlp_save_to_buffer(
     runReportingErrors("smlp_save_to_buffer") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let size = try require(outSize, "out_size")
-            let bytes = try serialized(box)
-            size.pointee = bytes.count
+            let needed = try serializedSize(box)
+            size.pointee = needed
             guard let buffer else { return }
-            guard capacity >= bytes.count else {
-                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the model needs \(bytes.count)")
+            // A size_t capacity above Int.max arrives negative: any such buffer is enough.
+            guard sizeValue(capacity) >= needed else {
+                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the model needs \(needed)")
             }
-            bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            try serialize(box, into: UnsafeMutableRawBufferPointer(start: buffer, count: needed))
         }
     }
 }

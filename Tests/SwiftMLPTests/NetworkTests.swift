@@ -301,7 +301,10 @@ final class NetworkTests: XCTestCase {
         let serial = try inputs.map { try net.predict($0) }
         let results = UnsafeMutableBufferPointer<[Double]>.allocate(capacity: 8 * 50)
         results.initialize(repeating: [])
-        defer { results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         DispatchQueue.concurrentPerform(iterations: 8 * 50) { i in
             results[i] = (try? net.predict(inputs[i % 8])) ?? []
         }
