@@ -238,10 +238,19 @@ public func deserializeNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError)
     var r = ByteReader(checked, offset: modelHeaderSize)
     let dtypeCode = try r.u8("dtype")
     let network: AnyNetwork
-    switch dtypeCode {
-    case 1: network = .float32(try readNetwork(Float.self, &r, minor: minor))
-    case 2: network = .float64(try readNetwork(Double.self, &r, minor: minor))
-    default: throw MLPError(.badFormat, "dtype code \(dtypeCode) is not defined")
+    do throws(MLPError) {
+        switch dtypeCode {
+        case 1: network = .float32(try readNetwork(Float.self, &r, minor: minor))
+        case 2: network = .float64(try readNetwork(Double.self, &r, minor: minor))
+        default: throw MLPError(.badFormat, "dtype code \(dtypeCode) is not defined")
+        }
+    } catch {
+        // Whatever the model's own checks reject in a file is a format error of the
+        // file; only memory keeps its own status.
+        switch error.kind {
+        case .badFormat, .unsupportedVersion, .outOfMemory: throw error
+        default: throw MLPError(.badFormat, "the stored model is invalid: \(error.message)")
+        }
     }
     if r.remaining > 0 && minor <= modelFormatMinorVersion {
         throw MLPError(.badFormat, "\(r.remaining) unexpected bytes after the metadata")
@@ -381,7 +390,11 @@ private func readNetwork<Scalar: MLPScalar>(
     network.optimizer.stepCount = stepCount
     network.epoch = epoch
     network.generator = generator
-    try network.setScaler(scaler)
+    do {
+        try network.setScaler(scaler)
+    } catch {
+        throw asFormatError(error)
+    }
 
     // metadata
     let entries = Int(try r.u32("metadata count"))
