@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# test_install_example.sh - what a C user does after `make install PREFIX=...`: copy an
+# example out of the repository, build it with nothing but pkg-config, run it.
+#
+#   PREFIX=/install/prefix CC=cc bash Tests/c/test_install_example.sh   (run.sh does this)
+#
+# Prints one line per failed check and then "N passed, N failed".
+set -euo pipefail
+
+: "${PREFIX:?set PREFIX to the install prefix}"
+CC=${CC:-cc}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+
+passed=0
+failed=0
+check() { # check <0|1> <message> [details...]
+    local ok=$1 message=$2
+    shift 2
+    if [[ $ok == 1 ]]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "${BASH_SOURCE[0]}:${BASH_LINENO[0]}: FAIL: $message"
+        local line
+        for line in "$@"; do echo "    $line"; done
+    fi
+}
+
+# Outside the repository: only the installed header, library and .pc file are visible.
+cp "$ROOT/examples/xor.c" "$ROOT/examples/digits.c" "$ROOT/examples/digits_data.h" "$SCRATCH/"
+export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+cflags=$(pkg-config --cflags swiftmlp)
+libs=$(pkg-config --libs swiftmlp)
+for example in xor digits; do
+    output=$(cd "$SCRATCH" && $CC -std=c99 -Wall -Wextra -pedantic -Werror $cflags "$example.c" \
+        -o "$example" $libs -lm -Wl,-rpath,"$PREFIX/lib" 2>&1) && built=1 || built=0
+    check "$built" "examples/$example.c builds with \`cc $example.c \$(pkg-config --cflags --libs swiftmlp)\`" \
+        "$output"
+done
+
+if [[ -x $SCRATCH/xor ]]; then
+    output=$("$SCRATCH/xor" 2>&1) && ok=1 || ok=0
+    check "$ok" "the installed xor example learns XOR (exit 0)" "$(tail -5 <<< "$output")"
+    check "$(grep -q '4 of 4 correct' <<< "$output" && echo 1 || echo 0)" "xor prints 4 of 4 correct"
+fi
+if [[ -x $SCRATCH/digits ]]; then
+    output=$("$SCRATCH/digits" "$ROOT/examples/data" 2>&1) && ok=1 || ok=0
+    check "$ok" "the installed digits example reaches its 96% test accuracy (exit 0)" "$(tail -3 <<< "$output")"
+fi
+# The program needs libswiftmlp and its system dependencies only.
+if [[ -x $SCRATCH/xor ]]; then
+    swift=$(ldd "$SCRATCH/xor" | grep -v libswiftmlp | grep -E 'libswift|Foundation' || true)
+    check "$([[ -z $swift ]] && echo 1 || echo 0)" "the example needs no Swift library at run time" "$swift"
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))
