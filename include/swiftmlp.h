@@ -28,7 +28,10 @@
  *             (smlp_predict, smlp_get_params, the queries) at once. A call that
  *             changes a model (step, gradients, train, set_*) while any other call on
  *             the same model is running returns SMLP_ERR_BUSY and changes nothing;
- *             it never corrupts the model. Error messages are per thread.
+ *             it never corrupts the model. A read-only call made while a changing
+ *             call runs returns SMLP_ERR_BUSY too, except smlp_param_count and
+ *             smlp_layer_info_get, which read only what never changes. Error
+ *             messages are per thread.
  * Memory.     After the first call at a given batch size, smlp_predict,
  *             smlp_gradients and smlp_step allocate no heap memory: the model keeps a
  *             workspace sized for the largest batch it has seen (and up to 8
