@@ -45,6 +45,8 @@ bootstrap:
 library: $(BUILD)/lib/$(REALNAME)
 
 $(BUILD)/lib/$(REALNAME): $(SWIFT_SOURCES) | bootstrap
+	@# SwiftPM does not track the version script: drop the old link so it relinks.
+	rm -f .build/release/$(LIBNAME)
 	$(SWIFT) build $(SWIFT_RELEASE_FLAGS)
 	mkdir -p $(BUILD)/lib
 	cp .build/release/$(LIBNAME) $@.tmp
