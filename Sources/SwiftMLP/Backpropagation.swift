@@ -154,14 +154,11 @@ extension Network {
     /// per input in the first layer alone); needed because relu maps NaN to 0, so a
     /// bad input need not show in the outputs.
     func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
-        var allFinite = true
-        for index in 0..<(rows * inputCount) where !input[index].isFinite { allFinite = false }
-        if allFinite { return }
-        for row in 0..<rows {
-            for column in 0..<inputCount where !input[row * inputCount + column].isFinite {
-                throw MLPError(.nonFinite,
-                    "input row \(row) column \(column) is \(input[row * inputCount + column])")
-            }
+        var nonFinite: UInt32 = 0
+        for index in 0..<(rows * inputCount) { nonFinite |= Scalar.nonFiniteFlag(input[index]) }
+        if nonFinite == 0 { return }
+        if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
+            throw MLPError(.nonFinite, location)
         }
     }
 
@@ -265,7 +262,7 @@ extension Network {
         }
         let finite = optimizer.apply(
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
-            learningRate: currentLearningRate, layout: layout)
+            learningRate: currentLearningRate, plans: plans, layerCount: layerCount)
         guard finite else {
             // The overflowed state would poison every later step; start it afresh.
             optimizer.reset()

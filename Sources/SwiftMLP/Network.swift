@@ -279,19 +279,27 @@ public final class Network<Scalar: MLPScalar> {
     func nonFiniteError(
         inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int, loss: Double
     ) -> MLPError {
-        for row in 0..<rows {
-            for column in 0..<inputCount where !inputs[row * inputCount + column].isFinite {
-                return MLPError(.nonFinite,
-                    "input row \(row) column \(column) is \(inputs[row * inputCount + column]); nothing was updated")
-            }
-            if case .dense(let y) = targets {
-                for column in 0..<outputCount where !y[row * outputCount + column].isFinite {
-                    return MLPError(.nonFinite,
-                        "target row \(row) column \(column) is \(y[row * outputCount + column]); nothing was updated")
-                }
-            }
+        if let location = firstNonFinite(inputs: inputs, targets: targets, rows: rows) {
+            return MLPError(.nonFinite, "\(location); nothing was updated")
         }
         return MLPError(.nonFinite,
             "the loss (\(loss)) or a gradient is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
+    }
+
+    /// Where the first NaN or infinity is in `rows` rows of inputs and, if given, dense
+    /// targets, scanning row by row: "input row 3 column 1 is nan" (or "target ..."),
+    /// or nil when every value is finite. The one scan behind every non-finite message.
+    func firstNonFinite(inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>?, rows: Int) -> String? {
+        for row in 0..<rows {
+            for column in 0..<inputCount where !inputs[row * inputCount + column].isFinite {
+                return "input row \(row) column \(column) is \(inputs[row * inputCount + column])"
+            }
+            if case .dense(let y)? = targets {
+                for column in 0..<outputCount where !y[row * outputCount + column].isFinite {
+                    return "target row \(row) column \(column) is \(y[row * outputCount + column])"
+                }
+            }
+        }
+        return nil
     }
 }

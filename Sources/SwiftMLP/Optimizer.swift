@@ -194,19 +194,21 @@ struct OptimizerState<Scalar: MLPScalar> {
         stepCount = 0
     }
 
-    /// Applies one update to `parameters` from `gradient` (both laid out by `layout`),
+    /// Applies one update to `parameters` from `gradient` (both laid out as `plans` say),
     /// with the gradient scaled by `gradientScale` first (clipping), at rate
     /// `learningRate`. Advances the step count.
     /// Returns false when an updated parameter or state value is not finite (the
     /// update overflowed).
     mutating func apply(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
-        gradientScale: Scalar, learningRate: Double, layout: ParameterLayout
+        gradientScale: Scalar, learningRate: Double,
+        plans: UnsafePointer<LayerPlan>, layerCount: Int
     ) -> Bool {
         // Saturating: a count restored from a file may be anything up to Int.max.
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
         var nonFinite: UInt32 = 0
-        for layer in layout.layers {
+        for l in 0..<layerCount {
+            let layer = plans[l]
             let decay = configuration.weightDecay
             nonFinite |= updateSegment(
                 parameters: parameters, gradient: gradient, gradientScale: gradientScale,
@@ -214,7 +216,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                 learningRate: learningRate)
             nonFinite |= updateSegment(
                 parameters: parameters, gradient: gradient, gradientScale: gradientScale,
-                range: layer.biasOffset..<layer.endOffset,
+                range: layer.biasOffset..<(layer.biasOffset + layer.fanOut),
                 weightDecay: configuration.decayBiases ? decay : 0,
                 learningRate: learningRate)
         }

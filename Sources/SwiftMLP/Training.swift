@@ -160,17 +160,8 @@ extension Network {
     func checkDataset(_ data: Dataset<Scalar>, _ name: String) throws(MLPError) {
         try checkBatch(inputs: data.inputs, rows: data.rows, targets: data.targets, targetCount: data.targetCount)
         let x = data.inputs.baseAddress.unsafelyUnwrapped
-        for row in 0..<data.rows {
-            for column in 0..<inputCount where !x[row * inputCount + column].isFinite {
-                throw MLPError(.nonFinite,
-                    "\(name) input row \(row) column \(column) is \(x[row * inputCount + column])")
-            }
-            if case .dense(let y) = data.targets {
-                for column in 0..<outputCount where !y[row * outputCount + column].isFinite {
-                    throw MLPError(.nonFinite,
-                        "\(name) target row \(row) column \(column) is \(y[row * outputCount + column])")
-                }
-            }
+        if let location = firstNonFinite(inputs: x, targets: data.targets, rows: data.rows) {
+            throw MLPError(.nonFinite, "\(name) \(location)")
         }
     }
 

@@ -132,27 +132,27 @@ public func smlp_model_info_get(
     _ model: OpaquePointer?, _ outInfo: UnsafeMutablePointer<smlp_model_info>?
 ) -> smlp_status {
     runReportingErrors("smlp_model_info_get") { () throws(APIError) in
-      // Shared use: the epoch and the scaler change under smlp_train and smlp_set_*.
-      try reading(model) { (box) throws(APIError) in
-        let out = try require(outInfo, "out_info")
-        let configuration: NetworkConfiguration
-        let count: Int, epoch: Int, hasScaler: Bool
-        switch box.storage {
-        case .float32(let network):
-            configuration = network.configuration; count = network.parameterCount
-            epoch = network.epoch; hasScaler = network.scaler != nil
-        case .float64(let network):
-            configuration = network.configuration; count = network.parameterCount
-            epoch = network.epoch; hasScaler = network.scaler != nil
+        // Shared use: the epoch and the scaler change under smlp_train and smlp_set_*.
+        try reading(model) { (box) throws(APIError) in
+            let out = try require(outInfo, "out_info")
+            let configuration: NetworkConfiguration
+            let count: Int, epoch: Int, hasScaler: Bool
+            switch box.storage {
+            case .float32(let network):
+                configuration = network.configuration; count = network.parameterCount
+                epoch = network.epoch; hasScaler = network.scaler != nil
+            case .float64(let network):
+                configuration = network.configuration; count = network.parameterCount
+                epoch = network.epoch; hasScaler = network.scaler != nil
+            }
+            out.pointee = smlp_model_info(
+                dtype: box.dtype, n_layers: configuration.layerSizes.count - 1,
+                n_inputs: configuration.inputCount, n_outputs: configuration.outputCount,
+                param_count: count, loss: cValue(configuration.loss),
+                reduction: cValue(configuration.reduction),
+                leaky_relu_slope: configuration.leakyReLUSlope, epoch: epoch,
+                has_scaler: hasScaler ? 1 : 0)
         }
-        out.pointee = smlp_model_info(
-            dtype: box.dtype, n_layers: configuration.layerSizes.count - 1,
-            n_inputs: configuration.inputCount, n_outputs: configuration.outputCount,
-            param_count: count, loss: cValue(configuration.loss),
-            reduction: cValue(configuration.reduction),
-            leaky_relu_slope: configuration.leakyReLUSlope, epoch: epoch,
-            has_scaler: hasScaler ? 1 : 0)
-      }
     }
 }
 

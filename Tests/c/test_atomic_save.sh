@@ -28,23 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() { # check <0|1> <message> [details...]
-    local ok=$1 message=$2
-    shift 2
-    if [[ $ok == 1 ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "${BASH_SOURCE[0]}:${BASH_LINENO[0]}: FAIL: $message"
-        local line
-        for line in "$@"; do echo "    $line"; done
-    fi
-}
+# shellcheck source=check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 finish() {
-    echo "$passed passed, $failed failed"
-    ((failed == 0))
+    check_summary
     exit
 }
 

@@ -14,20 +14,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-passed=0
-failed=0
-check() { # check <0|1> <message> [details...]
-    local ok=$1 message=$2
-    shift 2
-    if [[ $ok == 1 ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "${BASH_SOURCE[0]}:${BASH_LINENO[0]}: FAIL: $message"
-        local line
-        for line in "$@"; do echo "    $line"; done
-    fi
-}
+# shellcheck source=check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # Outside the repository: only the installed header, library and .pc file are visible.
 cp "$ROOT/examples/xor.c" "$ROOT/examples/digits.c" "$ROOT/examples/digits_data.h" "$SCRATCH/"
@@ -56,5 +44,4 @@ if [[ -x $SCRATCH/xor ]]; then
     check "$([[ -z $swift ]] && echo 1 || echo 0)" "the example needs no Swift library at run time" "$swift"
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+check_summary

@@ -14,20 +14,8 @@ LIB="$PREFIX/lib/libswiftmlp.so"
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-passed=0
-failed=0
-check() { # check <0|1> <message> [details...]
-    local ok=$1 message=$2
-    shift 2
-    if [[ $ok == 1 ]]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "${BASH_SOURCE[0]}:${BASH_LINENO[0]}: FAIL: $message"
-        local line
-        for line in "$@"; do echo "    $line"; done
-    fi
-}
+# shellcheck source=check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 check "$([[ -f $HEADER ]] && echo 1 || echo 0)" "the header is installed at $HEADER"
 check "$([[ -e $LIB ]] && echo 1 || echo 0)" "the library is installed at $LIB"
@@ -80,5 +68,4 @@ pc_version=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion swi
 check "$([[ -n $pc_version && $pc_version == "$header_version" ]] && echo 1 || echo 0)" \
     "pkg-config --modversion equals SMLP_VERSION_STRING" "pkg-config '$pc_version', header '$header_version'"
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+check_summary
