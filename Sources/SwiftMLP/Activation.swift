@@ -115,7 +115,13 @@ func forwardBiasActivation<Scalar: MLPScalar>(
 }
 
 /// Back through the activation: dZ = dA ⊙ f'(Z), computed from the cached output A,
-/// while accumulating the bias gradient db[j] = sum_i dZ[i][j] in the same pass.
+/// while accumulating the bias gradient db[j] = sum_i dZ[i][j] row by row.
+///
+/// Each row is two loops: the elementwise dZ row, then `addRow` into the sums while
+/// that row is still in L1. One fused loop (`db[j] += value` next to the dZ store)
+/// could not be vectorised, because the compiler must assume db may alias the rows;
+/// it ran scalar at ~6 ns an element on layer e (docs/performance.md). The sums are
+/// taken in the same order as before (row 0 first), so results are bit-identical.
 ///
 /// - Parameters:
 ///   - upstream: rows x width, dL/dA.
@@ -129,67 +135,49 @@ func backwardActivationBiasGradient<Scalar: MLPScalar>(
     rows: Int, width: Int
 ) {
     biasGradient.update(repeating: 0, count: width)
-    switch activation {
-    case .identity:
-        for i in 0..<rows {
-            let gRow = upstream + i * width, dzRow = dz + i * width
-            for j in 0..<width {
-                let value = gRow[j]
-                dzRow[j] = value
-                biasGradient[j] += value
-            }
-        }
-    case .sigmoid:
-        for i in 0..<rows {
-            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+    for i in 0..<rows {
+        let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+        switch activation {
+        case .identity:
+            for j in 0..<width { dzRow[j] = gRow[j] }
+        case .sigmoid:
             for j in 0..<width {
                 let out = aRow[j]
-                let value = gRow[j] * out * (1 - out)
-                dzRow[j] = value
-                biasGradient[j] += value
+                dzRow[j] = gRow[j] * out * (1 - out)
             }
-        }
-    case .tanh:
-        for i in 0..<rows {
-            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+        case .tanh:
             for j in 0..<width {
                 let out = aRow[j]
-                let value = gRow[j] * (1 - out * out)
-                dzRow[j] = value
-                biasGradient[j] += value
+                dzRow[j] = gRow[j] * (1 - out * out)
             }
-        }
-    case .relu:
-        for i in 0..<rows {
-            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+        case .relu:
+            // g is loaded before the test: a load inside the branch would be
+            // conditional, and a conditional load keeps the loop from vectorising.
             for j in 0..<width {
-                let value = aRow[j] > 0 ? gRow[j] : 0
-                dzRow[j] = value
-                biasGradient[j] += value
+                let g = gRow[j]
+                dzRow[j] = aRow[j] > 0 ? g : 0
             }
-        }
-    case .leakyReLU:
-        // For slope >= 0, a > 0 exactly when z > 0, so the output decides the branch.
-        for i in 0..<rows {
-            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+        case .leakyReLU:
+            // For slope >= 0, a > 0 exactly when z > 0, so the output decides the branch.
             for j in 0..<width {
-                let value = aRow[j] > 0 ? gRow[j] : leakySlope * gRow[j]
-                dzRow[j] = value
-                biasGradient[j] += value
+                let g = gRow[j]
+                dzRow[j] = aRow[j] > 0 ? g : leakySlope * g
             }
-        }
-    case .softmax:
-        // Jacobian-vector product of softmax per row: dz_j = a_j (g_j - sum_k g_k a_k).
-        // Reached only for MSE on a softmax output; cross-entropy uses its fused form.
-        for i in 0..<rows {
-            let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+        case .softmax:
+            // Jacobian-vector product of softmax per row: dz_j = a_j (g_j - sum_k g_k a_k).
+            // Reached only for MSE on a softmax output; cross-entropy uses its fused form.
             var dot: Scalar = 0
             for k in 0..<width { dot += gRow[k] * aRow[k] }
-            for j in 0..<width {
-                let value = aRow[j] * (gRow[j] - dot)
-                dzRow[j] = value
-                biasGradient[j] += value
-            }
+            for j in 0..<width { dzRow[j] = aRow[j] * (gRow[j] - dot) }
         }
+        addRow(UnsafePointer(dzRow), into: biasGradient, width: width)
     }
+}
+
+/// sums[j] += row[j] for j < width: the column-sum step of a bias gradient. A loop
+/// of its own so that it vectorises (the compiler checks the two ranges for overlap
+/// once per call).
+@inline(__always)
+func addRow<Scalar: MLPScalar>(_ row: UnsafePointer<Scalar>, into sums: UnsafeMutablePointer<Scalar>, width: Int) {
+    for j in 0..<width { sums[j] += row[j] }
 }

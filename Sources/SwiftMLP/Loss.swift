@@ -79,10 +79,9 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
                 let logit = zRow[j]
                 rowLoss += max(logit, 0) - logit * target
                     + Scalar.logOnePlus(Scalar.exponential(-abs(logit)))
-                let value = (aRow[j] - target) * scale
-                dzRow[j] = value
-                biasGradient[j] += value
+                dzRow[j] = (aRow[j] - target) * scale
             }
+            addRow(UnsafePointer(dzRow), into: biasGradient, width: width)
             total += Double(rowLoss)
         }
 
@@ -95,11 +94,7 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
             case .labels(let labels):
                 let label = Int(labels[i])
                 total += Double(logSumExp - zRow[label])
-                for j in 0..<width {
-                    let value = (j == label ? aRow[j] - 1 : aRow[j]) * scale
-                    dzRow[j] = value
-                    biasGradient[j] += value
-                }
+                for j in 0..<width { dzRow[j] = (j == label ? aRow[j] - 1 : aRow[j]) * scale }
             case .dense(let y):
                 let yRow = y + i * width
                 var targetMass: Scalar = 0
@@ -109,12 +104,9 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
                     rowLoss += yRow[j] * (logSumExp - zRow[j])
                 }
                 total += Double(rowLoss)
-                for j in 0..<width {
-                    let value = (aRow[j] * targetMass - yRow[j]) * scale
-                    dzRow[j] = value
-                    biasGradient[j] += value
-                }
+                for j in 0..<width { dzRow[j] = (aRow[j] * targetMass - yRow[j]) * scale }
             }
+            addRow(UnsafePointer(dzRow), into: biasGradient, width: width)
         }
     }
     return reduction == .mean ? total / Double(rows) : total
