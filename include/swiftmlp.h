@@ -300,13 +300,16 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * update rule set by smlp_set_optimizer(). *out_loss (if not NULL) receives the loss
  * before the update. If the loss or any gradient is not finite, returns
  * SMLP_ERR_NON_FINITE and changes neither the parameters nor the optimizer state.
- * One exception to "a failed call changes nothing": when the gradient is finite but
- * the update itself overflows a parameter or an optimizer state value (an extreme
- * learning rate, or values near the type's limit), the step returns
- * SMLP_ERR_NON_FINITE saying so, the parameters hold the overflowed values, and the
- * optimizer state is reset to that of a fresh smlp_set_optimizer (so that restoring
- * the parameters with smlp_set_params makes the model usable again). smlp_train
- * rolls all of this back; see there. smlp_save refuses a model left so.
+ * One exception to "a failed call changes nothing", for the optimizers that keep
+ * state (momentum, Adam, AdamW, RMSprop): when the gradient is finite but the update
+ * itself overflows a parameter or an optimizer state value (an extreme learning
+ * rate, or values near the type's limit), the step returns SMLP_ERR_NON_FINITE
+ * saying so, the parameters hold the overflowed values, and the optimizer state is
+ * reset to that of a fresh smlp_set_optimizer (so that restoring the parameters with
+ * smlp_set_params makes the model usable again). smlp_train rolls all of this back;
+ * see there. smlp_save refuses a model left so. Plain SGD (SMLP_SGD, momentum 0)
+ * has no exception: it computes the new parameters out of place, so an update that
+ * would overflow returns SMLP_ERR_NON_FINITE and changes nothing.
  * Errors: as smlp_gradients(). */
 smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_loss);
 
@@ -539,7 +542,7 @@ smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double 
  * MPI_Allreduce), and every worker applies the total with scale = 1 / global batch.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (scale not
  * finite), NON_FINITE (a gradient entry: nothing changed; or the update overflowed,
- * as described at smlp_step), BUSY. */
+ * as described at smlp_step: nothing changed with plain SGD), BUSY. */
 smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void *grad,
                                  size_t count, double scale);
 

@@ -91,7 +91,8 @@ extension Network {
     /// What the step needs to know about the gradient: with clipping on, its squared
     /// L2 norm (in Double, four partial sums so the adds overlap); otherwise only
     /// whether it is finite (0, or NaN when an entry is not), by an integer OR that
-    /// vectorises. Either way a non-finite gradient gives a non-finite result.
+    /// vectorises (`nonFiniteBits`). Either way a non-finite gradient gives a
+    /// non-finite result.
     func gradientSummary(needsNorm: Bool) -> Double {
         let g = gradient.pointer, count = parameterCount
         if needsNorm {
@@ -110,8 +111,8 @@ extension Network {
             }
             return (s0 + s1) + (s2 + s3)
         }
-        var nonFinite: UInt32 = 0
-        for index in 0..<count { nonFinite |= Scalar.nonFiniteFlag(g[index]) }
+        var nonFinite: Scalar.NonFiniteBits = 0
+        for index in 0..<count { nonFinite |= Scalar.nonFiniteBits(g[index]) }
         return nonFinite == 0 ? 0 : .nan
     }
 
@@ -154,8 +155,8 @@ extension Network {
     /// per input in the first layer alone); needed because relu maps NaN to 0, so a
     /// bad input need not show in the outputs.
     func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
-        var nonFinite: UInt32 = 0
-        for index in 0..<(rows * inputCount) { nonFinite |= Scalar.nonFiniteFlag(input[index]) }
+        var nonFinite: Scalar.NonFiniteBits = 0
+        for index in 0..<(rows * inputCount) { nonFinite |= Scalar.nonFiniteBits(input[index]) }
         if nonFinite == 0 { return }
         if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
             throw MLPError(.nonFinite, location)
@@ -210,12 +211,12 @@ extension Network {
         return loss
     }
 
-    /// Shared by `gradients` and `step`: checks, reserves, forward, backward, norm.
+    /// Shared by `gradients` and `step`: checks, reserves, forward, backward, and
+    /// `gradientSummary(needsNorm:)` unless `summary` is false (then 0).
     @inline(__always)
-    /// The second result is `gradientSummary(needsNorm:)`.
     func lossAndGradient(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
-        needsNorm: Bool
+        summary: Bool = true, needsNorm: Bool
     ) throws(MLPError) -> (loss: Double, squaredNorm: Double) {
         try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
         try workspace.reserve(rows: rows, layout: layout)
@@ -224,7 +225,7 @@ extension Network {
         forwardTraining(inputs: input, rows: rows)
         let loss = backwardTraining(inputs: input, targets: targets, rows: rows)
         workspaceRows = rows
-        return (loss, gradientSummary(needsNorm: needsNorm))
+        return (loss, summary ? gradientSummary(needsNorm: needsNorm) : 0)
     }
 
     /// One optimizer step on one batch. Returns the loss before the update.
@@ -236,29 +237,62 @@ extension Network {
     public func step(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
+        let needsNorm = optimizer.configuration.clipNorm > 0
+        // Plain SGD without clipping checks the gradient inside its update, which
+        // changes nothing when a value is not finite, so the separate pass is skipped.
+        let outOfPlace = optimizer.updatesOutOfPlace && !needsNorm
         let (loss, squaredNorm) = try lossAndGradient(
             inputs: inputs, targets: targets, targetCount: targetCount, rows: rows,
-            needsNorm: optimizer.configuration.clipNorm > 0)
+            summary: !outOfPlace, needsNorm: needsNorm)
+        let input = inputs.baseAddress.unsafelyUnwrapped
         guard loss.isFinite, squaredNorm.isFinite else {
-            throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
+            throw nonFiniteError(inputs: input, targets: targets, rows: rows, loss: loss)
         }
-        try applyGradient(squaredNorm: squaredNorm)
+        if outOfPlace {
+            guard applyPlainSGD(gradientScale: 1) else {
+                throw nonFiniteError(inputs: input, targets: targets, rows: rows, loss: loss)
+            }
+        } else {
+            try applyGradient(squaredNorm: squaredNorm)
+        }
         return loss
+    }
+
+    /// Plain SGD out of place (`OptimizerState.applyOutOfPlace`): the new parameters
+    /// are written over the gradient, and the two buffers trade places when every new
+    /// value is finite. Returns false, with the parameters and the optimizer state
+    /// unchanged, when one is not.
+    @inline(__always)
+    func applyPlainSGD(gradientScale: Scalar) -> Bool {
+        guard optimizer.applyOutOfPlace(
+            parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: gradientScale,
+            learningRate: currentLearningRate, plans: plans, layerCount: layerCount)
+        else { return false }
+        let updated = gradient
+        gradient = parameters
+        parameters = updated
+        return true
     }
 
     /// Applies the optimizer to the gradient now in `gradient`, clipping first
     /// (`squaredNorm` is only read when clipping is on).
     /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
-    /// - Throws: `nonFinite` when the update itself overflowed a parameter or state
-    ///   value (possible only with extreme settings or values near the type's limit);
-    ///   the parameters then hold that result and the optimizer state is reset, which
-    ///   the message says.
+    /// - Throws: `nonFinite` when the update itself overflowed. With plain SGD nothing
+    ///   has changed then. With an optimizer that keeps state, the parameters hold
+    ///   that result and the optimizer state is reset, which the message says.
     func applyGradient(squaredNorm: Double) throws(MLPError) {
         var scale: Scalar = 1
         let clip = optimizer.configuration.clipNorm
         if clip > 0 {
             let coefficient = clip / (squaredNorm.squareRoot() + 1e-6)
             if coefficient < 1 { scale = Scalar(coefficient) }
+        }
+        if optimizer.updatesOutOfPlace {
+            guard applyPlainSGD(gradientScale: scale) else {
+                throw MLPError(.nonFinite,
+                    "the update would overflow: a new parameter would be infinite or NaN though the gradient is finite; nothing was updated: lower the learning rate")
+            }
+            return
         }
         let finite = optimizer.apply(
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,

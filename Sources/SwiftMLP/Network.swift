@@ -18,13 +18,16 @@ import Synchronization
 public final class Network<Scalar: MLPScalar> {
     public let configuration: NetworkConfiguration
     public let layout: ParameterLayout
-    /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
-    let parameters: ScalarBuffer<Scalar>
-    /// The gradient of the last `gradients`/`step` call, same layout.
-    let gradient: ScalarBuffer<Scalar>
     // Exclusive access to a network is the caller's contract (the C ABI enforces it
     // with its busy flag), so the hot mutable properties skip Swift's run-time
     // exclusivity bookkeeping, which cost ~5% of a tiny network's step.
+
+    /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
+    /// A plain-SGD step swaps this buffer with `gradient` (`applyGradient`).
+    @exclusivity(unchecked) var parameters: ScalarBuffer<Scalar>
+    /// The gradient of the last `gradients` call, same layout. A `step` also computes
+    /// its gradient here; with plain SGD it then writes the new parameters over it.
+    @exclusivity(unchecked) var gradient: ScalarBuffer<Scalar>
     @exclusivity(unchecked) var optimizer: OptimizerState<Scalar>
     let workspace: Workspace<Scalar>
     /// Per-layer shapes and activations as plain memory for the hot path.
@@ -120,7 +123,10 @@ public final class Network<Scalar: MLPScalar> {
         UnsafeBufferPointer(parameters.bufferPointer)
     }
 
-    /// A read-only view of the gradient of the most recent `gradients` or `step`.
+    /// A read-only view of the gradient of the most recent `gradients` call (or of a
+    /// `step` or `applyGradients` with an optimizer that keeps state; plain SGD writes
+    /// the new parameters over its gradient and swaps the buffers). Valid until the
+    /// next mutating call.
     public var gradientView: UnsafeBufferPointer<Scalar> {
         UnsafeBufferPointer(gradient.bufferPointer)
     }
@@ -283,7 +289,7 @@ public final class Network<Scalar: MLPScalar> {
             return MLPError(.nonFinite, "\(location); nothing was updated")
         }
         return MLPError(.nonFinite,
-            "the loss (\(loss)) or a gradient is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
+            "the loss (\(loss)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
     }
 
     /// Where the first NaN or infinity is in `rows` rows of inputs and, if given, dense

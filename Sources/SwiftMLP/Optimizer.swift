@@ -194,6 +194,68 @@ struct OptimizerState<Scalar: MLPScalar> {
         stepCount = 0
     }
 
+    /// Plain SGD (no momentum) keeps no state: a new parameter depends only on the
+    /// old one and its gradient, so the update can be computed out of place.
+    var updatesOutOfPlace: Bool { configuration.kind == .sgd && configuration.momentum == 0 }
+
+    /// Plain SGD, out of place: overwrites every gradient entry with its new parameter
+    /// value p - lr (s g + wd p) and leaves `parameters` as they are; the caller then
+    /// swaps the two buffers. One pass that reads p and g and writes one stream, where
+    /// an in-place update would need a finiteness pass over the gradient first (a
+    /// failed step must change nothing). Returns false when a new value is not finite
+    /// (a non-finite gradient, or an update that overflows): the parameters are then
+    /// untouched, the gradient buffer holds no gradient, and the step count is as it
+    /// was. Otherwise advances the step count.
+    /// - Precondition: `updatesOutOfPlace`.
+    mutating func applyOutOfPlace(
+        parameters: UnsafePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
+        gradientScale: Scalar, learningRate: Double,
+        plans: UnsafePointer<LayerPlan>, layerCount: Int
+    ) -> Bool {
+        let lr = Scalar(learningRate)
+        let weightDecay = Scalar(configuration.weightDecay)
+        let biasDecay = configuration.decayBiases ? weightDecay : 0
+        var nonFinite: Scalar.NonFiniteBits = 0
+        for l in 0..<layerCount {
+            let layer = plans[l]
+            nonFinite |= plainSGDOutOfPlace(
+                parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                range: layer.weightOffset..<layer.biasOffset, weightDecay: weightDecay, learningRate: lr)
+            nonFinite |= plainSGDOutOfPlace(
+                parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                range: layer.biasOffset..<(layer.biasOffset + layer.fanOut), weightDecay: biasDecay,
+                learningRate: lr)
+        }
+        guard nonFinite == 0 else { return false }
+        stepCount = stepCount == Int.max ? Int.max : stepCount + 1
+        return true
+    }
+
+    /// One segment of `applyOutOfPlace`; returns the OR of the new values'
+    /// `nonFiniteBits`.
+    @inline(__always)
+    private func plainSGDOutOfPlace(
+        parameters: UnsafePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
+        gradientScale: Scalar, range: Range<Int>, weightDecay wd: Scalar, learningRate lr: Scalar
+    ) -> Scalar.NonFiniteBits {
+        var nonFinite: Scalar.NonFiniteBits = 0
+        if wd == 0 && gradientScale == 1 {
+            for i in range {
+                let updated = parameters[i] - lr * gradient[i]
+                gradient[i] = updated
+                nonFinite |= Scalar.nonFiniteBits(updated)
+            }
+        } else {
+            for i in range {
+                let p = parameters[i]
+                let updated = p - lr * (gradient[i] * gradientScale + wd * p)
+                gradient[i] = updated
+                nonFinite |= Scalar.nonFiniteBits(updated)
+            }
+        }
+        return nonFinite
+    }
+
     /// Applies one update to `parameters` from `gradient` (both laid out as `plans` say),
     /// with the gradient scaled by `gradientScale` first (clipping), at rate
     /// `learningRate`. Advances the step count.
@@ -206,7 +268,7 @@ struct OptimizerState<Scalar: MLPScalar> {
     ) -> Bool {
         // Saturating: a count restored from a file may be anything up to Int.max.
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
-        var nonFinite: UInt32 = 0
+        var nonFinite: Scalar.NonFiniteBits = 0
         for l in 0..<layerCount {
             let layer = plans[l]
             let decay = configuration.weightDecay
@@ -223,15 +285,14 @@ struct OptimizerState<Scalar: MLPScalar> {
         return nonFinite == 0
     }
 
-    /// Updates one segment; returns 1 when a new value is not finite, else 0. The
-    /// check is an integer OR, which the compiler can vectorise with the update (a
-    /// floating-point sum would serialise the loop).
+    /// Updates one segment; returns nonzero bits when a new value is not finite
+    /// (`MLPScalar.nonFiniteBits`, an integer OR that vectorises with the update).
     @inline(__always)
     private func updateSegment(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, range: Range<Int>, weightDecay: Double, learningRate: Double
-    ) -> UInt32 {
-        var nonFinite: UInt32 = 0
+    ) -> Scalar.NonFiniteBits {
+        var nonFinite: Scalar.NonFiniteBits = 0
         let lr = Scalar(learningRate)
         let wd = Scalar(weightDecay)
         let mu = Scalar(configuration.momentum)
@@ -245,13 +306,14 @@ struct OptimizerState<Scalar: MLPScalar> {
                     let v = mu * velocity[i] + g
                     velocity[i] = v
                     parameters[i] -= lr * (nesterov ? g + mu * v : v)
-                    nonFinite |= Scalar.nonFiniteFlag(parameters[i]) | Scalar.nonFiniteFlag(v)
+                    nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(v)
                 }
             } else {
+                // Plain SGD in place; the steps take `applyOutOfPlace` instead.
                 for i in range {
                     let g = gradient[i] * gradientScale + wd * parameters[i]
                     parameters[i] -= lr * g
-                    nonFinite |= Scalar.nonFiniteFlag(parameters[i])
+                    nonFinite |= Scalar.nonFiniteBits(parameters[i])
                 }
             }
         case .adam, .adamW:
@@ -277,7 +339,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                 m[i] = mi
                 v[i] = vi
                 parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
-                nonFinite |= Scalar.nonFiniteFlag(parameters[i]) | Scalar.nonFiniteFlag(mi) | Scalar.nonFiniteFlag(vi)
+                nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(mi) | Scalar.nonFiniteBits(vi)
             }
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
@@ -287,18 +349,18 @@ struct OptimizerState<Scalar: MLPScalar> {
                 let g = gradient[i] * gradientScale + wd * parameters[i]
                 let s = alpha * square[i] + (1 - alpha) * g * g
                 square[i] = s
-                nonFinite |= Scalar.nonFiniteFlag(s)
+                nonFinite |= Scalar.nonFiniteBits(s)
                 let direction = g / (s.squareRoot() + eps)
                 if useMomentum {
                     let velocity = second.pointer
                     let v = mu * velocity[i] + direction
                     velocity[i] = v
                     parameters[i] -= lr * v
-                    nonFinite |= Scalar.nonFiniteFlag(v)
+                    nonFinite |= Scalar.nonFiniteBits(v)
                 } else {
                     parameters[i] -= lr * direction
                 }
-                nonFinite |= Scalar.nonFiniteFlag(parameters[i])
+                nonFinite |= Scalar.nonFiniteBits(parameters[i])
             }
         }
         return nonFinite

@@ -32,10 +32,14 @@ public protocol MLPScalar: BinaryFloatingPoint, Sendable {
     static func logOnePlus(_ x: Self) -> Self
     /// tanh(x).
     static func hyperbolicTangent(_ x: Self) -> Self
-    /// 1 when `x` is infinite or NaN, else 0, from the exponent bits alone: integer
-    /// operations only, so a loop OR-ing these flags vectorises (a floating-point
-    /// comparison reduction does not).
-    static func nonFiniteFlag(_ x: Self) -> UInt32
+    /// The unsigned integer as wide as the type, for `nonFiniteBits`.
+    associatedtype NonFiniteBits: FixedWidthInteger & UnsignedInteger
+    /// Bits that are all zero exactly when `x` is finite: the bit pattern of x - x,
+    /// which is +0 for every finite x and NaN for an infinity or a NaN. A loop that
+    /// ORs these is a subtract and an OR per element and vectorises, where a
+    /// floating-point comparison reduction does not (and an exponent-mask test
+    /// takes twice the instructions).
+    static func nonFiniteBits(_ x: Self) -> NonFiniteBits
     /// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, where op(A) is m x k and
     /// op(B) is k x n. `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.
     /// Callers guarantee every dimension fits the BLAS integer type.
@@ -60,10 +64,7 @@ extension Float: MLPScalar {
     @inline(__always) public static func logarithm(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func logOnePlus(_ x: Float) -> Float { log1pf(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
-    @inline(__always) public static func nonFiniteFlag(_ x: Float) -> UInt32 {
-        // Exponent all ones (0x7F8) plus one carries into the sign position.
-        ((x.bitPattern & 0x7F80_0000) &+ 0x0080_0000) >> 31
-    }
+    @inline(__always) public static func nonFiniteBits(_ x: Float) -> UInt32 { (x - x).bitPattern }
     @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -84,9 +85,7 @@ extension Double: MLPScalar {
     @inline(__always) public static func logarithm(_ x: Double) -> Double { log(x) }
     @inline(__always) public static func logOnePlus(_ x: Double) -> Double { log1p(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
-    @inline(__always) public static func nonFiniteFlag(_ x: Double) -> UInt32 {
-        UInt32(truncatingIfNeeded: ((x.bitPattern & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000) >> 63)
-    }
+    @inline(__always) public static func nonFiniteBits(_ x: Double) -> UInt64 { (x - x).bitPattern }
     @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -105,6 +105,9 @@ final class OptimizerTests: XCTestCase {
     /// Runs `steps` steps of `configuration` on the engine and on `ReferenceOptimizer`
     /// fed with the engine's gradient at each step (read from `gradientView` after a
     /// `gradients` call on the same batch), comparing the parameters after every step.
+    /// After each step, `gradientView` must hold that same gradient, except with plain
+    /// SGD (no momentum), which writes the new parameters over the gradient and swaps
+    /// the buffers: there it must hold the parameters from before the step, bit for bit.
     ///
     /// Tolerance 1e-12 (relative to max(1, |p|)): both sides run the same Float64
     /// formulas; they differ only by rounding order (e.g. pow vs repeated squaring for
@@ -122,10 +125,16 @@ final class OptimizerTests: XCTestCase {
             let lr = configuration.schedule.learningRate(base: configuration.learningRate, epoch: f.net.epoch)
             let g = try f.net.gradients(inputs: f.x, targets: f.y).gradient
             reference.step(&expected, gradient: g, lr: lr)
+            let before = f.net.parameterValues
             let loss = try f.net.step(inputs: f.x, targets: f.y)
             XCTAssertTrue(loss.isFinite)
-            XCTAssertEqual(bits(Array(f.net.gradientView)), bits(g),
-                           "step must see the same gradient, \(name) step \(stepIndex)", file: file, line: line)
+            if configuration.kind == .sgd && configuration.momentum == 0 {
+                XCTAssertEqual(bits(Array(f.net.gradientView)), bits(before),
+                               "plain SGD swaps the buffers, \(name) step \(stepIndex)", file: file, line: line)
+            } else {
+                XCTAssertEqual(bits(Array(f.net.gradientView)), bits(g),
+                               "step must see the same gradient, \(name) step \(stepIndex)", file: file, line: line)
+            }
             assertClose(f.net.parameterValues, expected, tolerance: 1e-12, "\(name) step \(stepIndex)",
                         file: file, line: line)
             XCTAssertEqual(f.net.optimizerStepCount, stepIndex, file: file, line: line)
@@ -242,6 +251,66 @@ final class OptimizerTests: XCTestCase {
         try checkAgainstReference(config(.rmsProp) { $0.clipNorm = 0.02; $0.momentum = 0.3 }, name: "rmsprop clip")
         // A limit above the norm leaves the gradient alone (coefficient capped at 1).
         try checkAgainstReference(config(.sgd) { $0.learningRate = 0.1; $0.clipNorm = 1e3 }, name: "sgd clip inactive")
+    }
+
+    // MARK: Failed updates
+
+    /// Plain SGD computes its update out of place (Optimizer.swift), so a step whose
+    /// new parameters would not be finite changes nothing: not the parameters, not
+    /// the step count. Both ways there: an update that overflows a finite gradient
+    /// (learning rate 1e308), and a gradient that is NaN while the loss is finite
+    /// (a NaN input that relu maps to 0 in the forward pass, but X^T dZ carries).
+    /// Then a sane step still trains. Float and Double.
+    func testPlainSGDFailedUpdateChangesNothing() throws {
+        try plainSGDFailedUpdateChangesNothing(Float.self)
+        try plainSGDFailedUpdateChangesNothing(Double.self)
+    }
+
+    func plainSGDFailedUpdateChangesNothing<Scalar: MLPScalar>(_: Scalar.Type) throws {
+        let net = try Network<Scalar>(NetworkConfiguration(
+            layerSizes: [2, 3, 1], activations: [.relu, .identity], loss: .meanSquaredError, seed: 5))
+        // Targets far from the outputs, so that some gradient entries exceed 1 and
+        // the largest finite learning rate overflows them.
+        let x: [Scalar] = [0.5, -0.25, 1, 0.75], y: [Scalar] = [1000, -1000]
+        try net.setOptimizer(config(.sgd) { $0.learningRate = 0.001 })
+        try net.step(inputs: x, targets: y)
+        let before = bits(net.parameterValues.map(Double.init))
+        XCTAssertEqual(net.optimizerStepCount, 1)
+
+        try net.setOptimizer(config(.sgd) { $0.learningRate = Double(Scalar.greatestFiniteMagnitude) })
+        assertThrowsMLP(.nonFinite, "an update that overflows") { () throws(MLPError) in
+            try net.step(inputs: x, targets: y)
+        }
+        XCTAssertEqual(bits(net.parameterValues.map(Double.init)), before, "overflowing update: parameters unchanged")
+        XCTAssertEqual(net.optimizerStepCount, 0, "overflowing update: step count as set_optimizer left it")
+
+        try net.setOptimizer(config(.sgd) { $0.learningRate = 0.001 })
+        var nanInput = x
+        nanInput[0] = .nan
+        assertThrowsMLP(.nonFinite, "a NaN input") { () throws(MLPError) in
+            try net.step(inputs: nanInput, targets: y)
+        }
+        XCTAssertEqual(bits(net.parameterValues.map(Double.init)), before, "NaN gradient: parameters unchanged")
+        XCTAssertEqual(net.optimizerStepCount, 0, "NaN gradient: step count unchanged")
+
+        try net.step(inputs: x, targets: y)
+        XCTAssertNotEqual(bits(net.parameterValues.map(Double.init)), before, "a sane step trains again")
+        XCTAssertTrue(net.parameterValues.allSatisfy(\.isFinite))
+        XCTAssertEqual(net.optimizerStepCount, 1)
+    }
+
+    /// With an optimizer that keeps state, the documented exception stays: an update
+    /// that overflows leaves the overflowed parameters and resets the state.
+    func testStatefulOptimizerOverflowResetsState() throws {
+        let net = try Network<Double>(NetworkConfiguration(
+            layerSizes: [2, 3, 1], activations: [.relu, .identity], loss: .meanSquaredError, seed: 5))
+        let x: [Double] = [0.5, -0.25, 1, 0.75], y: [Double] = [1000, -1000]
+        try net.setOptimizer(config(.sgd) { $0.learningRate = 1e308; $0.momentum = 0.5 })
+        assertThrowsMLP(.nonFinite, "momentum SGD update that overflows") { () throws(MLPError) in
+            try net.step(inputs: x, targets: y)
+        }
+        XCTAssertFalse(net.parameterValues.allSatisfy(\.isFinite), "the overflowed values are left (documented)")
+        XCTAssertEqual(net.optimizerStepCount, 0, "the state was reset")
     }
 
     /// One plain SGD step with clipping moves the parameters by exactly c/(norm + 1e-6)
