@@ -41,10 +41,14 @@ func logistic<Scalar: MLPScalar>(_ z: Scalar) -> Scalar {
 ///   - z: rows x width, the pre-activation X·W on entry, X·W + b on exit.
 ///   - a: rows x width, receives f(Z). May equal `z` (inference does that).
 ///   - bias: width.
+///   - sigmoidExponentials: rows x width or nil; for a sigmoid layer, receives
+///     e^-|Z| (the exponential the logistic evaluates anyway), which binary
+///     cross-entropy needs for its log1p term (`lossAndOutputDelta`).
 func forwardBiasActivation<Scalar: MLPScalar>(
     _ activation: Activation, leakySlope: Scalar,
     z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>,
-    bias: UnsafePointer<Scalar>, rows: Int, width: Int
+    bias: UnsafePointer<Scalar>, rows: Int, width: Int,
+    sigmoidExponentials: UnsafeMutablePointer<Scalar>? = nil
 ) {
     switch activation {
     case .identity:
@@ -57,6 +61,20 @@ func forwardBiasActivation<Scalar: MLPScalar>(
             }
         }
     case .sigmoid:
+        if let sigmoidExponentials {
+            for i in 0..<rows {
+                let zRow = z + i * width, aRow = a + i * width, eRow = sigmoidExponentials + i * width
+                for j in 0..<width {
+                    let value = zRow[j] + bias[j]
+                    zRow[j] = value
+                    // The same operations as `logistic`, keeping e = e^-|z|.
+                    let e = Scalar.exponential(-abs(value))
+                    eRow[j] = e
+                    aRow[j] = value >= 0 ? 1 / (1 + e) : e / (1 + e)
+                }
+            }
+            return
+        }
         for i in 0..<rows {
             let zRow = z + i * width, aRow = a + i * width
             for j in 0..<width {
@@ -117,11 +135,13 @@ func forwardBiasActivation<Scalar: MLPScalar>(
 /// Back through the activation: dZ = dA ⊙ f'(Z), computed from the cached output A,
 /// while accumulating the bias gradient db[j] = sum_i dZ[i][j] row by row.
 ///
-/// Each row is two loops: the elementwise dZ row, then `addRow` into the sums while
-/// that row is still in L1. One fused loop (`db[j] += value` next to the dZ store)
-/// could not be vectorised, because the compiler must assume db may alias the rows;
-/// it ran scalar at ~6 ns an element on layer e (docs/performance.md). The sums are
-/// taken in the same order as before (row 0 first), so results are bit-identical.
+/// Rows go in blocks of about 4096 values: first the elementwise dZ of the whole
+/// block in one flat loop, then `addRow` of each of its rows into the sums while the
+/// block is still in L1. (One fused loop, `db[j] += value` next to the dZ store,
+/// could not be vectorised: the compiler must assume db may alias the rows, and it
+/// ran scalar at ~6 ns an element on configuration e; per-row loops cost a
+/// vectorisation prologue per row, which dominated tiny layers.) The sums are taken
+/// in row order, so the bits do not depend on the blocking.
 ///
 /// - Parameters:
 ///   - upstream: rows x width, dL/dA.
@@ -135,42 +155,44 @@ func backwardActivationBiasGradient<Scalar: MLPScalar>(
     rows: Int, width: Int
 ) {
     biasGradient.update(repeating: 0, count: width)
-    for i in 0..<rows {
-        let gRow = upstream + i * width, aRow = a + i * width, dzRow = dz + i * width
+    let rowsPerBlock = max(1, 4096 / max(width, 1))
+    var firstRow = 0
+    while firstRow < rows {
+        let blockRows = min(rowsPerBlock, rows - firstRow)
+        let offset = firstRow * width, count = blockRows * width
+        let g = upstream + offset, out = a + offset, delta = dz + offset
         switch activation {
         case .identity:
-            for j in 0..<width { dzRow[j] = gRow[j] }
+            for k in 0..<count { delta[k] = g[k] }
         case .sigmoid:
-            for j in 0..<width {
-                let out = aRow[j]
-                dzRow[j] = gRow[j] * out * (1 - out)
-            }
+            for k in 0..<count { delta[k] = g[k] * out[k] * (1 - out[k]) }
         case .tanh:
-            for j in 0..<width {
-                let out = aRow[j]
-                dzRow[j] = gRow[j] * (1 - out * out)
-            }
+            for k in 0..<count { delta[k] = g[k] * (1 - out[k] * out[k]) }
         case .relu:
             // g is loaded before the test: a load inside the branch would be
             // conditional, and a conditional load keeps the loop from vectorising.
-            for j in 0..<width {
-                let g = gRow[j]
-                dzRow[j] = aRow[j] > 0 ? g : 0
+            for k in 0..<count {
+                let gradient = g[k]
+                delta[k] = out[k] > 0 ? gradient : 0
             }
         case .leakyReLU:
             // For slope >= 0, a > 0 exactly when z > 0, so the output decides the branch.
-            for j in 0..<width {
-                let g = gRow[j]
-                dzRow[j] = aRow[j] > 0 ? g : leakySlope * g
+            for k in 0..<count {
+                let gradient = g[k]
+                delta[k] = out[k] > 0 ? gradient : leakySlope * gradient
             }
         case .softmax:
             // Jacobian-vector product of softmax per row: dz_j = a_j (g_j - sum_k g_k a_k).
             // Reached only for MSE on a softmax output; cross-entropy uses its fused form.
-            var dot: Scalar = 0
-            for k in 0..<width { dot += gRow[k] * aRow[k] }
-            for j in 0..<width { dzRow[j] = aRow[j] * (gRow[j] - dot) }
+            for i in 0..<blockRows {
+                let gRow = g + i * width, aRow = out + i * width, dzRow = delta + i * width
+                var dot: Scalar = 0
+                for k in 0..<width { dot += gRow[k] * aRow[k] }
+                for j in 0..<width { dzRow[j] = aRow[j] * (gRow[j] - dot) }
+            }
         }
-        addRow(UnsafePointer(dzRow), into: biasGradient, width: width)
+        for i in 0..<blockRows { addRow(UnsafePointer(delta + i * width), into: biasGradient, width: width) }
+        firstRow += blockRows
     }
 }
 

@@ -18,7 +18,8 @@ extension Network {
     @inline(__always)
     func forwardDense(
         layer l: Int, input: UnsafePointer<Scalar>, rows: Int,
-        z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>
+        z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>,
+        sigmoidExponentials: UnsafeMutablePointer<Scalar>? = nil
     ) {
         let shape = plans[l]
         multiply(
@@ -28,7 +29,8 @@ extension Network {
             c: z, ldc: shape.fanOut)
         forwardBiasActivation(
             shape.activation, leakySlope: leakySlope, z: z, a: a,
-            bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut)
+            bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut,
+            sigmoidExponentials: sigmoidExponentials)
     }
 
     /// From dZ_l (already in the workspace): dW_l, and for l > 0 also dZ_{l-1} and
@@ -61,11 +63,16 @@ extension Network {
     // MARK: Passes
 
     /// The forward pass over the training workspace (keeps Z and A of every layer).
+    /// Under binary cross-entropy the output layer's dZ buffer receives e^-|Z| for
+    /// the loss (`lossAndOutputDelta`), which overwrites it with dZ.
     func forwardTraining(inputs: UnsafePointer<Scalar>, rows: Int) {
         var input = inputs
+        let last = layerCount - 1
         for l in 0..<layerCount {
             let a = workspace.a(l)
-            forwardDense(layer: l, input: input, rows: rows, z: workspace.z(l), a: a)
+            let exponentials = l == last && configuration.loss == .binaryCrossEntropy ? workspace.dz(l) : nil
+            forwardDense(layer: l, input: input, rows: rows, z: workspace.z(l), a: a,
+                         sigmoidExponentials: exponentials)
             input = UnsafePointer(a)
         }
     }

@@ -41,7 +41,9 @@ public enum Targets<Scalar: MLPScalar> {
 /// - Parameters:
 ///   - z, a: rows x width, the last layer's pre-activation and output.
 ///   - upstream: rows x width scratch used by the generic (MSE) path.
-///   - dz: rows x width, receives dL/dZ.
+///   - dz: rows x width, receives dL/dZ. For binary cross-entropy it must hold
+///     e^-|z| on entry, as `forwardTraining` leaves it (`forwardBiasActivation`'s
+///     `sigmoidExponentials`): the loss reuses the forward pass's exponentials.
 ///   - biasGradient: width, receives sum_i dZ[i][j].
 /// - Returns: the reduced loss, accumulated in Double.
 func lossAndOutputDelta<Scalar: MLPScalar>(
@@ -77,8 +79,8 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
             for j in 0..<width {
                 let target = targetValue(targets, row: i, column: j, width: width)
                 let logit = zRow[j]
-                rowLoss += max(logit, 0) - logit * target
-                    + Scalar.logOnePlus(Scalar.exponential(-abs(logit)))
+                // dz holds e^-|z| from the forward pass until this overwrites it.
+                rowLoss += max(logit, 0) - logit * target + Scalar.logOnePlus(dzRow[j])
                 dzRow[j] = (aRow[j] - target) * scale
             }
             addRow(UnsafePointer(dzRow), into: biasGradient, width: width)

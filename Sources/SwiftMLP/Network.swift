@@ -43,7 +43,7 @@ public final class Network<Scalar: MLPScalar> {
     public var generator: Xoshiro256StarStar
     /// Epochs completed by `train`; drives the learning-rate schedule. Never negative
     /// (a negative assignment is stored as 0).
-    public var epoch = 0 {
+    @exclusivity(unchecked) public var epoch = 0 {
         didSet { if epoch < 0 { epoch = 0 } }
     }
     /// Caller key/value strings saved with the model, in insertion order.

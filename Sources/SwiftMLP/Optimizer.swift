@@ -216,15 +216,24 @@ struct OptimizerState<Scalar: MLPScalar> {
         let weightDecay = Scalar(configuration.weightDecay)
         let biasDecay = configuration.decayBiases ? weightDecay : 0
         var nonFinite: Scalar.NonFiniteBits = 0
-        for l in 0..<layerCount {
-            let layer = plans[l]
-            nonFinite |= plainSGDOutOfPlace(
+        if weightDecay == biasDecay {
+            // One rule for every parameter: one loop over the flat buffer (the layers
+            // are contiguous), one overlap check, no per-segment loop overhead.
+            let layer = plans[layerCount - 1]
+            nonFinite = plainSGDOutOfPlace(
                 parameters: parameters, gradient: gradient, gradientScale: gradientScale,
-                range: layer.weightOffset..<layer.biasOffset, weightDecay: weightDecay, learningRate: lr)
-            nonFinite |= plainSGDOutOfPlace(
-                parameters: parameters, gradient: gradient, gradientScale: gradientScale,
-                range: layer.biasOffset..<(layer.biasOffset + layer.fanOut), weightDecay: biasDecay,
-                learningRate: lr)
+                range: 0..<(layer.biasOffset + layer.fanOut), weightDecay: weightDecay, learningRate: lr)
+        } else {
+            for l in 0..<layerCount {
+                let layer = plans[l]
+                nonFinite |= plainSGDOutOfPlace(
+                    parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                    range: layer.weightOffset..<layer.biasOffset, weightDecay: weightDecay, learningRate: lr)
+                nonFinite |= plainSGDOutOfPlace(
+                    parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                    range: layer.biasOffset..<(layer.biasOffset + layer.fanOut), weightDecay: biasDecay,
+                    learningRate: lr)
+            }
         }
         guard nonFinite == 0 else { return false }
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
