@@ -125,3 +125,32 @@ def test_estimator_passes_the_caller_array(record_calls, rng):
     calls = record_calls("smlp_predict")
     model.predict_proba(x)
     assert calls[0][2].value == x.ctypes.data
+
+
+def test_address_reads_numpy_data_pointer():
+    """`_address` reads the data pointer from the array object (a layout probed at
+    import against ``ctypes.data``); it must agree with NumPy for every kind of
+    array the fast path accepts: fresh, views at an offset, slices of rows,
+    read-only, both float dtypes and int32 labels, and zero-length arrays."""
+    assert network_module._DATA_OFFSET is not None, "the layout probe failed on CPython"
+    base = np.arange(60, dtype=np.float64).reshape(12, 5)
+    readonly = np.ones((3, 2), np.float32)
+    readonly.flags.writeable = False
+    arrays = [base, base[3:], base[5:7], base.astype(np.float32), readonly,
+              np.arange(10, dtype=np.int32)[4:], np.empty((0, 5)), np.frombuffer(bytearray(64), np.float64)]
+    for array in arrays:
+        assert network_module._address(array) == array.ctypes.data, (array.shape, array.dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_step_fast_path_passes_views_and_readonly_arrays(record_calls, count_conversions, rng, dtype):
+    """A row slice (a view at an offset) and read-only arrays go straight to C."""
+    network = Network([3, 4, 2], "relu", dtype=dtype)
+    x_all = rng.normal(size=(10, 3)).astype(dtype)
+    y = rng.normal(size=(4, 2)).astype(dtype)
+    y.flags.writeable = False
+    calls = record_calls("smlp_step")
+    network.step(x_all[6:], y)
+    dataset = dataset_of(calls[0])
+    assert dataset.x == x_all[6:].ctypes.data and dataset.y == y.ctypes.data
+    assert dataset.n_rows == 4 and not count_conversions
