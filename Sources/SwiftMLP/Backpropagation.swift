@@ -120,7 +120,7 @@ extension Network {
         }
         var nonFinite: Scalar.NonFiniteBits = 0
         for index in 0..<count { nonFinite |= Scalar.nonFiniteBits(g[index]) }
-        return nonFinite == 0 ? 0 : .nan
+        return Scalar.containsNonFinite(nonFinite) ? .nan : 0
     }
 
     // MARK: Public operations
@@ -164,7 +164,7 @@ extension Network {
     func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
         var nonFinite: Scalar.NonFiniteBits = 0
         for index in 0..<(rows * inputCount) { nonFinite |= Scalar.nonFiniteBits(input[index]) }
-        if nonFinite == 0 { return }
+        if !Scalar.containsNonFinite(nonFinite) { return }
         if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
             throw MLPError(.nonFinite, location)
         }

@@ -125,8 +125,9 @@ public final class Network<Scalar: MLPScalar> {
 
     /// A read-only view of the gradient of the most recent `gradients` call (or of a
     /// `step` or `applyGradients` with an optimizer that keeps state; plain SGD writes
-    /// the new parameters over its gradient and swaps the buffers). Valid until the
-    /// next mutating call.
+    /// the new parameters over its gradient and swaps the buffers, so after its step
+    /// this holds the previous parameters, and after a failed one no gradient). Valid
+    /// until the next mutating call.
     public var gradientView: UnsafeBufferPointer<Scalar> {
         UnsafeBufferPointer(gradient.bufferPointer)
     }

@@ -235,7 +235,7 @@ struct OptimizerState<Scalar: MLPScalar> {
                     learningRate: lr)
             }
         }
-        guard nonFinite == 0 else { return false }
+        guard !Scalar.containsNonFinite(nonFinite) else { return false }
         stepCount = stepCount == Int.max ? Int.max : stepCount + 1
         return true
     }
@@ -291,11 +291,11 @@ struct OptimizerState<Scalar: MLPScalar> {
                 weightDecay: configuration.decayBiases ? decay : 0,
                 learningRate: learningRate)
         }
-        return nonFinite == 0
+        return !Scalar.containsNonFinite(nonFinite)
     }
 
-    /// Updates one segment; returns nonzero bits when a new value is not finite
-    /// (`MLPScalar.nonFiniteBits`, an integer OR that vectorises with the update).
+    /// Updates one segment; returns the OR of the new values' `nonFiniteBits` (an
+    /// integer OR that vectorises with the update).
     @inline(__always)
     private func updateSegment(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,

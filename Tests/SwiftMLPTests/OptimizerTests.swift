@@ -131,6 +131,13 @@ final class OptimizerTests: XCTestCase {
             if configuration.kind == .sgd && configuration.momentum == 0 {
                 XCTAssertEqual(bits(Array(f.net.gradientView)), bits(before),
                                "plain SGD swaps the buffers, \(name) step \(stepIndex)", file: file, line: line)
+                if configuration.clipNorm == 0 {
+                    // Without clipping the reference evaluates the same expression,
+                    // p - lr (g + wd p), in the same type: the step must match it bit
+                    // for bit, which also proves it used the `gradients` gradient.
+                    XCTAssertEqual(bits(f.net.parameterValues), bits(expected),
+                                   "plain SGD step, \(name) step \(stepIndex)", file: file, line: line)
+                }
             } else {
                 XCTAssertEqual(bits(Array(f.net.gradientView)), bits(g),
                                "step must see the same gradient, \(name) step \(stepIndex)", file: file, line: line)

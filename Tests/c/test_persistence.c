@@ -962,39 +962,56 @@ static void test_absurd_file(void) {
 }
 
 /* Whatever smlp_save writes, smlp_load reads: also after a step whose update
- * overflowed (the header's documented exception leaves the overflowed parameters in
- * the model). Either the save refuses or the file loads; never an unloadable file. */
+ * overflowed. With momentum SGD that is the header's documented exception: the
+ * overflowed parameters stay in the model and smlp_save must refuse it (NON_FINITE).
+ * With plain SGD the failed step changes nothing, so the model saves and loads. */
 static void test_save_after_overflow(void) {
     static const size_t sizes[2] = {2, 1};
     static const smlp_activation acts[1] = {SMLP_IDENTITY};
-    smlp_model *model = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 1);
-    smlp_optimizer_config oc;
-    double x[2] = {1e3, -1e3}, y[1] = {5};
-    smlp_dataset set;
-    smlp_status step, save, load;
-    char path[512];
-    if (!CHECK(model != NULL, "model for the overflow test")) return;
-    smlp_optimizer_config_init(&oc, SMLP_SGD);
-    oc.learning_rate = 1e308;
-    set.dtype = SMLP_FLOAT64;
-    set.n_rows = 1;
-    set.n_inputs = 2;
-    set.x = x;
-    set.n_outputs = 1;
-    set.y = y;
-    set.labels = NULL;
-    CHECK_STATUS(smlp_set_optimizer(model, &oc), SMLP_OK, "SGD with learning_rate 1e308");
-    step = smlp_step(model, &set, NULL);
-    CHECK(step == SMLP_OK || step == SMLP_ERR_NON_FINITE, "the overflowing step returns OK or NON_FINITE (%d)",
-          (int)step);
-    path_in_tmp(path, sizeof path, "overflowed.smlp");
-    save = smlp_save(model, path);
-    load = save == SMLP_OK ? try_load_file(path) : SMLP_OK;
-    CHECK(load == SMLP_OK,
-          "a file smlp_save wrote (status %d) after an overflowing step loads again: smlp_load gave %d (%s)",
-          (int)save, (int)load, smlp_status_string(load));
-    unlink(path);
-    smlp_free(model);
+    static const double momenta[2] = {0.0, 0.5};
+    size_t k;
+    for (k = 0; k < 2; k++) {
+        smlp_model *model = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 1);
+        smlp_optimizer_config oc;
+        double x[2] = {1e3, -1e3}, y[1] = {5}, before[3], after[3];
+        smlp_dataset set;
+        smlp_status step, save, load;
+        char path[512];
+        int finite;
+        if (!CHECK(model != NULL, "model for the overflow test")) return;
+        smlp_optimizer_config_init(&oc, SMLP_SGD);
+        oc.learning_rate = 1e308;
+        oc.momentum = momenta[k];
+        set.dtype = SMLP_FLOAT64;
+        set.n_rows = 1;
+        set.n_inputs = 2;
+        set.x = x;
+        set.n_outputs = 1;
+        set.y = y;
+        set.labels = NULL;
+        CHECK_STATUS(smlp_set_optimizer(model, &oc), SMLP_OK, "SGD with learning_rate 1e308, momentum %g", momenta[k]);
+        smlp_get_params(model, SMLP_FLOAT64, before, 3);
+        step = smlp_step(model, &set, NULL);
+        CHECK(step == SMLP_ERR_NON_FINITE, "the overflowing step (momentum %g) returns NON_FINITE (%d)", momenta[k],
+              (int)step);
+        smlp_get_params(model, SMLP_FLOAT64, after, 3);
+        finite = isfinite(after[0]) && isfinite(after[1]) && isfinite(after[2]);
+        if (momenta[k] == 0.0)
+            CHECK(memcmp(before, after, sizeof before) == 0, "plain SGD: the overflowing step changed nothing");
+        else
+            CHECK(!finite, "momentum SGD: the documented exception leaves the overflowed parameters");
+        path_in_tmp(path, sizeof path, "overflowed.smlp");
+        save = smlp_save(model, path);
+        CHECK(finite ? save == SMLP_OK : save == SMLP_ERR_NON_FINITE,
+              "smlp_save of a model with %s parameters returns %s (got %d: %s)", finite ? "finite" : "non-finite",
+              finite ? "OK" : "NON_FINITE", (int)save, smlp_last_error());
+        load = save == SMLP_OK ? try_load_file(path) : SMLP_OK;
+        CHECK(load == SMLP_OK,
+              "a file smlp_save wrote (status %d) after an overflowing step loads again: smlp_load gave %d (%s)",
+              (int)save, (int)load, smlp_status_string(load));
+        unlink(path);
+        smlp_free(model);
+    }
 }
 
 /* ---- Paths and NULL arguments ------------------------------------------------------ */

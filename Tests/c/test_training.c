@@ -747,31 +747,40 @@ static void test_divergence_mid_run(void) {
 static void test_last_update_overflows(void) {
     static const size_t sizes[2] = {1, 1};
     static const smlp_activation acts[1] = {SMLP_IDENTITY};
+    /* Plain SGD (whose update is out of place and changes nothing when it would
+     * overflow) and momentum SGD (whose overflow is smlp_step's documented
+     * exception, which smlp_train must roll back). */
+    static const double momenta[2] = {0.0, 0.5};
     const double x[1] = {1e5}, y[1] = {-1e5};
     smlp_dataset d = dense_set(SMLP_FLOAT64, 1, 1, x, 1, y);
-    smlp_model *m = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 1);
-    smlp_optimizer_config c;
-    smlp_train_options o;
-    double before[2], after[2];
-    smlp_status status;
-    if (!CHECK(m != NULL, "overflowing update: model")) return;
-    smlp_optimizer_config_init(&c, SMLP_SGD);
-    c.learning_rate = 1e300;
-    CHECK_STATUS(smlp_set_optimizer(m, &c), SMLP_OK, "overflowing update: optimizer");
-    smlp_get_params(m, SMLP_FLOAT64, before, 2);
-    smlp_train_options_init(&o);
-    o.epochs = 1;
-    status = smlp_train(m, &d, &o, NULL);
-    smlp_get_params(m, SMLP_FLOAT64, after, 2);
-    if (status == SMLP_OK) {
-        CHECK(isfinite(after[0]) && isfinite(after[1]),
-              "smlp_train returned SMLP_OK but left non-finite parameters (%g, %g); they were (%g, %g)", after[0],
-              after[1], before[0], before[1]);
-    } else {
-        CHECK(status == SMLP_ERR_NON_FINITE && memcmp(before, after, sizeof before) == 0,
-              "overflowing update: NON_FINITE and nothing changed (status %d)", (int)status);
+    size_t k;
+    for (k = 0; k < 2; k++) {
+        smlp_model *m = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 1);
+        smlp_optimizer_config c;
+        smlp_train_options o;
+        double before[2], after[2];
+        smlp_status status;
+        if (!CHECK(m != NULL, "overflowing update: model")) return;
+        smlp_optimizer_config_init(&c, SMLP_SGD);
+        c.learning_rate = 1e300;
+        c.momentum = momenta[k];
+        CHECK_STATUS(smlp_set_optimizer(m, &c), SMLP_OK, "overflowing update: optimizer (momentum %g)", momenta[k]);
+        smlp_get_params(m, SMLP_FLOAT64, before, 2);
+        smlp_train_options_init(&o);
+        o.epochs = 1;
+        status = smlp_train(m, &d, &o, NULL);
+        smlp_get_params(m, SMLP_FLOAT64, after, 2);
+        if (status == SMLP_OK) {
+            CHECK(isfinite(after[0]) && isfinite(after[1]),
+                  "smlp_train (momentum %g) returned SMLP_OK but left non-finite parameters (%g, %g); they were (%g, %g)",
+                  momenta[k], after[0], after[1], before[0], before[1]);
+        } else {
+            CHECK(status == SMLP_ERR_NON_FINITE && memcmp(before, after, sizeof before) == 0,
+                  "overflowing update (momentum %g): NON_FINITE and nothing changed (status %d)", momenta[k],
+                  (int)status);
+        }
+        smlp_free(m);
     }
-    smlp_free(m);
 }
 
 /* ---- Bad options and bad data: clear status, message, nothing changed ----------------- */

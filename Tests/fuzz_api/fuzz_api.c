@@ -485,7 +485,12 @@ static void op_gradients(source *src) {
     free_dataset(&ds);
 }
 
-static int overflow_message(void) { return strstr(smlp_last_error(), "overflow") != NULL; }
+/* The documented exception's own words (smlp_step's header comment): only an
+ * optimizer with state leaves overflowed parameters. Plain SGD's "would overflow ...
+ * nothing was updated" is an ordinary failure and must change nothing. */
+static int overflow_message(void) {
+    return strstr(smlp_last_error(), "the parameters now hold the overflowed values") != NULL;
+}
 
 static void op_step(source *src) {
     slot *s = pick(src);

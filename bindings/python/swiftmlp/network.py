@@ -22,6 +22,8 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import sys
+import sysconfig
 import threading
 import weakref
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
@@ -113,11 +115,15 @@ def _c_dtype(dtype: np.dtype) -> int:
 # ---- Conversions (the only place data is copied) -----------------------------------
 
 def _convert(x: Any, dtype: Any) -> np.ndarray:
-    """The one conversion: a C-contiguous array of ``dtype`` (tests count calls)."""
+    """The one conversion: a C-contiguous, aligned array of ``dtype`` (tests count
+    calls). ``ascontiguousarray`` returns a contiguous but misaligned array as it is
+    (e.g. ``np.frombuffer`` at an odd offset), and C must not see a misaligned typed
+    pointer, so such an array is copied."""
     try:
-        return np.ascontiguousarray(x, dtype=dtype)
+        array = np.ascontiguousarray(x, dtype=dtype)
     except TypeError as error:
         raise ValueError(f"cannot convert data to {np.dtype(dtype)}: {error}") from None
+    return array if array.flags.aligned else array.copy()
 
 
 def as_c_array(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
@@ -140,7 +146,7 @@ def as_c_array(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
 
 def _as_labels(y: np.ndarray | Any, name: str = "y") -> np.ndarray:
     """Integer class labels as a C-contiguous int32 array (one conversion at most)."""
-    if isinstance(y, np.ndarray) and y.dtype == np.int32 and y.flags.c_contiguous:
+    if isinstance(y, np.ndarray) and y.dtype == np.int32 and y.flags.c_contiguous and y.flags.aligned:
         return y
     array = np.asarray(y)
     if array.dtype.kind in "iu":
@@ -168,6 +174,10 @@ def _find_data_offset() -> int | None:
     move it). Confirmed here against ``array.ctypes.data`` on probe arrays, including
     a view at an offset; None on an interpreter where it does not hold (``id`` not an
     address, another object header), and then `_address` takes the buffer route."""
+    if sys.implementation.name != "cpython" or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        # id() is an address only on CPython, and the free-threaded build has a
+        # larger object header: do not read memory on a guess there.
+        return None
     probes = [np.zeros((3, 2), np.float64), np.zeros(5, np.float32), np.arange(12, dtype=np.int32)[3:]]
     for offset in (2 * ctypes.sizeof(ctypes.c_void_p), 3 * ctypes.sizeof(ctypes.c_void_p)):
         try:
@@ -644,8 +654,8 @@ class Network:
         if out is None:
             out = np.empty(shape, dtype=self._dtype)
         elif (not isinstance(out, np.ndarray) or out.dtype != self._dtype or not out.flags.c_contiguous
-              or not out.flags.writeable or out.shape != shape):
-            raise ValueError(f"out must be a writeable C-contiguous {self._dtype} array of shape {shape}")
+              or not out.flags.aligned or not out.flags.writeable or out.shape != shape):
+            raise ValueError(f"out must be a writeable, aligned, C-contiguous {self._dtype} array of shape {shape}")
         check(lib.smlp_predict(self._h, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1],
                                _pointer(out), self.n_outputs))
         return out[0] if single else out
@@ -683,15 +693,20 @@ class Network:
             return None
         dtype = self._dtype
         x_shape = x.shape
-        if (x.dtype is not dtype and x.dtype != dtype) or len(x_shape) != 2 or x_shape[1] != self._n_in \
-                or not x.flags.c_contiguous:
+        if (x.dtype is not dtype and x.dtype != dtype) or len(x_shape) != 2 or x_shape[1] != self._n_in:
+            return None
+        flags = x.flags
+        if not (flags.c_contiguous and flags.aligned):
             return None
         y_shape = y.shape
         labels = len(y_shape) == 1 and self._accepts_labels
         if labels:
-            if y.dtype != _int32 or not y.flags.c_contiguous:
+            if y.dtype != _int32:
                 return None
-        elif len(y_shape) != 2 or (y.dtype is not dtype and y.dtype != dtype) or not y.flags.c_contiguous:
+        elif len(y_shape) != 2 or (y.dtype is not dtype and y.dtype != dtype):
+            return None
+        flags = y.flags
+        if not (flags.c_contiguous and flags.aligned):
             return None
         if y_shape[0] != x_shape[0]:
             return None

@@ -132,7 +132,12 @@ def test_address_reads_numpy_data_pointer():
     import against ``ctypes.data``); it must agree with NumPy for every kind of
     array the fast path accepts: fresh, views at an offset, slices of rows,
     read-only, both float dtypes and int32 labels, and zero-length arrays."""
-    assert network_module._DATA_OFFSET is not None, "the layout probe failed on CPython"
+    import sys
+    import sysconfig
+    if sys.implementation.name != "cpython" or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        assert network_module._DATA_OFFSET is None, "the probe must not guess outside the GIL CPython build"
+    else:
+        assert network_module._DATA_OFFSET is not None, "the layout probe failed on CPython"
     base = np.arange(60, dtype=np.float64).reshape(12, 5)
     readonly = np.ones((3, 2), np.float32)
     readonly.flags.writeable = False
@@ -154,3 +159,27 @@ def test_step_fast_path_passes_views_and_readonly_arrays(record_calls, count_con
     dataset = dataset_of(calls[0])
     assert dataset.x == x_all[6:].ctypes.data and dataset.y == y.ctypes.data
     assert dataset.n_rows == 4 and not count_conversions
+
+
+def test_step_misaligned_array_is_copied_not_passed(record_calls, count_conversions):
+    """A C-contiguous but misaligned view (a float64 array starting one byte into a
+    buffer) must not reach C as a typed pointer: the slow path converts it."""
+    network = Network([2, 3, 1], "relu", dtype=np.float64)
+    raw = np.zeros(4 * 2 * 8 + 1, np.uint8)
+    x = np.frombuffer(raw.data, dtype=np.float64, count=8, offset=1).reshape(4, 2)
+    assert not x.flags.aligned and x.flags.c_contiguous
+    y = np.zeros((4, 1))
+    calls = record_calls("smlp_step")
+    network.step(x, y)
+    assert dataset_of(calls[0]).x % 8 == 0
+    assert count_conversions, "the misaligned input was converted"
+
+
+def test_predict_refuses_misaligned_out():
+    """``out`` is written by C as a typed array: a misaligned one is refused."""
+    network = Network([2, 3, 1], "relu", dtype=np.float64)
+    raw = np.zeros(3 * 8 + 1, np.uint8)
+    out = np.frombuffer(raw.data, dtype=np.float64, count=3, offset=1).reshape(3, 1)
+    assert not out.flags.aligned
+    with pytest.raises(ValueError, match="aligned"):
+        network.predict(np.zeros((3, 2)), out=out)
