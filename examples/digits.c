@@ -99,9 +99,12 @@ int main(int argc, char **argv) {
 
     double test_loss = 0, test_accuracy = 0;
     check(smlp_evaluate(model, &test, &test_loss, &test_accuracy), "smlp_evaluate");
+    /* stopped_early says patience ran out; that can happen in the very last epoch. */
+    const char *stop = !summary.stopped_early                   ? ""
+                       : summary.epochs_run < options.epochs ? ", stopped early (patience ran out)"
+                                                               : ", patience ran out in the last epoch";
     printf("trained %zu epochs in %.2f s of CPU time%s; kept epoch %zu (validation loss %.4f)\n",
-           summary.epochs_run, seconds, summary.stopped_early ? ", stopped early" : "",
-           summary.best_epoch, summary.best_validation_loss);
+           summary.epochs_run, seconds, stop, summary.best_epoch, summary.best_validation_loss);
     printf("test loss %.4f, test accuracy %.2f%% (%zu images)\n", test_loss, 100.0 * test_accuracy, n_test);
 
     smlp_free(model);

@@ -133,7 +133,9 @@ typedef enum smlp_activation {
  *   SMLP_MSE                   L = 1/2 * sum_j (a_j - y_j)^2        any last activation
  *   SMLP_BINARY_CROSS_ENTROPY  L = -sum_j [y_j log a_j + (1-y_j) log(1-a_j)]
  *                              last activation must be SMLP_SIGMOID; computed from z
- *                              (log-sum-exp form), dL/dz = a - y.
+ *                              (log-sum-exp form), dL/dz = a - y. Targets belong in
+ *                              [0, 1]; others are not refused (as in PyTorch's
+ *                              BCEWithLogitsLoss) but make the loss meaningless.
  *   SMLP_SOFTMAX_CROSS_ENTROPY L = -sum_j y_j log a_j
  *                              last activation must be SMLP_SOFTMAX; computed from z
  *                              with log-sum-exp, dL/dz = a * sum_j y_j - y, which is
@@ -258,7 +260,11 @@ smlp_status smlp_set_params(smlp_model *model, smlp_dtype dtype, const void *par
  *   out: n_rows x n_outputs  (n_outputs must equal the last layer size)
  * For softmax outputs each row of out holds class probabilities; for sigmoid outputs
  * each entry is a probability. x and out must not overlap. Safe to call from many
- * threads at once on one model.
+ * threads at once on one model. The outputs themselves are not checked: a diverged
+ * model (finite parameters so large that the forward pass overflows, e.g. after
+ * training with an absurd learning rate) returns SMLP_OK with NaN or infinite
+ * outputs, as PyTorch, scikit-learn and FANN would; smlp_gradients, smlp_step and
+ * smlp_train refuse such a model with SMLP_ERR_NON_FINITE naming the loss.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH (also n_rows == 0),
  * NON_FINITE (a NaN or infinity in x; the message names its row and column; out
  * is not written), OUT_OF_MEMORY, BUSY (a changing call is running
@@ -435,7 +441,7 @@ typedef struct smlp_train_summary {
     double best_validation_loss;    /* NaN without validation data                    */
     double final_train_loss;
     double final_validation_loss;   /* NaN without validation data                    */
-    int stopped_early;              /* patience ran out                               */
+    int stopped_early;              /* patience ran out (possibly in the last epoch)  */
     int stopped_by_callback;
 } smlp_train_summary;
 
@@ -456,6 +462,7 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
 /* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
  * fraction of rows whose argmax equals the label (softmax), or whose every output is
  * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
+ * Like smlp_predict, it does not refuse a diverged model: the loss is then NaN.
  * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),
  * NON_FINITE (a NaN or infinity in the data; the message names its row),
@@ -522,11 +529,14 @@ size_t smlp_cached_rows(smlp_model *model);
 /* Checks the analytic gradient of one batch against central finite differences,
  * (L(p + h) - L(p - h)) / 2h for every parameter, computed in float64 on a float64
  * copy of the model (so a float32 model is checked in float64 too). For each weight
- * layer l it writes the largest relative error |analytic - numeric| /
- * max(|analytic|, |numeric|, 1e-8) over W_l into max_rel_error_w[l] and over b_l
- * (the 1e-8 floor keeps entries that are zero up to rounding from dividing noise by
- * noise)
- * into max_rel_error_b[l] (n_layers entries each). step is h (> 0; 1e-6 is typical).
+ * layer l it writes the largest error |analytic - numeric| /
+ * max(1, |analytic|, |numeric|) over W_l into max_rel_error_w[l] and over b_l into
+ * max_rel_error_b[l] (n_layers entries each): relative for entries of magnitude 1 and
+ * up, absolute below, because the difference quotient's own noise (O(h^2) + O(eps/h))
+ * would make a pure relative error large on small entries. step is h (> 0; 1e-6 is
+ * typical). With h = 1e-6 a correct gradient gives about 1e-8 or less (typically
+ * 1e-9 to 1e-10); 1e-5 and above means a wrong gradient, or a relu input within h of
+ * its kink (docs/backprop.md, section 12).
  * Cost: 2 forward passes per parameter, so use it on small models. The model itself
  * is not changed. Errors: NULL_ARGUMENT, SHAPE_MISMATCH (n_layers and the batch),
  * DTYPE_MISMATCH, INVALID_ARGUMENT (step; labels), NON_FINITE, OUT_OF_MEMORY, BUSY. */

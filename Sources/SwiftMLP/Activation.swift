@@ -22,6 +22,21 @@ public enum Activation: Sendable, Equatable, CaseIterable {
     case softmax
 }
 
+extension Activation: CustomStringConvertible {
+    /// The name used in messages, which C and Python callers read too: the suffix of
+    /// the header's `SMLP_*` constant in lower case.
+    public var description: String {
+        switch self {
+        case .identity: return "identity"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .relu: return "relu"
+        case .leakyReLU: return "leaky_relu"
+        case .softmax: return "softmax"
+        }
+    }
+}
+
 /// A numerically safe logistic function: never evaluates e^x for large positive x.
 @inline(__always)
 func logistic<Scalar: MLPScalar>(_ z: Scalar) -> Scalar {

@@ -12,7 +12,8 @@ public enum CacheKind: Sendable, Equatable, CaseIterable {
     case delta
 }
 
-/// The largest relative error of one layer's analytic gradient.
+/// The largest error of one layer's analytic gradient against central differences,
+/// |analytic - numeric| / max(1, |analytic|, |numeric|) (docs/backprop.md section 12).
 public struct LayerGradientError: Sendable, Equatable {
     public var weights: Double
     public var biases: Double
@@ -107,7 +108,10 @@ extension Network {
                 let taken = Double(saved + h) - Double(saved - h)
                 let numeric = (plus - minus) / taken
                 let exact = Double(analytic.pointer[index])
-                let error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1e-8)
+                // Relative for entries of magnitude 1 and up, absolute below: a pure
+                // relative error makes the O(h^2) + O(eps/h) noise of the difference
+                // quotient look large on small entries (a correct -5.7e-4 read as 1e-6).
+                let error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1)
                 if index < layer.biasOffset {
                     worstWeights = max(worstWeights, error)
                 } else {

@@ -19,6 +19,18 @@ public enum Loss: Sendable, Equatable, CaseIterable {
     case softmaxCrossEntropy
 }
 
+extension Loss: CustomStringConvertible {
+    /// The name used in messages, which C and Python callers read too: the suffix of
+    /// the header's `SMLP_*` constant in lower case.
+    public var description: String {
+        switch self {
+        case .meanSquaredError: return "mse"
+        case .binaryCrossEntropy: return "binary_cross_entropy"
+        case .softmaxCrossEntropy: return "softmax_cross_entropy"
+        }
+    }
+}
+
 /// How per-sample losses combine over a batch.
 public enum Reduction: Sendable, Equatable, CaseIterable {
     /// (1/n) sum over the batch. The default, as in PyTorch and scikit-learn.

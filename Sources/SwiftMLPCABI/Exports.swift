@@ -282,11 +282,11 @@ func requireWidths<Scalar: MLPScalar>(
     }
     guard inputs == network.inputCount else {
         throw APIError(SMLP_ERR_SHAPE_MISMATCH,
-            "n_inputs is \(inputs) but the model has \(network.inputCount) inputs")
+            "n_inputs is \(inputs) but the model's n_inputs is \(network.inputCount)")
     }
     guard outputs == network.outputCount else {
         throw APIError(SMLP_ERR_SHAPE_MISMATCH,
-            "n_outputs is \(outputs) but the model has \(network.outputCount) outputs")
+            "n_outputs is \(outputs) but the model's n_outputs is \(network.outputCount)")
     }
 }
 

@@ -167,7 +167,7 @@ public func smlp_set_scaler(
             case .float64(let network): inputCount = network.inputCount
             }
             guard nInputs == inputCount else {
-                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_inputs is \(nInputs) but the model has \(inputCount) inputs")
+                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_inputs is \(nInputs) but the model's n_inputs is \(inputCount)")
             }
             let scaler = try engine { () throws(MLPError) in
                 try InputScaler(

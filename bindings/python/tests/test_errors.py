@@ -37,10 +37,10 @@ def test_shape_error_message_from_the_library():
     network = Network([2, 3, 1], "tanh")
     with pytest.raises(swiftmlp.ArgumentError) as info:
         network.predict(np.zeros((4, 3)))
-    assert str(info.value) == "smlp_predict: n_inputs is 3 but the model has 2 inputs"
+    assert str(info.value) == "smlp_predict: n_inputs is 3 but the model's n_inputs is 2"
     assert info.value.status == Status.ERR_SHAPE_MISMATCH
     assert str(info.value) == swiftmlp._native.last_error()
-    with pytest.raises(ValueError, match=r"smlp_step: n_outputs is 2 but the model has 1 outputs"):
+    with pytest.raises(ValueError, match=r"smlp_step: n_outputs is 2 but the model's n_outputs is 1"):
         network.step(np.zeros((4, 2)), np.zeros((4, 2)))
     with pytest.raises(ValueError, match="smlp_predict: n_rows is 0"):
         network.predict(np.zeros((0, 2)))
