@@ -24,7 +24,7 @@ from ._errors import (ArgumentError, BusyError, FormatError, LibraryOSError, Non
 from ._native import lib as _lib
 from ._native import check as _check
 from ._native import path as library_path
-from .network import (EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, Metadata, Network,
+from .network import (EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, Metadata, ModelInfo, Network,
                       TrainSummary, optimizer_defaults)
 
 __version__ = "0.1.0"
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # at run time the estimators load on first use (__getattr__ b
 
 __all__ = [
     "MLPClassifier", "MLPRegressor", "Network",
-    "EpochReport", "Evaluation", "GradCheck", "Gradients", "LayerInfo", "Metadata", "TrainSummary",
+    "EpochReport", "Evaluation", "GradCheck", "Gradients", "LayerInfo", "Metadata", "ModelInfo", "TrainSummary",
     "optimizer_defaults", "version", "version_string", "status_string", "set_num_threads",
     "get_num_threads", "library_path",
     "Activation", "CacheKind", "DType", "Init", "Loss", "Optimizer", "Reduction", "Schedule", "Status",

@@ -261,6 +261,21 @@ class GradCheck(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ModelInfo:
+    """What a model is (see smlp_model_info), with the enums as enums."""
+    dtype: DType
+    n_layers: int
+    n_inputs: int
+    n_outputs: int
+    param_count: int
+    loss: Loss
+    reduction: Reduction
+    leaky_relu_slope: float
+    epoch: int
+    has_scaler: bool
+
+
+@dataclass(frozen=True)
 class LayerInfo:
     """One weight layer (see smlp_layer_info)."""
     n_inputs: int
@@ -526,11 +541,13 @@ class Network:
         count = lib.smlp_param_count(self._h)
         return int(count)
 
-    def info(self) -> _capi.smlp_model_info:
+    def info(self) -> ModelInfo:
         """smlp_model_info_get: dtype, layers, widths, loss, epoch, has_scaler..."""
         info = _capi.smlp_model_info()
         check(lib.smlp_model_info_get(self._h, byref(info)))
-        return info
+        return ModelInfo(DType(info.dtype), int(info.n_layers), int(info.n_inputs), int(info.n_outputs),
+                         int(info.param_count), Loss(info.loss), Reduction(info.reduction),
+                         float(info.leaky_relu_slope), int(info.epoch), bool(info.has_scaler))
 
     def layer_info(self, layer: int) -> LayerInfo:
         """smlp_layer_info_get for weight layer ``layer`` (0-based)."""

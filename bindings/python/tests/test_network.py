@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import swiftmlp
-from swiftmlp import Activation, Loss, Network, Reduction
+from swiftmlp import Activation, DType, Loss, Network, Reduction
 
 
 def xor_network(dtype="float64", seed=42) -> Network:
@@ -46,7 +46,9 @@ def test_description():
     assert network.param_count == 3 * 5 + 5 + 5 * 2 + 2
     assert network.leaky_relu_slope == pytest.approx(0.2)
     info = network.info()
-    assert (info.n_layers, info.param_count, info.epoch, info.has_scaler) == (2, 32, 0, 0)
+    assert (info.n_layers, info.param_count, info.epoch, info.has_scaler) == (2, 32, 0, False)
+    assert (info.dtype, info.loss, info.reduction) == (DType.FLOAT64, Loss.SOFTMAX_CROSS_ENTROPY, Reduction.REDUCTION_SUM)
+    assert "ModelInfo(dtype=<DType.FLOAT64" in repr(info)
     layer = network.layer_info(1)
     assert (layer.n_inputs, layer.n_outputs, layer.weight_offset, layer.bias_offset) == (5, 2, 20, 30)
     assert "Network(layer_sizes=(3, 5, 2)" in repr(network)
