@@ -276,7 +276,7 @@ public final class Network<Scalar: MLPScalar> {
             }
             for row in 0..<rows where labels[row] < 0 || Int(labels[row]) >= outputCount {
                 throw MLPError(.invalidArgument,
-                    "label of row \(row) is \(labels[row]); it must be in 0...\(outputCount - 1) (one per output)")
+                    "label of row \(row) is \(labels[row]); it must be from 0 to \(outputCount - 1) (one class per output)")
             }
         }
     }
