@@ -40,12 +40,13 @@ extension Activation: CustomStringConvertible {
 /// A numerically safe logistic function: never evaluates e^x for large positive x.
 @inline(__always)
 func logistic<Scalar: MLPScalar>(_ z: Scalar) -> Scalar {
-    if z >= 0 {
-        return 1 / (1 + Scalar.exponential(-z))
-    } else {
-        let e = Scalar.exponential(z)
-        return e / (1 + e)
-    }
+    logistic(z, exponential: Scalar.exponential(-abs(z)))
+}
+
+/// The logistic of `z` from e = e^-|z|: 1 / (1 + e) for z >= 0, e / (1 + e) below.
+@inline(__always)
+func logistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Scalar {
+    z >= 0 ? 1 / (1 + e) : e / (1 + e)
 }
 
 /// Adds the bias to every row of Z and applies the activation, in one pass.
@@ -76,26 +77,14 @@ func forwardBiasActivation<Scalar: MLPScalar>(
             }
         }
     case .sigmoid:
-        if let sigmoidExponentials {
-            for i in 0..<rows {
-                let zRow = z + i * width, aRow = a + i * width, eRow = sigmoidExponentials + i * width
-                for j in 0..<width {
-                    let value = zRow[j] + bias[j]
-                    zRow[j] = value
-                    // The same operations as `logistic`, keeping e = e^-|z|.
-                    let e = Scalar.exponential(-abs(value))
-                    eRow[j] = e
-                    aRow[j] = value >= 0 ? 1 / (1 + e) : e / (1 + e)
-                }
-            }
-            return
-        }
         for i in 0..<rows {
             let zRow = z + i * width, aRow = a + i * width
             for j in 0..<width {
                 let value = zRow[j] + bias[j]
                 zRow[j] = value
-                aRow[j] = logistic(value)
+                let e = Scalar.exponential(-abs(value))
+                sigmoidExponentials?[i * width + j] = e
+                aRow[j] = logistic(value, exponential: e)
             }
         }
     case .tanh:

@@ -210,21 +210,19 @@ extension Network {
     public func gradients(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
-        let (loss, summary) = try lossAndGradient(
-            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, needsNorm: false)
-        guard loss.isFinite, summary.isFinite else {
+        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        guard loss.isFinite, gradientSummary(needsNorm: false).isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
         return loss
     }
 
-    /// Shared by `gradients` and `step`: checks, reserves, forward, backward, and
-    /// `gradientSummary(needsNorm:)` unless `summary` is false (then 0).
+    /// Shared by `gradients` and `step`: checks, reserves, forward, backward. Returns
+    /// the loss; the gradient is in `gradient`.
     @inline(__always)
     func lossAndGradient(
-        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
-        summary: Bool = true, needsNorm: Bool
-    ) throws(MLPError) -> (loss: Double, squaredNorm: Double) {
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> Double {
         try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
         try workspace.reserve(rows: rows, layout: layout)
         let input = firstLayerInput(
@@ -232,7 +230,7 @@ extension Network {
         forwardTraining(inputs: input, rows: rows)
         let loss = backwardTraining(inputs: input, targets: targets, rows: rows)
         workspaceRows = rows
-        return (loss, summary ? gradientSummary(needsNorm: needsNorm) : 0)
+        return loss
     }
 
     /// One optimizer step on one batch. Returns the loss before the update.
@@ -248,9 +246,8 @@ extension Network {
         // Plain SGD without clipping checks the gradient inside its update, which
         // changes nothing when a value is not finite, so the separate pass is skipped.
         let outOfPlace = optimizer.updatesOutOfPlace && !needsNorm
-        let (loss, squaredNorm) = try lossAndGradient(
-            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows,
-            summary: !outOfPlace, needsNorm: needsNorm)
+        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        let squaredNorm = outOfPlace ? 0 : gradientSummary(needsNorm: needsNorm)
         let input = inputs.baseAddress.unsafelyUnwrapped
         guard loss.isFinite, squaredNorm.isFinite else {
             throw nonFiniteError(inputs: input, targets: targets, rows: rows, loss: loss)

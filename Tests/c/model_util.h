@@ -30,6 +30,20 @@ static inline smlp_model *make_model(smlp_dtype dtype, size_t n_sizes, const siz
     return model;
 }
 
+/* A batch of dense targets: rows x n_in inputs x and rows x n_out targets y. */
+static inline smlp_dataset dense_set(smlp_dtype dtype, size_t rows, size_t n_in, const void *x, size_t n_out,
+                                     const void *y) {
+    smlp_dataset d;
+    d.dtype = dtype;
+    d.n_rows = rows;
+    d.n_inputs = n_in;
+    d.x = x;
+    d.n_outputs = n_out;
+    d.y = y;
+    d.labels = NULL;
+    return d;
+}
+
 /* A tiny deterministic generator (64-bit LCG, top bits): uniform in [lo, hi). */
 static inline double test_uniform(uint64_t *state, double lo, double hi) {
     *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;

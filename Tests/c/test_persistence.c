@@ -974,7 +974,7 @@ static void test_save_after_overflow(void) {
         smlp_model *model = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 1);
         smlp_optimizer_config oc;
         double x[2] = {1e3, -1e3}, y[1] = {5}, before[3], after[3];
-        smlp_dataset set;
+        smlp_dataset set = dense_set(SMLP_FLOAT64, 1, 2, x, 1, y);
         smlp_status step, save, load;
         char path[512];
         int finite;
@@ -982,13 +982,6 @@ static void test_save_after_overflow(void) {
         smlp_optimizer_config_init(&oc, SMLP_SGD);
         oc.learning_rate = 1e308;
         oc.momentum = momenta[k];
-        set.dtype = SMLP_FLOAT64;
-        set.n_rows = 1;
-        set.n_inputs = 2;
-        set.x = x;
-        set.n_outputs = 1;
-        set.y = y;
-        set.labels = NULL;
         CHECK_STATUS(smlp_set_optimizer(model, &oc), SMLP_OK, "SGD with learning_rate 1e308, momentum %g", momenta[k]);
         smlp_get_params(model, SMLP_FLOAT64, before, 3);
         step = smlp_step(model, &set, NULL);

@@ -72,19 +72,6 @@ static void make_data(void) {
     smooth_targets(val_x, es_val_y, 0.0, 106);
 }
 
-static smlp_dataset dense_set(smlp_dtype dtype, size_t rows, size_t n_in, const void *x, size_t n_out,
-                              const void *y) {
-    smlp_dataset d;
-    d.dtype = dtype;
-    d.n_rows = rows;
-    d.n_inputs = n_in;
-    d.x = x;
-    d.n_outputs = n_out;
-    d.y = y;
-    d.labels = NULL;
-    return d;
-}
-
 static smlp_dataset label_set(size_t rows, size_t n_in, const double *x, size_t n_out,
                               const int32_t *labels) {
     smlp_dataset d = dense_set(SMLP_FLOAT64, rows, n_in, x, n_out, NULL);
