@@ -76,34 +76,8 @@ LDFLAGS=(-L"$LIBDIR" -lswiftmlp -lm -Wl,-rpath,"$LIBDIR")
 
 rm -rf "$SCRATCH"
 mkdir -p "$SCRATCH"
-total_passed=0
-total_failed=0
-
-# Runs one command, shows its output, and adds its "N passed, N failed" to the totals.
-run_one() {
-    local name=$1; shift
-    local log="$SCRATCH/$name.log" rc=0
-    echo "== $name"
-    timeout "$TIMEOUT" "$@" > "$log" 2>&1 < /dev/null || rc=$?
-    cat "$log"
-    local summary
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
-    if [[ -z "$summary" ]]; then
-        echo "$name: CRASHED or did not report (exit status $rc)"
-        total_failed=$((total_failed + 1))
-        return
-    fi
-    local passed failed
-    passed=${summary%% passed*}
-    failed=${summary#*, }
-    failed=${failed%% failed}
-    total_passed=$((total_passed + passed))
-    total_failed=$((total_failed + failed))
-    if ((rc != 0 && failed == 0)); then
-        echo "$name: exited with status $rc although it reported no failure"
-        total_failed=$((total_failed + 1))
-    fi
-}
+# shellcheck source=../c/run_one.sh
+source "$ROOT/Tests/c/run_one.sh"
 
 build() { # build NAME SOURCE: 0 if it compiled, else counts a failure
     local name=$1 source=$2
