@@ -20,27 +20,8 @@ mkdir -p "$OUT"
 
 [[ -e $ROOT/build/lib/libswiftmlp.so ]] || { echo "run.sh: build/lib/libswiftmlp.so is missing: make library"; echo "0 passed, 1 failed"; exit 1; }
 
-total_passed=0
-total_failed=0
-
-count() { # count <name> <log> <exit status>
-    local name=$1 log=$2 rc=$3 summary passed failed
-    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
-    if [[ -z $summary ]]; then
-        echo "$name: CRASHED or did not report (exit status $rc)"
-        total_failed=$((total_failed + 1))
-        return
-    fi
-    passed=${summary%% passed*}
-    failed=${summary#*, }
-    failed=${failed%% failed}
-    total_passed=$((total_passed + passed))
-    total_failed=$((total_failed + failed))
-    if ((rc != 0 && failed == 0)); then
-        echo "$name: exited with status $rc although it reported no failure"
-        total_failed=$((total_failed + 1))
-    fi
-}
+# shellcheck source=../c/run_one.sh
+source "$ROOT/Tests/c/run_one.sh"
 
 for name in test_threads_stress test_nonfinite test_memory_limits; do
     if ! "$CC" -std=c99 -O2 -g -Wall -Wextra -pedantic -Werror -I"$ROOT/include" -I"$ROOT/Tests/c" \
@@ -62,7 +43,7 @@ for name in test_threads_stress test_nonfinite; do
     timeout "$TIMEOUT" "$OUT/$name" >"$OUT/$name.log" 2>&1 || rc=$?
     cat "$OUT/$name.log" | grep -v '^$'
     echo "($((SECONDS - start)) s)"
-    count "$name" "$OUT/$name.log" "$rc"
+    count_report "$name" "$OUT/$name.log" "$rc"
 done
 
 if [[ -x $OUT/test_memory_limits ]]; then
@@ -73,7 +54,7 @@ if [[ -x $OUT/test_memory_limits ]]; then
     # The Swift runtime's trap reports (stack traces) are long: show the checks only.
     grep -vE '^[0-9]+ +[A-Za-z_.0-9-]+ +0x[0-9a-f]+ ' "$OUT/test_memory_limits.log"
     echo "($((SECONDS - start)) s)"
-    count test_memory_limits "$OUT/test_memory_limits.log" "$rc"
+    count_report test_memory_limits "$OUT/test_memory_limits.log" "$rc"
 fi
 
 echo "$total_passed passed, $total_failed failed"
