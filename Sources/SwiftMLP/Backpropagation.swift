@@ -3,10 +3,11 @@
 //
 // forwardDense     Z_l = A_{l-1} W_l            (gemm, no transposes)
 //                  Z_l += b_l; A_l = f_l(Z_l)   (one fused pass)
-// backwardDense    dW_l = A_{l-1}^T dZ_l        (gemm, transpose flag on A)
-//                  dA_{l-1} = dZ_l W_l^T        (gemm, transpose flag on W)
+// backwardDense    dA_{l-1} = dZ_l W_l^T        (gemm, transpose flag on W)
 //                  dZ_{l-1} = dA_{l-1} ⊙ f'(A_{l-1}),  db_{l-1} = sum_rows dZ_{l-1}
 //                                               (one fused pass)
+//                  dW_l = A_{l-1}^T dZ_l        (gemm, transpose flag on A), or with
+//                  plain SGD W_l -= lr dW_l in the same gemm (PlainSGDStep.swift)
 // The output layer's dZ comes from the loss (Loss.swift): a - y for the fused
 // cross-entropies, scaled by 1/n under mean reduction.
 
@@ -35,29 +36,54 @@ extension Network {
 
     /// From dZ_l (already in the workspace): dW_l, and for l > 0 also dZ_{l-1} and
     /// db_{l-1}. db_l was written by whoever produced dZ_l.
+    /// With `sgdStep`, dW_l and db_l are not kept: they update W_l and b_l into
+    /// `sgdStep.newParameters` instead (PlainSGDStep.swift).
     /// - layerInput: rows x fanIn, the A_{l-1} (or X) the forward pass used.
     @inline(__always)
-    func backwardDense(layer l: Int, layerInput: UnsafePointer<Scalar>, rows: Int) {
+    func backwardDense(
+        layer l: Int, layerInput: UnsafePointer<Scalar>, rows: Int, sgdStep: PlainSGDDestination?
+    ) {
         let shape = plans[l]
         let dz = workspace.dz(l)
-        // dW_l (fanIn x fanOut) = A_{l-1}^T (fanIn x rows) · dZ_l (rows x fanOut)
+        // The input gradient first: it reads W_l, which an in-place step overwrites.
+        if l > 0 {
+            // dA_{l-1} (rows x fanIn) = dZ_l (rows x fanOut) · W_l^T (fanOut x fanIn)
+            let upstream = workspace.upstream
+            multiply(
+                transposeA: false, transposeB: true, m: rows, n: shape.fanIn, k: shape.fanOut,
+                a: dz, lda: shape.fanOut,
+                b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
+                c: upstream, ldc: shape.fanIn)
+            let previous = plans[l - 1]
+            backwardActivationBiasGradient(
+                previous.activation, leakySlope: leakySlope,
+                upstream: upstream, a: workspace.a(l - 1), dz: workspace.dz(l - 1),
+                biasGradient: gradient.address(previous.biasOffset), rows: rows, width: shape.fanIn)
+        }
+        guard let sgdStep else {
+            // dW_l (fanIn x fanOut) = A_{l-1}^T (fanIn x rows) · dZ_l (rows x fanOut)
+            multiply(
+                transposeA: true, transposeB: false, m: shape.fanIn, n: shape.fanOut, k: rows,
+                a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,
+                c: gradient.address(shape.weightOffset), ldc: shape.fanOut)
+            return
+        }
+        // W_l = W_l - lr (A_{l-1}^T dZ_l + wd W_l), in the destination.
+        let oldWeights = parameters.address(shape.weightOffset)
+        let newWeights = sgdStep.newParameters + shape.weightOffset
+        if newWeights != oldWeights { newWeights.update(from: oldWeights, count: shape.fanIn * shape.fanOut) }
         multiply(
             transposeA: true, transposeB: false, m: shape.fanIn, n: shape.fanOut, k: rows,
             a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,
-            c: gradient.address(shape.weightOffset), ldc: shape.fanOut)
-        guard l > 0 else { return }
-        // dA_{l-1} (rows x fanIn) = dZ_l (rows x fanOut) · W_l^T (fanOut x fanIn)
-        let upstream = workspace.upstream
-        multiply(
-            transposeA: false, transposeB: true, m: rows, n: shape.fanIn, k: shape.fanOut,
-            a: dz, lda: shape.fanOut,
-            b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
-            c: upstream, ldc: shape.fanIn)
-        let previous = plans[l - 1]
-        backwardActivationBiasGradient(
-            previous.activation, leakySlope: leakySlope,
-            upstream: upstream, a: workspace.a(l - 1), dz: workspace.dz(l - 1),
-            biasGradient: gradient.address(previous.biasOffset), rows: rows, width: shape.fanIn)
+            c: newWeights, ldc: shape.fanOut, sgdStep: sgdStep.weights)
+        // b_l = b_l - lr (db_l + wd b_l); db_l is in the gradient buffer, which may
+        // also be the destination (each element is read before it is written).
+        let oldBiases = parameters.address(shape.biasOffset)
+        let biasGradient = gradient.address(shape.biasOffset)
+        let newBiases = sgdStep.newParameters + shape.biasOffset
+        for j in 0..<shape.fanOut {
+            newBiases[j] = sgdStep.biases.updated(oldBiases[j], gradient: biasGradient[j])
+        }
     }
 
     // MARK: Passes
@@ -79,20 +105,32 @@ extension Network {
 
     /// The loss, then the backward pass; fills `gradient`. Returns the reduced loss.
     func backwardTraining(inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int) -> Double {
+        let loss = outputLossAndDelta(targets: targets, rows: rows)
+        backwardLayers(inputs: inputs, rows: rows, sgdStep: nil)
+        return loss
+    }
+
+    /// The loss of the batch in the workspace; writes the output layer's dZ and db.
+    @inline(__always)
+    func outputLossAndDelta(targets: Targets<Scalar>, rows: Int) -> Double {
         let last = layerCount - 1
         let lastShape = plans[last]
-        let loss = lossAndOutputDelta(
+        return lossAndOutputDelta(
             loss: configuration.loss, reduction: configuration.reduction,
             outputActivation: lastShape.activation, leakySlope: leakySlope,
             z: workspace.z(last), a: workspace.a(last), targets: targets,
             upstream: workspace.upstream, dz: workspace.dz(last),
             biasGradient: gradient.address(lastShape.biasOffset),
             rows: rows, width: lastShape.fanOut)
-        for l in stride(from: last, through: 0, by: -1) {
+    }
+
+    /// `backwardDense` from the last layer to the first.
+    @inline(__always)
+    func backwardLayers(inputs: UnsafePointer<Scalar>, rows: Int, sgdStep: PlainSGDDestination?) {
+        for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let layerInput = l == 0 ? inputs : UnsafePointer(workspace.a(l - 1))
-            backwardDense(layer: l, layerInput: layerInput, rows: rows)
+            backwardDense(layer: l, layerInput: layerInput, rows: rows, sgdStep: sgdStep)
         }
-        return loss
     }
 
     /// What the step needs to know about the gradient: with clipping on, its squared
@@ -243,22 +281,15 @@ extension Network {
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
         let needsNorm = optimizer.configuration.clipNorm > 0
-        // Plain SGD without clipping checks the gradient inside its update, which
-        // changes nothing when a value is not finite, so the separate pass is skipped.
-        let outOfPlace = optimizer.updatesOutOfPlace && !needsNorm
+        if optimizer.updatesOutOfPlace && !needsNorm {
+            return try plainSGDStep(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        }
         let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        let squaredNorm = outOfPlace ? 0 : gradientSummary(needsNorm: needsNorm)
-        let input = inputs.baseAddress.unsafelyUnwrapped
+        let squaredNorm = gradientSummary(needsNorm: needsNorm)
         guard loss.isFinite, squaredNorm.isFinite else {
-            throw nonFiniteError(inputs: input, targets: targets, rows: rows, loss: loss)
+            throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
-        if outOfPlace {
-            guard applyPlainSGD(gradientScale: 1) else {
-                throw nonFiniteError(inputs: input, targets: targets, rows: rows, loss: loss)
-            }
-        } else {
-            try applyGradient(squaredNorm: squaredNorm)
-        }
+        try applyGradient(squaredNorm: squaredNorm)
         return loss
     }
 
@@ -275,6 +306,7 @@ extension Network {
         let updated = gradient
         gradient = parameters
         parameters = updated
+        normBounds.known = false
         return true
     }
 
@@ -298,6 +330,7 @@ extension Network {
             }
             return
         }
+        normBounds.known = false
         let finite = optimizer.apply(
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
             learningRate: currentLearningRate, plans: plans, layerCount: layerCount)

@@ -7,19 +7,45 @@
 /// measurement on bench configurations c and d (docs/performance.md).
 let smallProductLimit = 4096
 
+/// The learning rate and weight decay of a plain-SGD update, and the one expression
+/// every plain-SGD path evaluates per parameter.
+struct PlainSGDRate<Scalar: MLPScalar> {
+    let learningRate: Scalar
+    let weightDecay: Scalar
+
+    /// p - lr (g + wd p); p - lr g without decay.
+    @inline(__always)
+    func updated(_ p: Scalar, gradient g: Scalar) -> Scalar {
+        weightDecay == 0 ? p - learningRate * g : p - learningRate * (g + weightDecay * p)
+    }
+}
+
 /// Row-major C = op(A) · op(B), with op(A) m x k and op(B) k x n (beta = 0).
 /// The transposes used by the passes: NN (forward), TN (weight gradient), NT (input
 /// gradient).
+///
+/// With `sgdStep`, C holds parameters on entry and the product is their gradient,
+/// which is not stored: C = C - lr (op(A) · op(B) + wd C), a plain-SGD update fused
+/// into the product. BLAS does it as alpha = -lr, beta = 1 - lr wd (no pass of its
+/// own over C; with beta = 0 OpenBLAS even zeroes C first); the small-product loops
+/// evaluate `PlainSGDRate.updated`. Either way the result depends only on the
+/// values, not on where C is, which keeps in-place and out-of-place steps equal
+/// bit for bit (PlainSGDStep.swift).
 @inline(__always)
 func multiply<Scalar: MLPScalar>(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
-    c: UnsafeMutablePointer<Scalar>, ldc: Int
+    c: UnsafeMutablePointer<Scalar>, ldc: Int, sgdStep: PlainSGDRate<Scalar>? = nil
 ) {
     if m * n * k > smallProductLimit {
+        var alpha: Scalar = 1, beta: Scalar = 0
+        if let sgdStep {
+            alpha = -sgdStep.learningRate
+            beta = 1 - sgdStep.learningRate * sgdStep.weightDecay
+        }
         Scalar.gemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-            alpha: 1, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+            alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
     // Every element as one dot product kept in a register: the inner loops store
@@ -33,7 +59,11 @@ func multiply<Scalar: MLPScalar>(
             let bColumn = b + j * bColumnStride
             var total: Scalar = 0
             for p in 0..<k { total += aRow[p * aDepthStride] * bColumn[p * bDepthStride] }
-            cRow[j] = total
+            if let sgdStep {
+                cRow[j] = sgdStep.updated(cRow[j], gradient: total)
+            } else {
+                cRow[j] = total
+            }
         }
     }
 }

@@ -23,11 +23,15 @@ public final class Network<Scalar: MLPScalar> {
     // exclusivity bookkeeping, which cost ~5% of a tiny network's step.
 
     /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
-    /// A plain-SGD step swaps this buffer with `gradient` (`applyGradient`).
+    /// A plain-SGD step may swap this buffer with `gradient` (PlainSGDStep.swift).
+    /// Whatever else writes to it must set `normBounds.known` to false.
     @exclusivity(unchecked) var parameters: ScalarBuffer<Scalar>
-    /// The gradient of the last `gradients` call, same layout. A `step` also computes
-    /// its gradient here; with plain SGD it then writes the new parameters over it.
+    /// The gradient of the last `gradients` call, same layout. A `step` with an
+    /// optimizer that keeps state also computes its gradient here; plain SGD uses
+    /// it as scratch (PlainSGDStep.swift).
     @exclusivity(unchecked) var gradient: ScalarBuffer<Scalar>
+    /// Norm bounds that let a plain-SGD step prove an in-place update safe.
+    let normBounds: ParameterNormBounds
     @exclusivity(unchecked) var optimizer: OptimizerState<Scalar>
     let workspace: Workspace<Scalar>
     /// Per-layer shapes and activations as plain memory for the hot path.
@@ -89,6 +93,7 @@ public final class Network<Scalar: MLPScalar> {
         self.layerCount = layout.layers.count
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
+        self.normBounds = ParameterNormBounds(layout: layout)
         for (l, shape) in layout.layers.enumerated() {
             (plans + l).initialize(to: LayerPlan(
                 fanIn: shape.fanIn, fanOut: shape.fanOut, weightOffset: shape.weightOffset,
@@ -124,10 +129,9 @@ public final class Network<Scalar: MLPScalar> {
     }
 
     /// A read-only view of the gradient of the most recent `gradients` call (or of a
-    /// `step` or `applyGradients` with an optimizer that keeps state; plain SGD writes
-    /// the new parameters over its gradient and swaps the buffers, so after its step
-    /// this holds the previous parameters, and after a failed one no gradient). Valid
-    /// until the next mutating call.
+    /// `step` or `applyGradients` with an optimizer that keeps state). Plain SGD
+    /// uses the buffer as scratch: after its `step` or `applyGradients`, successful
+    /// or not, what it holds is unspecified. Valid until the next mutating call.
     public var gradientView: UnsafeBufferPointer<Scalar> {
         UnsafeBufferPointer(gradient.bufferPointer)
     }
@@ -151,6 +155,7 @@ public final class Network<Scalar: MLPScalar> {
         if let source = values.baseAddress, parameterCount > 0 {
             parameters.pointer.update(from: source, count: parameterCount)
         }
+        normBounds.known = false
     }
 
     public func setParameters(_ values: [Scalar]) throws(MLPError) {

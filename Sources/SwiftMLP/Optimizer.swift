@@ -194,6 +194,12 @@ struct OptimizerState<Scalar: MLPScalar> {
         stepCount = 0
     }
 
+    /// One more update applied. Saturating: a count restored from a file may be
+    /// anything up to Int.max.
+    mutating func countStep() {
+        stepCount = stepCount == Int.max ? Int.max : stepCount + 1
+    }
+
     /// Plain SGD (no momentum) keeps no state: a new parameter depends only on the
     /// old one and its gradient, so the update can be computed out of place.
     var updatesOutOfPlace: Bool { configuration.kind == .sgd && configuration.momentum == 0 }
@@ -236,7 +242,7 @@ struct OptimizerState<Scalar: MLPScalar> {
             }
         }
         guard !Scalar.containsNonFinite(nonFinite) else { return false }
-        stepCount = stepCount == Int.max ? Int.max : stepCount + 1
+        countStep()
         return true
     }
 
@@ -275,8 +281,7 @@ struct OptimizerState<Scalar: MLPScalar> {
         gradientScale: Scalar, learningRate: Double,
         plans: UnsafePointer<LayerPlan>, layerCount: Int
     ) -> Bool {
-        // Saturating: a count restored from a file may be anything up to Int.max.
-        stepCount = stepCount == Int.max ? Int.max : stepCount + 1
+        countStep()
         var nonFinite: Scalar.NonFiniteBits = 0
         for l in 0..<layerCount {
             let layer = plans[l]

@@ -21,7 +21,7 @@ public enum DType: Sendable, Equatable {
 ///
 /// The requirements are the primitives whose implementations differ per type; every
 /// algorithm is written once against this protocol.
-public protocol MLPScalar: BinaryFloatingPoint, Sendable {
+public protocol MLPScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
     /// The `DType` tag of this type.
     static var dtype: DType { get }
     /// e^x.
@@ -57,6 +57,44 @@ extension MLPScalar {
     @inline(__always)
     static func containsNonFinite(_ bits: NonFiniteBits) -> Bool {
         bits >> (NonFiniteBits.bitWidth - 1) != 0
+    }
+
+    /// An upper bound on the Euclidean (Frobenius) norm of `count` values: infinity
+    /// when one is an infinity or a NaN (both propagate through x * x and the sums),
+    /// or when the sum of squares leaves the type's range.
+    ///
+    /// Explicit SIMD with independent accumulators, because the compiler may not
+    /// reorder a floating-point sum to vectorise it. Sums run in chunks short enough
+    /// (k u <= 1/4, u = ulpOfOne, the unit roundoff of any rounding mode) that a
+    /// computed chunk is at least 2/3 of its exact value whatever the order; chunks
+    /// add in Double; the factor 2 on the sum covers the rounding.
+    @inline(__always)
+    static func normBound(_ values: UnsafePointer<Self>, count: Int) -> Double {
+        let chunk = Int(0.25 / Double(ulpOfOne)) & ~15
+        let raw = UnsafeRawPointer(values)
+        let stride = MemoryLayout<Self>.stride
+        var total = 0.0, start = 0
+        while start < count {
+            let end = Swift.min(start + chunk, count)
+            var s0 = SIMD8<Self>(), s1 = SIMD8<Self>()
+            var index = start
+            while index + 16 <= end {
+                let a = raw.loadUnaligned(fromByteOffset: index * stride, as: SIMD8<Self>.self)
+                let b = raw.loadUnaligned(fromByteOffset: (index + 8) * stride, as: SIMD8<Self>.self)
+                s0 += a * a
+                s1 += b * b
+                index += 16
+            }
+            var sum = (s0 + s1).sum()
+            while index < end {
+                sum += values[index] * values[index]
+                index += 1
+            }
+            total += Double(sum)
+            start = end
+        }
+        let bound = (2 * total).squareRoot()
+        return bound.isFinite ? bound : .infinity
     }
 }
 

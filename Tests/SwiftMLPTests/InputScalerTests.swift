@@ -66,13 +66,6 @@ private func standardised<S: MLPScalar>(_ x: [S], _ scaler: InputScaler) -> [S] 
     }
 }
 
-private func bitsEqual<S: MLPScalar>(_ a: [S], _ b: [S]) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy {
-        $0.sign == $1.sign && $0.exponentBitPattern == $1.exponentBitPattern
-            && $0.significandBitPattern == $1.significandBitPattern
-    }
-}
-
 final class InputScalerTests: XCTestCase {
     // MARK: Statistics
 

@@ -230,6 +230,14 @@ func assertClose(
 func bits(_ values: [Double]) -> [UInt64] { values.map(\.bitPattern) }
 func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
 
+/// Equal bit for bit, for either scalar type.
+func bitsEqual<S: MLPScalar>(_ a: [S], _ b: [S]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy {
+        $0.sign == $1.sign && $0.exponentBitPattern == $1.exponentBitPattern
+            && $0.significandBitPattern == $1.significandBitPattern
+    }
+}
+
 // MARK: Reference backpropagation (independent of the engine)
 
 /// d activation / dz evaluated from z (not from the cached output as the engine does),

@@ -4,7 +4,9 @@
  * one-hot targets and integer labels; smlp_step with plain SGD is p - lr*g exactly
  * and a batch of one is the online update; every failing call (bad labels, bad
  * targets, NaN data, bad shapes, bad optimizer settings) returns its documented
- * status and changes nothing - not the parameters, not the optimizer state.
+ * status and changes nothing - not the parameters, not the optimizer state; plain
+ * SGD steps taken in place equal steps forced out of place, bit for bit, and are
+ * refused the same way.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -410,6 +412,86 @@ static void test_failures_change_nothing(void) {
     }
 }
 
+/* Plain SGD on a network big enough that steps update the parameters in place once
+ * the library can prove them safe (PlainSGDStep.swift): they must equal steps forced
+ * out of place (smlp_set_params before each forgets the proof), bit for bit; and,
+ * after in-place steps, an update that would overflow and a NaN input behind a relu
+ * are refused with the parameters unchanged and leave no trace. */
+enum { BIG_ROWS = 24, BIG_IN = 30, BIG_HID = 40, BIG_OUT = 6 };
+
+static void set_sgd(smlp_model *model, double lr) {
+    smlp_optimizer_config sgd;
+    smlp_optimizer_config_init(&sgd, SMLP_SGD);
+    sgd.learning_rate = lr;
+    CHECK_STATUS(smlp_set_optimizer(model, &sgd), SMLP_OK, "in-place SGD: set lr %g", lr);
+}
+
+static void test_in_place_sgd(smlp_dtype dtype) {
+    static const size_t big_sizes[3] = {BIG_IN, BIG_HID, BIG_OUT};
+    static const smlp_activation relu[2] = {SMLP_RELU, SMLP_IDENTITY};
+    static double xd[BIG_ROWS * BIG_IN], yd[BIG_ROWS * BIG_OUT], far[BIG_ROWS * BIG_OUT];
+    static float xs[BIG_ROWS * BIG_IN], ys[BIG_ROWS * BIG_OUT], fars[BIG_ROWS * BIG_OUT];
+    const char *name = dtype == SMLP_FLOAT32 ? "float32" : "float64";
+    const int f32 = dtype == SMLP_FLOAT32;
+    smlp_model *free_steps = make_model(dtype, 3, big_sizes, relu, SMLP_MSE, SMLP_REDUCTION_SUM, 8);
+    smlp_model *forced = make_model(dtype, 3, big_sizes, relu, SMLP_MSE, SMLP_REDUCTION_SUM, 8);
+    smlp_dataset good, overflowing;
+    size_t i, n_params;
+    int step, all_equal = 1;
+    double saved;
+    float saved_f;
+    void *params, *snap;
+    if (!CHECK(free_steps && forced, "in-place SGD %s: create", name)) return;
+    fill_uniform(xd, BIG_ROWS * BIG_IN, 41, -1, 1);
+    fill_uniform(yd, BIG_ROWS * BIG_OUT, 42, 0, 1);
+    for (i = 0; i < BIG_ROWS * BIG_OUT; i++) far[i] = yd[i] + 1000;
+    for (i = 0; i < BIG_ROWS * BIG_IN; i++) xs[i] = (float)xd[i];
+    for (i = 0; i < BIG_ROWS * BIG_OUT; i++) {
+        ys[i] = (float)yd[i];
+        fars[i] = (float)far[i];
+    }
+    good = dense_set(dtype, BIG_ROWS, BIG_IN, f32 ? (const void *)xs : xd, BIG_OUT, f32 ? (const void *)ys : yd);
+    overflowing = good;
+    overflowing.y = f32 ? (const void *)fars : far;
+    set_sgd(free_steps, 0.01);
+    set_sgd(forced, 0.01);
+    n_params = smlp_param_count(forced);
+    for (step = 0; step < 6; step++) {
+        params = params_snapshot(forced);
+        CHECK_STATUS(smlp_set_params(forced, dtype, params, n_params), SMLP_OK, "in-place SGD %s: set params", name);
+        free(params);
+        CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_OK, "in-place SGD %s: step %d", name, step);
+        CHECK_STATUS(smlp_step(forced, &good, NULL), SMLP_OK, "in-place SGD %s: forced step %d", name, step);
+        all_equal = all_equal && models_equal(free_steps, forced);
+    }
+    CHECK(all_equal, "in-place SGD %s: 6 steps equal 6 steps forced out of place, bit for bit", name);
+
+    snap = params_snapshot(free_steps);
+    set_sgd(free_steps, f32 ? 3.4e38 / 4 : 1.79e308 / 4);
+    CHECK_STATUS(smlp_step(free_steps, &overflowing, NULL), SMLP_ERR_NON_FINITE,
+                 "in-place SGD %s: an update that overflows", name);
+    CHECK(params_equal(free_steps, snap), "in-place SGD %s: params unchanged after the overflow", name);
+    set_sgd(free_steps, 0.01);
+    set_sgd(forced, 0.01);
+    saved = xd[7];
+    saved_f = xs[7];
+    if (f32) xs[7] = NAN; else xd[7] = NAN;
+    CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_ERR_NON_FINITE, "in-place SGD %s: NaN behind a relu", name);
+    CHECK(strstr(smlp_last_error(), "input row 0 column 7") != NULL, "in-place SGD %s: message names the NaN: %s",
+          name, smlp_last_error());
+    CHECK(params_equal(free_steps, snap), "in-place SGD %s: params unchanged after the NaN", name);
+    xd[7] = saved;
+    xs[7] = saved_f;
+    for (step = 0; step < 2; step++) {
+        CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_OK, "in-place SGD %s: step after refusals", name);
+        CHECK_STATUS(smlp_step(forced, &good, NULL), SMLP_OK, "in-place SGD %s: twin step", name);
+    }
+    CHECK(models_equal(free_steps, forced), "in-place SGD %s: the refused steps left no trace", name);
+    free(snap);
+    smlp_free(free_steps);
+    smlp_free(forced);
+}
+
 /* A failing step must not advance the optimizer: step, every failing step, step on
  * one model equals step, step on its twin, bit for bit - for SGD with momentum and
  * for Adam (whose bias correction counts steps). */
@@ -533,6 +615,8 @@ int main(void) {
     test_sgd_step_exact_f32();
     test_online_update();
     test_failures_change_nothing();
+    test_in_place_sgd(SMLP_FLOAT64);
+    test_in_place_sgd(SMLP_FLOAT32);
     test_failures_keep_optimizer_state(SMLP_SGD);
     test_failures_keep_optimizer_state(SMLP_ADAM);
     test_optimizer_config_init();
