@@ -3,15 +3,19 @@
  * float32 and float64, for every configuration of bench/configs.txt. Prints one
  * JSON line per cell (bench/report.py reads them) and one "meta" line first.
  *
- * The roofline is the exact sequence of cblas_?gemm calls one training step needs,
- * with the shapes and transpose flags the engine uses (Sources/SwiftMLP/
- * Backpropagation.swift), run back to back on the OpenBLAS this process loaded for
- * libswiftmlp (one copy: the program checks that its own cblas_sgemm and the
- * library's resolve to the same file):
- *   forward, every layer l:         Z_l   = A_{l-1} W_l     m=batch n=out k=in
- *   backward, l = L-1 .. 0:         dW_l  = A_{l-1}^T dZ_l  m=in    n=out k=batch
- *   backward, l = L-1 .. 1:         dA    = dZ_l W_l^T      m=batch n=in  k=out
- * Nothing else: no bias, activation, loss or update. A step can only approach it.
+ * The roofline is the exact sequence of cblas_?gemm calls one training step makes,
+ * with the shapes, transpose flags, alpha and beta the engine uses (Sources/SwiftMLP/
+ * Backpropagation.swift, PlainSGDStep.swift), run back to back on the OpenBLAS this
+ * process loaded for libswiftmlp (one copy: the program checks that its own
+ * cblas_sgemm and the library's resolve to the same file):
+ *   forward, every layer l:         Z_l = A_{l-1} W_l            m=batch n=out k=in   beta 0
+ *   backward, l = L-1 .. 0:
+ *     l > 0:                        dA  = dZ_l W_l^T             m=batch n=in  k=out  beta 0
+ *     plain SGD fused:              W_l = W_l - lr A_{l-1}^T dZ_l m=in   n=out k=batch beta 1
+ * (The weight product accumulates into W with beta 1, as the engine's does: with
+ * beta 0 OpenBLAS would first zero its output, a pass the engine does not make.)
+ * Nothing else: no bias, activation, loss, checks or bias update. A step can only
+ * approach it.
  *
  *   bench_swiftmlp CONFIGS_TXT [only=a,b,...]
  * Environment: BENCH_BUDGET, BENCH_WARM, BENCH_THREADS, BENCH_ROUND (labels).
@@ -77,7 +81,7 @@ typedef struct {
     size_t n_layers, batch;
     const size_t *sizes;
     void *x;
-    void *w[MAX_LAYER_SIZES], *a[MAX_LAYER_SIZES], *dz[MAX_LAYER_SIZES], *dw[MAX_LAYER_SIZES];
+    void *w[MAX_LAYER_SIZES], *a[MAX_LAYER_SIZES], *dz[MAX_LAYER_SIZES];
     void *upstream;
 } roof_ctx;
 
@@ -102,7 +106,6 @@ static void roof_init(roof_ctx *r, const bench_config *cfg, int f64, const void 
     for (size_t l = 0; l < r->n_layers; l++) {
         size_t in = cfg->sizes[l], out = cfg->sizes[l + 1];
         r->w[l] = filled(in * out, f64);
-        r->dw[l] = filled(in * out, f64);
         r->a[l] = filled(cfg->batch * out, f64);
         r->dz[l] = filled(cfg->batch * out, f64);
         if (l > 0 && in > widest) widest = in;
@@ -111,7 +114,7 @@ static void roof_init(roof_ctx *r, const bench_config *cfg, int f64, const void 
 }
 
 static void roof_free(roof_ctx *r) {
-    for (size_t l = 0; l < r->n_layers; l++) { free(r->w[l]); free(r->dw[l]); free(r->a[l]); free(r->dz[l]); }
+    for (size_t l = 0; l < r->n_layers; l++) { free(r->w[l]); free(r->a[l]); free(r->dz[l]); }
     free(r->upstream);
 }
 
@@ -128,12 +131,12 @@ static void roof_free(roof_ctx *r) {
         for (size_t l = r->n_layers; l-- > 0;) {                                            \
             const int in = (int)r->sizes[l], out = (int)r->sizes[l + 1];                    \
             const T *layer_input = l == 0 ? (const T *)r->x : (const T *)r->a[l - 1];       \
-            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, n, 1, layer_input, in,   \
-                 (const T *)r->dz[l], out, 0, (T *)r->dw[l], out);                          \
             if (l > 0)                                                                      \
                 GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, n, in, out, 1,                \
                      (const T *)r->dz[l], out, (const T *)r->w[l], out, 0,                  \
                      (T *)r->upstream, in);                                                 \
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, n, -1e-6, layer_input,   \
+                 in, (const T *)r->dz[l], out, 1, (T *)r->w[l], out);                       \
         }                                                                                   \
     } while (0)
 

@@ -314,8 +314,12 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * reset to that of a fresh smlp_set_optimizer (so that restoring the parameters with
  * smlp_set_params makes the model usable again). smlp_train rolls all of this back;
  * see there. smlp_save refuses a model left so. Plain SGD (SMLP_SGD, momentum 0)
- * has no exception: it computes the new parameters out of place, so an update that
- * would overflow returns SMLP_ERR_NON_FINITE and changes nothing.
+ * has no exception: an update that would overflow returns SMLP_ERR_NON_FINITE and
+ * changes nothing. (Plain SGD without clip_norm folds the update into the backward
+ * pass and never stores the gradient. It writes the parameters in place only when
+ * bounds on the norms of the parameters and of this batch prove that no value can
+ * overflow, and otherwise computes them aside and keeps them only if all are
+ * finite; the two ways give the same bits. See docs/performance.md.)
  * Errors: as smlp_gradients(). */
 smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_loss);
 
