@@ -261,14 +261,24 @@ extension Network {
     func lossAndGradient(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
+        let input = try checkedForward(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        return backwardTraining(inputs: input, targets: targets, rows: rows)
+    }
+
+    /// The start of every training pass: checks the batch, makes room in the
+    /// workspace and runs the forward pass. Returns the inputs the first layer saw
+    /// (X, or its standardised copy).
+    @inline(__always)
+    func checkedForward(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> UnsafePointer<Scalar> {
         try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
         try workspace.reserve(rows: rows, layout: layout)
         let input = firstLayerInput(
             inputs.baseAddress.unsafelyUnwrapped, rows: rows, scratch: workspace.scaledInputs)
         forwardTraining(inputs: input, rows: rows)
-        let loss = backwardTraining(inputs: input, targets: targets, rows: rows)
         workspaceRows = rows
-        return loss
+        return input
     }
 
     /// One optimizer step on one batch. Returns the loss before the update.

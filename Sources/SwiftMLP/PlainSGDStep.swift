@@ -119,13 +119,9 @@ extension Network {
     func plainSGDStep(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
-        try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
-        try workspace.reserve(rows: rows, layout: layout)
+        let input = try checkedForward(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
         let raw = inputs.baseAddress.unsafelyUnwrapped
-        let input = firstLayerInput(raw, rows: rows, scratch: workspace.scaledInputs)
-        forwardTraining(inputs: input, rows: rows)
         let loss = outputLossAndDelta(targets: targets, rows: rows)
-        workspaceRows = rows
         guard loss.isFinite else {
             throw nonFiniteError(inputs: raw, targets: targets, rows: rows, loss: loss)
         }
