@@ -126,10 +126,10 @@ extension Network {
 
     /// Applies the optimizer to `scale * gradient` (parameter layout), with clipping,
     /// schedule and state, as `step` would. The gradient view then holds the scaled
-    /// gradient, except with plain SGD, which writes the new parameters over it and
-    /// swaps the buffers (`gradientView` then holds the previous parameters, or, after
-    /// a failed update, neither). Throws `nonFinite` (nothing changed) for a
-    /// non-finite entry, and as `step` for an update that overflows.
+    /// gradient, except with plain SGD, which uses the buffer as scratch (its
+    /// contents are then unspecified, as after a plain-SGD `step`). Throws
+    /// `nonFinite` (nothing changed) for a non-finite entry, and as `step` for an
+    /// update that overflows.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func applyGradients(_ gradient: UnsafeBufferPointer<Scalar>, scale: Double = 1) throws(MLPError) {

@@ -12,6 +12,15 @@ let smallProductLimit = 4096
 struct PlainSGDRate<Scalar: MLPScalar> {
     let learningRate: Scalar
     let weightDecay: Scalar
+    /// 1 - lr wd, the factor BLAS keeps of each parameter (its beta); not finite
+    /// when lr wd overflows the type, which the in-place proof refuses.
+    let retained: Scalar
+
+    init(learningRate: Scalar, weightDecay: Scalar) {
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        retained = 1 - learningRate * weightDecay
+    }
 
     /// p - lr (g + wd p); p - lr g without decay.
     @inline(__always)
@@ -41,7 +50,7 @@ func multiply<Scalar: MLPScalar>(
         var alpha: Scalar = 1, beta: Scalar = 0
         if let sgdStep {
             alpha = -sgdStep.learningRate
-            beta = 1 - sgdStep.learningRate * sgdStep.weightDecay
+            beta = sgdStep.retained
         }
         Scalar.gemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,

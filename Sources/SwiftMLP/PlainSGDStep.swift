@@ -15,7 +15,9 @@
 //                  same fused product runs there; a pass then checks every new value,
 //                  and the buffers trade places only when all are finite. Taken when
 //                  the proof fails: the first step after the parameters were set,
-//                  loaded or changed by another optimizer, or a step near overflow.
+//                  loaded, restored by `train`, or changed by `applyGradients` or an
+//                  optimizer with state; a step near overflow; and always on
+//                  networks too small for the proof to pay (`worthProving`).
 //
 // Both ways evaluate the same expressions on the same values in the same order, so
 // their results are equal bit for bit, and which way a step went never shows in the
@@ -35,14 +37,17 @@
 //   |dZ_{l-1}| <= f'_max |dA_{l-1}|     (f'_max: 1; |slope| for leaky relu; 2 for the
 //                                        softmax Jacobian product)
 //   |dW_l|     <= |A_{l-1}| |dZ_l|,  |db_l| <= sqrt(n) |dZ_l|
-//   |W_l new|  <= (1 + lr wd) |W_l| + lr |dW_l|, and the same for b_l
+//   |W_l new|  <= |W_l| + lr (|dW_l| + wd |W_l|), and the same for b_l, with every
+//               intermediate (wd W, dW + wd W, the BLAS factor 1 - lr wd) bounded too
 // Every entry of a matrix is at most its norm, so when all of these stay below
 // greatestFiniteMagnitude / 16, no value the step computes can be infinite or NaN.
 // Rounding: a computed dot product of k terms is within k u / (1 - k u) <= 1/3 of
 // the exact one when k u <= 1/4 (u = ulpOfOne, the unit roundoff of every rounding
 // mode; the proof requires it for k = n and k = fanOut), and a factor 2 on each
-// bound covers that and the few roundings around it. After an in-place step the norm bounds are raised with the
-// measured |dZ_l| (the a-priori ones above would let them grow geometrically).
+// bound covers that and the few roundings around it; the measurement covers
+// squares that underflow (`normBound`). After an in-place step the norm bounds are
+// raised with the measured |dZ_l| (the a-priori ones above would let them grow
+// geometrically) and every rounding's worth, and measured afresh every 1024 steps.
 
 /// Bounds on the Frobenius norm of every layer's weights and biases, kept by
 /// plain-SGD steps (PlainSGDStep.swift), plus the current step's measurements.
@@ -59,6 +64,8 @@ final class ParameterNormBounds {
     var outputDelta = Double.infinity
     /// Whether the last successful plain-SGD step updated in place (for tests).
     var lastStepInPlace = false
+    /// In-place steps since the bounds were last measured from the parameters.
+    var stepsSinceMeasured = 0
     /// Values per batch row the proof measures: the inputs, every hidden layer's Z
     /// and dZ, the output dZ.
     let measuredWidth: Int
@@ -157,6 +164,7 @@ extension Network {
 
     /// Sets the norm bounds from the parameters as they are.
     func measureNormBounds() {
+        normBounds.stepsSinceMeasured = 0
         var known = true
         for l in 0..<layerCount {
             let shape = plans[l]
@@ -240,7 +248,8 @@ extension Network {
     }
 
     /// Bounds on |W_l| and |b_l| after their update, from bounds on the layer's
-    /// input and delta norms; infinity when a gradient bound is not finite.
+    /// input and delta norms; infinity when a value the update computes could
+    /// exceed the limit.
     @inline(__always)
     func normBoundsAfterUpdate(
         layer l: Int, inputNorm: Double, delta: Double, rows: Int,
@@ -248,14 +257,34 @@ extension Network {
     ) -> (weights: Double, biases: Double) {
         let weightGradient = 2 * inputNorm * delta
         let biasGradient = 2 * Double(rows).squareRoot() * delta
-        guard weightGradient <= boundLimit, biasGradient <= boundLimit else { return (.infinity, .infinity) }
-        let lr = Double(weights.learningRate)
-        // p - lr (g + wd p) rounds at most three times, and 1 - lr wd once more:
-        // (1 + u)^4 < 1 + 8u, u = ulpOfOne in any rounding mode.
-        let rounding = 1 + 8 * Double(Scalar.ulpOfOne)
-        let newWeights = ((1 + lr * Double(weights.weightDecay)) * normBounds.weights[l] + lr * weightGradient) * rounding
-        let newBiases = ((1 + lr * Double(biases.weightDecay)) * normBounds.biases[l] + lr * biasGradient) * rounding
-        return (newWeights, newBiases)
+        // Roundings of one new value: up to `rows` additions into it (BLAS adds
+        // each block of the batch dimension into C), beta p, alpha times the sum,
+        // and the few of p - lr (g + wd p): (1 + u)^(rows + 4) < 1 + 2 (rows + 4) u
+        // when (rows + 4) u <= 1/2. Plus this bound's own Double arithmetic, which
+        // may round down (directed rounding).
+        let rounding = 1 + 2 * Double(rows + 4) * Double(Scalar.ulpOfOne) + 16 * Double.ulpOfOne
+        return (
+            updatedNormBound(normBounds.weights[l], gradient: weightGradient, rate: weights, rounding: rounding),
+            updatedNormBound(normBounds.biases[l], gradient: biasGradient, rate: biases, rounding: rounding))
+    }
+
+    /// Bound on |p - lr (g + wd p)| (the small-product loops and the bias loop) and
+    /// on |(1 - lr wd) p - lr g| (BLAS), given |p| <= norm and |g| <= gradient:
+    /// both are at most |p| + lr (|g| + wd |p|). Infinity when an intermediate of
+    /// either form (wd p, g + wd p, lr (...), the retained factor) could exceed the
+    /// limit.
+    @inline(__always)
+    func updatedNormBound(
+        _ norm: Double, gradient: Double, rate: PlainSGDRate<Scalar>, rounding: Double
+    ) -> Double {
+        let limit = boundLimit
+        let decay = Double(rate.weightDecay) * norm
+        let step = Double(rate.learningRate) * (gradient + decay)
+        let updated = (norm + step) * rounding
+        guard gradient <= limit, decay <= limit, gradient + decay <= limit, step <= limit,
+              abs(Double(rate.retained)) <= limit, updated <= limit
+        else { return .infinity }
+        return updated
     }
 
     /// After an in-place step: every layer's norm bounds raised by its update,
@@ -278,5 +307,9 @@ extension Network {
             known = known && newWeights <= boundLimit && newBiases <= boundLimit
         }
         normBounds.known = known
+        // Raised bounds only grow; measuring them afresh now and then keeps them
+        // close to the norms (one read of the parameters per 1024 steps).
+        normBounds.stepsSinceMeasured += 1
+        if known && normBounds.stepsSinceMeasured >= 1024 { measureNormBounds() }
     }
 }

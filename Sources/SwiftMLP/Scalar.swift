@@ -61,7 +61,8 @@ extension MLPScalar {
 
     /// An upper bound on the Euclidean (Frobenius) norm of `count` values: infinity
     /// when one is an infinity or a NaN (both propagate through x * x and the sums),
-    /// or when the sum of squares leaves the type's range.
+    /// or when the sum of squares leaves the type's range (|x| beyond ~1.8e19 in
+    /// Float: such parameters are never proved, only checked).
     ///
     /// Explicit SIMD with independent accumulators, because the compiler may not
     /// reorder a floating-point sum to vectorise it. Sums run in chunks short enough
@@ -93,7 +94,11 @@ extension MLPScalar {
             total += Double(sum)
             start = end
         }
-        let bound = (2 * total).squareRoot()
+        // A square or a sum below the smallest normal number may come out as 0
+        // (gradual underflow, or flush-to-zero, which other code in the process may
+        // have switched on): each of the 2 count operations loses at most that much.
+        let underflow = 2 * Double(count) * Double(leastNormalMagnitude)
+        let bound = (2 * (total + underflow)).squareRoot()
         return bound.isFinite ? bound : .infinity
     }
 }

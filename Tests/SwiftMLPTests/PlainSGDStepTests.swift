@@ -184,6 +184,109 @@ final class PlainSGDStepTests: XCTestCase {
                       "\(Scalar.self): refused steps leave no trace")
     }
 
+    /// Over a batch large enough that BLAS splits the batch dimension into blocks
+    /// (each one more rounding into every new weight), the raised bounds still hold.
+    func testNormBoundsHoldOnLargeBatches() throws {
+        // Wide enough that a batch of 700 is worth proving (`worthProving`).
+        let sizes = [800, 800, 10], rows = 700
+        let net = try Network<Float>(NetworkConfiguration(
+            layerSizes: sizes, activations: [.relu, .softmax], loss: .softmaxCrossEntropy, seed: 6))
+        var sgd = OptimizerConfiguration(kind: .sgd)
+        sgd.learningRate = 0.05
+        try net.setOptimizer(sgd)
+        XCTAssertTrue(net.normBounds.worthProving(rows: rows))
+        var random = TestRandom(seed: 78)
+        let inputs = random.array(rows * sizes[0], -1, 1).map { Float($0) }
+        var targets = [Float](repeating: 0, count: rows * 10)
+        for row in 0..<rows { targets[row * 10 + random.int(0...9)] = 1 }
+        for stepIndex in 0..<8 {
+            try net.step(inputs: inputs, targets: targets)
+            XCTAssertEqual(net.normBounds.lastStepInPlace, stepIndex > 0, "step \(stepIndex)")
+            let p = net.parameterValues.map(Double.init)
+            for (l, layer) in net.layout.layers.enumerated() {
+                let weights = p[layer.weightOffset..<layer.biasOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let biases = p[layer.biasOffset..<layer.endOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
+                XCTAssertLessThanOrEqual(weights, net.normBounds.weights[l], "step \(stepIndex) layer \(l)")
+                XCTAssertLessThanOrEqual(biases, net.normBounds.biases[l], "step \(stepIndex) layer \(l)")
+            }
+        }
+    }
+
+    /// Three ways, found in review, in which an earlier version of the proof let a
+    /// step update in place and leave non-finite parameters. Each step must now be
+    /// refused with nothing changed (the out-of-place way sees the overflow).
+    func testOverflowingIntermediatesAreRefused() throws {
+        // Bounds known after one good step, then the step that must be refused.
+        func check(
+            _ name: String, _ net: Network<Float>, x: [Float], good: [Float], bad: [Float],
+            between: () throws -> Void = {}
+        ) throws {
+            try net.step(inputs: x, targets: good)
+            XCTAssertTrue(net.normBounds.known, "\(name): bounds known")
+            try between()
+            let before = net.parameterValues
+            XCTAssertThrowsError(try net.step(inputs: x, targets: bad), name) { error in
+                XCTAssertEqual((error as? MLPError)?.kind, .nonFinite, name)
+            }
+            XCTAssertTrue(bitsEqual(net.parameterValues, before), "\(name): nothing changed")
+            XCTAssertTrue(net.parameterValues.allSatisfy(\.isFinite), name)
+        }
+        var random = TestRandom(seed: 12)
+
+        // wd p overflows in the small-product loops: lr 1e-20, wd 1e30. The first
+        // step takes the weights from 0.1 to about -1e9; then wd p is 1e39.
+        do {
+            let net = try Network<Float>(NetworkConfiguration(
+                layerSizes: [16, 16, 16], activations: [.tanh, .identity], loss: .meanSquaredError,
+                reduction: .sum, seed: 3))
+            var sgd = OptimizerConfiguration(kind: .sgd)
+            sgd.learningRate = 1e-20
+            sgd.weightDecay = 1e30
+            try net.setOptimizer(sgd)
+            try net.setParameters(ReferenceLayout([16, 16, 16]).isBias.map { $0 ? 0 : 0.1 })
+            let x = random.array(4 * 16, -1, 1).map { Float($0) }
+            let y = random.array(4 * 16, 0, 1).map { Float($0) }
+            XCTAssertTrue(net.normBounds.worthProving(rows: 4))
+            XCTAssertLessThanOrEqual(4 * 16 * 16, smallProductLimit)
+            try check("wd p", net, x: x, good: y, bad: y)
+        }
+
+        // 1 - lr wd overflows the type once a schedule has raised lr (BLAS beta):
+        // with every parameter and every target 0, each bound is ~0, and beta =
+        // -inf times a weight of 0 is NaN.
+        do {
+            let net = try Network<Float>(NetworkConfiguration(
+                layerSizes: [64, 64, 64], activations: [.relu, .identity], loss: .meanSquaredError, seed: 4))
+            var sgd = OptimizerConfiguration(kind: .sgd)
+            sgd.learningRate = 1e-3
+            sgd.weightDecay = 10
+            sgd.schedule = .exponential(gamma: 10)
+            try net.setOptimizer(sgd)
+            try net.setParameters([Float](repeating: 0, count: net.parameterCount))
+            let x = random.array(4 * 64, -1, 1).map { Float($0) }
+            let y = [Float](repeating: 0, count: 4 * 64)
+            XCTAssertGreaterThan(4 * 64 * 64, smallProductLimit)
+            try check("1 - lr wd", net, x: x, good: y, bad: y) {
+                net.epoch = 41
+                XCTAssertTrue(Float(net.currentLearningRate).isFinite)
+                XCTAssertFalse((Float(net.currentLearningRate) * 10).isFinite)
+            }
+        }
+
+        // Deltas whose squares underflow: |dZ| = 1e-23 measured as 0 would hide a
+        // backward pass that grows 1.6e19 times a layer through weights of 1e18.
+        do {
+            let sizes = [16, 16, 16, 16, 16, 16]
+            let net = try Network<Float>(NetworkConfiguration(
+                layerSizes: sizes, activations: Array(repeating: .identity, count: 5),
+                loss: .meanSquaredError, reduction: .sum, seed: 5))
+            try net.setParameters(ReferenceLayout(sizes).isBias.map { $0 ? 0 : 1e18 })
+            let x = [Float](repeating: 0, count: 4 * 16)
+            try check("underflow", net, x: x, good: [Float](repeating: 0, count: 4 * 16),
+                      bad: [Float](repeating: 1e-23, count: 4 * 16))
+        }
+    }
+
     /// The fused update against p - lr (g + wd p), with g from `gradients` on the
     /// same parameters. Not bit for bit on BLAS-sized layers: the GEMM computes
     /// W + (-lr)(A^T dZ) (and scales W by 1 - lr wd) in its own order. Tolerance,
