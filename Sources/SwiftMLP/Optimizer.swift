@@ -253,20 +253,15 @@ struct OptimizerState<Scalar: MLPScalar> {
         parameters: UnsafePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
         gradientScale: Scalar, range: Range<Int>, weightDecay wd: Scalar, learningRate lr: Scalar
     ) -> Scalar.NonFiniteBits {
+        // The expression every plain-SGD path evaluates (`PlainSGDRate.updated`); a
+        // gradient scale of 1 multiplies exactly, so unclipped updates agree bit for
+        // bit with the fused step's.
+        let rate = PlainSGDRate(learningRate: lr, weightDecay: wd)
         var nonFinite: Scalar.NonFiniteBits = 0
-        if wd == 0 && gradientScale == 1 {
-            for i in range {
-                let updated = parameters[i] - lr * gradient[i]
-                gradient[i] = updated
-                nonFinite |= Scalar.nonFiniteBits(updated)
-            }
-        } else {
-            for i in range {
-                let p = parameters[i]
-                let updated = p - lr * (gradient[i] * gradientScale + wd * p)
-                gradient[i] = updated
-                nonFinite |= Scalar.nonFiniteBits(updated)
-            }
+        for i in range {
+            let updated = rate.updated(parameters[i], gradient: gradient[i] * gradientScale)
+            gradient[i] = updated
+            nonFinite |= Scalar.nonFiniteBits(updated)
         }
         return nonFinite
     }
