@@ -253,9 +253,9 @@ struct OptimizerState<Scalar: MLPScalar> {
         parameters: UnsafePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>,
         gradientScale: Scalar, range: Range<Int>, weightDecay wd: Scalar, learningRate lr: Scalar
     ) -> Scalar.NonFiniteBits {
-        // The expression every plain-SGD path evaluates (`PlainSGDRate.updated`); a
-        // gradient scale of 1 multiplies exactly, so unclipped updates agree bit for
-        // bit with the fused step's.
+        // The expression every plain-SGD loop evaluates (`PlainSGDRate.updated`; the
+        // fused step's small products and bias updates use it too, its BLAS products
+        // the GEMM's own order). A gradient scale of 1 multiplies exactly.
         let rate = PlainSGDRate(learningRate: lr, weightDecay: wd)
         var nonFinite: Scalar.NonFiniteBits = 0
         for i in range {

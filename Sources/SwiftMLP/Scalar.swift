@@ -61,8 +61,9 @@ extension MLPScalar {
 
     /// An upper bound on the Euclidean (Frobenius) norm of `count` values: infinity
     /// when one is an infinity or a NaN (both propagate through x * x and the sums),
-    /// or when the sum of squares leaves the type's range (|x| beyond ~1.8e19 in
-    /// Float: such parameters are never proved, only checked).
+    /// or when the sum of squares reaches the end of the type's range, in any
+    /// rounding mode (|x| beyond ~1.8e19 in Float: such parameters are never proved,
+    /// only checked).
     ///
     /// Explicit SIMD with independent accumulators, because the compiler may not
     /// reorder a floating-point sum to vectorise it. Sums run in chunks short enough
@@ -91,6 +92,10 @@ extension MLPScalar {
                 sum += values[index] * values[index]
                 index += 1
             }
+            // Overflow is infinity under round-to-nearest, but the largest finite
+            // value under rounding toward zero or -infinity: either way (and NaN)
+            // the sum is not below greatestFiniteMagnitude.
+            guard sum < greatestFiniteMagnitude else { return .infinity }
             total += Double(sum)
             start = end
         }
@@ -98,8 +103,9 @@ extension MLPScalar {
         // (gradual underflow, or flush-to-zero, which other code in the process may
         // have switched on): each of the 2 count operations loses at most that much.
         let underflow = 2 * Double(count) * Double(leastNormalMagnitude)
-        let bound = (2 * (total + underflow)).squareRoot()
-        return bound.isFinite ? bound : .infinity
+        let squares = total + underflow
+        guard squares < Double.greatestFiniteMagnitude / 4 else { return .infinity }
+        return (2 * squares).squareRoot()
     }
 }
 

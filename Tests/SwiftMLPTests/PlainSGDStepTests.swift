@@ -287,6 +287,73 @@ final class PlainSGDStepTests: XCTestCase {
         }
     }
 
+    /// The proof measures hidden layers' Z, not A: relu turns a NaN in Z into 0 in
+    /// A, and the NaN would then reach the weights through the backward pass. (With
+    /// finite measured norms no product of the forward pass can overflow into such a
+    /// NaN, so this is checked directly: a NaN put into the workspace's Z.)
+    func testProofSeesANaNThatReluHides() throws {
+        let c = Case(sizes: [30, 40, 6], activations: [.relu, .identity], loss: .meanSquaredError,
+                     reduction: .mean, weightDecay: 0, decayBiases: false)
+        let net = try makeNetwork(c, Double.self)
+        var random = TestRandom(seed: 31)
+        let (x, y) = batch(c, &random, Double.self)
+        try net.step(inputs: x, targets: y)
+        XCTAssertTrue(net.normBounds.known)
+        try net.gradients(inputs: x, targets: y)   // the workspace now holds this batch
+        let rate = PlainSGDRate<Double>(learningRate: 0.05, weightDecay: 0)
+        func fits() -> Bool {
+            x.withUnsafeBufferPointer {
+                net.stepFitsInPlace(input: $0.baseAddress!, rows: rows, weights: rate, biases: rate)
+            }
+        }
+        XCTAssertTrue(fits(), "control: the clean batch fits in place")
+        let z = net.workspace.z(0), a = net.workspace.a(0)
+        z[17] = .nan
+        a[17] = 0   // what relu(NaN) gives
+        XCTAssertFalse(fits(), "a NaN in a hidden Z refuses the in-place way")
+    }
+
+    /// Bounds are measured afresh every 1024 in-place steps, so that the raised
+    /// bounds (which only grow) stay close to the norms.
+    func testBoundsAreMeasuredAfreshEvery1024Steps() throws {
+        let c = cases[0]
+        let net = try makeNetwork(c, Float.self, learningRate: 0.1)
+        var random = TestRandom(seed: 32)
+        let (x, y) = batch(c, &random, Float.self)
+        for _ in 0..<1025 { try net.step(inputs: x, targets: y) }   // 1 out of place, 1024 in place
+        XCTAssertTrue(net.normBounds.lastStepInPlace)
+        XCTAssertEqual(net.normBounds.stepsSinceMeasured, 0, "measured after the 1024th in-place step")
+        let p = net.parameterValues.map(Double.init)
+        for (l, layer) in net.layout.layers.enumerated() {
+            let weights = p[layer.weightOffset..<layer.biasOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
+            XCTAssertGreaterThanOrEqual(net.normBounds.weights[l], weights)
+            XCTAssertLessThanOrEqual(net.normBounds.weights[l], 1.5 * weights, "layer \(l): a fresh measurement")
+        }
+    }
+
+    /// Under rounding toward -infinity an overflowing square is the largest finite
+    /// value, not infinity: parameters whose squares overflow must still leave the
+    /// bounds unknown (never proved), and every step stays checked.
+    func testHugeParametersAreNotProvedUnderDirectedRounding() throws {
+        let saved = fegetround()
+        defer { fesetround(saved) }
+        XCTAssertEqual(fesetround(FE_DOWNWARD), 0)
+        let sizes = [16, 16, 16]
+        let net = try Network<Float>(NetworkConfiguration(
+            layerSizes: sizes, activations: [.identity, .identity], loss: .meanSquaredError, seed: 7))
+        try net.setParameters(ReferenceLayout(sizes).isBias.map { $0 ? 0 : 1e20 })
+        XCTAssertTrue(net.normBounds.worthProving(rows: 4))
+        var random = TestRandom(seed: 33)
+        let x = random.array(4 * 16, -1e-30, 1e-30).map { Float($0) }
+        let y = [Float](repeating: 0, count: 4 * 16)
+        for _ in 0..<3 {
+            _ = try? net.step(inputs: x, targets: y)
+            XCTAssertFalse(net.normBounds.known, "squares of 1e20 overflow: no bounds")
+            XCTAssertFalse(net.normBounds.lastStepInPlace)
+            XCTAssertTrue(net.parameterValues.allSatisfy(\.isFinite))
+        }
+    }
+
     /// The fused update against p - lr (g + wd p), with g from `gradients` on the
     /// same parameters. Not bit for bit on BLAS-sized layers: the GEMM computes
     /// W + (-lr)(A^T dZ) (and scales W by 1 - lr wd) in its own order. Tolerance,

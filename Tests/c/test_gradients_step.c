@@ -413,7 +413,9 @@ static void test_failures_change_nothing(void) {
 }
 
 /* Plain SGD on a network big enough that steps update the parameters in place once
- * the library can prove them safe (PlainSGDStep.swift): they must equal steps forced
+ * the library can prove them safe (PlainSGDStep.swift; the C ABI cannot see which way
+ * a step went: PlainSGDStepTests.checkRefusals asserts that this very configuration,
+ * 30-40-6 relu/identity MSE sum at 24 rows, goes in place): they must equal steps forced
  * out of place (smlp_set_params before each forgets the proof), bit for bit; and,
  * after in-place steps, an update that would overflow and a NaN input behind a relu
  * are refused with the parameters unchanged and leave no trace. */
