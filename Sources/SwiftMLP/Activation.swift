@@ -115,7 +115,9 @@ func forwardBiasActivation<Scalar: MLPScalar>(
             }
         }
     case .softmax:
-        // Shift by the row maximum so that every exponent is <= 0 (no overflow).
+        // Shift by the row maximum so that every exponent is <= 0 (no overflow);
+        // A holds the shifted logits until one vectorised pass over the whole
+        // block exponentiates them (VectorExponential.swift).
         for i in 0..<rows {
             let zRow = z + i * width, aRow = a + i * width
             var rowMax = -Scalar.infinity
@@ -124,12 +126,13 @@ func forwardBiasActivation<Scalar: MLPScalar>(
                 zRow[j] = value
                 if value > rowMax { rowMax = value }
             }
+            for j in 0..<width { aRow[j] = zRow[j] - rowMax }
+        }
+        Scalar.exponentiateNonPositive(a, count: rows * width)
+        for i in 0..<rows {
+            let aRow = a + i * width
             var total: Scalar = 0
-            for j in 0..<width {
-                let e = Scalar.exponential(zRow[j] - rowMax)
-                aRow[j] = e
-                total += e
-            }
+            for j in 0..<width { total += aRow[j] }
             let inverse = 1 / total
             for j in 0..<width { aRow[j] *= inverse }
         }

@@ -299,7 +299,7 @@ final class PlainSGDStepTests: XCTestCase {
         let (x, y) = batch(c, &random, Double.self)
         try net.step(inputs: x, targets: y)
         XCTAssertTrue(net.normBounds.known)
-        try net.gradients(inputs: x, targets: y)   // the workspace now holds this batch
+        _ = try net.gradients(inputs: x, targets: y)   // the workspace now holds this batch
         let rate = PlainSGDRate<Double>(learningRate: 0.05, weightDecay: 0)
         func fits() -> Bool {
             x.withUnsafeBufferPointer {
