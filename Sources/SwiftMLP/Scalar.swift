@@ -71,8 +71,8 @@ extension MLPScalar {
     ///
     /// The sums of squares are OpenBLAS dot products (`sumOfSquares`): as fast as
     /// an explicit SIMD loop in one thread, and ddot splits long vectors over the
-    /// BLAS threads (~2.5 us less per step on configuration a in float64 at two
-    /// threads). Their order of summation and their use of FMA are the kernel's, so
+    /// BLAS threads (measured alone on configuration a's 50 k inputs in float64:
+    /// 5.9 us in one thread, 3.2 us in two; sdot is not threaded in OpenBLAS 0.3.21). Their order of summation and their use of FMA are the kernel's, so
     /// the bound allows for any: sums run in chunks short enough (k u <= 1/4, u =
     /// ulpOfOne, the unit roundoff of any rounding mode) that a computed chunk of
     /// non-negative terms is at least 3/4 of its exact value whatever the order;
