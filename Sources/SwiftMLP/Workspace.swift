@@ -8,7 +8,7 @@
 //   dz[l]    rows x n_{l+1}   delta           dZ_l = dL/dZ_l
 //   upstream rows x widest    dL/dA of the layer being processed
 //   scaled   rows x n_0       standardised inputs (when the model has a scaler)
-// All five live in one allocation; these are their offsets in it.
+// All five live in one allocation, each starting on a cache line.
 
 import Synchronization
 
@@ -36,29 +36,41 @@ final class Workspace<Scalar: MLPScalar> {
     /// On failure the old workspace is kept intact.
     func reserve(rows: Int, layout: ParameterLayout) throws(MLPError) {
         if rows <= capacityRows { return }
-        // Column positions of each matrix within one row's worth of storage.
-        var perRow = 0
-        for layer in layout.layers { perRow += 3 * layer.fanOut }
-        perRow += layout.widestOutput + layout.layers[0].fanIn
-        let (total, overflow) = perRow.multipliedReportingOverflow(by: rows)
-        guard !overflow else {
+        // Each matrix (rows x width, contiguous) starts on a cache line, as the
+        // block itself does (ScalarBuffer.alignment): then so does every row of a
+        // matrix whose width is a multiple of a line, whatever the batch size.
+        let line = ScalarBuffer<Scalar>.alignment / MemoryLayout<Scalar>.stride
+        var total = 0
+        var tooLarge = false
+        visitMatrices(layout) { _, width in
+            let (size, overflow1) = rows.multipliedReportingOverflow(by: width)
+            let (padded, overflow2) = size.addingReportingOverflow(line - 1)
+            let (sum, overflow3) = total.addingReportingOverflow(padded / line * line)
+            tooLarge = tooLarge || overflow1 || overflow2 || overflow3
+            total = sum
+        }
+        guard !tooLarge else {
             throw MLPError(.outOfMemory, "a workspace for \(rows) rows overflows the address space")
         }
         let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "workspace")
         storage.deallocate()
         storage = fresh
         capacityRows = rows
-        // Each matrix is stored contiguously (rows x width) starting at column * rows.
-        var column = 0
-        for (l, layer) in layout.layers.enumerated() {
-            for kind in 0..<3 {
-                table[3 * l + kind] = storage.address(column * rows)
-                column += layer.fanOut
-            }
+        var offset = 0
+        visitMatrices(layout) { slot, width in
+            table[slot] = storage.address(offset)
+            offset += (rows * width + line - 1) / line * line
         }
-        table[3 * layerCount] = storage.address(column * rows)
-        column += layout.widestOutput
-        table[3 * layerCount + 1] = storage.address(column * rows)
+    }
+
+    /// The matrices in storage order, as (table slot, width): z, a and dz of every
+    /// layer, then upstream (widest) and the scaled inputs (fanIn of layer 0).
+    private func visitMatrices(_ layout: ParameterLayout, _ body: (Int, Int) -> Void) {
+        for (l, layer) in layout.layers.enumerated() {
+            for kind in 0..<3 { body(3 * l + kind, layer.fanOut) }
+        }
+        body(3 * layerCount, layout.widestOutput)
+        body(3 * layerCount + 1, layout.layers[0].fanIn)
     }
 
     @inline(__always) func z(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
@@ -83,31 +95,37 @@ final class Workspace<Scalar: MLPScalar> {
 struct InferenceWorkspace<Scalar: MLPScalar> {
     private(set) var capacityRows = 0
     private var storage = ScalarBuffer<Scalar>()
-    private var width = 0
+    /// Scalars from one ping-pong buffer to the next: rows x widest, rounded up to
+    /// a cache line.
+    private var bufferStride = 0
 
     mutating func reserve(rows: Int, widest: Int, inputs: Int) throws(MLPError) {
         if rows <= capacityRows { return }
+        // Each buffer starts on a cache line (see `Workspace.reserve`).
+        let line = ScalarBuffer<Scalar>.alignment / MemoryLayout<Scalar>.stride
         let (perBuffer, overflow1) = rows.multipliedReportingOverflow(by: widest)
-        let (pair, overflow2) = perBuffer.multipliedReportingOverflow(by: 2)
-        let (inputBuffer, overflow3) = rows.multipliedReportingOverflow(by: inputs)
-        let (total, overflow4) = pair.addingReportingOverflow(inputBuffer)
-        guard !overflow1, !overflow2, !overflow3, !overflow4 else {
+        let (padded, overflow2) = perBuffer.addingReportingOverflow(line - 1)
+        let stride = padded / line * line
+        let (pair, overflow3) = stride.multipliedReportingOverflow(by: 2)
+        let (inputBuffer, overflow4) = rows.multipliedReportingOverflow(by: inputs)
+        let (total, overflow5) = pair.addingReportingOverflow(inputBuffer)
+        guard !overflow1, !overflow2, !overflow3, !overflow4, !overflow5 else {
             throw MLPError(.outOfMemory, "an inference workspace for \(rows) rows overflows the address space")
         }
         let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "inference workspace")
         storage.deallocate()
         storage = fresh
         capacityRows = rows
-        width = widest
+        bufferStride = stride
     }
 
     @inline(__always) func buffer(_ index: Int) -> UnsafeMutablePointer<Scalar> {
-        storage.address(index * capacityRows * width)
+        storage.address(index * bufferStride)
     }
 
     /// rows x inputs, after the two ping-pong buffers.
     @inline(__always) var scaledInputs: UnsafeMutablePointer<Scalar> {
-        storage.address(2 * capacityRows * width)
+        storage.address(2 * bufferStride)
     }
 
     func deallocate() { storage.deallocate() }
