@@ -72,11 +72,14 @@ extension MLPScalar {
     /// The sums of squares are OpenBLAS dot products (`sumOfSquares`): as fast as
     /// an explicit SIMD loop in one thread, and ddot splits long vectors over the
     /// BLAS threads (measured alone on configuration a's 50 k inputs in float64:
-    /// 5.9 us in one thread, 3.2 us in two; sdot is not threaded in OpenBLAS 0.3.21). Their order of summation and their use of FMA are the kernel's, so
-    /// the bound allows for any: sums run in chunks short enough (k u <= 1/4, u =
-    /// ulpOfOne, the unit roundoff of any rounding mode) that a computed chunk of
-    /// non-negative terms is at least 3/4 of its exact value whatever the order;
-    /// chunks add in Double; the factor 2 on the sum covers the rounding.
+    /// 5.9 us in one thread, 3.2 us in two; sdot is not threaded in OpenBLAS
+    /// 0.3.21). Their order of summation, their use of FMA and their internal
+    /// precision are the kernel's, so the bound allows for any: sums run in chunks
+    /// short enough (k u <= 1/4, u = ulpOfOne, the unit roundoff of any rounding
+    /// mode) that a computed chunk of k non-negative terms, rounded at most k + 1
+    /// times (sdot adds in Double and rounds once more on return), is at least
+    /// (1 - u)^(k+1) > 2/3 of its exact value whatever the order; chunks add in
+    /// Double; the factor 2 on the sum covers the rounding.
     @inline(__always)
     static func normBound(_ values: UnsafePointer<Self>, count: Int) -> Double {
         let chunk = Swift.min(Int(0.25 / Double(ulpOfOne)), largestBLASDimension)

@@ -26,13 +26,19 @@ final class ScalarBufferTests: XCTestCase {
         XCTAssertEqual(buffer.pointer[count - 1], 1)
     }
 
-    /// A byte size past the address space is an `outOfMemory` error, not a trap,
-    /// including when only the alignment padding overflows.
+    /// A byte size past the address space is an `outOfMemory` error saying so, not
+    /// a trap and not a failed calloc, including when only the alignment padding
+    /// overflows (`largest`: its bytes fit, bytes + 64 do not).
     func testOverflowingSizesAreRefused() {
         let largest = Int.max / MemoryLayout<Double>.stride
         for count in [Int.max, largest, largest - 1] {
-            assertThrowsMLP(.outOfMemory, "\(count) doubles") { () throws(MLPError) in
+            do {
                 _ = try ScalarBuffer<Double>(zeroedCount: count, purpose: "test")
+                XCTFail("\(count) doubles: nothing was thrown")
+            } catch {
+                XCTAssertEqual(error.kind, .outOfMemory, "\(count) doubles")
+                XCTAssertTrue(error.message.contains("overflow the address space"),
+                              "\(count) doubles: \(error.message)")
             }
         }
     }

@@ -159,6 +159,42 @@ static void test_batch_sizes(void) {
     smlp_free(model);
 }
 
+/* A softmax output's bits do not depend on the batch: each row predicted alone gives
+ * exactly the bits it gets in a batch of 37. The products are exact here (inputs are
+ * small integers, parameters multiples of 1/4), so the logits are the same bits
+ * whatever OpenBLAS's blocking; what is left is the engine's vectorised exponential,
+ * which a batch runs mostly in its vector body and a single 7-wide row entirely in
+ * its scalar remainder (VectorExponential.swift). Checked here, on the release
+ * library, because a debug build does not vectorise that loop. */
+static void test_softmax_bits_any_batch(smlp_dtype dtype) {
+    static const struct net net = {"4-7 softmax", 2, {4, 7}, {SMLP_SOFTMAX}, SMLP_SOFTMAX_CROSS_ENTROPY, 0.01};
+    enum { BATCH = 37, IN = 4, OUT = 7 };
+    const int f32 = dtype == SMLP_FLOAT32;
+    const char *dt = f32 ? "float32" : "float64";
+    const size_t width = f32 ? sizeof(float) : sizeof(double);
+    smlp_model *model = create(&net, dtype);
+    size_t n = IN * OUT + OUT, i, r;
+    double p[IN * OUT + OUT], x[BATCH * IN];
+    float pf[IN * OUT + OUT], xf[BATCH * IN];
+    unsigned char batch[BATCH * OUT * sizeof(double)], one[OUT * sizeof(double)];
+    int same = 1;
+    uint64_t state = 99;
+    if (!CHECK(model != NULL, "%s: create 4-7 softmax", dt)) return;
+    for (i = 0; i < n; i++) p[i] = pf[i] = (float)(floor(test_uniform(&state, -8, 9)) / 4);
+    for (i = 0; i < BATCH * IN; i++) x[i] = xf[i] = (float)floor(test_uniform(&state, -3, 4));
+    CHECK_STATUS(f32 ? smlp_set_params(model, SMLP_FLOAT32, pf, n) : smlp_set_params(model, SMLP_FLOAT64, p, n),
+                 SMLP_OK, "%s: set params", dt);
+    CHECK_STATUS(smlp_predict(model, dtype, f32 ? (void *)xf : (void *)x, BATCH, IN, batch, OUT), SMLP_OK,
+                 "%s: predict %d rows", dt, BATCH);
+    for (r = 0; r < BATCH; r++) {
+        const void *row = f32 ? (const void *)(xf + r * IN) : (const void *)(x + r * IN);
+        if (smlp_predict(model, dtype, row, 1, IN, one, OUT) != SMLP_OK) { same = 0; break; }
+        if (memcmp(one, batch + r * OUT * width, OUT * width) != 0) same = 0;
+    }
+    CHECK(same, "%s: every softmax row alone has the bits it has in a batch of %d", dt, BATCH);
+    smlp_free(model);
+}
+
 static void test_bad_inputs(void) {
     const struct net *net = &nets[0];
     smlp_model *model = create(net, SMLP_FLOAT64);
@@ -219,6 +255,8 @@ int main(void) {
         test_forward(&nets[i], SMLP_FLOAT32);
     }
     test_batch_sizes();
+    test_softmax_bits_any_batch(SMLP_FLOAT32);
+    test_softmax_bits_any_batch(SMLP_FLOAT64);
     test_bad_inputs();
     return check_summary();
 }
