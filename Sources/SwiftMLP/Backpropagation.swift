@@ -156,9 +156,7 @@ extension Network {
             }
             return (s0 + s1) + (s2 + s3)
         }
-        var nonFinite: Scalar.NonFiniteBits = 0
-        for index in 0..<count { nonFinite |= Scalar.nonFiniteBits(g[index]) }
-        return Scalar.containsNonFinite(nonFinite) ? .nan : 0
+        return Scalar.allFinite(g, count: count) ? 0 : .nan
     }
 
     // MARK: Public operations
@@ -200,9 +198,7 @@ extension Network {
     /// per input in the first layer alone); needed because relu maps NaN to 0, so a
     /// bad input need not show in the outputs.
     func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
-        var nonFinite: Scalar.NonFiniteBits = 0
-        for index in 0..<(rows * inputCount) { nonFinite |= Scalar.nonFiniteBits(input[index]) }
-        if !Scalar.containsNonFinite(nonFinite) { return }
+        if Scalar.allFinite(input, count: rows * inputCount) { return }
         if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
             throw MLPError(.nonFinite, location)
         }

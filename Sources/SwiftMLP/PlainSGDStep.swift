@@ -147,10 +147,7 @@ extension Network {
         if inPlace {
             raiseNormBoundsAfterInPlaceStep(rows: rows, weights: weights, biases: biases)
         } else {
-            var nonFinite: Scalar.NonFiniteBits = 0
-            let updated = gradient.pointer
-            for index in 0..<parameterCount { nonFinite |= Scalar.nonFiniteBits(updated[index]) }
-            guard !Scalar.containsNonFinite(nonFinite) else {
+            guard Scalar.allFinite(gradient.pointer, count: parameterCount) else {
                 throw nonFiniteError(inputs: raw, targets: targets, rows: rows, loss: loss)
             }
             swap(&parameters, &gradient)

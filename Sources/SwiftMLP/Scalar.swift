@@ -32,8 +32,9 @@ public protocol MLPScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
     static func logOnePlus(_ x: Self) -> Self
     /// tanh(x).
     static func hyperbolicTangent(_ x: Self) -> Self
-    /// The unsigned integer as wide as the type, for `nonFiniteBits`.
-    associatedtype NonFiniteBits: FixedWidthInteger & UnsignedInteger & SIMDScalar
+    /// The unsigned integer as wide as the type, for `nonFiniteBits` (and the
+    /// exponent-field arithmetic of `exponentialOfNonPositive`).
+    associatedtype NonFiniteBits: FixedWidthInteger & UnsignedInteger
     /// The exponent field of `x` plus one unit: it carries into the top bit exactly
     /// when the exponent is all ones (an infinity or a NaN). OR these over a loop and
     /// test the result with `containsNonFinite`. Integer operations only, so the loop
@@ -61,6 +62,15 @@ extension MLPScalar {
     @inline(__always)
     static func containsNonFinite(_ bits: NonFiniteBits) -> Bool {
         bits >> (NonFiniteBits.bitWidth - 1) != 0
+    }
+
+    /// Whether none of `count` values is an infinity or a NaN: one OR of
+    /// `nonFiniteBits` over them, which vectorises.
+    @inline(__always)
+    static func allFinite(_ values: UnsafePointer<Self>, count: Int) -> Bool {
+        var nonFinite: NonFiniteBits = 0
+        for index in 0..<count { nonFinite |= nonFiniteBits(values[index]) }
+        return !containsNonFinite(nonFinite)
     }
 
     /// An upper bound on the Euclidean (Frobenius) norm of `count` values: infinity

@@ -26,6 +26,17 @@ struct ScalarBuffer<Scalar: MLPScalar> {
     /// 64-byte loads of OpenBLAS's packing routines would each straddle two lines.
     static var alignment: Int { 64 }
 
+    /// The scalars a rows x width matrix takes when the next one must start on a
+    /// line too: rows x width rounded up to whole `alignment`-byte lines. Nil when
+    /// that overflows Int.
+    static func lineAlignedCount(rows: Int, width: Int) -> Int? {
+        let line = alignment / MemoryLayout<Scalar>.stride
+        let (size, overflow1) = rows.multipliedReportingOverflow(by: width)
+        let (padded, overflow2) = size.addingReportingOverflow(line - 1)
+        guard !overflow1, !overflow2 else { return nil }
+        return padded / line * line
+    }
+
     /// An empty buffer that owns nothing.
     init() {
         self.init(base: nil, count: 0, allocation: nil)

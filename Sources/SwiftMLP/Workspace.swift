@@ -39,17 +39,14 @@ final class Workspace<Scalar: MLPScalar> {
         // Each matrix (rows x width, contiguous) starts on a cache line, as the
         // block itself does (ScalarBuffer.alignment): then so does every row of a
         // matrix whose width is a multiple of a line, whatever the batch size.
-        let line = ScalarBuffer<Scalar>.alignment / MemoryLayout<Scalar>.stride
-        var total = 0
-        var tooLarge = false
+        var total: Int? = 0
         visitMatrices(layout) { _, width in
-            let (size, overflow1) = rows.multipliedReportingOverflow(by: width)
-            let (padded, overflow2) = size.addingReportingOverflow(line - 1)
-            let (sum, overflow3) = total.addingReportingOverflow(padded / line * line)
-            tooLarge = tooLarge || overflow1 || overflow2 || overflow3
-            total = sum
+            guard let sum = total, let size = ScalarBuffer<Scalar>.lineAlignedCount(rows: rows, width: width)
+            else { return }
+            let (next, overflow) = sum.addingReportingOverflow(size)
+            total = overflow ? nil : next
         }
-        guard !tooLarge else {
+        guard let total else {
             throw MLPError(.outOfMemory, "a workspace for \(rows) rows overflows the address space")
         }
         let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "workspace")
@@ -59,7 +56,7 @@ final class Workspace<Scalar: MLPScalar> {
         var offset = 0
         visitMatrices(layout) { slot, width in
             table[slot] = storage.address(offset)
-            offset += (rows * width + line - 1) / line * line
+            offset += ScalarBuffer<Scalar>.lineAlignedCount(rows: rows, width: width) ?? 0   // checked above
         }
     }
 
@@ -102,14 +99,11 @@ struct InferenceWorkspace<Scalar: MLPScalar> {
     mutating func reserve(rows: Int, widest: Int, inputs: Int) throws(MLPError) {
         if rows <= capacityRows { return }
         // Each buffer starts on a cache line (see `Workspace.reserve`).
-        let line = ScalarBuffer<Scalar>.alignment / MemoryLayout<Scalar>.stride
-        let (perBuffer, overflow1) = rows.multipliedReportingOverflow(by: widest)
-        let (padded, overflow2) = perBuffer.addingReportingOverflow(line - 1)
-        let stride = padded / line * line
-        let (pair, overflow3) = stride.multipliedReportingOverflow(by: 2)
-        let (inputBuffer, overflow4) = rows.multipliedReportingOverflow(by: inputs)
-        let (total, overflow5) = pair.addingReportingOverflow(inputBuffer)
-        guard !overflow1, !overflow2, !overflow3, !overflow4, !overflow5 else {
+        let stride = ScalarBuffer<Scalar>.lineAlignedCount(rows: rows, width: widest)
+        let (pair, overflow1) = (stride ?? 0).multipliedReportingOverflow(by: 2)
+        let (inputBuffer, overflow2) = rows.multipliedReportingOverflow(by: inputs)
+        let (total, overflow3) = pair.addingReportingOverflow(inputBuffer)
+        guard let stride, !overflow1, !overflow2, !overflow3 else {
             throw MLPError(.outOfMemory, "an inference workspace for \(rows) rows overflows the address space")
         }
         let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "inference workspace")
