@@ -24,8 +24,8 @@
 //                                   as the C library's do
 //
 // Below x_min = (minExponent - m) ln2 the result is 0, in every rounding mode (x is
-// clamped there for the arithmetic, and the result selected as 0: rounding upward
-// would otherwise give the smallest subnormal, e.g. for e^-inf). A NaN stays NaN (it
+// clamped there for the arithmetic, and the last factor is 0 instead of 2^-m:
+// rounding upward would otherwise give the smallest subnormal, e.g. for e^-inf). A NaN stays NaN (it
 // reaches r, and NaN times any scale is NaN).
 // Accuracy: within 2 ulp of e^x over the whole domain (VectorExponentialTests; a
 // review measured a worst of 1.22 ulp over every Float in [-112, 0] and 1.13 ulp
@@ -91,9 +91,13 @@ extension MLPScalar {
         let nBits = unsafeBitCast(shifted, to: NonFiniteBits.self) &- unsafeBitCast(shifter, to: NonFiniteBits.self)
         let scaleUp = unsafeBitCast(
             (nBits &+ NonFiniteBits(m + exponentBias)) &<< NonFiniteBits(p), to: Self.self)
-        let scaleDown = Self(sign: .plus, exponent: Exponent(-m), significand: 1)
-        let result = (polynomial * scaleUp) * scaleDown
-        return input < lowestInput ? 0 : result
+        // Below the range the second factor is 0 instead of 2^-m, so the product is
+        // exactly 0 in every rounding mode. The select picks between two constants
+        // and stays a select; selecting the result itself (`below ? 0 : result`) was
+        // turned into a branch around the whole computation, and the loop was no
+        // longer vectorised (Tests/c/test_vectorised.sh checks the release build).
+        let scaleDown = input < lowestInput ? 0 : Self(sign: .plus, exponent: Exponent(-m), significand: 1)
+        return (polynomial * scaleUp) * scaleDown
     }
 
     /// values[i] = e^values[i] for i < count, each value <= 0 or NaN.
