@@ -24,7 +24,8 @@
 # suppressions have function names; when its build-id differs from build/lib's the
 # stripped library is used and a warning says so.
 #
-# Not run: Tests/c/test_symbols.sh (reads the library's symbol table with nm) and
+# Not run: Tests/c/test_symbols.sh (reads the library's symbol table with nm),
+# Tests/c/test_vectorised.sh (reads its machine code with objdump) and
 # Tests/c/test_atomic_save.sh (builds its own program and makes saves fail with
 # ulimit -f and a full tmpfs: about files, not memory). None of the programs is too
 # slow under valgrind to run whole (the slowest, test_training, takes 35-80 s),
