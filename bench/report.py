@@ -343,7 +343,7 @@ def machine_block(metas, args, mode) -> list[str]:
     py_meta = next((m for m in metas if m.get("source") == "binding"), {})
     lines = [
         f"- **Date**: {args.date} ({mode} run, {args.elapsed} s; `bench/run.sh"
-        f"{' --quick' if mode == 'quick' else ''}`)",
+        f"{' --quick' if mode == 'quick' else ''}{' --only/--threads' if mode == 'partial' else ''}`)",
         f"- **CPU**: {cpu_model()}, {os.cpu_count()} logical CPUs; {cpu_flags_summary()}; "
         f"kernel {platform.release()}",
         f"- **Load average** (1/5/15 min) at start / end: {args.loadavg}",
@@ -505,7 +505,7 @@ def main() -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     latest = "latest" if args.mode == "full" else f"latest-{args.mode}"
     # a full run keeps a dated copy (the history the optimisations are compared
-    # with); a quick run only replaces latest-quick.*
+    # with); a quick or partial run only replaces latest-quick.* / latest-partial.*
     base = f"{args.stamp}-{args.mode}" if args.mode == "full" else latest
     png = args.results / f"{base}.png"
     chart_error = chart(results, configs, threads_list, png,

@@ -8,6 +8,9 @@
 #   bench/run.sh --quick    ~2 min: 0.08 s a cell, FANN one step on b, skipped on e
 #   options: --only a,c,d   only these configurations (bench/configs.txt)
 #            --threads "1"  only these thread counts (default "1 2")
+#                           (either makes a partial run: it writes
+#                           bench/results/latest-partial.*, as --quick writes
+#                           latest-quick.*; only a full run replaces latest.*)
 #            --rounds N     rounds (default 2; the better median of the rounds counts)
 #            --no-docs      do not update docs/performance.md (a full run of every
 #                           configuration does by default; --quick never does)
@@ -176,7 +179,11 @@ fi
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
 update_docs=0
 if [[ $docs == yes ]] || [[ $docs == auto && $mode == full && -z $only ]]; then update_docs=1; fi
-report_args=(--raw "$RAW" --mode "$mode" --results "$BENCH/results" --stamp "$stamp"
+# A run of some configurations or thread counts only is "partial": it writes
+# latest-partial.*, never over the latest full run that docs/performance.md shows.
+report_mode=$mode
+if [[ $mode == full ]] && { [[ -n $only ]] || [[ $threads_list != "1 2" ]]; }; then report_mode=partial; fi
+report_args=(--raw "$RAW" --mode "$report_mode" --results "$BENCH/results" --stamp "$stamp"
              --elapsed $(( $(date +%s) - started )) --loadavg "$loadavg_start / $loadavg_end"
              --threads-list "$threads_list"
              --library "HEAD $git_head; build/lib built $lib_built; sha256 $lib_sum")
