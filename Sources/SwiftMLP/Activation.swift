@@ -49,39 +49,49 @@ func logistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Scalar {
     z >= 0 ? 1 / (1 + e) : e / (1 + e)
 }
 
-/// Adds the bias to every row of Z and applies the activation, in one pass.
+/// Adds the bias to every row of the product and applies the activation, in one
+/// pass.
 ///
-///     Z[i][j] += b[j];  A[i][j] = f(Z[i][j])
+///     Z[i][j] = P[i][j] + b[j];  A[i][j] = f(Z[i][j])
 ///
 /// - Parameters:
-///   - z: rows x width, the pre-activation X·W on entry, X·W + b on exit.
-///   - a: rows x width, receives f(Z). May equal `z` (inference does that).
+///   - product: rows x width, P = X·W as the matrix product left it. May equal `z`
+///     (training with one BLAS thread: Z is updated in place) or, without `z`, `a`
+///     (inference); each element is read before it is written.
+///   - z: rows x width, receives the pre-activation X·W + b; nil when only A is
+///     wanted (inference).
+///   - a: rows x width, receives f(Z).
 ///   - bias: width.
 ///   - sigmoidExponentials: rows x width or nil; for a sigmoid layer, receives
 ///     e^-|Z| (the exponential the logistic evaluates anyway), which binary
 ///     cross-entropy needs for its log1p term (`lossAndOutputDelta`).
 func forwardBiasActivation<Scalar: MLPScalar>(
-    _ activation: Activation, leakySlope: Scalar,
-    z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>,
+    _ activation: Activation, leakySlope: Scalar, product: UnsafePointer<Scalar>,
+    z: UnsafeMutablePointer<Scalar>?, a: UnsafeMutablePointer<Scalar>,
     bias: UnsafePointer<Scalar>, rows: Int, width: Int,
     sigmoidExponentials: UnsafeMutablePointer<Scalar>? = nil
 ) {
     switch activation {
     case .identity:
-        for i in 0..<rows {
-            let zRow = z + i * width, aRow = a + i * width
-            for j in 0..<width {
-                let value = zRow[j] + bias[j]
-                zRow[j] = value
-                aRow[j] = value
-            }
+        forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) { $0 }
+    case .relu:
+        // IEEE maximum: x for x > 0, +0 otherwise, NaN included (a quiet NaN gives
+        // the other operand; a sum is never a signaling NaN), as `x > 0 ? x : 0`.
+        // Written so, the in-place loop of inference is vectorised; the conditional
+        // form became a branch around one of two stores there.
+        forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) {
+            Scalar.maximum($0, 0)
+        }
+    case .leakyReLU:
+        forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) {
+            $0 > 0 ? $0 : leakySlope * $0
         }
     case .sigmoid:
         for i in 0..<rows {
-            let zRow = z + i * width, aRow = a + i * width
+            let pRow = product + i * width, zRow = z.map { $0 + i * width }, aRow = a + i * width
             for j in 0..<width {
-                let value = zRow[j] + bias[j]
-                zRow[j] = value
+                let value = pRow[j] + bias[j]
+                zRow?[j] = value
                 let e = Scalar.exponential(-abs(value))
                 sigmoidExponentials?[i * width + j] = e
                 aRow[j] = logistic(value, exponential: e)
@@ -89,44 +99,28 @@ func forwardBiasActivation<Scalar: MLPScalar>(
         }
     case .tanh:
         for i in 0..<rows {
-            let zRow = z + i * width, aRow = a + i * width
+            let pRow = product + i * width, zRow = z.map { $0 + i * width }, aRow = a + i * width
             for j in 0..<width {
-                let value = zRow[j] + bias[j]
-                zRow[j] = value
+                let value = pRow[j] + bias[j]
+                zRow?[j] = value
                 aRow[j] = Scalar.hyperbolicTangent(value)
-            }
-        }
-    case .relu:
-        for i in 0..<rows {
-            let zRow = z + i * width, aRow = a + i * width
-            for j in 0..<width {
-                let value = zRow[j] + bias[j]
-                zRow[j] = value
-                aRow[j] = value > 0 ? value : 0
-            }
-        }
-    case .leakyReLU:
-        for i in 0..<rows {
-            let zRow = z + i * width, aRow = a + i * width
-            for j in 0..<width {
-                let value = zRow[j] + bias[j]
-                zRow[j] = value
-                aRow[j] = value > 0 ? value : leakySlope * value
             }
         }
     case .softmax:
         // Shift by the row maximum so that every exponent is <= 0 (no overflow);
         // A holds the shifted logits until one vectorised pass over the whole
-        // block exponentiates them (VectorExponential.swift).
+        // block exponentiates them (VectorExponential.swift). Without Z the logits
+        // wait in A.
+        let logits = z ?? a
         for i in 0..<rows {
-            let zRow = z + i * width, aRow = a + i * width
+            let pRow = product + i * width, logitRow = logits + i * width, aRow = a + i * width
             var rowMax = -Scalar.infinity
             for j in 0..<width {
-                let value = zRow[j] + bias[j]
-                zRow[j] = value
+                let value = pRow[j] + bias[j]
+                logitRow[j] = value
                 if value > rowMax { rowMax = value }
             }
-            for j in 0..<width { aRow[j] = zRow[j] - rowMax }
+            for j in 0..<width { aRow[j] = logitRow[j] - rowMax }
         }
         Scalar.exponentiateNonPositive(a, count: rows * width)
         for i in 0..<rows {
@@ -135,6 +129,50 @@ func forwardBiasActivation<Scalar: MLPScalar>(
             for j in 0..<width { total += aRow[j] }
             let inverse = 1 / total
             for j in 0..<width { aRow[j] *= inverse }
+        }
+    }
+}
+
+/// `forwardBiasActivation` for an activation that is a function of each element
+/// alone, with one loop for each way the buffers meet. The compiler vectorises a
+/// loop over distinct buffers behind a run-time overlap check, and a buffer read
+/// and written at the same index is an overlap to that check: one loop over
+/// `product` and `z` as two pointers ran one element at a time when they were the
+/// same matrix. Here a buffer updated in place is one pointer.
+@inline(__always)
+func forwardBiasElementwise<Scalar: MLPScalar>(
+    product: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?, a: UnsafeMutablePointer<Scalar>,
+    bias: UnsafePointer<Scalar>, rows: Int, width: Int, _ f: (Scalar) -> Scalar
+) {
+    if let z {
+        if product == UnsafePointer(z) {
+            for i in 0..<rows {
+                let zRow = z + i * width, aRow = a + i * width
+                for j in 0..<width {
+                    let value = zRow[j] + bias[j]
+                    zRow[j] = value
+                    aRow[j] = f(value)
+                }
+            }
+        } else {
+            for i in 0..<rows {
+                let pRow = product + i * width, zRow = z + i * width, aRow = a + i * width
+                for j in 0..<width {
+                    let value = pRow[j] + bias[j]
+                    zRow[j] = value
+                    aRow[j] = f(value)
+                }
+            }
+        }
+    } else if product == UnsafePointer(a) {
+        for i in 0..<rows {
+            let aRow = a + i * width
+            for j in 0..<width { aRow[j] = f(aRow[j] + bias[j]) }
+        }
+    } else {
+        for i in 0..<rows {
+            let pRow = product + i * width, aRow = a + i * width
+            for j in 0..<width { aRow[j] = f(pRow[j] + bias[j]) }
         }
     }
 }

@@ -15,11 +15,13 @@ extension Network {
     // MARK: Layer kernels
 
     /// Z = input · W (+ b, activation), for one layer over `rows` rows.
-    /// - input: rows x fanIn; z, a: rows x fanOut.
+    /// - input: rows x fanIn; product, z, a: rows x fanOut. The matrix product goes
+    ///   to `product`, which may equal `z` (forwardTraining says when it does not),
+    ///   or `a` when there is no `z` (inference keeps no pre-activations).
     @inline(__always)
     func forwardDense(
-        layer l: Int, input: UnsafePointer<Scalar>, rows: Int,
-        z: UnsafeMutablePointer<Scalar>, a: UnsafeMutablePointer<Scalar>,
+        layer l: Int, input: UnsafePointer<Scalar>, rows: Int, product: UnsafeMutablePointer<Scalar>,
+        z: UnsafeMutablePointer<Scalar>?, a: UnsafeMutablePointer<Scalar>,
         sigmoidExponentials: UnsafeMutablePointer<Scalar>? = nil
     ) {
         let shape = plans[l]
@@ -27,9 +29,9 @@ extension Network {
             transposeA: false, transposeB: false, m: rows, n: shape.fanOut, k: shape.fanIn,
             a: input, lda: shape.fanIn,
             b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
-            c: z, ldc: shape.fanOut)
+            c: product, ldc: shape.fanOut)
         forwardBiasActivation(
-            shape.activation, leakySlope: leakySlope, z: z, a: a,
+            shape.activation, leakySlope: leakySlope, product: product, z: z, a: a,
             bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut,
             sigmoidExponentials: sigmoidExponentials)
     }
@@ -91,14 +93,27 @@ extension Network {
     /// The forward pass over the training workspace (keeps Z and A of every layer).
     /// Under binary cross-entropy the output layer's dZ buffer receives e^-|Z| for
     /// the loss (`lossAndOutputDelta`), which overwrites it with dZ.
+    ///
+    /// Where the products go: with one BLAS thread, into Z, which the bias pass then
+    /// updates in place. With more, into the workspace's `product` buffer, and the
+    /// pass writes Z. OpenBLAS's other thread writes part of every large product,
+    /// and a line that thread wrote is, for this one, a fetch from the other core's
+    /// cache; updating Z in place then costs a second round trip per line (taking
+    /// the line back from the other core's copy), and the next step's product a
+    /// third (fetching it back). A buffer that only products write costs one fetch
+    /// on this thread's path. On a (784-128-10, batch 64) in float32 at two threads
+    /// the bias + relu pass went from 3-21 us to 2-5 us (perf, docs/performance.md
+    /// entry 17). At one thread the in-place update is the cheaper one: it reads and
+    /// writes one matrix where the other way reads one and writes another.
     func forwardTraining(inputs: UnsafePointer<Scalar>, rows: Int) {
         var input = inputs
         let last = layerCount - 1
+        let productApart = BLASThreads.count > 1
         for l in 0..<layerCount {
-            let a = workspace.a(l)
+            let z = workspace.z(l), a = workspace.a(l)
             let exponentials = l == last && configuration.loss == .binaryCrossEntropy ? workspace.dz(l) : nil
-            forwardDense(layer: l, input: input, rows: rows, z: workspace.z(l), a: a,
-                         sigmoidExponentials: exponentials)
+            forwardDense(layer: l, input: input, rows: rows, product: productApart ? workspace.product : z,
+                         z: z, a: a, sigmoidExponentials: exponentials)
             input = UnsafePointer(a)
         }
     }
@@ -225,7 +240,7 @@ extension Network {
         let last = layout.layers.count - 1
         for l in 0...last {
             let target = l == last ? output : scratch.buffer(l & 1)
-            forwardDense(layer: l, input: current, rows: rows, z: target, a: target)
+            forwardDense(layer: l, input: current, rows: rows, product: target, z: nil, a: target)
             current = UnsafePointer(target)
         }
     }

@@ -8,7 +8,11 @@
 //   dz[l]    rows x n_{l+1}   delta           dZ_l = dL/dZ_l
 //   upstream rows x widest    dL/dA of the layer being processed
 //   scaled   rows x n_0       standardised inputs (when the model has a scaler)
-// All five live in one allocation, each starting on a cache line.
+//   product  rows x widest    A_{l-1} W_l as the product leaves it, before the
+//                             bias; used when OpenBLAS runs more than one thread
+//                             (`Network.forwardTraining` says why)
+// All six live in one allocation, each starting on a cache line. (calloc'ed: the
+// product's pages are never touched, so never resident, in a one-thread process.)
 
 import Synchronization
 
@@ -16,15 +20,16 @@ final class Workspace<Scalar: MLPScalar> {
     private(set) var capacityRows = 0
     private var storage = ScalarBuffer<Scalar>()
     private let layerCount: Int
-    /// Base addresses, 3 per layer (z, a, dz) then upstream and scaled inputs. A
+    /// Base addresses, 3 per layer (z, a, dz) then upstream, scaled inputs and
+    /// product. A
     /// pointer table rather than Swift arrays, so the hot path reads plain memory
     /// with no bounds checks, reference counting or exclusivity checks.
     private let table: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
 
     init(layerCount: Int) {
         self.layerCount = layerCount
-        table = .allocate(capacity: 3 * layerCount + 2)
-        table.initialize(repeating: nil, count: 3 * layerCount + 2)
+        table = .allocate(capacity: 3 * layerCount + 3)
+        table.initialize(repeating: nil, count: 3 * layerCount + 3)
     }
 
     deinit {
@@ -61,13 +66,15 @@ final class Workspace<Scalar: MLPScalar> {
     }
 
     /// The matrices in storage order, as (table slot, width): z, a and dz of every
-    /// layer, then upstream (widest) and the scaled inputs (fanIn of layer 0).
+    /// layer, then upstream (widest), the scaled inputs (fanIn of layer 0) and the
+    /// product (widest).
     private func visitMatrices(_ layout: ParameterLayout, _ body: (Int, Int) -> Void) {
         for (l, layer) in layout.layers.enumerated() {
             for kind in 0..<3 { body(3 * l + kind, layer.fanOut) }
         }
         body(3 * layerCount, layout.widestOutput)
         body(3 * layerCount + 1, layout.layers[0].fanIn)
+        body(3 * layerCount + 2, layout.widestOutput)
     }
 
     @inline(__always) func z(_ layer: Int) -> UnsafeMutablePointer<Scalar> {
@@ -84,6 +91,9 @@ final class Workspace<Scalar: MLPScalar> {
     }
     @inline(__always) var scaledInputs: UnsafeMutablePointer<Scalar> {
         table[3 * layerCount + 1].unsafelyUnwrapped
+    }
+    @inline(__always) var product: UnsafeMutablePointer<Scalar> {
+        table[3 * layerCount + 2].unsafelyUnwrapped
     }
 }
 

@@ -16,12 +16,65 @@ final class ActivationTests: XCTestCase {
         zz.withUnsafeMutableBufferPointer { zb in
             a.withUnsafeMutableBufferPointer { ab in
                 bias.withUnsafeBufferPointer { bb in
-                    forwardBiasActivation(activation, leakySlope: slope, z: zb.baseAddress!, a: ab.baseAddress!,
+                    forwardBiasActivation(activation, leakySlope: slope, product: zb.baseAddress!,
+                                          z: zb.baseAddress!, a: ab.baseAddress!,
                                           bias: bb.baseAddress!, rows: rows, width: bias.count)
                 }
             }
         }
         return (zz, a)
+    }
+
+    /// Every way the buffers can meet gives Z and A with the same bits as the product
+    /// updated in place in Z, for every activation: the product in a buffer of its own
+    /// (training with more than one BLAS thread; the product is only read), and no Z
+    /// with the product in A (inference) or apart from it.
+    func testEveryBufferArrangementGivesTheSameBits() {
+        var random = TestRandom(seed: 11)
+        let rows = 5, width = 7
+        for activation in [Activation.identity, .sigmoid, .tanh, .relu, .leakyReLU, .softmax] {
+            var product = random.array(rows * width, -6, 6)
+            var bias = random.array(width, -1, 1)
+            if activation != .softmax {
+                // Edge values in the first row (bias 0 there): relu keeps x > 0 and
+                // gives +0 for the rest, NaN and -0 included; leaky relu scales.
+                let edges: [Double] = [.nan, -0.0, 0, -.infinity, .infinity, -.leastNonzeroMagnitude, 5e-324]
+                for (j, value) in edges.enumerated() { product[j] = value; bias[j] = 0 }
+            }
+            let (inPlaceZ, inPlaceA) = forward(activation, z: product, bias: bias, rows: rows, slope: 0.1)
+            if activation == .relu || activation == .leakyReLU {
+                let expected = inPlaceZ.map { $0 > 0 ? $0 : (activation == .relu ? 0 : 0.1 * $0) }
+                XCTAssertEqual(inPlaceA.map(\.bitPattern), expected.map(\.bitPattern), "\(activation) definition")
+            }
+            for arrangement in ["product apart", "no z, in place", "no z, product apart"] {
+                var source = product
+                var z = [Double](repeating: .nan, count: product.count)
+                var a = arrangement == "no z, in place" ? product : [Double](repeating: .nan, count: product.count)
+                source.withUnsafeMutableBufferPointer { pb in
+                    z.withUnsafeMutableBufferPointer { zb in
+                        a.withUnsafeMutableBufferPointer { ab in
+                            bias.withUnsafeBufferPointer { bb in
+                                let keepZ = arrangement == "product apart"
+                                let read = arrangement == "no z, in place" ? ab.baseAddress! : pb.baseAddress!
+                                forwardBiasActivation(activation, leakySlope: 0.1, product: read,
+                                                      z: keepZ ? zb.baseAddress! : nil, a: ab.baseAddress!,
+                                                      bias: bb.baseAddress!, rows: rows, width: width)
+                            }
+                        }
+                    }
+                }
+                let context = "\(activation), \(arrangement)"
+                XCTAssertEqual(a.map(\.bitPattern), inPlaceA.map(\.bitPattern), "\(context): A")
+                if arrangement == "product apart" {
+                    XCTAssertEqual(z.map(\.bitPattern), inPlaceZ.map(\.bitPattern), "\(context): Z")
+                } else {
+                    XCTAssertTrue(z.allSatisfy(\.isNaN), "\(context): Z written")
+                }
+                if arrangement != "no z, in place" {
+                    XCTAssertEqual(source.map(\.bitPattern), product.map(\.bitPattern), "\(context): product written")
+                }
+            }
+        }
     }
 
     /// Runs the backward kernel and returns (dZ, bias gradient).
@@ -104,7 +157,8 @@ final class ActivationTests: XCTestCase {
         let bf: [Float] = [0, 0, 0]
         zf.withUnsafeMutableBufferPointer { p in
             bf.withUnsafeBufferPointer { bb in
-                forwardBiasActivation(.softmax, leakySlope: Float(0.01), z: p.baseAddress!, a: p.baseAddress!,
+                forwardBiasActivation(.softmax, leakySlope: Float(0.01), product: p.baseAddress!,
+                                      z: p.baseAddress!, a: p.baseAddress!,
                                       bias: bb.baseAddress!, rows: 1, width: 3)
             }
         }

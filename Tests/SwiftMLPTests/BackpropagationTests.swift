@@ -459,6 +459,52 @@ final class BackpropagationTests: XCTestCase {
         }
     }
 
+    /// With more than one BLAS thread the forward products go to the workspace's own
+    /// product buffer and the bias pass writes Z (`forwardTraining`); the loss, the
+    /// gradient and every cached Z, A and dZ have the same bits as with one thread,
+    /// where the pass updates Z in place. Widths and batches reach OpenBLAS (products
+    /// above `smallProductLimit`) but stay below the size at which it splits a
+    /// product over threads, so both runs multiply alike.
+    func testProductBufferAtTwoBLASThreadsGivesTheSameBits() throws {
+        let saved = BLASThreads.count
+        defer { try? BLASThreads.set(saved) }
+        var random = TestRandom(seed: 21)
+        for output in OutputCase.allCases {
+            for layerCount in 1...3 {
+                let c = try RandomCase.draw(output: output, reduction: .mean,
+                                            hidden: random.pick(Self.hiddenActivations), layerCount: layerCount,
+                                            widths: 8...40, batch: 20...60, random: &random)
+                let last = layerCount - 1
+                let product = UnsafeMutableBufferPointer(start: c.net.workspace.product, count: c.rows * c.outputs)
+                var runs: [[UInt64]] = []
+                for threads in [1, 2] {
+                    try BLASThreads.set(threads)
+                    product.update(repeating: .nan)   // a sentinel: which way did the pass go?
+                    try c.net.setParameters(c.parameters)
+                    let loss = try c.net.gradients(c.inputs, c.targets)
+                    var run = [loss.bitPattern] + bits(Array(c.net.gradientView))
+                    for l in 0...last {
+                        for kind in [CacheKind.preActivation, .activation, .delta] {
+                            run += bits(Array(try c.net.cachedMatrix(layer: l, kind: kind)))
+                        }
+                    }
+                    runs.append(run)
+                    // The product buffer holds the last layer's product (Z minus the
+                    // bias) at two threads, and is not touched at one.
+                    let z = try c.net.cachedMatrix(layer: last, kind: .preActivation)
+                    let bias = Array(c.parameters[ReferenceLayout(c.sizes).biasOffsets[last]...].prefix(c.outputs))
+                    let productPlusBias = product.indices.map { product[$0] + bias[$0 % c.outputs] }
+                    if threads == 1 {
+                        XCTAssertTrue(product.allSatisfy(\.isNaN), "one thread wrote the product buffer, \(c.description)")
+                    } else {
+                        XCTAssertEqual(bits(productPlusBias), bits(Array(z)), "product buffer at two threads, \(c.description)")
+                    }
+                }
+                XCTAssertEqual(runs[0], runs[1], "one vs two BLAS threads, \(c.description)")
+            }
+        }
+    }
+
     /// A batch larger than before grows the workspace; a smaller one afterwards must give
     /// exactly what a fresh network gives (no stale rows, offsets right at any capacity).
     func testWorkspaceReuseAcrossBatchSizes() throws {

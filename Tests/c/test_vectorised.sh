@@ -51,9 +51,15 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
     check "$((found > 0 ? 1 : 0))" \
         "the softmax exponential in forwardBiasActivation<$type> is vectorised (a packed $shift by $amount)" \
         "no packed shift found: the loop of exponentiateNonPositive runs one element at a time"
-    # relu: max with 0 on packed registers (maxps/maxpd, or vmaxps/vmaxpd).
+    # relu: max with 0 on packed registers (maxps/maxpd, or vmaxps/vmaxpd) ...
     relu=$(grep -cE "v?maxp[sd][[:space:]].*%[xyz]mm" "$SCRATCH/forward-$type" || true)
     check "$((relu > 0 ? 1 : 0))" "the relu in forwardBiasActivation<$type> is vectorised (packed max)"
+    # ... in every one of its loops: a relu written as a branch stores a literal 0
+    # one element at a time (movl/movq $0x0 to memory). That is how inference's
+    # in-place loop compiled with `x > 0 ? x : 0`.
+    branchy=$(grep -cE "mov[lq][[:space:]]+\\\$0x0,\\(" "$SCRATCH/forward-$type" || true)
+    check "$((branchy == 0 ? 1 : 0))" "no loop of forwardBiasActivation<$type> stores zeros one at a time" \
+        "$branchy scalar stores of 0: a relu loop runs as a branch, one element at a time"
 done
 
 check_summary
