@@ -547,7 +547,7 @@ def main() -> int:
         print(chart_error)
     if args.docs:
         docs_body = (f"Measured {args.date} by `make bench`; the chart is "
-                     f"[bench/results/latest.png](../bench/results/latest.png).\n\n"
+                     f"[bench/results/{latest}.png](../bench/results/{latest}.png).\n\n"
                      + body.replace("### ", "#### "))
         print(update_docs(args.docs, docs_body))
     return 0

@@ -13,7 +13,8 @@
 #                           latest-quick.*; only a full run replaces latest.*)
 #            --rounds N     rounds (default 2; the better median of the rounds counts)
 #            --no-docs      do not update docs/performance.md (a full run of every
-#                           configuration does by default; --quick never does)
+#                           configuration and both thread counts does by default;
+#                           --quick and partial runs do only with --docs)
 #            --no-build     use the library already built (the small C programs are
 #                           always rebuilt)
 #
@@ -177,12 +178,13 @@ fi
 
 # ---- report ------------------------------------------------------------------------
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
-update_docs=0
-if [[ $docs == yes ]] || [[ $docs == auto && $mode == full && -z $only ]]; then update_docs=1; fi
 # A run of some configurations or thread counts only is "partial": it writes
-# latest-partial.*, never over the latest full run that docs/performance.md shows.
+# latest-partial.*, never over the latest full run that docs/performance.md shows,
+# and it updates the docs only when asked (--docs).
 report_mode=$mode
 if [[ $mode == full ]] && { [[ -n $only ]] || [[ $threads_list != "1 2" ]]; }; then report_mode=partial; fi
+update_docs=0
+if [[ $docs == yes ]] || [[ $docs == auto && $report_mode == full ]]; then update_docs=1; fi
 report_args=(--raw "$RAW" --mode "$report_mode" --results "$BENCH/results" --stamp "$stamp"
              --elapsed $(( $(date +%s) - started )) --loadavg "$loadavg_start / $loadavg_end"
              --threads-list "$threads_list"
