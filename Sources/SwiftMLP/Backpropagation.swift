@@ -95,25 +95,37 @@ extension Network {
     /// the loss (`lossAndOutputDelta`), which overwrites it with dZ.
     ///
     /// Where the products go: with one BLAS thread, into Z, which the bias pass then
-    /// updates in place. With more, into the workspace's `product` buffer, and the
-    /// pass writes Z. OpenBLAS's other thread writes part of every large product,
-    /// and a line that thread wrote is, for this one, a fetch from the other core's
-    /// cache; updating Z in place then costs a second round trip per line (taking
-    /// the line back from the other core's copy), and the next step's product a
-    /// third (fetching it back). A buffer that only products write costs one fetch
-    /// on this thread's path. On a (784-128-10, batch 64) in float32 at two threads
-    /// the bias + relu pass went from 3-21 us to 2-5 us (perf, docs/performance.md
-    /// entry 17). At one thread the in-place update is the cheaper one: it reads and
-    /// writes one matrix where the other way reads one and writes another.
+    /// updates in place. With more, each product OpenBLAS computes goes into the
+    /// workspace's `product` buffer and the pass writes Z (the small products the
+    /// engine's own loops compute still go into Z). OpenBLAS's other thread writes
+    /// part of every large product. For this thread, a line the other one wrote is a
+    /// fetch from the other core's cache; writing Z in place over it is a second
+    /// round trip (invalidating the other core's copy), and the next step's product
+    /// fetches the line back. Into a buffer that only products write, the pass's
+    /// share is the one fetch. On a (784-128-10, batch 64) in float32 at two threads
+    /// the bias + relu pass went from 3-21 us to 2-5 us a step (perf,
+    /// docs/performance.md entry 17). At one thread the in-place update is the
+    /// cheaper: it reads and writes one matrix where the other way reads one and
+    /// writes another. The values are the same bits either way.
     func forwardTraining(inputs: UnsafePointer<Scalar>, rows: Int) {
         var input = inputs
         let last = layerCount - 1
-        let productApart = BLASThreads.count > 1
+        // One check a step, and no BLAS query (6 ns) when every product of this
+        // batch is small (2-4-1 at batch 4); two loops, so that the usual one stays
+        // as lean as before (a per-layer choice cost 2-4-1 ~7 % of its step).
+        let productsApart = productGoesToBLAS(m: rows, n: largestLayerWeights, k: 1) && BLASThreads.count > 1
         for l in 0..<layerCount {
             let z = workspace.z(l), a = workspace.a(l)
             let exponentials = l == last && configuration.loss == .binaryCrossEntropy ? workspace.dz(l) : nil
-            forwardDense(layer: l, input: input, rows: rows, product: productApart ? workspace.product : z,
-                         z: z, a: a, sigmoidExponentials: exponentials)
+            if productsApart {
+                let shape = plans[l]
+                let product = productGoesToBLAS(m: rows, n: shape.fanOut, k: shape.fanIn) ? workspace.product : z
+                forwardDense(layer: l, input: input, rows: rows, product: product,
+                             z: z, a: a, sigmoidExponentials: exponentials)
+            } else {
+                forwardDense(layer: l, input: input, rows: rows, product: z,
+                             z: z, a: a, sigmoidExponentials: exponentials)
+            }
             input = UnsafePointer(a)
         }
     }

@@ -7,6 +7,14 @@
 /// measurement on bench configurations c and d (docs/performance.md).
 let smallProductLimit = 4096
 
+/// Whether `multiply` hands an m x k by k x n product to OpenBLAS. (m * n * k cannot
+/// overflow: each pairwise product of the three is the size of a matrix that exists,
+/// the batch, the weights or the output.)
+@inline(__always)
+func productGoesToBLAS(m: Int, n: Int, k: Int) -> Bool {
+    m * n * k > smallProductLimit
+}
+
 /// The learning rate and weight decay of a plain-SGD update, and the one expression
 /// every plain-SGD path evaluates per parameter.
 struct PlainSGDRate<Scalar: MLPScalar> {
@@ -46,7 +54,7 @@ func multiply<Scalar: MLPScalar>(
     a: UnsafePointer<Scalar>, lda: Int, b: UnsafePointer<Scalar>, ldb: Int,
     c: UnsafeMutablePointer<Scalar>, ldc: Int, sgdStep: PlainSGDRate<Scalar>? = nil
 ) {
-    if m * n * k > smallProductLimit {
+    if productGoesToBLAS(m: m, n: n, k: k) {
         var alpha: Scalar = 1, beta: Scalar = 0
         if let sgdStep {
             alpha = -sgdStep.learningRate

@@ -38,6 +38,9 @@ public final class Network<Scalar: MLPScalar> {
     let plans: UnsafeMutablePointer<LayerPlan>
     /// Weight layers: `layout.layers.count`.
     let layerCount: Int
+    /// The most weights in one layer (fanIn * fanOut): whether any product of a
+    /// batch goes to OpenBLAS, in one check (`forwardTraining`).
+    let largestLayerWeights: Int
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     @exclusivity(unchecked) public internal(set) var workspaceRows = 0
     /// Inference scratch, one slot per concurrent prediction, so predictions never
@@ -91,6 +94,7 @@ public final class Network<Scalar: MLPScalar> {
         self.gradient = gradient
         self.optimizer = optimizer
         self.layerCount = layout.layers.count
+        self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
         self.normBounds = ParameterNormBounds(layout: layout)

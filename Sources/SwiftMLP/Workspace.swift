@@ -11,8 +11,9 @@
 //   product  rows x widest    A_{l-1} W_l as the product leaves it, before the
 //                             bias; used when OpenBLAS runs more than one thread
 //                             (`Network.forwardTraining` says why)
-// All six live in one allocation, each starting on a cache line. (calloc'ed: the
-// product's pages are never touched, so never resident, in a one-thread process.)
+// All six live in one allocation, each starting on a cache line. (calloc'ed: at one
+// BLAS thread the library never touches the product, so its pages stay unresident
+// when calloc maps fresh ones, as it does for blocks this large.)
 
 import Synchronization
 
@@ -21,9 +22,8 @@ final class Workspace<Scalar: MLPScalar> {
     private var storage = ScalarBuffer<Scalar>()
     private let layerCount: Int
     /// Base addresses, 3 per layer (z, a, dz) then upstream, scaled inputs and
-    /// product. A
-    /// pointer table rather than Swift arrays, so the hot path reads plain memory
-    /// with no bounds checks, reference counting or exclusivity checks.
+    /// product. A pointer table rather than Swift arrays, so the hot path reads
+    /// plain memory with no bounds checks, reference counting or exclusivity checks.
     private let table: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
 
     init(layerCount: Int) {

@@ -25,53 +25,79 @@ final class ActivationTests: XCTestCase {
         return (zz, a)
     }
 
-    /// Every way the buffers can meet gives Z and A with the same bits as the product
-    /// updated in place in Z, for every activation: the product in a buffer of its own
-    /// (training with more than one BLAS thread; the product is only read), and no Z
-    /// with the product in A (inference) or apart from it.
-    func testEveryBufferArrangementGivesTheSameBits() {
-        var random = TestRandom(seed: 11)
-        let rows = 5, width = 7
-        for activation in [Activation.identity, .sigmoid, .tanh, .relu, .leakyReLU, .softmax] {
-            var product = random.array(rows * width, -6, 6)
-            var bias = random.array(width, -1, 1)
-            if activation != .softmax {
-                // Edge values in the first row (bias 0 there): relu keeps x > 0 and
-                // gives +0 for the rest, NaN and -0 included; leaky relu scales.
-                let edges: [Double] = [.nan, -0.0, 0, -.infinity, .infinity, -.leastNonzeroMagnitude, 5e-324]
-                for (j, value) in edges.enumerated() { product[j] = value; bias[j] = 0 }
-            }
-            let (inPlaceZ, inPlaceA) = forward(activation, z: product, bias: bias, rows: rows, slope: 0.1)
-            if activation == .relu || activation == .leakyReLU {
-                let expected = inPlaceZ.map { $0 > 0 ? $0 : (activation == .relu ? 0 : 0.1 * $0) }
-                XCTAssertEqual(inPlaceA.map(\.bitPattern), expected.map(\.bitPattern), "\(activation) definition")
-            }
-            for arrangement in ["product apart", "no z, in place", "no z, product apart"] {
-                var source = product
-                var z = [Double](repeating: .nan, count: product.count)
-                var a = arrangement == "no z, in place" ? product : [Double](repeating: .nan, count: product.count)
-                source.withUnsafeMutableBufferPointer { pb in
-                    z.withUnsafeMutableBufferPointer { zb in
-                        a.withUnsafeMutableBufferPointer { ab in
-                            bias.withUnsafeBufferPointer { bb in
-                                let keepZ = arrangement == "product apart"
-                                let read = arrangement == "no z, in place" ? ab.baseAddress! : pb.baseAddress!
-                                forwardBiasActivation(activation, leakySlope: 0.1, product: read,
-                                                      z: keepZ ? zb.baseAddress! : nil, a: ab.baseAddress!,
-                                                      bias: bb.baseAddress!, rows: rows, width: width)
-                            }
+    /// How `forwardBiasActivation`'s buffers meet: the product updated in place in Z
+    /// (training at one BLAS thread), apart from Z (more threads), and without Z,
+    /// updated in place in A (inference) or apart from it.
+    enum BufferArrangement: CaseIterable {
+        case inPlaceInZ, apartFromZ, inPlaceInA, apartWithoutZ
+    }
+
+    /// Runs the forward kernel with the buffers arranged so; returns (Z, A, the
+    /// product afterwards). Z is NaN where the kernel keeps no Z.
+    func forward<S: MLPScalar>(
+        _ activation: Activation, _ arrangement: BufferArrangement, product: [S], bias: [S], rows: Int, slope: S
+    ) -> (z: [S], a: [S], product: [S]) {
+        var source = product
+        var z = [S](repeating: .nan, count: product.count)
+        var a = [S](repeating: .nan, count: product.count)
+        if arrangement == .inPlaceInZ { z = product }
+        if arrangement == .inPlaceInA { a = product }
+        source.withUnsafeMutableBufferPointer { pb in
+            z.withUnsafeMutableBufferPointer { zb in
+                a.withUnsafeMutableBufferPointer { ab in
+                    bias.withUnsafeBufferPointer { bb in
+                        let (read, keptZ): (UnsafeMutablePointer<S>, UnsafeMutablePointer<S>?)
+                        switch arrangement {
+                        case .inPlaceInZ: (read, keptZ) = (zb.baseAddress!, zb.baseAddress!)
+                        case .apartFromZ: (read, keptZ) = (pb.baseAddress!, zb.baseAddress!)
+                        case .inPlaceInA: (read, keptZ) = (ab.baseAddress!, nil)
+                        case .apartWithoutZ: (read, keptZ) = (pb.baseAddress!, nil)
                         }
+                        forwardBiasActivation(activation, leakySlope: slope, product: read, z: keptZ,
+                                              a: ab.baseAddress!, bias: bb.baseAddress!, rows: rows, width: bias.count)
                     }
                 }
-                let context = "\(activation), \(arrangement)"
-                XCTAssertEqual(a.map(\.bitPattern), inPlaceA.map(\.bitPattern), "\(context): A")
-                if arrangement == "product apart" {
-                    XCTAssertEqual(z.map(\.bitPattern), inPlaceZ.map(\.bitPattern), "\(context): Z")
+            }
+        }
+        return (z, a, source)
+    }
+
+    /// Every arrangement gives Z and A with the same bits as the product updated in
+    /// place in Z, for every activation, in Float and Double; a product apart is only
+    /// read; relu and leaky relu match their definitions bit for bit, edge values
+    /// (NaN, ±0, ±inf, subnormals) included.
+    func testEveryBufferArrangementGivesTheSameBits() {
+        checkBufferArrangements(Float.self)
+        checkBufferArrangements(Double.self)
+    }
+
+    func checkBufferArrangements<S: MLPScalar>(_: S.Type) {
+        var random = TestRandom(seed: 11)
+        let rows = 5, width = 7, slope = S(0.1)
+        for activation in [Activation.identity, .sigmoid, .tanh, .relu, .leakyReLU, .softmax] {
+            var product = random.array(rows * width, -6, 6).map { S($0) }
+            var bias = random.array(width, -1, 1).map { S($0) }
+            if activation != .softmax {
+                // Edge values in the first row (bias 0 there).
+                let edges: [S] = [.nan, -0.0, 0, -.infinity, .infinity, -.leastNonzeroMagnitude, .leastNonzeroMagnitude]
+                for (j, value) in edges.enumerated() { product[j] = value; bias[j] = 0 }
+            }
+            let reference = forward(activation, .inPlaceInZ, product: product, bias: bias, rows: rows, slope: slope)
+            if activation == .relu || activation == .leakyReLU {
+                let expected = reference.z.map { $0 > 0 ? $0 : (activation == .relu ? 0 : slope * $0) }
+                XCTAssertTrue(bitsEqual(reference.a, expected), "\(S.self) \(activation) definition")
+            }
+            for arrangement in BufferArrangement.allCases where arrangement != .inPlaceInZ {
+                let result = forward(activation, arrangement, product: product, bias: bias, rows: rows, slope: slope)
+                let context = "\(S.self) \(activation), \(arrangement)"
+                XCTAssertTrue(bitsEqual(result.a, reference.a), "\(context): A")
+                if arrangement == .apartFromZ {
+                    XCTAssertTrue(bitsEqual(result.z, reference.z), "\(context): Z")
                 } else {
-                    XCTAssertTrue(z.allSatisfy(\.isNaN), "\(context): Z written")
+                    XCTAssertTrue(result.z.allSatisfy(\.isNaN), "\(context): Z written")
                 }
-                if arrangement != "no z, in place" {
-                    XCTAssertEqual(source.map(\.bitPattern), product.map(\.bitPattern), "\(context): product written")
+                if arrangement != .inPlaceInA {
+                    XCTAssertTrue(bitsEqual(result.product, product), "\(context): product written")
                 }
             }
         }

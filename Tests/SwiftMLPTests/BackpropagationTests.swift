@@ -459,28 +459,33 @@ final class BackpropagationTests: XCTestCase {
         }
     }
 
-    /// With more than one BLAS thread the forward products go to the workspace's own
-    /// product buffer and the bias pass writes Z (`forwardTraining`); the loss, the
-    /// gradient and every cached Z, A and dZ have the same bits as with one thread,
-    /// where the pass updates Z in place. Widths and batches reach OpenBLAS (products
-    /// above `smallProductLimit`) but stay below the size at which it splits a
-    /// product over threads, so both runs multiply alike.
+    /// With more than one BLAS thread the forward products OpenBLAS computes go to the
+    /// workspace's own product buffer and the bias pass writes Z (`forwardTraining`);
+    /// the loss, the gradient and every cached Z, A and dZ have the same bits as with
+    /// one thread, where the pass updates Z in place. Widths and batches reach both
+    /// kinds of product (above and below `smallProductLimit`) but stay below the size
+    /// at which OpenBLAS splits a product over threads, so both runs multiply alike.
     func testProductBufferAtTwoBLASThreadsGivesTheSameBits() throws {
         let saved = BLASThreads.count
         defer { try? BLASThreads.set(saved) }
         var random = TestRandom(seed: 21)
+        var checkedProductApart = 0, checkedInPlace = 0
         for output in OutputCase.allCases {
             for layerCount in 1...3 {
                 let c = try RandomCase.draw(output: output, reduction: .mean,
                                             hidden: random.pick(Self.hiddenActivations), layerCount: layerCount,
-                                            widths: 8...40, batch: 20...60, random: &random)
+                                            widths: 4...40, batch: 8...60, random: &random)
                 let last = layerCount - 1
-                let product = UnsafeMutableBufferPointer(start: c.net.workspace.product, count: c.rows * c.outputs)
+                let lastGoesToBLAS = productGoesToBLAS(m: c.rows, n: c.outputs, k: c.sizes[last])
+                let noneGoesToBLAS = (0...last).allSatisfy { !productGoesToBLAS(m: c.rows, n: c.sizes[$0 + 1], k: c.sizes[$0]) }
+                let bias = Array(c.parameters[ReferenceLayout(c.sizes).biasOffsets[last]...].prefix(c.outputs))
                 var runs: [[UInt64]] = []
                 for threads in [1, 2] {
                     try BLASThreads.set(threads)
-                    product.update(repeating: .nan)   // a sentinel: which way did the pass go?
                     try c.net.setParameters(c.parameters)
+                    // A sentinel: which way did the last layer's pass go?
+                    UnsafeMutableBufferPointer(start: c.net.workspace.product, count: c.rows * c.outputs)
+                        .update(repeating: .nan)
                     let loss = try c.net.gradients(c.inputs, c.targets)
                     var run = [loss.bitPattern] + bits(Array(c.net.gradientView))
                     for l in 0...last {
@@ -489,20 +494,46 @@ final class BackpropagationTests: XCTestCase {
                         }
                     }
                     runs.append(run)
-                    // The product buffer holds the last layer's product (Z minus the
-                    // bias) at two threads, and is not touched at one.
-                    let z = try c.net.cachedMatrix(layer: last, kind: .preActivation)
-                    let bias = Array(c.parameters[ReferenceLayout(c.sizes).biasOffsets[last]...].prefix(c.outputs))
-                    let productPlusBias = product.indices.map { product[$0] + bias[$0 % c.outputs] }
-                    if threads == 1 {
-                        XCTAssertTrue(product.allSatisfy(\.isNaN), "one thread wrote the product buffer, \(c.description)")
-                    } else {
-                        XCTAssertEqual(bits(productPlusBias), bits(Array(z)), "product buffer at two threads, \(c.description)")
+                    // The product buffer is untouched at one thread, and holds the
+                    // last layer's product (Z minus the bias) when OpenBLAS computed
+                    // it at two. (Else it may hold an earlier layer's.)
+                    let product = Array(UnsafeBufferPointer(start: c.net.workspace.product, count: c.rows * c.outputs))
+                    if threads == 1 || noneGoesToBLAS {
+                        XCTAssertTrue(product.allSatisfy(\.isNaN),
+                                      "\(threads) threads: the product buffer was written, \(c.description)")
+                        checkedInPlace += threads - 1
+                    } else if lastGoesToBLAS {
+                        let z = try c.net.cachedMatrix(layer: last, kind: .preActivation)
+                        let productPlusBias = product.indices.map { product[$0] + bias[$0 % c.outputs] }
+                        XCTAssertEqual(bits(productPlusBias), bits(Array(z)), "product buffer, \(c.description)")
+                        checkedProductApart += 1
                     }
                 }
                 XCTAssertEqual(runs[0], runs[1], "one vs two BLAS threads, \(c.description)")
             }
         }
+        XCTAssertGreaterThanOrEqual(checkedProductApart, 5, "too few cases reached the product buffer")
+        XCTAssertGreaterThanOrEqual(checkedInPlace, 1, "no case had only small products at two threads")
+        // Float too, on a network whose every product goes to OpenBLAS.
+        let configuration = NetworkConfiguration(
+            layerSizes: [30, 40, 25, 10], activations: [.relu, .leakyReLU, .softmax],
+            loss: .softmaxCrossEntropy, seed: 3)
+        let x = random.array(50 * 30, -1, 1).map { Float($0) }
+        let y = (0..<(50 * 10)).map { index in index % 10 == (index / 10) % 10 ? Float(1) : 0 }
+        var results: [[UInt32]] = []
+        for threads in [1, 2] {
+            try BLASThreads.set(threads)
+            let net = try Network<Float>(configuration)
+            let (loss, gradient) = try net.gradients(inputs: x, targets: y)
+            var run = [Float(loss).bitPattern] + bits(gradient)
+            for l in 0..<3 {
+                for kind in [CacheKind.preActivation, .activation, .delta] {
+                    run += bits(Array(try net.cachedMatrix(layer: l, kind: kind)))
+                }
+            }
+            results.append(run)
+        }
+        XCTAssertEqual(results[0], results[1], "Float, one vs two BLAS threads")
     }
 
     /// A batch larger than before grows the workspace; a smaller one afterwards must give

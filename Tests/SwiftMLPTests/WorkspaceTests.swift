@@ -24,6 +24,7 @@ final class WorkspaceTests: XCTestCase {
             }
             matrices.append((Int(bitPattern: workspace.upstream), rows * layout.widestOutput, "upstream"))
             matrices.append((Int(bitPattern: workspace.scaledInputs), rows * layout.layers[0].fanIn, "scaled"))
+            matrices.append((Int(bitPattern: workspace.product), rows * layout.widestOutput, "product"))
             let stride = MemoryLayout<Scalar>.stride
             for (index, matrix) in matrices.enumerated() {
                 XCTAssertEqual(matrix.start % 64, 0, "\(Scalar.self) rows \(rows): \(matrix.name)")

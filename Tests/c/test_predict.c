@@ -195,6 +195,72 @@ static void test_softmax_bits_any_batch(smlp_dtype dtype) {
     smlp_free(model);
 }
 
+/* relu maps a NaN or -inf pre-activation to +0 in the release library, where its
+ * loops are vectorised (Activation.swift writes relu as Scalar.maximum(x, 0); a debug
+ * build does not vectorise it), in prediction (in place, no Z kept) and in the
+ * training forward pass at one BLAS thread (Z updated in place) and at two (the
+ * product in a buffer of its own). Finite inputs and parameters: the identity layer
+ * 1 -> 2 gives A0 = (+inf, -inf) (10 * big overflows), and the relu layer 2 -> 64,
+ * a product OpenBLAS computes, sums them: inf - inf = NaN for odd units, -inf - inf
+ * = -inf for even ones (exactly, in any order, with or without FMA). Every relu
+ * output is then +0 and the prediction is exactly the last bias. A training pass
+ * then fails (dW1 = A0^T dZ1 has inf * 0), but leaves its Z and A cached. */
+static void test_relu_of_nan(smlp_dtype dtype) {
+    enum { ROWS = 40, HIDDEN = 64, N = 2 + 2 + 2 * HIDDEN + HIDDEN + HIDDEN + 1 };
+    static const struct net net = {"1-2-64-1 identity/relu/identity", 4, {1, 2, HIDDEN, 1},
+                                   {SMLP_IDENTITY, SMLP_RELU, SMLP_IDENTITY}, SMLP_MSE, 0.01};
+    const int f32 = dtype == SMLP_FLOAT32;
+    const char *dt = f32 ? "float32" : "float64";
+    const double big = f32 ? 3e38 : 1e308;
+    double p[N], x[ROWS], y[ROWS], z[ROWS * HIDDEN], a[2][ROWS * HIDDEN], out[ROWS];
+    float pf[N], xf[ROWS], yf[ROWS], zf[ROWS * HIDDEN], af[ROWS * HIDDEN], outf[ROWS];
+    size_t i, j, at = 0;
+    int saved_threads = smlp_get_num_threads(), threads, exact = 1;
+    smlp_model *model = create(&net, dtype);
+    if (!CHECK(model != NULL, "%s: create %s", dt, net.name)) return;
+    p[at++] = big; p[at++] = -big;                          /* W0 (1 x 2) */
+    p[at++] = 0; p[at++] = 0;                               /* b0 */
+    for (j = 0; j < HIDDEN; j++) p[at + j] = (j % 2) ? 1 : -1;            /* W1 row 0 */
+    for (j = 0; j < HIDDEN; j++) p[at + HIDDEN + j] = 1;                  /* W1 row 1 */
+    at += 2 * HIDDEN;
+    for (j = 0; j < HIDDEN; j++) p[at++] = 0;               /* b1 */
+    for (j = 0; j < HIDDEN; j++) p[at++] = 1.0 / 64;        /* W2 (64 x 1) */
+    p[at++] = 0.5;                                          /* b2 */
+    for (i = 0; i < N; i++) pf[i] = (float)p[i];
+    for (i = 0; i < ROWS; i++) { x[i] = xf[i] = 10; y[i] = yf[i] = 1; }
+    CHECK_STATUS(f32 ? smlp_set_params(model, SMLP_FLOAT32, pf, N) : smlp_set_params(model, SMLP_FLOAT64, p, N),
+                 SMLP_OK, "%s: set params", dt);
+    CHECK_STATUS(smlp_predict(model, dtype, f32 ? (void *)xf : (void *)x, ROWS, 1,
+                              f32 ? (void *)outf : (void *)out, 1), SMLP_OK, "%s: predict", dt);
+    for (i = 0; i < ROWS; i++) exact &= (f32 ? outf[i] : out[i]) == 0.5;
+    CHECK(exact, "%s: predict gives exactly b2 = 0.5 (relu of every NaN and -inf unit is 0), row 0: %g",
+          dt, f32 ? outf[0] : out[0]);
+    for (threads = 1; threads <= 2; threads++) {
+        smlp_dataset batch = {dtype, ROWS, 1, f32 ? (void *)xf : (void *)x, 1, f32 ? (void *)yf : (void *)y, NULL};
+        double loss;
+        int nan_units = 1, minus_inf_units = 1, zeros = 1;
+        CHECK_STATUS(smlp_set_num_threads(threads), SMLP_OK, "%s: %d BLAS threads", dt, threads);
+        CHECK_STATUS(smlp_gradients(model, &batch, &loss, NULL, 0), SMLP_ERR_NON_FINITE,
+                     "%s %dT: gradients (dW1 = A0^T dZ1 is not finite)", dt, threads);
+        CHECK_STATUS(smlp_get_layer_cache(model, 1, SMLP_CACHE_Z, dtype, f32 ? (void *)zf : (void *)z,
+                                          ROWS, HIDDEN), SMLP_OK, "%s %dT: Z", dt, threads);
+        CHECK_STATUS(smlp_get_layer_cache(model, 1, SMLP_CACHE_A, dtype, f32 ? (void *)af : (void *)a[threads - 1],
+                                          ROWS, HIDDEN), SMLP_OK, "%s %dT: A", dt, threads);
+        if (f32)
+            for (i = 0; i < ROWS * HIDDEN; i++) { z[i] = zf[i]; a[threads - 1][i] = af[i]; }
+        for (i = 0; i < ROWS * HIDDEN; i++) {
+            if (i % 2) nan_units &= isnan(z[i]) != 0;
+            else minus_inf_units &= isinf(z[i]) && z[i] < 0;
+            zeros &= a[threads - 1][i] == 0 && !signbit(a[threads - 1][i]);
+        }
+        CHECK(nan_units, "%s %dT: the odd units' Z is NaN", dt, threads);
+        CHECK(minus_inf_units, "%s %dT: the even units' Z is -inf", dt, threads);
+        CHECK(zeros, "%s %dT: relu of every NaN and -inf pre-activation is +0", dt, threads);
+    }
+    smlp_set_num_threads(saved_threads);
+    smlp_free(model);
+}
+
 static void test_bad_inputs(void) {
     const struct net *net = &nets[0];
     smlp_model *model = create(net, SMLP_FLOAT64);
@@ -257,6 +323,8 @@ int main(void) {
     test_batch_sizes();
     test_softmax_bits_any_batch(SMLP_FLOAT32);
     test_softmax_bits_any_batch(SMLP_FLOAT64);
+    test_relu_of_nan(SMLP_FLOAT32);
+    test_relu_of_nan(SMLP_FLOAT64);
     test_bad_inputs();
     return check_summary();
 }
