@@ -7,12 +7,14 @@
 /// measurement on bench configurations c and d (docs/performance.md).
 let smallProductLimit = 4096
 
-/// Whether `multiply` hands an m x k by k x n product to OpenBLAS. (m * n * k cannot
-/// overflow: each pairwise product of the three is the size of a matrix that exists,
-/// the batch, the weights or the output.)
+/// Whether `multiply` hands an m x k by k x n product to OpenBLAS: m * n * k >
+/// smallProductLimit, without forming a product that might not fit an Int (each
+/// pairwise product of the three is the size of a matrix that exists, but all three
+/// together need not fit, and a trap would kill the host). Dimensions are >= 1, so
+/// one above the limit decides; below it, m * n * k <= limit^3 < 2^37.
 @inline(__always)
 func productGoesToBLAS(m: Int, n: Int, k: Int) -> Bool {
-    m * n * k > smallProductLimit
+    m > smallProductLimit || n > smallProductLimit || k > smallProductLimit || m * n * k > smallProductLimit
 }
 
 /// The learning rate and weight decay of a plain-SGD update, and the one expression

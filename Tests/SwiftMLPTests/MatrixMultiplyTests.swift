@@ -64,4 +64,21 @@ final class MatrixMultiplyTests: XCTestCase {
             XCTAssertTrue(c[0].isNaN, "k = \(k)")
         }
     }
+
+    /// `productGoesToBLAS` is m n k > smallProductLimit, and answers without trapping
+    /// when m n k does not fit an Int.
+    func testProductGoesToBLASMatchesTheProductAndNeverTraps() {
+        let sizes = [1, 2, 3, 4, 15, 16, 17, 63, 64, 65, 4095, 4096, 4097, 1 << 20]
+        for m in sizes {
+            for n in sizes {
+                for k in sizes {
+                    let (mn, o1) = m.multipliedReportingOverflow(by: n)
+                    let (mnk, o2) = mn.multipliedReportingOverflow(by: k)
+                    XCTAssertEqual(productGoesToBLAS(m: m, n: n, k: k), o1 || o2 || mnk > smallProductLimit, "\(m) \(n) \(k)")
+                }
+            }
+        }
+        XCTAssertTrue(productGoesToBLAS(m: Int.max, n: Int.max, k: Int.max))
+        XCTAssertTrue(productGoesToBLAS(m: 1 << 31, n: 1 << 31, k: 1 << 31))
+    }
 }
