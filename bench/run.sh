@@ -15,6 +15,7 @@
 #            --no-docs      do not update docs/performance.md (a full run of every
 #                           configuration and both thread counts does by default;
 #                           --quick and partial runs do only with --docs)
+#            --docs         update docs/performance.md even from a quick or partial run
 #            --no-build     use the library already built (the small C programs are
 #                           always rebuilt)
 #
@@ -182,7 +183,8 @@ loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
 # latest-partial.*, never over the latest full run that docs/performance.md shows,
 # and it updates the docs only when asked (--docs).
 report_mode=$mode
-if [[ $mode == full ]] && { [[ -n $only ]] || [[ $threads_list != "1 2" ]]; }; then report_mode=partial; fi
+threads_set=$(tr ' ' '\n' <<< "$threads_list" | grep . | sort -un | tr '\n' ' ')
+if [[ $mode == full ]] && { [[ -n $only ]] || [[ $threads_set != "1 2 " ]]; }; then report_mode=partial; fi
 update_docs=0
 if [[ $docs == yes ]] || [[ $docs == auto && $report_mode == full ]]; then update_docs=1; fi
 report_args=(--raw "$RAW" --mode "$report_mode" --results "$BENCH/results" --stamp "$stamp"

@@ -521,6 +521,11 @@ typedef enum smlp_cache_kind {
  * n_cols of the model's dtype, row-major). n_rows must equal the rows of that batch
  * (smlp_cached_rows) and n_cols the layer's output width. Calls that reuse the
  * workspace (predict does not; evaluate and train do) invalidate the cache.
+ * A smlp_gradients or smlp_step call that fails with SMLP_ERR_NON_FINITE has run its
+ * forward pass: the cache then holds that batch's Z and A (where a NaN or an
+ * infinity first appears), and dZ as far as the backward pass got (the rest of dZ
+ * may be an earlier batch's). A call rejected before its forward pass (NULL, shape,
+ * dtype or label errors, OUT_OF_MEMORY, BUSY) leaves the cache as it was.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (layer, kind, no cached batch),
  * DTYPE_MISMATCH, SHAPE_MISMATCH, BUSY. */
 smlp_status smlp_get_layer_cache(smlp_model *model, size_t layer, smlp_cache_kind kind,
@@ -632,7 +637,10 @@ smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefi
 
 /* Sets how many threads OpenBLAS uses inside each matrix product, for the whole
  * process (OpenBLAS's setting is global). n in 1..1024. The default is OpenBLAS's
- * own (OPENBLAS_NUM_THREADS, else the core count). Errors: INVALID_ARGUMENT. */
+ * own (OPENBLAS_NUM_THREADS, else the core count). The same seed gives the same bits
+ * at a given thread count; across thread counts, results can differ in the last
+ * bits where OpenBLAS splits a product differently (seen with large float64
+ * products). Errors: INVALID_ARGUMENT. */
 smlp_status smlp_set_num_threads(int n);
 
 /* The number of threads OpenBLAS currently uses. */

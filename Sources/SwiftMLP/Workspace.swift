@@ -9,8 +9,9 @@
 //   upstream rows x widest    dL/dA of the layer being processed
 //   scaled   rows x n_0       standardised inputs (when the model has a scaler)
 //   product  rows x widest    A_{l-1} W_l as the product leaves it, before the
-//                             bias; used when OpenBLAS runs more than one thread
-//                             (`Network.forwardTraining` says why)
+//                             bias; used for the products OpenBLAS computes when
+//                             it runs more than one thread (`Network.forwardTraining`
+//                             says why)
 // All six live in one allocation, each starting on a cache line. (calloc'ed: at one
 // BLAS thread the library never touches the product, so its pages stay unresident
 // when calloc maps fresh ones, as it does for blocks this large.)

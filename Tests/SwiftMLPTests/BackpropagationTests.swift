@@ -469,7 +469,7 @@ final class BackpropagationTests: XCTestCase {
         let saved = BLASThreads.count
         defer { try? BLASThreads.set(saved) }
         var random = TestRandom(seed: 21)
-        var checkedProductApart = 0, checkedInPlace = 0
+        var checkedProductApart = 0, checkedInPlace = 0, checkedSmallLast = 0
         for output in OutputCase.allCases {
             for layerCount in 1...3 {
                 let c = try RandomCase.draw(output: output, reduction: .mean,
@@ -502,11 +502,19 @@ final class BackpropagationTests: XCTestCase {
                         XCTAssertTrue(product.allSatisfy(\.isNaN),
                                       "\(threads) threads: the product buffer was written, \(c.description)")
                         checkedInPlace += threads - 1
-                    } else if lastGoesToBLAS {
+                    } else {
+                        // The last layer's product is in the buffer exactly when
+                        // OpenBLAS computed it (else an earlier layer's may be).
                         let z = try c.net.cachedMatrix(layer: last, kind: .preActivation)
                         let productPlusBias = product.indices.map { product[$0] + bias[$0 % c.outputs] }
-                        XCTAssertEqual(bits(productPlusBias), bits(Array(z)), "product buffer, \(c.description)")
-                        checkedProductApart += 1
+                        if lastGoesToBLAS {
+                            XCTAssertEqual(bits(productPlusBias), bits(Array(z)), "product buffer, \(c.description)")
+                            checkedProductApart += 1
+                        } else {
+                            XCTAssertNotEqual(bits(productPlusBias), bits(Array(z)),
+                                              "a small last product went to the buffer, \(c.description)")
+                            checkedSmallLast += 1
+                        }
                     }
                 }
                 XCTAssertEqual(runs[0], runs[1], "one vs two BLAS threads, \(c.description)")
@@ -514,6 +522,7 @@ final class BackpropagationTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(checkedProductApart, 5, "too few cases reached the product buffer")
         XCTAssertGreaterThanOrEqual(checkedInPlace, 1, "no case had only small products at two threads")
+        XCTAssertGreaterThanOrEqual(checkedSmallLast, 1, "no case had a small last product after a large one")
         // Float too, on a network whose every product goes to OpenBLAS.
         let configuration = NetworkConfiguration(
             layerSizes: [30, 40, 25, 10], activations: [.relu, .leakyReLU, .softmax],
