@@ -951,6 +951,9 @@ class Network:
         """Z, A or dZ of weight layer ``layer`` for the batch of the last
         :meth:`gradients` or :meth:`step` call: an array of cached_rows x n_out.
         ``kind`` is "Z", "A" or "dZ" (dZ already scaled by 1/n under mean reduction).
+        A call that raised because a value was not finite has run its forward pass,
+        so Z and A are that batch's (where a NaN or an infinity first appears); a
+        call rejected on its arguments leaves the cache as it was.
         """
         kind_code = _code(kind, _CACHE_NAMES, "cache kind")
         if 0 <= int(layer) < len(self._layers):
