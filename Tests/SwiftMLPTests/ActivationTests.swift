@@ -8,21 +8,12 @@ import XCTest
 
 final class ActivationTests: XCTestCase {
 
-    /// Runs the forward kernel on copies and returns (z + b, f(z + b)).
+    /// Runs the forward kernel on copies, the product updated in place in Z as
+    /// training does, and returns (z + b, f(z + b)).
     func forward(_ activation: Activation, z: [Double], bias: [Double], rows: Int, slope: Double = 0.01)
         -> (z: [Double], a: [Double]) {
-        var zz = z
-        var a = [Double](repeating: .nan, count: z.count)
-        zz.withUnsafeMutableBufferPointer { zb in
-            a.withUnsafeMutableBufferPointer { ab in
-                bias.withUnsafeBufferPointer { bb in
-                    forwardBiasActivation(activation, leakySlope: slope, product: zb.baseAddress!,
-                                          z: zb.baseAddress!, a: ab.baseAddress!,
-                                          bias: bb.baseAddress!, rows: rows, width: bias.count)
-                }
-            }
-        }
-        return (zz, a)
+        let result = forward(activation, .inPlaceInZ, product: z, bias: bias, rows: rows, slope: slope)
+        return (result.z, result.a)
     }
 
     /// How `forwardBiasActivation`'s buffers meet: the product updated in place in Z
