@@ -256,7 +256,7 @@ static void check_ranges(smlp_model *model, unsigned he_layers, const char *what
 
 /* The documented generator: xoshiro256** seeded with four SplitMix64 outputs. Each
  * weight is (2u - 1) r with u = (next() >> 11) * 2^-53, layer by layer, row by row
- * (Sources/SwiftMLP/Initialization.swift; docs/backprop.md per the header). */
+ * (Sources/SwiftMLP/Model/Initialization.swift; docs/backprop.md per the header). */
 struct xoshiro { uint64_t s[4]; };
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
