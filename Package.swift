@@ -5,6 +5,8 @@
 //   COpenBLAS     system library over OpenBLAS's CBLAS (pkg-config `openblas`).
 //   CSwiftMLP     the hand-written C header include/swiftmlp.h, as a Clang module, so
 //                 the C-ABI target uses exactly the types the header declares.
+//   CShim         the libc pieces both modules use (errno, open, file types, math,
+//                 pthreads), in place of Glibc, which Embedded Swift does not have.
 //   SwiftMLP      the engine: plain generic Swift, no C types in its public API.
 //   SwiftMLPCABI  every @_cdecl function and nothing else: checks, handles, statuses.
 import PackageDescription
@@ -25,8 +27,9 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(name: "CSwiftMLP"),
-        .target(name: "SwiftMLP", dependencies: ["COpenBLAS"]),
-        .target(name: "SwiftMLPCABI", dependencies: ["SwiftMLP", "CSwiftMLP"]),
+        .systemLibrary(name: "CShim"),
+        .target(name: "SwiftMLP", dependencies: ["COpenBLAS", "CShim"]),
+        .target(name: "SwiftMLPCABI", dependencies: ["SwiftMLP", "CSwiftMLP", "CShim"]),
         .testTarget(name: "SwiftMLPTests", dependencies: ["SwiftMLP"]),
     ]
 )

@@ -4,11 +4,7 @@
 
 import CSwiftMLP
 import SwiftMLP
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import CShim
 
 /// Bytes kept per thread, including the terminating NUL; longer messages are cut.
 let errorMessageCapacity = 1024

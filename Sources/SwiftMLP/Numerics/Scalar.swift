@@ -3,13 +3,7 @@
 // Everything else in the engine is written once, generically, over `MLPScalar`.
 
 import COpenBLAS
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// The numeric element type of a network: its parameters, data and workspace.
 public enum DType: Sendable, Equatable {

@@ -2,13 +2,7 @@
 // gradients, optimizer state and workspaces through this type so that an allocation
 // that cannot be satisfied becomes an `outOfMemory` error instead of a trap.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// `count` scalars, zero-initialised, owned by whoever created it and released with
 /// `deallocate()` exactly once. A value type with no reference counting, so reading

@@ -13,13 +13,7 @@
 // Weight decay touches weights only unless `decayBiases` is set (scikit-learn's and
 // the classic tutorials' convention; PyTorch decays every parameter it is given).
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// Which update rule.
 public enum OptimizerKind: Sendable, Equatable, CaseIterable {

@@ -4,13 +4,7 @@
 // file where a good model used to be. Loading reads the whole file (its real size from
 // fstat, never a size the file claims) and parses it with `deserializeNetwork`.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// The text of errno, e.g. "No such file or directory".
 func systemErrorText(_ code: Int32) -> String {
@@ -44,8 +38,8 @@ func writeFileAtomically(path requestedPath: String, bytes: UnsafeRawBufferPoint
     var mode: mode_t = 0o644
     var existing = stat()
     if stat(requestedPath, &existing) == 0 {
-        guard (existing.st_mode & S_IFMT) == S_IFREG else {
-            let kind = (existing.st_mode & S_IFMT) == S_IFDIR ? "Is a directory" : "not a regular file"
+        guard cshim_is_regular_file(existing.st_mode) != 0 else {
+            let kind = cshim_is_directory(existing.st_mode) != 0 ? "Is a directory" : "not a regular file"
             throw MLPError(.io, "\(requestedPath): \(kind); not replacing it")
         }
         mode = existing.st_mode & 0o7777
@@ -64,32 +58,32 @@ func writeFileAtomically(path requestedPath: String, bytes: UnsafeRawBufferPoint
     var template = Array((path + ".tmp-XXXXXX").utf8CString)
     let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard descriptor >= 0 else {
-        throw MLPError(.io, "cannot create a temporary file next to \(path): \(systemErrorText(errno))")
+        throw MLPError(.io, "cannot create a temporary file next to \(path): \(systemErrorText(cshim_errno()))")
     }
     let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     var failure: MLPError? = nil
     // mkstemp creates 0600; give the file the old file's mode, or 0644 for a new one.
     if fchmod(descriptor, mode) != 0 {
-        failure = MLPError(.io, "cannot set the permissions of \(path): \(systemErrorText(errno))")
+        failure = MLPError(.io, "cannot set the permissions of \(path): \(systemErrorText(cshim_errno()))")
     }
     var written = 0
     while failure == nil, written < bytes.count, let start = bytes.baseAddress {
         let result = write(descriptor, start + written, bytes.count - written)
         if result < 0 {
-            if errno == EINTR { continue }
-            failure = MLPError(.io, "cannot write \(path): \(systemErrorText(errno))")
+            if cshim_errno() == EINTR { continue }
+            failure = MLPError(.io, "cannot write \(path): \(systemErrorText(cshim_errno()))")
             break
         }
         written += result
     }
     if failure == nil, fsync(descriptor) != 0 {
-        failure = MLPError(.io, "cannot flush \(path) to disk: \(systemErrorText(errno))")
+        failure = MLPError(.io, "cannot flush \(path) to disk: \(systemErrorText(cshim_errno()))")
     }
     if close(descriptor) != 0, failure == nil {
-        failure = MLPError(.io, "cannot close \(path): \(systemErrorText(errno))")
+        failure = MLPError(.io, "cannot close \(path): \(systemErrorText(cshim_errno()))")
     }
     if failure == nil, rename(temporaryPath, path) != 0 {
-        failure = MLPError(.io, "cannot rename the temporary file onto \(path): \(systemErrorText(errno))")
+        failure = MLPError(.io, "cannot rename the temporary file onto \(path): \(systemErrorText(cshim_errno()))")
     }
     if let failure {
         unlink(temporaryPath)
@@ -97,7 +91,7 @@ func writeFileAtomically(path requestedPath: String, bytes: UnsafeRawBufferPoint
     }
     // Make the rename itself durable. A folder that cannot be opened for fsync
     // (some filesystems) leaves the file written and renamed, which is still atomic.
-    let folderDescriptor = open(folder, O_RDONLY | O_DIRECTORY)
+    let folderDescriptor = cshim_open(folder, O_RDONLY | O_DIRECTORY)
     if folderDescriptor >= 0 {
         _ = fsync(folderDescriptor)
         close(folderDescriptor)
@@ -111,16 +105,16 @@ public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
     guard !path.isEmpty, !path.utf8.contains(0) else {
         throw MLPError(.io, "the path is empty or contains NUL")
     }
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    let descriptor = cshim_open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else {
-        throw MLPError(.io, "cannot open \(path): \(systemErrorText(errno))")
+        throw MLPError(.io, "cannot open \(path): \(systemErrorText(cshim_errno()))")
     }
     defer { close(descriptor) }
     var info = stat()
     guard fstat(descriptor, &info) == 0 else {
-        throw MLPError(.io, "cannot stat \(path): \(systemErrorText(errno))")
+        throw MLPError(.io, "cannot stat \(path): \(systemErrorText(cshim_errno()))")
     }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
+    guard cshim_is_regular_file(info.st_mode) != 0 else {
         throw MLPError(.io, "\(path) is not a regular file (a directory or a device)")
     }
     let size = Int(info.st_size)
@@ -132,8 +126,8 @@ public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
     while done < size {
         let result = read(descriptor, memory + done, size - done)
         if result < 0 {
-            if errno == EINTR { continue }
-            throw MLPError(.io, "cannot read \(path): \(systemErrorText(errno))")
+            if cshim_errno() == EINTR { continue }
+            throw MLPError(.io, "cannot read \(path): \(systemErrorText(cshim_errno()))")
         }
         if result == 0 { break }
         done += result

@@ -6,13 +6,7 @@
 // `train` is all-or-nothing: if it fails (a non-finite loss mid-run, out of memory),
 // parameters, optimizer state, generator and epoch are restored to what they were.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// A labelled data set in memory: inputs rows x inputCount, targets as `Targets`.
 public struct Dataset<Scalar: MLPScalar> {

@@ -1,0 +1,29 @@
+/* The few libc pieces Swift cannot import directly, as static inline functions, and
+ * the headers whose plain functions it can (malloc, read, expf, pthread_key_create...).
+ * Both builds of the library use this module instead of Glibc: Embedded Swift has no
+ * Glibc overlay, and one import for both keeps one code path. Nothing here is
+ * exported from libswiftmlp.so (static inline, and the version script hides the rest). */
+#ifndef SWIFTMLP_CSHIM_H
+#define SWIFTMLP_CSHIM_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* errno is a macro over a thread-local location (the Glibc overlay's `errno`). */
+static inline int cshim_errno(void) { return errno; }
+
+/* open(2) is variadic, which Swift does not import. */
+static inline int cshim_open(const char *path, int flags) { return open(path, flags); }
+
+/* The file-type tests (S_IFMT and friends are macros Swift does not import). */
+static inline int cshim_is_regular_file(mode_t mode) { return S_ISREG(mode); }
+static inline int cshim_is_directory(mode_t mode) { return S_ISDIR(mode); }
+
+#endif
