@@ -1,6 +1,8 @@
 # swiftmlp - build, install, demo and test.
 #
 #   make                    release libswiftmlp.so in build/lib (Swift runtime inside)
+#   make embedded           libswiftmlp.so as Embedded Swift in build/embedded (no Swift
+#                           runtime: needs only libc, libm and OpenBLAS)
 #   make install PREFIX=/p  lib/, include/, lib/pkgconfig/ under /p (default /usr/local)
 #   make demo               build, then run the examples
 #   make test               every test: Swift, C (against an installed copy), Python,
@@ -33,9 +35,9 @@ SWIFT_RELEASE_FLAGS := -c release --product swiftmlp \
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o -name '*.h') \
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
-.PHONY: all bootstrap library install uninstall demo examples test test-swift test-c \
-        test-python test-scripts test-fuzz test-mpi hardening sanitize valgrind fuzz-api \
-        test-fuzz-api fuzz bench bench-quick compare clean
+.PHONY: all bootstrap library embedded install install-embedded uninstall demo examples \
+        test test-swift test-c test-python test-scripts test-fuzz test-mpi hardening \
+        sanitize valgrind fuzz-api test-fuzz-api fuzz bench bench-quick compare clean
 
 all: library
 
@@ -55,14 +57,29 @@ $(BUILD)/lib/$(REALNAME): $(SWIFT_SOURCES) | bootstrap
 	ln -sf $(REALNAME) $(BUILD)/lib/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/lib/$(LIBNAME)
 
-install: library
+# $(call install_library,DIR): the library in DIR (build/lib or build/embedded), the
+# header and the pkg-config file, under $(DESTDIR)$(PREFIX).
+define install_library
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(BUILD)/lib/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(REALNAME)
+	install -m 755 $(1)/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/$(LIBNAME)
 	install -m 644 include/swiftmlp.h $(DESTDIR)$(PREFIX)/include/swiftmlp.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' build-support/swiftmlp.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftmlp.pc
+endef
+
+install: library
+	$(call install_library,$(BUILD)/lib)
+
+# Embedded Swift (docs/embedded.md): the same sources, compiled by swiftc directly.
+embedded: $(BUILD)/embedded/$(REALNAME)
+
+$(BUILD)/embedded/$(REALNAME): $(SWIFT_SOURCES) build-support/build-embedded.sh | bootstrap
+	build-support/build-embedded.sh $(BUILD)/embedded $(REALNAME) $(SONAME)
+
+install-embedded: embedded
+	$(call install_library,$(BUILD)/embedded)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \

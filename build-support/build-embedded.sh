@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# build-support/build-embedded.sh - libswiftmlp.so as Embedded Swift (make embedded).
+#
+#   build-support/build-embedded.sh OUTDIR REALNAME SONAME
+#
+# The same sources as the SwiftPM build, compiled by swiftc in Embedded mode
+# (-enable-experimental-feature Embedded): no Swift runtime library, no metadata, every
+# generic specialised at compile time, so the library needs only libc, libm and
+# OpenBLAS. Two whole-module compiles, as in SwiftPM: the engine (SwiftMLP, which
+# also emits its module for the second) and the C ABI (SwiftMLPCABI, which imports it);
+# then the C compiler links both objects with the version script that exports smlp_*.
+#
+# Writes OUTDIR/REALNAME (stripped), the links SONAME and libswiftmlp.so to it, and
+# OUTDIR/obj/ (modules, objects and the unstripped twin, same build-id, for debuggers
+# and valgrind).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${1:?usage: build-embedded.sh OUTDIR REALNAME SONAME}
+REALNAME=${2:?usage: build-embedded.sh OUTDIR REALNAME SONAME}
+SONAME=${3:?usage: build-embedded.sh OUTDIR REALNAME SONAME}
+SWIFTC=${SWIFTC:-swiftc}
+CC=${CC:-cc}
+OBJ="$OUT/obj"
+mkdir -p "$OBJ"
+
+# Embedded Swift's own static libraries for this target (the Unicode tables that
+# String comparison and Character iteration use) live next to its stdlib module.
+resource_dir=$("$SWIFTC" -print-target-info | sed -nE 's/.*"runtimeResourcePath": "(.*)".*/\1/p')
+triple=$("$SWIFTC" -print-target-info | sed -nE 's/.*"unversionedTriple": "(.*)".*/\1/p' | head -1)
+embedded_lib_dir="$resource_dir/embedded/$triple"
+[[ -f $embedded_lib_dir/libswiftUnicodeDataTables.a ]] || {
+    echo "build-embedded.sh: no Embedded Swift libraries for $triple in $resource_dir/embedded" >&2
+    exit 1
+}
+
+read -r -a blas_include <<< "$(pkg-config --cflags-only-I openblas)"
+read -r -a blas_libs <<< "$(pkg-config --libs openblas)"
+
+# -O as the SwiftPM release build (speed first; -Osize saves ~100 KB but slows the
+# hot loops); one section per function so the linker drops what no export reaches.
+swift_flags=(
+    -enable-experimental-feature Embedded -wmo -parse-as-library -O
+    -Xfrontend -function-sections -Xcc -fPIC
+    -I "$ROOT/Sources/COpenBLAS" -I "$ROOT/Sources/CShim" -I "$ROOT/Sources/CSwiftMLP"
+)
+for flag in "${blas_include[@]}"; do swift_flags+=(-Xcc "$flag"); done
+
+mapfile -t engine_sources < <(find "$ROOT/Sources/SwiftMLP" -name '*.swift' | sort)
+mapfile -t cabi_sources < <(find "$ROOT/Sources/SwiftMLPCABI" -name '*.swift' | sort)
+
+"$SWIFTC" "${swift_flags[@]}" -module-name SwiftMLP \
+    -emit-module -emit-module-path "$OBJ/SwiftMLP.swiftmodule" \
+    -c -o "$OBJ/SwiftMLP.o" "${engine_sources[@]}"
+"$SWIFTC" "${swift_flags[@]}" -module-name SwiftMLPCABI -I "$OBJ" \
+    -c -o "$OBJ/SwiftMLPCABI.o" "${cabi_sources[@]}"
+
+# -z defs: every symbol must resolve here (a missing libc or runtime function is a
+# build error, not a load-time one).
+"$CC" -shared -o "$OBJ/$REALNAME" "$OBJ/SwiftMLP.o" "$OBJ/SwiftMLPCABI.o" \
+    -Wl,--gc-sections -Wl,-z,defs -Wl,--build-id \
+    -Wl,--version-script="$ROOT/build-support/libswiftmlp.map" -Wl,-soname="$SONAME" \
+    -L"$embedded_lib_dir" -lswiftUnicodeDataTables "${blas_libs[@]}" -lm
+
+strip --strip-unneeded -o "$OUT/$REALNAME.tmp" "$OBJ/$REALNAME"
+mv "$OUT/$REALNAME.tmp" "$OUT/$REALNAME"
+ln -sf "$REALNAME" "$OUT/$SONAME"
+ln -sf "$SONAME" "$OUT/libswiftmlp.so"
