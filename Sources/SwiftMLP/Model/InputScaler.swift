@@ -17,10 +17,10 @@ public struct InputScaler: Sendable, Equatable {
                 "scaler mean has \(mean.count) entries and std \(standardDeviation.count); they must match and be non-empty")
         }
         for (index, value) in mean.enumerated() where !value.isFinite {
-            throw MLPError(.invalidArgument, "scaler mean[\(index)] is \(value); it must be finite")
+            throw MLPError(.invalidArgument, "scaler mean[\(index)] is \(value.messageText); it must be finite")
         }
         for (index, value) in standardDeviation.enumerated() where !(value.isFinite && value > 0) {
-            throw MLPError(.invalidArgument, "scaler std[\(index)] is \(value); it must be finite and > 0")
+            throw MLPError(.invalidArgument, "scaler std[\(index)] is \(value.messageText); it must be finite and > 0")
         }
         self.mean = mean
         self.standardDeviation = standardDeviation
@@ -43,7 +43,7 @@ public struct InputScaler: Sendable, Equatable {
             for column in 0..<columns {
                 let value = Double(x[row * columns + column])
                 guard value.isFinite else {
-                    throw MLPError(.nonFinite, "input row \(row) column \(column) is \(value)")
+                    throw MLPError(.nonFinite, "input row \(row) column \(column) is \(value.messageText)")
                 }
                 mean[column] += value
                 largest[column] = max(largest[column], abs(value))

@@ -154,7 +154,7 @@ public final class Network<Scalar: MLPScalar> {
                 "got \(values.count) parameters, but the model has \(parameterCount)")
         }
         for index in 0..<values.count where !values[index].isFinite {
-            throw MLPError(.nonFinite, "parameter \(index) is \(values[index]); parameters must be finite")
+            throw MLPError(.nonFinite, "parameter \(index) is \(values[index].messageText); parameters must be finite")
         }
         if let source = values.baseAddress, parameterCount > 0 {
             parameters.pointer.update(from: source, count: parameterCount)
@@ -299,7 +299,7 @@ public final class Network<Scalar: MLPScalar> {
             return MLPError(.nonFinite, "\(location); nothing was updated")
         }
         return MLPError(.nonFinite,
-            "the loss (\(loss)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
+            "the loss (\(loss.messageText)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
     }
 
     /// Where the first NaN or infinity is in `rows` rows of inputs and, if given, dense
@@ -308,11 +308,11 @@ public final class Network<Scalar: MLPScalar> {
     func firstNonFinite(inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>?, rows: Int) -> String? {
         for row in 0..<rows {
             for column in 0..<inputCount where !inputs[row * inputCount + column].isFinite {
-                return "input row \(row) column \(column) is \(inputs[row * inputCount + column])"
+                return "input row \(row) column \(column) is \(inputs[row * inputCount + column].messageText)"
             }
             if case .dense(let y)? = targets {
                 for column in 0..<outputCount where !y[row * outputCount + column].isFinite {
-                    return "target row \(row) column \(column) is \(y[row * outputCount + column])"
+                    return "target row \(row) column \(column) is \(y[row * outputCount + column].messageText)"
                 }
             }
         }

@@ -41,7 +41,7 @@ public struct NetworkConfiguration: Sendable, Equatable {
                 "softmax is allowed on the output layer only, but layer \(index) uses it")
         }
         guard leakyReLUSlope.isFinite, leakyReLUSlope >= 0 else {
-            throw MLPError(.invalidArgument, "leaky_relu_slope is \(leakyReLUSlope); it must be finite and >= 0")
+            throw MLPError(.invalidArgument, "leaky_relu_slope is \(leakyReLUSlope.messageText); it must be finite and >= 0")
         }
         let output = activations[activations.count - 1]
         switch loss {

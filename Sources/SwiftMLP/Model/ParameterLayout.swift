@@ -47,7 +47,7 @@ public struct ParameterLayout: Sendable, Equatable {
             let (withBias, overflowB) = weights.addingReportingOverflow(fanOut)
             let (next, overflowTotal) = offset.addingReportingOverflow(withBias)
             guard !overflowW, !overflowB, !overflowTotal else {
-                throw MLPError(.outOfMemory, "the parameter count of layer sizes \(layerSizes) overflows")
+                throw MLPError(.outOfMemory, "the parameter count of layer sizes [\(layerSizes.map(String.init).joined(separator: ", "))] overflows")
             }
             layers.append(LayerShape(fanIn: fanIn, fanOut: fanOut, weightOffset: offset))
             offset = next

@@ -14,8 +14,10 @@ public enum DType: Sendable, Equatable {
 /// A floating-point type the engine can train in: `Float` or `Double`.
 ///
 /// The requirements are the primitives whose implementations differ per type; every
-/// algorithm is written once against this protocol.
-public protocol MLPScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
+/// algorithm is written once against this protocol. `CustomStringConvertible` so that
+/// a value in an error message prints as the number (Embedded Swift cannot print a
+/// generic value otherwise).
+public protocol MLPScalar: BinaryFloatingPoint, SIMDScalar, Sendable, CustomStringConvertible {
     /// The `DType` tag of this type.
     static var dtype: DType { get }
     /// e^x.
@@ -52,6 +54,11 @@ public protocol MLPScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
 }
 
 extension MLPScalar {
+    /// The value as error messages write it. A NaN is "nan" whatever its sign bit: the
+    /// SwiftPM build's `description` says "-nan" for a negative one, Embedded Swift's
+    /// "nan", and the two builds' messages are the same.
+    var messageText: String { isNaN ? "nan" : description }
+
     /// Whether an OR of `nonFiniteBits` values saw an infinity or a NaN.
     @inline(__always)
     static func containsNonFinite(_ bits: NonFiniteBits) -> Bool {

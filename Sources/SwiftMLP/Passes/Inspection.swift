@@ -46,7 +46,7 @@ extension Network {
     @_specialize(where Scalar == Double)
     public func gradientCheck(_ batch: Dataset<Scalar>, step: Double = 1e-6) throws(MLPError) -> [LayerGradientError] {
         guard step.isFinite, step > 0 else {
-            throw MLPError(.invalidArgument, "step is \(step); it must be finite and > 0")
+            throw MLPError(.invalidArgument, "step is \(step.messageText); it must be finite and > 0")
         }
         try checkBatch(inputs: batch.inputs, rows: batch.rows, targets: batch.targets, targetCount: batch.targetCount)
         // Every copy goes through ScalarBuffer, so a model too large to check in Float64
@@ -137,14 +137,14 @@ extension Network {
             throw MLPError(.shapeMismatch, "got \(gradient.count) gradient values, but the model has \(parameterCount) parameters")
         }
         guard scale.isFinite else {
-            throw MLPError(.invalidArgument, "scale is \(scale); it must be finite")
+            throw MLPError(.invalidArgument, "scale is \(scale.messageText); it must be finite")
         }
         let factor = Scalar(scale)
         var squaredNorm = 0.0
         for index in 0..<parameterCount {
             let value = source[index] * factor
             guard value.isFinite else {
-                throw MLPError(.nonFinite, "gradient[\(index)] * scale is \(value); nothing was updated")
+                throw MLPError(.nonFinite, "gradient[\(index)] * scale is \(value.messageText); nothing was updated")
             }
             let wide = Double(value)
             squaredNorm += wide * wide
