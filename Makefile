@@ -5,8 +5,8 @@
 #                           runtime: needs only libc, libm and OpenBLAS)
 #   make install PREFIX=/p  lib/, include/, lib/pkgconfig/ under /p (default /usr/local)
 #   make demo               build, then run the examples
-#   make test               every test: Swift, C (against an installed copy), Python,
-#                           the NumPy reference (quick)
+#   make test               every test: Swift, C (against an installed copy of each
+#                           build), Python, the NumPy reference (quick)
 #   make compare            the full NumPy comparison
 #   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
 #   make fuzz-api           libFuzzer on the whole C ABI for FUZZ_SECONDS
@@ -36,7 +36,7 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap library embedded install install-embedded uninstall demo examples \
-        test test-swift test-c test-python test-scripts test-fuzz test-mpi hardening \
+        test test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi hardening \
         sanitize valgrind fuzz-api test-fuzz-api fuzz bench bench-quick compare clean
 
 all: library
@@ -107,8 +107,8 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: test-swift test-c test-python test-scripts test-fuzz test-mpi hardening sanitize \
-      valgrind test-fuzz-api
+test: test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi hardening \
+      sanitize valgrind test-fuzz-api
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -119,6 +119,19 @@ test-c: library
 	rm -rf $(TEST_PREFIX)
 	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
 	PREFIX=$(TEST_PREFIX) CC=$(CC) Tests/c/run.sh
+
+# The Embedded Swift build: every C test against an installed copy of it, its size and
+# dependencies (test_symbols.sh with SWIFTMLP_EMBEDDED=1), the vectorised loops in its
+# unstripped twin, and the same bits as the SwiftPM build (Tests/embedded/compare.sh).
+EMBEDDED_TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix-embedded
+ORDINARY_TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix-ordinary
+test-embedded: library embedded
+	rm -rf $(EMBEDDED_TEST_PREFIX) $(ORDINARY_TEST_PREFIX)
+	$(MAKE) --no-print-directory install-embedded PREFIX=$(EMBEDDED_TEST_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(ORDINARY_TEST_PREFIX)
+	PREFIX=$(EMBEDDED_TEST_PREFIX) CC=$(CC) SWIFTMLP_EMBEDDED=1 \
+	    SWIFTMLP_UNSTRIPPED=$(CURDIR)/$(BUILD)/embedded/obj/$(REALNAME) Tests/c/run.sh
+	CC=$(CC) Tests/embedded/compare.sh $(ORDINARY_TEST_PREFIX) $(EMBEDDED_TEST_PREFIX)
 
 test-python: library
 	@scripts/bootstrap.sh python

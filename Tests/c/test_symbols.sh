@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_symbols.sh - the installed libswiftmlp.so exports exactly the functions the
 # installed header declares (nothing of the Swift runtime inside it), needs no Swift
-# or Foundation library at run time, and carries the SONAME libswiftmlp.so.0.
+# or Foundation library at run time, and carries the SONAME libswiftmlp.so.0. With
+# SWIFTMLP_EMBEDDED=1 (the Embedded Swift build): at most 1 MiB stripped, needing only
+# libc, libm and OpenBLAS.
 #
 #   PREFIX=/install/prefix bash Tests/c/test_symbols.sh      (run.sh does this)
 #
@@ -61,6 +63,34 @@ check "$([[ $soname == libswiftmlp.so.0 ]] && echo 1 || echo 0)" "SONAME is libs
 check "$([[ -e $PREFIX/lib/libswiftmlp.so.0 ]] && echo 1 || echo 0)" "lib/libswiftmlp.so.0 exists for the loader"
 check "$([[ $(readlink -f "$LIB") == $(readlink -f "$PREFIX/lib/libswiftmlp.so.0") ]] && echo 1 || echo 0)" \
     "libswiftmlp.so and libswiftmlp.so.0 are the same file"
+
+# The Embedded Swift build (make test-embedded sets SWIFTMLP_EMBEDDED=1; docs/embedded.md)
+# is the size of a C library and needs nothing beyond libc, libm and OpenBLAS.
+if [[ ${SWIFTMLP_EMBEDDED:-0} == 1 ]]; then
+    real=$(readlink -f "$LIB")
+    size=$(stat -c %s "$real")
+    check "$([[ -z $(readelf -S "$real" | grep -F .symtab) ]] && echo 1 || echo 0)" \
+        "the installed library is stripped (no .symtab)"
+    check "$((size <= 1048576 ? 1 : 0))" "the stripped library is at most 1 MiB" "it is $size bytes"
+    needed=$(readelf -d "$real" | sed -nE 's/.*\(NEEDED\).*\[(.*)\].*/\1/p')
+    other_needed=$(grep -vxE 'libc\.so\.6|libm\.so\.6|libopenblas\.so\.0|ld-linux.*' <<< "$needed" | tr '\n' ' ' || true)
+    check "$([[ -z $other_needed ]] && echo 1 || echo 0)" \
+        "it needs only libc, libm, libopenblas and the loader (DT_NEEDED)" "also needs: $other_needed"
+    # ldd lists the whole tree: what libopenblas needs itself (libgfortran, ...) comes
+    # with it and is not ours; anything else besides libc, libm and the loader would be.
+    blas=$(ldd "$real" | awk '$1 ~ /^libopenblas/ { print $3 }')
+    ours=$(comm -23 <(ldd "$real" | awk '{ print $1 }' | sort -u) \
+                    <( [[ -n $blas ]] && ldd "$blas" | awk '{ print $1 }' | sort -u) \
+        | grep -vE '^(libc\.so\.6|libm\.so\.6|libopenblas\.so\.0|linux-vdso\.so\.1|.*/ld-linux.*)$' \
+        | tr '\n' ' ' || true)
+    check "$([[ -n $blas && -z $ours ]] && echo 1 || echo 0)" \
+        "ldd shows only libc, libm, libopenblas (and what it needs) and the loader" \
+        "libopenblas: '$blas'; also: $ours"
+    # Embedded Swift prints a value it has no description for as this placeholder; a
+    # message must never say it (every interpolated type is printable).
+    check "$([[ -z $(grep -aF 'cannot print value in embedded Swift' "$real") ]] && echo 1 || echo 0)" \
+        "no error message can contain Embedded Swift's unprintable-value placeholder"
+fi
 
 # pkg-config reports the header's version.
 header_version=$(sed -nE 's/^#define SMLP_VERSION_STRING "(.*)"/\1/p' "$HEADER")
