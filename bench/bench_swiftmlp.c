@@ -188,6 +188,12 @@ int main(int argc, char **argv) {
     bench_config configs[32];
     int n_configs = read_configs(argv[1], configs, 32);
     timing_opts opts = timing_from_env();
+    /* The rows' name: bench/run.sh runs this program a second time against the
+     * Embedded Swift build with BENCH_SWIFTMLP_IMPL=swiftmlp-embedded; the roofline
+     * rows come from the first run only. */
+    const char *impl = getenv("BENCH_SWIFTMLP_IMPL");
+    if (!impl || !*impl) impl = "swiftmlp-c";
+    int emit_roofline = strcmp(impl, "swiftmlp-c") == 0;
     print_meta();
 
     for (int ci = 0; ci < n_configs; ci++) {
@@ -227,8 +233,8 @@ int main(int argc, char **argv) {
                 snprintf(note, sizeof note, "%ld steps failed: %s", sc.failures, smlp_last_error());
             else if (!isfinite(sc.loss))
                 snprintf(note, sizeof note, "loss not finite");
-            emit("swiftmlp-c", dname, cfg, &group[0], note);
-            emit("roofline", dname, cfg, &group[1], "");
+            emit(impl, dname, cfg, &group[0], note);
+            if (emit_roofline) emit("roofline", dname, cfg, &group[1], "");
             smlp_free(sc.model);
             roof_free(&rc);
         }
