@@ -63,15 +63,12 @@ public final class Network<Scalar: MLPScalar> {
     /// Builds and initialises a network.
     /// - Throws: `invalidArgument` for a bad configuration, `outOfMemory` when the
     ///   parameters cannot be allocated.
-    public init(_ configuration: NetworkConfiguration) throws(MLPError) {
+    public convenience init(_ configuration: NetworkConfiguration) throws(MLPError) {
         let layout = try configuration.validatedLayout()
         guard Scalar(configuration.leakyReLUSlope).isFinite else {
             throw MLPError(.invalidArgument,
                 "leaky_relu_slope \(configuration.leakyReLUSlope) overflows \(Scalar.dtype == .float32 ? "float" : "double")")
         }
-        self.configuration = configuration
-        self.layout = layout
-        self.leakySlope = Scalar(configuration.leakyReLUSlope)
         let count = layout.parameterCount
         let parameters = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "parameters")
         let gradient: ScalarBuffer<Scalar>
@@ -90,6 +87,21 @@ public final class Network<Scalar: MLPScalar> {
             gradient.deallocate()
             throw error
         }
+        self.init(configuration: configuration, layout: layout, parameters: parameters,
+                  gradient: gradient, optimizer: optimizer)
+    }
+
+    /// The rest of `init(_:)`, which cannot fail. Everything that can throw runs before
+    /// the object exists: Embedded Swift's runtime does not free an object whose
+    /// initializer throws (its swift_deallocPartialClassInstance destroys the fields
+    /// only), so a failed create would leak the object.
+    private init(
+        configuration: NetworkConfiguration, layout: ParameterLayout, parameters: ScalarBuffer<Scalar>,
+        gradient: ScalarBuffer<Scalar>, optimizer: OptimizerState<Scalar>
+    ) {
+        self.configuration = configuration
+        self.layout = layout
+        self.leakySlope = Scalar(configuration.leakyReLUSlope)
         self.parameters = parameters
         self.gradient = gradient
         self.optimizer = optimizer
