@@ -10,7 +10,8 @@
 #   make compare            the full NumPy comparison
 #   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
 #   make fuzz-api           libFuzzer on the whole C ABI for FUZZ_SECONDS
-#   make hardening | sanitize | valgrind   the reliability checks (also in make test)
+#   make hardening | sanitize | valgrind   the reliability checks (also in make test;
+#                           hardening-embedded, valgrind-embedded: on the Embedded build)
 #   make bench              the benchmark against peers and the BLAS roofline
 #   make clean
 
@@ -36,8 +37,9 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap library embedded install install-embedded uninstall demo examples \
-        test test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi hardening \
-        sanitize valgrind fuzz-api test-fuzz-api fuzz bench bench-quick compare clean
+        test test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi \
+        hardening hardening-embedded sanitize valgrind valgrind-embedded fuzz-api \
+        test-fuzz-api fuzz bench bench-quick compare clean
 
 all: library
 
@@ -108,7 +110,7 @@ demo: examples
 # ---- Tests ----------------------------------------------------------------------
 
 test: test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi hardening \
-      sanitize valgrind test-fuzz-api
+      hardening-embedded sanitize valgrind valgrind-embedded test-fuzz-api
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -167,11 +169,20 @@ test-fuzz: | bootstrap
 hardening: library
 	Tests/hardening/run.sh
 
+hardening-embedded: embedded
+	HARDENING_LIBDIR=$(CURDIR)/$(BUILD)/embedded Tests/hardening/run.sh
+
 sanitize: | bootstrap
 	Tests/hardening/sanitizers.sh
 
 valgrind: library examples
 	Tests/hardening/valgrind.sh
+
+# The same under the Embedded build (the examples load it through LD_LIBRARY_PATH).
+valgrind-embedded: embedded examples
+	VALGRIND_LIBRARY=$(CURDIR)/$(BUILD)/embedded/$(SONAME) \
+	VALGRIND_UNSTRIPPED=$(CURDIR)/$(BUILD)/embedded/obj/$(REALNAME) \
+	VALGRIND_OUT=$(CURDIR)/$(BUILD)/valgrind-embedded Tests/hardening/valgrind.sh
 
 fuzz-api: | bootstrap
 	Tests/fuzz_api/run.sh $(FUZZ_SECONDS)

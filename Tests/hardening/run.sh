@@ -9,24 +9,27 @@
 #
 # The binaries go to build/hardening/ (valgrind.sh runs two of them too). Each prints
 # "N passed, N failed"; this script sums them and prints the total last.
+# HARDENING_LIBDIR tests another build (make hardening-embedded: build/embedded, the
+# binaries then in build/hardening-embedded).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-OUT=$ROOT/build/hardening
+LIBDIR=${HARDENING_LIBDIR:-$ROOT/build/lib}
+OUT=$ROOT/build/hardening${HARDENING_LIBDIR:+-$(basename "$LIBDIR")}
 CC=${CC:-cc}
 TIMEOUT=${TEST_TIMEOUT:-600}
 mkdir -p "$OUT"
 
-[[ -e $ROOT/build/lib/libswiftmlp.so ]] || { echo "run.sh: build/lib/libswiftmlp.so is missing: make library"; echo "0 passed, 1 failed"; exit 1; }
+[[ -e $LIBDIR/libswiftmlp.so ]] || { echo "run.sh: $LIBDIR/libswiftmlp.so is missing: make library"; echo "0 passed, 1 failed"; exit 1; }
 
 # shellcheck source=../c/run_one.sh
 source "$ROOT/Tests/c/run_one.sh"
 
 for name in test_threads_stress test_nonfinite test_memory_limits; do
     if ! "$CC" -std=c99 -O2 -g -Wall -Wextra -pedantic -Werror -I"$ROOT/include" -I"$ROOT/Tests/c" \
-            -o "$OUT/$name" "$HERE/$name.c" -L"$ROOT/build/lib" -lswiftmlp -lpthread -lm \
-            -Wl,-rpath,"$ROOT/build/lib" >"$OUT/$name.build.log" 2>&1; then
+            -o "$OUT/$name" "$HERE/$name.c" -L"$LIBDIR" -lswiftmlp -lpthread -lm \
+            -Wl,-rpath,"$LIBDIR" >"$OUT/$name.build.log" 2>&1; then
         echo "== $name"
         cat "$OUT/$name.build.log"
         echo "$name: DID NOT COMPILE"

@@ -35,12 +35,15 @@
 #                        replaces the allocator too, so the counts (its checks) break.
 #
 # Environment: VALGRIND_TIMEOUT (seconds per program, default 900), VALGRIND_ONLY=name
-# (run one program). Prints one line per program and "N passed, N failed" last.
+# (run one program); VALGRIND_LIBRARY, VALGRIND_UNSTRIPPED and VALGRIND_OUT check another
+# build (make valgrind-embedded: build/embedded/libswiftmlp.so.0, its twin in
+# build/embedded/obj, output in build/valgrind-embedded). Prints one line per program
+# and "N passed, N failed" last.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-OUT=$ROOT/build/valgrind
+OUT=${VALGRIND_OUT:-$ROOT/build/valgrind}
 TIMEOUT=${VALGRIND_TIMEOUT:-900}
 SUPP=$ROOT/build-support/valgrind.supp
 mkdir -p "$OUT/lib" "$OUT/bin" "$OUT/hardening" "$OUT/examples"
@@ -55,14 +58,15 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 
 build_id() { readelf -n "$1" 2>/dev/null | awk '/Build ID/ {print $3}'; }
-STRIPPED=$ROOT/build/lib/libswiftmlp.so.0
-UNSTRIPPED=$ROOT/.build/release/libswiftmlp.so
+STRIPPED=${VALGRIND_LIBRARY:-$ROOT/build/lib/libswiftmlp.so.0}
+UNSTRIPPED=${VALGRIND_UNSTRIPPED:-$ROOT/.build/release/libswiftmlp.so}
+LIBDIR=$(dirname "$STRIPPED")
 if [[ -f $UNSTRIPPED && -f $STRIPPED && $(build_id "$UNSTRIPPED") == "$(build_id "$STRIPPED")" ]]; then
     cp "$UNSTRIPPED" "$OUT/lib/libswiftmlp.so.0"
     export LD_LIBRARY_PATH=$OUT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    echo "valgrind: using the unstripped twin of build/lib/libswiftmlp.so.0 (build-id $(build_id "$STRIPPED"))"
+    echo "valgrind: using the unstripped twin of ${STRIPPED#"$ROOT"/} (build-id $(build_id "$STRIPPED"))"
 else
-    echo "valgrind: WARNING: no unstripped twin of build/lib/libswiftmlp.so.0 (run make library); stacks will" \
+    echo "valgrind: WARNING: no unstripped twin of ${STRIPPED#"$ROOT"/} (run make library); stacks will" \
          "have no function names and suppressions by name will not match"
 fi
 
@@ -113,7 +117,7 @@ run() { # run <name> <program> [args...]
 CC=${CC:-cc}
 compile() { # compile <source> <output>
     "$CC" -std=c99 -O2 -g -Wall -Wextra -pedantic -I"$ROOT/include" -I"$ROOT/Tests/c" -o "$2" "$1" \
-        -L"$ROOT/build/lib" -lswiftmlp -lm -lpthread -Wl,-rpath,"$ROOT/build/lib" >"$2.build.log" 2>&1
+        -L"$LIBDIR" -lswiftmlp -lm -lpthread -Wl,-rpath,"$LIBDIR" >"$2.build.log" 2>&1
 }
 for source in "$ROOT"/Tests/c/test_*.c "$ROOT"/Tests/hardening/test_nonfinite.c "$ROOT"/Tests/hardening/test_threads_stress.c; do
     name=$(basename "$source" .c)
@@ -123,7 +127,7 @@ for source in "$ROOT"/Tests/c/test_*.c "$ROOT"/Tests/hardening/test_nonfinite.c 
             continue ;;
     esac
     if ! compile "$source" "$OUT/bin/$name"; then
-        echo "valgrind: $name: FAILED: did not compile (see build/valgrind/bin/$name.build.log)"
+        echo "valgrind: $name: FAILED: did not compile (see ${OUT#"$ROOT"/}/bin/$name.build.log)"
         failed=$((failed + 1))
         continue
     fi
