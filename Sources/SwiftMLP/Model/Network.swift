@@ -24,14 +24,11 @@ public final class Network<Scalar: MLPScalar> {
 
     /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
     /// A plain-SGD step may swap this buffer with `gradient` (PlainSGDStep.swift).
-    /// Whatever else writes to it must set `normBounds.known` to false.
     @exclusivity(unchecked) var parameters: ScalarBuffer<Scalar>
     /// The gradient of the last `gradients` call, same layout. A `step` with an
     /// optimizer that keeps state also computes its gradient here; plain SGD uses
     /// it as scratch (PlainSGDStep.swift).
     @exclusivity(unchecked) var gradient: ScalarBuffer<Scalar>
-    /// Norm bounds that let a plain-SGD step prove an in-place update safe.
-    let normBounds: ParameterNormBounds
     @exclusivity(unchecked) var optimizer: OptimizerState<Scalar>
     let workspace: Workspace<Scalar>
     /// Per-layer shapes and activations as plain memory for the hot path.
@@ -97,7 +94,6 @@ public final class Network<Scalar: MLPScalar> {
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
-        self.normBounds = ParameterNormBounds(layout: layout)
         for (l, shape) in layout.layers.enumerated() {
             (plans + l).initialize(to: LayerPlan(
                 fanIn: shape.fanIn, fanOut: shape.fanOut, weightOffset: shape.weightOffset,
@@ -159,7 +155,6 @@ public final class Network<Scalar: MLPScalar> {
         if let source = values.baseAddress, parameterCount > 0 {
             parameters.pointer.update(from: source, count: parameterCount)
         }
-        normBounds.known = false
     }
 
     public func setParameters(_ values: [Scalar]) throws(MLPError) {

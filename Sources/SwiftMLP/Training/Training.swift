@@ -140,7 +140,6 @@ struct TrainingSnapshot<Scalar: MLPScalar> {
 
     func restore(into network: Network<Scalar>) {
         network.parameters.copy(from: parameters)
-        network.normBounds.known = false
         network.optimizer.first.copy(from: first)
         network.optimizer.second.copy(from: second)
         network.optimizer.stepCount = stepCount
@@ -310,7 +309,6 @@ extension Network {
         }
         if let bestParameters {
             parameters.copy(from: bestParameters)
-            normBounds.known = false
         }
         workspaceRows = 0   // the workspace no longer matches the final parameters
         return summary
