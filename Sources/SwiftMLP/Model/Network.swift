@@ -70,26 +70,10 @@ public final class Network<Scalar: MLPScalar> {
         self.layout = layout
         self.leakySlope = Scalar(configuration.leakyReLUSlope)
         let count = layout.parameterCount
-        let parameters = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "parameters")
-        let gradient: ScalarBuffer<Scalar>
-        do {
-            gradient = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "gradient")
-        } catch {
-            parameters.deallocate()
-            throw error
-        }
-        let optimizer: OptimizerState<Scalar>
-        do {
-            optimizer = try OptimizerState(
-                configuration: OptimizerConfiguration(kind: .sgd), parameterCount: count)
-        } catch {
-            parameters.deallocate()
-            gradient.deallocate()
-            throw error
-        }
-        self.parameters = parameters
-        self.gradient = gradient
-        self.optimizer = optimizer
+        self.parameters = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "parameters")
+        self.gradient = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "gradient")
+        self.optimizer = try OptimizerState(
+            configuration: OptimizerConfiguration(kind: .sgd), parameterCount: count)
         self.layerCount = layout.layers.count
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.workspace = Workspace(layerCount: layout.layers.count)
@@ -107,11 +91,7 @@ public final class Network<Scalar: MLPScalar> {
     }
 
     deinit {
-        parameters.deallocate()
-        gradient.deallocate()
-        optimizer.deallocate()
         plans.deallocate()
-        scalerCoefficients?.deallocate()
     }
 
     // MARK: Shape
@@ -204,7 +184,6 @@ public final class Network<Scalar: MLPScalar> {
     /// - Throws: `shapeMismatch` when its length is not the input width.
     public func setScaler(_ scaler: InputScaler?) throws(MLPError) {
         guard let scaler else {
-            scalerCoefficients?.deallocate()
             scalerCoefficients = nil
             self.scaler = nil
             return
@@ -213,9 +192,7 @@ public final class Network<Scalar: MLPScalar> {
             throw MLPError(.shapeMismatch,
                 "the scaler has \(scaler.mean.count) features but the model has \(inputCount) inputs")
         }
-        let coefficients = try ScalerCoefficients<Scalar>(scaler)
-        scalerCoefficients?.deallocate()
-        scalerCoefficients = coefficients
+        scalerCoefficients = try ScalerCoefficients<Scalar>(scaler)
         self.scaler = scaler
     }
 
@@ -237,9 +214,7 @@ public final class Network<Scalar: MLPScalar> {
     public func setOptimizer(_ configuration: OptimizerConfiguration) throws(MLPError) {
         try configuration.validate()
         try configuration.validateRepresentable(in: Scalar.self)
-        let fresh = try OptimizerState<Scalar>(configuration: configuration, parameterCount: parameterCount)
-        optimizer.deallocate()
-        optimizer = fresh
+        optimizer = try OptimizerState<Scalar>(configuration: configuration, parameterCount: parameterCount)
     }
 
     /// The learning rate the next step will use (the schedule at the current epoch).

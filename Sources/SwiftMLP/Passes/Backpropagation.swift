@@ -214,7 +214,6 @@ extension Network {
             return
         }
         var privateScratch = InferenceWorkspace<Scalar>()
-        defer { privateScratch.deallocate() }
         try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
         forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
     }
@@ -236,16 +235,20 @@ extension Network {
     func firstLayerInput(
         _ raw: UnsafePointer<Scalar>, rows: Int, scratch: UnsafeMutablePointer<Scalar>
     ) -> UnsafePointer<Scalar> {
-        guard let scalerCoefficients else { return raw }
-        scalerCoefficients.standardize(raw, into: scratch, rows: rows, columns: inputCount)
-        return UnsafePointer(scratch)
+        switch scalerCoefficients {
+        case .none:
+            return raw
+        case .some(let coefficients):
+            coefficients.standardize(raw, into: scratch, rows: rows, columns: inputCount)
+            return UnsafePointer(scratch)
+        }
     }
 
     /// The forward pass for inference: ping-pongs between two scratch buffers and
     /// writes the last layer straight into `output`, activating in place.
     func forwardInference(
         input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
-        scratch: InferenceWorkspace<Scalar>
+        scratch: borrowing InferenceWorkspace<Scalar>
     ) {
         var current = firstLayerInput(input, rows: rows, scratch: scratch.scaledInputs)
         let last = layout.layers.count - 1
@@ -335,9 +338,7 @@ extension Network {
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: gradientScale,
             learningRate: currentLearningRate, plans: plans, layerCount: layerCount)
         else { return false }
-        let updated = gradient
-        gradient = parameters
-        parameters = updated
+        swap(&parameters, &gradient)
         return true
     }
 
