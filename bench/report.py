@@ -439,6 +439,18 @@ def update_docs(docs: Path, body: str) -> str:
 
 # ---- main ---------------------------------------------------------------------------
 
+def history_line(aggregated: dict) -> dict:
+    """One run in bench/results/history.jsonl: when, on what, each cell's best time
+    and ratio, and the target verdicts (the medians and metas stay in latest.json)."""
+    return {
+        "date": aggregated["date"], "mode": aggregated["mode"], "cpu": aggregated["cpu"],
+        "library": aggregated.get("library"),
+        "cells": [{k: c[k] for k in ("impl", "dtype", "config", "threads", "best", "ratio_to_roofline")}
+                  for c in aggregated["cells"]],
+        "targets": aggregated["targets"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--raw", required=True, type=Path)
@@ -504,12 +516,12 @@ def main() -> int:
                     "```\n" + target_text + "\n```\n\ntargets: " + summary)
 
     body = "\n\n".join(sections) + "\n"
-    args.results.mkdir(parents=True, exist_ok=True)
-    latest = "latest" if args.mode == "full" else f"latest-{args.mode}"
-    # a full run keeps a dated copy (the history the optimisations are compared
-    # with); a quick or partial run only replaces latest-quick.* / latest-partial.*
-    base = f"{args.stamp}-{args.mode}" if args.mode == "full" else latest
-    png = args.results / f"{base}.png"
+    # A full run replaces bench/results/latest.* and appends one line to
+    # bench/results/history.jsonl; a quick or partial run writes to its own folder
+    # under build/bench/ and leaves bench/results alone.
+    out_dir = args.results if args.mode == "full" else args.raw.parent / f"latest-{args.mode}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = out_dir / "latest.png"
     chart_error = chart(results, configs, threads_list, png,
                         f"swiftmlp benchmark {args.date} ({args.mode}), {cpu_model()}: "
                         "time per training step relative to the BLAS roofline (1 = roofline)")
@@ -518,7 +530,7 @@ def main() -> int:
         md_body = body + f"\n_{chart_error}_\n"
     title = f"# swiftmlp speed benchmark — {args.date}\n\n"
     chart_link = "" if chart_error else f"![time per step / roofline]({png.name})\n\n"
-    (args.results / f"{base}.md").write_text(title + chart_link + md_body)
+    (out_dir / "latest.md").write_text(title + chart_link + md_body)
     aggregated = {
         "date": args.date, "mode": args.mode, "cpu": cpu_model(), "library": args.library,
         "metas": metas, "memory": memory,
@@ -528,28 +540,21 @@ def main() -> int:
                    "ratio_to_roofline": ratio(results, *k)} for k, v in sorted(results.items())],
         "targets": [{"status": s, "text": t} for s, t in targets],
     }
-    (args.results / f"{base}.json").write_text(json.dumps(aggregated, indent=1) + "\n")
-    for ext in ("md", "json", "png"):
-        src = args.results / f"{base}.{ext}"
-        if src.exists() and base != latest:
-            if ext == "md":
-                (args.results / f"{latest}.md").write_text(
-                    title + (f"![time per step / roofline]({latest}.png)\n\n" if not chart_error else "")
-                    + md_body)
-            else:
-                shutil.copyfile(src, args.results / f"{latest}.{ext}")
-
+    (out_dir / "latest.json").write_text(json.dumps(aggregated, indent=1) + "\n")
+    if args.mode == "full":
+        with open(args.results / "history.jsonl", "a") as history:
+            history.write(json.dumps(history_line(aggregated), separators=(",", ":")) + "\n")
     print()
     print(title.strip())
     print()
     print(body)
-    print(f"results: {args.results / (base + '.md')} (+ .json, .png)"
-          + (f", copied to {args.results / (latest + '.md')}" if base != latest else ""))
+    print(f"results: {out_dir / 'latest.md'} (+ .json, .png)"
+          + (f", one line appended to {args.results / 'history.jsonl'}" if args.mode == "full" else ""))
     if chart_error:
         print(chart_error)
     if args.docs:
         docs_body = (f"Measured {args.date} by `make bench`; the chart is "
-                     f"[bench/results/{latest}.png](../bench/results/{latest}.png).\n\n"
+                     "[bench/results/latest.png](../bench/results/latest.png).\n\n"
                      + body.replace("### ", "#### "))
         print(update_docs(args.docs, docs_body))
     return 0

@@ -8,9 +8,10 @@
 #   bench/run.sh --quick    ~2 min: 0.08 s a cell, FANN one step on b, skipped on e
 #   options: --only a,c,d   only these configurations (bench/configs.txt)
 #            --threads "1"  only these thread counts (default "1 2")
-#                           (either makes a partial run: it writes
-#                           bench/results/latest-partial.*, as --quick writes
-#                           latest-quick.*; only a full run replaces latest.*)
+#                           (either makes a partial run; partial and quick runs
+#                           write build/bench/latest-<mode>/; only a full run
+#                           replaces bench/results/latest.* and appends a line to
+#                           bench/results/history.jsonl)
 #            --rounds N     rounds (default 2; the better median of the rounds counts)
 #            --no-docs      do not update docs/performance.md (a full run of every
 #                           configuration and both thread counts does by default;
@@ -200,9 +201,9 @@ fi
 
 # ---- report ------------------------------------------------------------------------
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
-# A run of some configurations or thread counts only is "partial": it writes
-# latest-partial.*, never over the latest full run that docs/performance.md shows,
-# and it updates the docs only when asked (--docs).
+# A run of some configurations or thread counts only is "partial": it writes under
+# build/bench/, never over the latest full run that docs/performance.md shows, and
+# it updates the docs only when asked (--docs).
 report_mode=$mode
 threads_set=$(tr ' ' '\n' <<< "$threads_list" | grep . | sort -un | tr '\n' ' ')
 if [[ $mode == full ]] && { [[ -n $only ]] || [[ $threads_set != "1 2 " ]]; }; then report_mode=partial; fi

@@ -316,10 +316,7 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * see there. smlp_save refuses a model left so. Plain SGD (SMLP_SGD, momentum 0)
  * has no exception: an update that would overflow returns SMLP_ERR_NON_FINITE and
  * changes nothing. (Plain SGD without clip_norm folds the update into the backward
- * pass and never stores the gradient. It writes the parameters in place only when
- * bounds on the norms of the parameters and of this batch prove that no value can
- * overflow, and otherwise computes them aside and keeps them only if all are
- * finite; the two ways give the same bits. See docs/performance.md.)
+ * pass, writes the new parameters aside and keeps them only if all are finite.)
  * Errors: as smlp_gradients(). */
 smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_loss);
 

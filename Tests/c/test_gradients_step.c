@@ -412,23 +412,21 @@ static void test_failures_change_nothing(void) {
     }
 }
 
-/* Plain SGD on a network big enough that steps update the parameters in place once
- * the library can prove them safe (PlainSGDStep.swift; the C ABI cannot see which way
- * a step went: PlainSGDStepTests.checkRefusals asserts that this very configuration,
- * 30-40-6 relu/identity MSE sum at 24 rows, goes in place): they must equal steps forced
- * out of place (smlp_set_params before each forgets the proof), bit for bit; and,
- * after in-place steps, an update that would overflow and a NaN input behind a relu
- * are refused with the parameters unchanged and leave no trace. */
+/* Plain SGD with its update fused into the backward pass (PlainSGDStep.swift), on a
+ * network whose first layer's products go to BLAS: free steps equal steps taken after
+ * smlp_set_params of the same values, bit for bit (a step's bits depend only on the
+ * parameters and the batch); an update that would overflow and a NaN input behind a
+ * relu are refused with the parameters unchanged and leave no trace. */
 enum { BIG_ROWS = 24, BIG_IN = 30, BIG_HID = 40, BIG_OUT = 6 };
 
 static void set_sgd(smlp_model *model, double lr) {
     smlp_optimizer_config sgd;
     smlp_optimizer_config_init(&sgd, SMLP_SGD);
     sgd.learning_rate = lr;
-    CHECK_STATUS(smlp_set_optimizer(model, &sgd), SMLP_OK, "in-place SGD: set lr %g", lr);
+    CHECK_STATUS(smlp_set_optimizer(model, &sgd), SMLP_OK, "fused SGD: set lr %g", lr);
 }
 
-static void test_in_place_sgd(smlp_dtype dtype) {
+static void test_fused_sgd(smlp_dtype dtype) {
     static const size_t big_sizes[3] = {BIG_IN, BIG_HID, BIG_OUT};
     static const smlp_activation relu[2] = {SMLP_RELU, SMLP_IDENTITY};
     static double xd[BIG_ROWS * BIG_IN], yd[BIG_ROWS * BIG_OUT], far[BIG_ROWS * BIG_OUT];
@@ -443,7 +441,7 @@ static void test_in_place_sgd(smlp_dtype dtype) {
     double saved;
     float saved_f;
     void *params, *snap;
-    if (!CHECK(free_steps && forced, "in-place SGD %s: create", name)) return;
+    if (!CHECK(free_steps && forced, "fused SGD %s: create", name)) return;
     fill_uniform(xd, BIG_ROWS * BIG_IN, 41, -1, 1);
     fill_uniform(yd, BIG_ROWS * BIG_OUT, 42, 0, 1);
     for (i = 0; i < BIG_ROWS * BIG_OUT; i++) far[i] = yd[i] + 1000;
@@ -460,35 +458,35 @@ static void test_in_place_sgd(smlp_dtype dtype) {
     n_params = smlp_param_count(forced);
     for (step = 0; step < 6; step++) {
         params = params_snapshot(forced);
-        CHECK_STATUS(smlp_set_params(forced, dtype, params, n_params), SMLP_OK, "in-place SGD %s: set params", name);
+        CHECK_STATUS(smlp_set_params(forced, dtype, params, n_params), SMLP_OK, "fused SGD %s: set params", name);
         free(params);
-        CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_OK, "in-place SGD %s: step %d", name, step);
-        CHECK_STATUS(smlp_step(forced, &good, NULL), SMLP_OK, "in-place SGD %s: forced step %d", name, step);
+        CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_OK, "fused SGD %s: step %d", name, step);
+        CHECK_STATUS(smlp_step(forced, &good, NULL), SMLP_OK, "fused SGD %s: forced step %d", name, step);
         all_equal = all_equal && models_equal(free_steps, forced);
     }
-    CHECK(all_equal, "in-place SGD %s: 6 steps equal 6 steps forced out of place, bit for bit", name);
+    CHECK(all_equal, "fused SGD %s: 6 steps equal 6 steps after set_params, bit for bit", name);
 
     snap = params_snapshot(free_steps);
     set_sgd(free_steps, f32 ? 3.4e38 / 4 : 1.79e308 / 4);
     CHECK_STATUS(smlp_step(free_steps, &overflowing, NULL), SMLP_ERR_NON_FINITE,
-                 "in-place SGD %s: an update that overflows", name);
-    CHECK(params_equal(free_steps, snap), "in-place SGD %s: params unchanged after the overflow", name);
+                 "fused SGD %s: an update that overflows", name);
+    CHECK(params_equal(free_steps, snap), "fused SGD %s: params unchanged after the overflow", name);
     set_sgd(free_steps, 0.01);
     set_sgd(forced, 0.01);
     saved = xd[7];
     saved_f = xs[7];
     if (f32) xs[7] = NAN; else xd[7] = NAN;
-    CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_ERR_NON_FINITE, "in-place SGD %s: NaN behind a relu", name);
-    CHECK(strstr(smlp_last_error(), "input row 0 column 7") != NULL, "in-place SGD %s: message names the NaN: %s",
+    CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_ERR_NON_FINITE, "fused SGD %s: NaN behind a relu", name);
+    CHECK(strstr(smlp_last_error(), "input row 0 column 7") != NULL, "fused SGD %s: message names the NaN: %s",
           name, smlp_last_error());
-    CHECK(params_equal(free_steps, snap), "in-place SGD %s: params unchanged after the NaN", name);
+    CHECK(params_equal(free_steps, snap), "fused SGD %s: params unchanged after the NaN", name);
     xd[7] = saved;
     xs[7] = saved_f;
     for (step = 0; step < 2; step++) {
-        CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_OK, "in-place SGD %s: step after refusals", name);
-        CHECK_STATUS(smlp_step(forced, &good, NULL), SMLP_OK, "in-place SGD %s: twin step", name);
+        CHECK_STATUS(smlp_step(free_steps, &good, NULL), SMLP_OK, "fused SGD %s: step after refusals", name);
+        CHECK_STATUS(smlp_step(forced, &good, NULL), SMLP_OK, "fused SGD %s: twin step", name);
     }
-    CHECK(models_equal(free_steps, forced), "in-place SGD %s: the refused steps left no trace", name);
+    CHECK(models_equal(free_steps, forced), "fused SGD %s: the refused steps left no trace", name);
     free(snap);
     smlp_free(free_steps);
     smlp_free(forced);
@@ -617,8 +615,8 @@ int main(void) {
     test_sgd_step_exact_f32();
     test_online_update();
     test_failures_change_nothing();
-    test_in_place_sgd(SMLP_FLOAT64);
-    test_in_place_sgd(SMLP_FLOAT32);
+    test_fused_sgd(SMLP_FLOAT64);
+    test_fused_sgd(SMLP_FLOAT32);
     test_failures_keep_optimizer_state(SMLP_SGD);
     test_failures_keep_optimizer_state(SMLP_ADAM);
     test_optimizer_config_init();

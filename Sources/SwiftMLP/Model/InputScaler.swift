@@ -102,7 +102,7 @@ public struct InputScaler: Sendable, Equatable {
 }
 
 /// The scaler as the hot path uses it: mean and 1/std in the network's Scalar.
-struct ScalerCoefficients<Scalar: MLPScalar> {
+struct ScalerCoefficients<Scalar: MLPScalar>: ~Copyable {
     let mean: ScalarBuffer<Scalar>
     let inverseDeviation: ScalarBuffer<Scalar>
 
@@ -115,22 +115,14 @@ struct ScalerCoefficients<Scalar: MLPScalar> {
                     "scaler feature \(column) (mean \(scaler.mean[column]), std \(scaler.standardDeviation[column])) cannot be applied in \(typeName): the mean or 1/std overflows it")
             }
         }
-        mean = try ScalarBuffer(zeroedCount: count, purpose: "scaler")
-        do {
-            inverseDeviation = try ScalarBuffer(zeroedCount: count, purpose: "scaler")
-        } catch {
-            mean.deallocate()
-            throw error
-        }
+        let mean = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "scaler")
+        let inverseDeviation = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "scaler")
         for column in 0..<count {
             mean.pointer[column] = Scalar(scaler.mean[column])
             inverseDeviation.pointer[column] = Scalar(1 / scaler.standardDeviation[column])
         }
-    }
-
-    func deallocate() {
-        mean.deallocate()
-        inverseDeviation.deallocate()
+        self.mean = mean
+        self.inverseDeviation = inverseDeviation
     }
 
     /// output[i][j] = (input[i][j] - mean[j]) * (1 / std[j]) for rows x columns.

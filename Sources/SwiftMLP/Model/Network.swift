@@ -24,14 +24,11 @@ public final class Network<Scalar: MLPScalar> {
 
     /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
     /// A plain-SGD step may swap this buffer with `gradient` (PlainSGDStep.swift).
-    /// Whatever else writes to it must set `normBounds.known` to false.
     @exclusivity(unchecked) var parameters: ScalarBuffer<Scalar>
     /// The gradient of the last `gradients` call, same layout. A `step` with an
     /// optimizer that keeps state also computes its gradient here; plain SGD uses
     /// it as scratch (PlainSGDStep.swift).
     @exclusivity(unchecked) var gradient: ScalarBuffer<Scalar>
-    /// Norm bounds that let a plain-SGD step prove an in-place update safe.
-    let normBounds: ParameterNormBounds
     @exclusivity(unchecked) var optimizer: OptimizerState<Scalar>
     let workspace: Workspace<Scalar>
     /// Per-layer shapes and activations as plain memory for the hot path.
@@ -71,22 +68,9 @@ public final class Network<Scalar: MLPScalar> {
         }
         let count = layout.parameterCount
         let parameters = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "parameters")
-        let gradient: ScalarBuffer<Scalar>
-        do {
-            gradient = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "gradient")
-        } catch {
-            parameters.deallocate()
-            throw error
-        }
-        let optimizer: OptimizerState<Scalar>
-        do {
-            optimizer = try OptimizerState(
-                configuration: OptimizerConfiguration(kind: .sgd), parameterCount: count)
-        } catch {
-            parameters.deallocate()
-            gradient.deallocate()
-            throw error
-        }
+        let gradient = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "gradient")
+        let optimizer = try OptimizerState<Scalar>(
+            configuration: OptimizerConfiguration(kind: .sgd), parameterCount: count)
         self.init(configuration: configuration, layout: layout, parameters: parameters,
                   gradient: gradient, optimizer: optimizer)
     }
@@ -96,8 +80,9 @@ public final class Network<Scalar: MLPScalar> {
     /// initializer throws (its swift_deallocPartialClassInstance destroys the fields
     /// only), so a failed create would leak the object.
     private init(
-        configuration: NetworkConfiguration, layout: ParameterLayout, parameters: ScalarBuffer<Scalar>,
-        gradient: ScalarBuffer<Scalar>, optimizer: OptimizerState<Scalar>
+        configuration: NetworkConfiguration, layout: ParameterLayout,
+        parameters: consuming ScalarBuffer<Scalar>, gradient: consuming ScalarBuffer<Scalar>,
+        optimizer: consuming OptimizerState<Scalar>
     ) {
         self.configuration = configuration
         self.layout = layout
@@ -109,7 +94,6 @@ public final class Network<Scalar: MLPScalar> {
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
-        self.normBounds = ParameterNormBounds(layout: layout)
         for (l, shape) in layout.layers.enumerated() {
             (plans + l).initialize(to: LayerPlan(
                 fanIn: shape.fanIn, fanOut: shape.fanOut, weightOffset: shape.weightOffset,
@@ -117,17 +101,13 @@ public final class Network<Scalar: MLPScalar> {
         }
         var generator = Xoshiro256StarStar(seed: configuration.seed)
         initializeParameters(
-            parameters.pointer, layout: layout, activations: configuration.activations,
+            self.parameters.pointer, layout: layout, activations: configuration.activations,
             initialization: configuration.initialization, generator: &generator)
         self.generator = generator
     }
 
     deinit {
-        parameters.deallocate()
-        gradient.deallocate()
-        optimizer.deallocate()
         plans.deallocate()
-        scalerCoefficients?.deallocate()
     }
 
     // MARK: Shape
@@ -171,7 +151,6 @@ public final class Network<Scalar: MLPScalar> {
         if let source = values.baseAddress, parameterCount > 0 {
             parameters.pointer.update(from: source, count: parameterCount)
         }
-        normBounds.known = false
     }
 
     public func setParameters(_ values: [Scalar]) throws(MLPError) {
@@ -221,7 +200,6 @@ public final class Network<Scalar: MLPScalar> {
     /// - Throws: `shapeMismatch` when its length is not the input width.
     public func setScaler(_ scaler: InputScaler?) throws(MLPError) {
         guard let scaler else {
-            scalerCoefficients?.deallocate()
             scalerCoefficients = nil
             self.scaler = nil
             return
@@ -230,9 +208,7 @@ public final class Network<Scalar: MLPScalar> {
             throw MLPError(.shapeMismatch,
                 "the scaler has \(scaler.mean.count) features but the model has \(inputCount) inputs")
         }
-        let coefficients = try ScalerCoefficients<Scalar>(scaler)
-        scalerCoefficients?.deallocate()
-        scalerCoefficients = coefficients
+        scalerCoefficients = try ScalerCoefficients<Scalar>(scaler)
         self.scaler = scaler
     }
 
@@ -254,9 +230,7 @@ public final class Network<Scalar: MLPScalar> {
     public func setOptimizer(_ configuration: OptimizerConfiguration) throws(MLPError) {
         try configuration.validate()
         try configuration.validateRepresentable(in: Scalar.self)
-        let fresh = try OptimizerState<Scalar>(configuration: configuration, parameterCount: parameterCount)
-        optimizer.deallocate()
-        optimizer = fresh
+        optimizer = try OptimizerState<Scalar>(configuration: configuration, parameterCount: parameterCount)
     }
 
     /// The learning rate the next step will use (the schedule at the current epoch).

@@ -22,8 +22,7 @@ func productGoesToBLAS(m: Int, n: Int, k: Int) -> Bool {
 struct PlainSGDRate<Scalar: MLPScalar> {
     let learningRate: Scalar
     let weightDecay: Scalar
-    /// 1 - lr wd, the factor BLAS keeps of each parameter (its beta); not finite
-    /// when lr wd overflows the type, which the in-place proof refuses.
+    /// 1 - lr wd, the factor BLAS keeps of each parameter (its beta).
     let retained: Scalar
 
     init(learningRate: Scalar, weightDecay: Scalar) {
@@ -47,9 +46,7 @@ struct PlainSGDRate<Scalar: MLPScalar> {
 /// which is not stored: C = C - lr (op(A) · op(B) + wd C), a plain-SGD update fused
 /// into the product. BLAS does it as alpha = -lr, beta = 1 - lr wd (no pass of its
 /// own over C; with beta = 0 OpenBLAS even zeroes C first); the small-product loops
-/// evaluate `PlainSGDRate.updated`. Either way the result depends only on the
-/// values, not on where C is, which keeps in-place and out-of-place steps equal
-/// bit for bit (PlainSGDStep.swift).
+/// evaluate `PlainSGDRate.updated` (PlainSGDStep.swift).
 @inline(__always)
 func multiply<Scalar: MLPScalar>(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

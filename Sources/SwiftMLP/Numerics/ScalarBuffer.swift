@@ -4,10 +4,10 @@
 
 import CShim
 
-/// `count` scalars, zero-initialised, owned by whoever created it and released with
-/// `deallocate()` exactly once. A value type with no reference counting, so reading
-/// through it on the hot path costs nothing.
-struct ScalarBuffer<Scalar: MLPScalar> {
+/// `count` scalars, zero-initialised, freed when the buffer goes away. Noncopyable,
+/// so it has exactly one owner and no reference counting: reading through it on the
+/// hot path costs nothing.
+struct ScalarBuffer<Scalar: MLPScalar>: ~Copyable {
     /// The first scalar, at a multiple of `alignment` bytes.
     let base: UnsafeMutablePointer<Scalar>?
     let count: Int
@@ -81,12 +81,12 @@ struct ScalarBuffer<Scalar: MLPScalar> {
         if count > 0 { pointer.update(repeating: value, count: count) }
     }
 
-    func copy(from source: ScalarBuffer<Scalar>) {
+    func copy(from source: borrowing ScalarBuffer<Scalar>) {
         precondition(source.count == count)
         if count > 0 { pointer.update(from: source.pointer, count: count) }
     }
 
-    func deallocate() {
+    deinit {
         if let allocation { free(allocation) }
     }
 }

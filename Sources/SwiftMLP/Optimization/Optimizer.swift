@@ -154,7 +154,7 @@ public struct OptimizerConfiguration: Sendable, Equatable {
 
 /// The optimizer's mutable state: step count and up to two buffers shaped like the
 /// parameters (SGD: velocity; Adam: m, v; RMSprop: square average s, velocity).
-struct OptimizerState<Scalar: MLPScalar> {
+struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
     var configuration: OptimizerConfiguration
     var stepCount = 0
     var first = ScalarBuffer<Scalar>()
@@ -167,18 +167,8 @@ struct OptimizerState<Scalar: MLPScalar> {
             first = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
         }
         if buffers >= 2 {
-            do {
-                second = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
-            } catch {
-                first.deallocate()
-                throw error
-            }
+            second = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
         }
-    }
-
-    func deallocate() {
-        first.deallocate()
-        second.deallocate()
     }
 
     /// Back to the state of a freshly set optimizer: zero buffers, no steps.

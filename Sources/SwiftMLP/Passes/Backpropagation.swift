@@ -7,7 +7,7 @@
 //                  dZ_{l-1} = dA_{l-1} ⊙ f'(A_{l-1}),  db_{l-1} = sum_rows dZ_{l-1}
 //                                               (one fused pass)
 //                  dW_l = A_{l-1}^T dZ_l        (gemm, transpose flag on A), or with
-//                  plain SGD W_l -= lr dW_l in the same gemm (PlainSGDStep.swift)
+//                  plain SGD W_l' = W_l - lr dW_l in the same gemm (PlainSGDStep.swift)
 // The output layer's dZ comes from the loss (Loss.swift): a - y for the fused
 // cross-entropies, scaled by 1/n under mean reduction.
 
@@ -47,7 +47,6 @@ extension Network {
     ) {
         let shape = plans[l]
         let dz = workspace.dz(l)
-        // The input gradient first: it reads W_l, which an in-place step overwrites.
         if l > 0 {
             // dA_{l-1} (rows x fanIn) = dZ_l (rows x fanOut) · W_l^T (fanOut x fanIn)
             let upstream = workspace.upstream
@@ -70,16 +69,15 @@ extension Network {
                 c: gradient.address(shape.weightOffset), ldc: shape.fanOut)
             return
         }
-        // W_l = W_l - lr (A_{l-1}^T dZ_l + wd W_l), in the destination.
-        let oldWeights = parameters.address(shape.weightOffset)
+        // W_l' = W_l - lr (A_{l-1}^T dZ_l + wd W_l), in the destination.
         let newWeights = sgdStep.newParameters + shape.weightOffset
-        if newWeights != oldWeights { newWeights.update(from: oldWeights, count: shape.fanIn * shape.fanOut) }
+        newWeights.update(from: parameters.address(shape.weightOffset), count: shape.fanIn * shape.fanOut)
         multiply(
             transposeA: true, transposeB: false, m: shape.fanIn, n: shape.fanOut, k: rows,
             a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,
             c: newWeights, ldc: shape.fanOut, sgdStep: sgdStep.weights)
-        // b_l = b_l - lr (db_l + wd b_l); db_l is in the gradient buffer, which may
-        // also be the destination (each element is read before it is written).
+        // b_l' = b_l - lr (db_l + wd b_l); db_l is in the gradient buffer, which is
+        // also the destination (each element is read before it is written).
         let oldBiases = parameters.address(shape.biasOffset)
         let biasGradient = gradient.address(shape.biasOffset)
         let newBiases = sgdStep.newParameters + shape.biasOffset
@@ -216,7 +214,6 @@ extension Network {
             return
         }
         var privateScratch = InferenceWorkspace<Scalar>()
-        defer { privateScratch.deallocate() }
         try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
         forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
     }
@@ -238,16 +235,20 @@ extension Network {
     func firstLayerInput(
         _ raw: UnsafePointer<Scalar>, rows: Int, scratch: UnsafeMutablePointer<Scalar>
     ) -> UnsafePointer<Scalar> {
-        guard let scalerCoefficients else { return raw }
-        scalerCoefficients.standardize(raw, into: scratch, rows: rows, columns: inputCount)
-        return UnsafePointer(scratch)
+        switch scalerCoefficients {
+        case .none:
+            return raw
+        case .some(let coefficients):
+            coefficients.standardize(raw, into: scratch, rows: rows, columns: inputCount)
+            return UnsafePointer(scratch)
+        }
     }
 
     /// The forward pass for inference: ping-pongs between two scratch buffers and
     /// writes the last layer straight into `output`, activating in place.
     func forwardInference(
         input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
-        scratch: InferenceWorkspace<Scalar>
+        scratch: borrowing InferenceWorkspace<Scalar>
     ) {
         var current = firstLayerInput(input, rows: rows, scratch: scratch.scaledInputs)
         let last = layout.layers.count - 1
@@ -337,10 +338,7 @@ extension Network {
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: gradientScale,
             learningRate: currentLearningRate, plans: plans, layerCount: layerCount)
         else { return false }
-        let updated = gradient
-        gradient = parameters
-        parameters = updated
-        normBounds.known = false
+        swap(&parameters, &gradient)
         return true
     }
 
@@ -364,7 +362,6 @@ extension Network {
             }
             return
         }
-        normBounds.known = false
         let finite = optimizer.apply(
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
             learningRate: currentLearningRate, plans: plans, layerCount: layerCount)

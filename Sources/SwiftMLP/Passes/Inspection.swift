@@ -55,11 +55,9 @@ extension Network {
         for index in 0..<parameterCount { twin.parameters.pointer[index] = Double(parameters.pointer[index]) }
         try twin.setScaler(scaler)
         let inputs = try ScalarBuffer<Double>(zeroedCount: batch.inputs.count, purpose: "gradient check")
-        defer { inputs.deallocate() }
         for index in 0..<batch.inputs.count { inputs.pointer[index] = Double(batch.inputs[index]) }
         let targets: Targets<Double>
         var denseTargets = ScalarBuffer<Double>()
-        defer { denseTargets.deallocate() }
         switch batch.targets {
         case .dense(let y):
             denseTargets = try ScalarBuffer<Double>(zeroedCount: batch.targetCount, purpose: "gradient check")
@@ -90,7 +88,6 @@ extension Network {
     func finiteDifferenceErrors(_ data: Dataset<Scalar>, step: Double) throws(MLPError) -> [LayerGradientError] {
         try gradients(inputs: data.inputs, targets: data.targets, targetCount: data.targetCount, rows: data.rows)
         let analytic = try ScalarBuffer<Scalar>(zeroedCount: parameterCount, purpose: "gradient check")
-        defer { analytic.deallocate() }
         analytic.copy(from: gradient)
         let p = parameters.pointer
         let h = Scalar(step)

@@ -34,7 +34,6 @@ final class Workspace<Scalar: MLPScalar> {
     }
 
     deinit {
-        storage.deallocate()
         table.deallocate()
     }
 
@@ -55,9 +54,7 @@ final class Workspace<Scalar: MLPScalar> {
         guard let total else {
             throw MLPError(.outOfMemory, "a workspace for \(rows) rows overflows the address space")
         }
-        let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "workspace")
-        storage.deallocate()
-        storage = fresh
+        storage = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "workspace")
         capacityRows = rows
         var offset = 0
         visitMatrices(layout) { slot, width in
@@ -100,7 +97,7 @@ final class Workspace<Scalar: MLPScalar> {
 
 /// Two ping-pong buffers of rows x widest for inference, which keeps no Z or deltas,
 /// and rows x inputs for standardised inputs.
-struct InferenceWorkspace<Scalar: MLPScalar> {
+struct InferenceWorkspace<Scalar: MLPScalar>: ~Copyable {
     private(set) var capacityRows = 0
     private var storage = ScalarBuffer<Scalar>()
     /// Scalars from one ping-pong buffer to the next: rows x widest, rounded up to
@@ -117,9 +114,7 @@ struct InferenceWorkspace<Scalar: MLPScalar> {
         guard let stride, !overflow1, !overflow2, !overflow3 else {
             throw MLPError(.outOfMemory, "an inference workspace for \(rows) rows overflows the address space")
         }
-        let fresh = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "inference workspace")
-        storage.deallocate()
-        storage = fresh
+        storage = try ScalarBuffer<Scalar>(zeroedCount: total, purpose: "inference workspace")
         capacityRows = rows
         bufferStride = stride
     }
@@ -133,7 +128,6 @@ struct InferenceWorkspace<Scalar: MLPScalar> {
         storage.address(2 * bufferStride)
     }
 
-    func deallocate() { storage.deallocate() }
 }
 
 /// One inference scratch space and the flag that says a prediction is using it.
@@ -149,8 +143,6 @@ final class InferenceSlot<Scalar: MLPScalar> {
     func release() {
         inUse.store(false, ordering: .releasing)
     }
-
-    deinit { workspace.deallocate() }
 }
 
 /// Concurrent predictions on one model each take a slot, so up to this many at once

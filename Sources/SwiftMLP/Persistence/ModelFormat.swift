@@ -186,7 +186,7 @@ extension Network {
         w.patchU64(at: 16, UInt64(w.count - modelHeaderSize))
     }
 
-    private func writeScalars(_ buffer: ScalarBuffer<Scalar>, into w: inout ByteWriter) {
+    private func writeScalars(_ buffer: borrowing ScalarBuffer<Scalar>, into w: inout ByteWriter) {
         guard buffer.count > 0 else { return }
         let p = buffer.pointer
         switch Scalar.dtype {
@@ -424,16 +424,17 @@ private func readNetwork<Scalar: MLPScalar>(
 /// Optimizer state a real run can produce: finite everywhere, and the running
 /// averages of squared gradients (Adam's v, RMSprop's s) never negative. Anything
 /// else would turn into NaN parameters at the next step.
-func checkOptimizerState<Scalar: MLPScalar>(_ state: OptimizerState<Scalar>) throws(MLPError) {
+func checkOptimizerState<Scalar: MLPScalar>(_ state: borrowing OptimizerState<Scalar>) throws(MLPError) {
     let squaresBuffer: Int
     switch state.configuration.kind {
     case .sgd: squaresBuffer = -1
     case .adam, .adamW: squaresBuffer = 2
     case .rmsProp: squaresBuffer = 1
     }
-    for (number, buffer) in [(1, state.first), (2, state.second)] where buffer.count > 0 {
+    for number in 1...2 {
+        let buffer = number == 1 ? state.first.bufferPointer : state.second.bufferPointer
         for index in 0..<buffer.count {
-            let value = buffer.pointer[index]
+            let value = buffer[index]
             guard value.isFinite, number != squaresBuffer || value >= 0 else {
                 throw MLPError(.badFormat,
                     "optimizer state buffer \(number) entry \(index) is \(value), which no training run produces")
@@ -443,7 +444,7 @@ func checkOptimizerState<Scalar: MLPScalar>(_ state: OptimizerState<Scalar>) thr
 }
 
 private func readScalars<Scalar: MLPScalar>(
-    into buffer: ScalarBuffer<Scalar>, _ r: inout ByteReader, _ what: String
+    into buffer: borrowing ScalarBuffer<Scalar>, _ r: inout ByteReader, _ what: String
 ) throws(MLPError) {
     guard buffer.count > 0 else { return }
     let p = buffer.pointer

@@ -87,7 +87,7 @@ public struct Evaluation: Sendable, Equatable {
 
 /// Integers on the C heap (class labels of a gathered batch, the row order), so that
 /// an allocation failure is an `outOfMemory` error, not a trap.
-struct HeapBuffer<Element> {
+struct HeapBuffer<Element>: ~Copyable {
     let base: UnsafeMutablePointer<Element>
 
     init(count: Int, purpose: StaticString) throws(MLPError) {
@@ -98,11 +98,11 @@ struct HeapBuffer<Element> {
         base = memory.bindMemory(to: Element.self, capacity: max(count, 1))
     }
 
-    func deallocate() { free(base) }
+    deinit { free(base) }
 }
 
 /// A copy of everything `train` may change, to roll back to.
-struct TrainingSnapshot<Scalar: MLPScalar> {
+struct TrainingSnapshot<Scalar: MLPScalar>: ~Copyable {
     let parameters: ScalarBuffer<Scalar>
     let first: ScalarBuffer<Scalar>
     let second: ScalarBuffer<Scalar>
@@ -112,15 +112,8 @@ struct TrainingSnapshot<Scalar: MLPScalar> {
 
     init(of network: Network<Scalar>) throws(MLPError) {
         let parameters = try ScalarBuffer<Scalar>(zeroedCount: network.parameterCount, purpose: "training snapshot")
-        var first = ScalarBuffer<Scalar>(), second = ScalarBuffer<Scalar>()
-        do {
-            first = try ScalarBuffer(zeroedCount: network.optimizer.first.count, purpose: "training snapshot")
-            second = try ScalarBuffer(zeroedCount: network.optimizer.second.count, purpose: "training snapshot")
-        } catch {
-            parameters.deallocate()
-            first.deallocate()
-            throw error
-        }
+        let first = try ScalarBuffer<Scalar>(zeroedCount: network.optimizer.first.count, purpose: "training snapshot")
+        let second = try ScalarBuffer<Scalar>(zeroedCount: network.optimizer.second.count, purpose: "training snapshot")
         parameters.copy(from: network.parameters)
         first.copy(from: network.optimizer.first)
         second.copy(from: network.optimizer.second)
@@ -134,18 +127,11 @@ struct TrainingSnapshot<Scalar: MLPScalar> {
 
     func restore(into network: Network<Scalar>) {
         network.parameters.copy(from: parameters)
-        network.normBounds.known = false
         network.optimizer.first.copy(from: first)
         network.optimizer.second.copy(from: second)
         network.optimizer.stepCount = stepCount
         network.generator = generator
         network.epoch = epoch
-    }
-
-    func deallocate() {
-        parameters.deallocate()
-        first.deallocate()
-        second.deallocate()
     }
 }
 
@@ -173,7 +159,6 @@ extension Network {
         if let validation { try checkDataset(validation, "validation") }
 
         let snapshot = try TrainingSnapshot(of: self)
-        defer { snapshot.deallocate() }
         do {
             return try trainLoop(data, validation: validation, options: options, onEpoch: onEpoch)
         } catch {
@@ -194,25 +179,19 @@ extension Network {
 
         // Gathered batches (only when shuffling) and the row order, allocated once.
         let batchInputs = try ScalarBuffer<Scalar>(zeroedCount: options.shuffle ? batchRows * inputCount : 0, purpose: "batch")
-        defer { batchInputs.deallocate() }
         let batchTargets = try ScalarBuffer<Scalar>(
             zeroedCount: options.shuffle && !labelTargets ? batchRows * outputCount : 0, purpose: "batch")
-        defer { batchTargets.deallocate() }
         let batchLabels = try HeapBuffer<Int32>(count: options.shuffle && labelTargets ? batchRows : 0, purpose: "batch labels")
-        defer { batchLabels.deallocate() }
         let orderBuffer = try HeapBuffer<Int>(count: rows, purpose: "row order")
-        defer { orderBuffer.deallocate() }
         let order = orderBuffer.base
         for row in 0..<rows { order[row] = row }
         try workspace.reserve(rows: batchRows, layout: layout)
 
-        var bestParameters: ScalarBuffer<Scalar>? = nil
-        defer { bestParameters?.deallocate() }
-        if validation != nil && options.restoreBest {
-            let buffer = try ScalarBuffer<Scalar>(zeroedCount: parameterCount, purpose: "best parameters")
-            buffer.copy(from: parameters)
-            bestParameters = buffer
-        }
+        // The best validation epoch's parameters (empty when not restored).
+        let keepsBest = validation != nil && options.restoreBest
+        let bestParameters = try ScalarBuffer<Scalar>(
+            zeroedCount: keepsBest ? parameterCount : 0, purpose: "best parameters")
+        if keepsBest { bestParameters.copy(from: parameters) }
 
         var summary = TrainingSummary()
         var epochsWithoutImprovement = 0
@@ -285,7 +264,7 @@ extension Network {
                     summary.bestEpoch = epochIndex
                     summary.bestValidationLoss = result.loss
                     epochsWithoutImprovement = 0
-                    bestParameters?.copy(from: parameters)
+                    if keepsBest { bestParameters.copy(from: parameters) }
                 } else {
                     epochsWithoutImprovement += 1
                     stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
@@ -302,9 +281,8 @@ extension Network {
                 break
             }
         }
-        if let bestParameters {
+        if keepsBest {
             parameters.copy(from: bestParameters)
-            normBounds.known = false
         }
         workspaceRows = 0   // the workspace no longer matches the final parameters
         return summary

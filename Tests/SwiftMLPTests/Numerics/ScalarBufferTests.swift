@@ -17,7 +17,6 @@ final class ScalarBufferTests: XCTestCase {
 
     func checkBlock<Scalar: MLPScalar>(_: Scalar.Type, count: Int) throws {
         let buffer = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "test")
-        defer { buffer.deallocate() }
         XCTAssertEqual(Int(bitPattern: buffer.pointer) % 64, 0, "\(Scalar.self) x \(count)")
         XCTAssertEqual(buffer.count, count)
         XCTAssertTrue(buffer.bufferPointer.allSatisfy { $0 == 0 }, "\(Scalar.self) x \(count)")

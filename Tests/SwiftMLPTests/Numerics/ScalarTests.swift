@@ -53,42 +53,4 @@ final class ScalarTests: XCTestCase {
             try net.predict([Float.infinity, 0])
         }
     }
-
-    /// `normBound` is an upper bound on the Euclidean norm, computed in Double here
-    /// as the exact reference: for lengths around the SIMD width (tails), for values
-    /// whose squares underflow, and in every rounding mode; and it is infinite for a
-    /// NaN or an infinity anywhere, and for squares that overflow, including under
-    /// rounding toward -infinity, where overflow gives the largest finite value.
-    func testNormBoundIsAnUpperBound() {
-        checkNormBound(Float.self, tiny: 1e-30, huge: 1e20)
-        checkNormBound(Double.self, tiny: 1e-170, huge: 1e160)
-    }
-
-    func checkNormBound<Scalar: MLPScalar>(_: Scalar.Type, tiny: Scalar, huge: Scalar) {
-        var random = TestRandom(seed: 21)
-        let saved = fegetround()
-        defer { fesetround(saved) }
-        for mode in [saved, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO] {   // saved: to nearest
-            XCTAssertEqual(fesetround(mode), 0)
-            for count in [0, 1, 7, 15, 16, 17, 33, 1000] {
-                for scale in [Scalar(1), tiny] {
-                    let values = (0..<count).map { _ in Scalar(random.uniform(-2, 2)) * scale }
-                    let exact = values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-                    let bound = values.withUnsafeBufferPointer { Scalar.normBound($0.baseAddress!, count: count) }
-                    XCTAssertTrue(bound.isFinite, "\(Scalar.self) mode \(mode) count \(count)")
-                    XCTAssertGreaterThanOrEqual(bound, exact, "\(Scalar.self) mode \(mode) count \(count) scale \(scale)")
-                    // Not wildly loose: sqrt 2 from the margin, plus the underflow allowance.
-                    if scale == 1 && count > 0 {
-                        XCTAssertLessThanOrEqual(bound, 1.5 * exact, "\(Scalar.self) count \(count)")
-                    }
-                }
-                for bad in [Scalar.nan, .infinity, -.infinity, huge] where count > 0 {
-                    var values = (0..<count).map { _ in Scalar(random.uniform(-2, 2)) }
-                    values[random.int(0...(count - 1))] = bad
-                    let bound = values.withUnsafeBufferPointer { Scalar.normBound($0.baseAddress!, count: count) }
-                    XCTAssertEqual(bound, .infinity, "\(Scalar.self) mode \(mode) count \(count) with \(bad)")
-                }
-            }
-        }
-    }
 }

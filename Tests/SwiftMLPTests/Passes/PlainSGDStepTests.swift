@@ -1,13 +1,9 @@
-// Tests of PlainSGDStep.swift: the plain-SGD step that updates in place when norms
-// prove it safe, and out of place (checked, swapped in) otherwise.
-// - both ways give the same parameters bit for bit, for every activation, loss,
-//   reduction and decay, in Float and Double, so a step's bits never depend on the
-//   history that decided its way;
-// - the in-place way is actually taken on networks big enough to be worth proving,
-//   and the kept norm bounds stay above the true norms and stay usable over a long
-//   run (they must not grow geometrically);
-// - a step that would overflow, or a batch with a NaN, after in-place steps: refused,
-//   parameters and step count unchanged bit for bit;
+// Tests of PlainSGDStep.swift: the plain-SGD step with its update fused into the
+// backward pass, written aside and swapped in only when every new value is finite.
+// - a step that would overflow, or a batch with a NaN: refused, parameters and step
+//   count unchanged bit for bit, and the network steps on as if neither happened;
+// - updates whose intermediates overflow (wd p, 1 - lr wd, tiny deltas through huge
+//   weights) are refused;
 // - the fused update matches p - lr (g + wd p) with g from `gradients`.
 
 import Foundation
@@ -27,8 +23,7 @@ final class PlainSGDStepTests: XCTestCase {
 
     /// Every hidden activation, every loss, both reductions, decay on and off. The
     /// first layer's products go to BLAS (so does every layer's but the last of the
-    /// second case, which takes the small-product loops), and a batch of 24 is worth
-    /// proving (`ParameterNormBounds.worthProving`).
+    /// second case, which takes the small-product loops).
     let cases: [Case] = [
         Case(sizes: [30, 40, 10], activations: [.relu, .softmax], loss: .softmaxCrossEntropy,
              reduction: .mean, weightDecay: 0, decayBiases: false),
@@ -68,69 +63,10 @@ final class PlainSGDStepTests: XCTestCase {
         return (x, y)
     }
 
-    /// Twin networks on the same batches: `inPlace` steps freely (in place from its
-    /// second step), `outOfPlace` has its parameters set before every step, which
-    /// forgets its bounds and forces the checked way. Parameters must agree bit for
-    /// bit after every step.
-    func checkBothWaysAgree<Scalar: MLPScalar>(_: Scalar.Type) throws {
-        for (index, c) in cases.enumerated() {
-            XCTAssertGreaterThan(rows * c.sizes[0] * c.sizes[1], smallProductLimit, "case \(index): BLAS-sized")
-            let inPlace = try makeNetwork(c, Scalar.self), outOfPlace = try makeNetwork(c, Scalar.self)
-            XCTAssertTrue(inPlace.normBounds.worthProving(rows: rows), "case \(index)")
-            var random = TestRandom(seed: 40 + UInt64(index))
-            for stepIndex in 0..<8 {
-                let (x, y) = batch(c, &random, Scalar.self)
-                try outOfPlace.setParameters(outOfPlace.parameterValues)
-                let lossA = try inPlace.step(inputs: x, targets: y)
-                let lossB = try outOfPlace.step(inputs: x, targets: y)
-                XCTAssertEqual(lossA, lossB, "case \(index) step \(stepIndex): same loss")
-                XCTAssertEqual(inPlace.normBounds.lastStepInPlace, stepIndex > 0,
-                               "case \(index) step \(stepIndex): in place after the first step")
-                XCTAssertFalse(outOfPlace.normBounds.lastStepInPlace, "case \(index) step \(stepIndex)")
-                XCTAssertTrue(bitsEqual(inPlace.parameterValues, outOfPlace.parameterValues),
-                    "\(Scalar.self) case \(index) step \(stepIndex): in place and out of place agree bit for bit")
-                XCTAssertEqual(inPlace.optimizerStepCount, stepIndex + 1)
-                XCTAssertEqual(outOfPlace.optimizerStepCount, stepIndex + 1)
-            }
-        }
-    }
-
-    func testInPlaceAndOutOfPlaceStepsAgreeBitForBit() throws {
-        try checkBothWaysAgree(Float.self)
-        try checkBothWaysAgree(Double.self)
-    }
-
-    /// Over a long run the kept bounds stay above the true norms, and stay small
-    /// enough that every step after the first keeps going in place.
-    func testNormBoundsHoldAndStayUsableOverALongRun() throws {
-        let c = cases[0]
-        let net = try makeNetwork(c, Float.self, learningRate: 0.1)
-        var random = TestRandom(seed: 77)
-        let batches = (0..<10).map { _ in batch(c, &random, Float.self) }
-        var worstRatio = 0.0
-        for stepIndex in 0..<2000 {
-            let (x, y) = batches[stepIndex % batches.count]
-            try net.step(inputs: x, targets: y)
-            XCTAssertEqual(net.normBounds.lastStepInPlace, stepIndex > 0, "step \(stepIndex)")
-            for (l, layer) in net.layout.layers.enumerated() {
-                let p = net.parameterValues.map(Double.init)
-                let weights = p[layer.weightOffset..<layer.biasOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
-                let biases = p[layer.biasOffset..<layer.endOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
-                XCTAssertLessThanOrEqual(weights, net.normBounds.weights[l], "step \(stepIndex) layer \(l) weights")
-                XCTAssertLessThanOrEqual(biases, net.normBounds.biases[l], "step \(stepIndex) layer \(l) biases")
-                worstRatio = max(worstRatio, net.normBounds.weights[l] / weights)
-            }
-        }
-        // Linear growth, by what each step can add: after 2000 steps the bound is a
-        // few hundred times the norm here, nowhere near the Float limit (1e37).
-        XCTAssertLessThan(worstRatio, 1e4, "bounds grow geometrically")
-        print("norm bounds after 2000 in-place steps: at most \(worstRatio) x the true norms")
-    }
-
-    /// After in-place steps (bounds known), a step whose update would overflow is
-    /// refused with nothing changed, and so is a batch with a NaN; then the network
-    /// steps on as if neither had happened.
-    func testRefusedStepsAfterInPlaceStepsChangeNothing() throws {
+    /// After good steps, a step whose update would overflow is refused with nothing
+    /// changed, and so is a batch with a NaN; then the network steps on as if
+    /// neither had happened.
+    func testRefusedStepsChangeNothing() throws {
         try checkRefusals(Float.self)
         try checkRefusals(Double.self)
     }
@@ -145,7 +81,6 @@ final class PlainSGDStepTests: XCTestCase {
             try net.step(inputs: good.x, targets: good.y)
             try twin.step(inputs: good.x, targets: good.y)
         }
-        XCTAssertTrue(net.normBounds.lastStepInPlace && net.normBounds.known)
         let before = net.parameterValues
 
         // A learning rate whose update overflows: targets far from the outputs, sum
@@ -184,45 +119,15 @@ final class PlainSGDStepTests: XCTestCase {
                       "\(Scalar.self): refused steps leave no trace")
     }
 
-    /// Over a batch large enough that BLAS splits the batch dimension into blocks
-    /// (each one more rounding into every new weight), the raised bounds still hold.
-    func testNormBoundsHoldOnLargeBatches() throws {
-        // Wide enough that a batch of 700 is worth proving (`worthProving`).
-        let sizes = [800, 800, 10], rows = 700
-        let net = try Network<Float>(NetworkConfiguration(
-            layerSizes: sizes, activations: [.relu, .softmax], loss: .softmaxCrossEntropy, seed: 6))
-        var sgd = OptimizerConfiguration(kind: .sgd)
-        sgd.learningRate = 0.05
-        try net.setOptimizer(sgd)
-        XCTAssertTrue(net.normBounds.worthProving(rows: rows))
-        var random = TestRandom(seed: 78)
-        let inputs = random.array(rows * sizes[0], -1, 1).map { Float($0) }
-        var targets = [Float](repeating: 0, count: rows * 10)
-        for row in 0..<rows { targets[row * 10 + random.int(0...9)] = 1 }
-        for stepIndex in 0..<8 {
-            try net.step(inputs: inputs, targets: targets)
-            XCTAssertEqual(net.normBounds.lastStepInPlace, stepIndex > 0, "step \(stepIndex)")
-            let p = net.parameterValues.map(Double.init)
-            for (l, layer) in net.layout.layers.enumerated() {
-                let weights = p[layer.weightOffset..<layer.biasOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
-                let biases = p[layer.biasOffset..<layer.endOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
-                XCTAssertLessThanOrEqual(weights, net.normBounds.weights[l], "step \(stepIndex) layer \(l)")
-                XCTAssertLessThanOrEqual(biases, net.normBounds.biases[l], "step \(stepIndex) layer \(l)")
-            }
-        }
-    }
-
-    /// Three ways, found in review, in which an earlier version of the proof let a
-    /// step update in place and leave non-finite parameters. Each step must now be
-    /// refused with nothing changed (the out-of-place way sees the overflow).
+    /// Updates whose intermediates overflow though the gradient is finite (found
+    /// in review of an earlier design): each step is refused with nothing changed.
     func testOverflowingIntermediatesAreRefused() throws {
-        // Bounds known after one good step, then the step that must be refused.
+        // One good step, then the step that must be refused.
         func check(
             _ name: String, _ net: Network<Float>, x: [Float], good: [Float], bad: [Float],
             between: () throws -> Void = {}
         ) throws {
             try net.step(inputs: x, targets: good)
-            XCTAssertTrue(net.normBounds.known, "\(name): bounds known")
             try between()
             let before = net.parameterValues
             XCTAssertThrowsError(try net.step(inputs: x, targets: bad), name) { error in
@@ -246,7 +151,6 @@ final class PlainSGDStepTests: XCTestCase {
             try net.setParameters(ReferenceLayout([16, 16, 16]).isBias.map { $0 ? 0 : 0.1 })
             let x = random.array(4 * 16, -1, 1).map { Float($0) }
             let y = random.array(4 * 16, 0, 1).map { Float($0) }
-            XCTAssertTrue(net.normBounds.worthProving(rows: 4))
             XCTAssertLessThanOrEqual(4 * 16 * 16, smallProductLimit)
             try check("wd p", net, x: x, good: y, bad: y)
         }
@@ -287,73 +191,6 @@ final class PlainSGDStepTests: XCTestCase {
         }
     }
 
-    /// The proof measures hidden layers' Z, not A: relu turns a NaN in Z into 0 in
-    /// A, and the NaN would then reach the weights through the backward pass. (With
-    /// finite measured norms no product of the forward pass can overflow into such a
-    /// NaN, so this is checked directly: a NaN put into the workspace's Z.)
-    func testProofSeesANaNThatReluHides() throws {
-        let c = Case(sizes: [30, 40, 6], activations: [.relu, .identity], loss: .meanSquaredError,
-                     reduction: .mean, weightDecay: 0, decayBiases: false)
-        let net = try makeNetwork(c, Double.self)
-        var random = TestRandom(seed: 31)
-        let (x, y) = batch(c, &random, Double.self)
-        try net.step(inputs: x, targets: y)
-        XCTAssertTrue(net.normBounds.known)
-        _ = try net.gradients(inputs: x, targets: y)   // the workspace now holds this batch
-        let rate = PlainSGDRate<Double>(learningRate: 0.05, weightDecay: 0)
-        func fits() -> Bool {
-            x.withUnsafeBufferPointer {
-                net.stepFitsInPlace(input: $0.baseAddress!, rows: rows, weights: rate, biases: rate)
-            }
-        }
-        XCTAssertTrue(fits(), "control: the clean batch fits in place")
-        let z = net.workspace.z(0), a = net.workspace.a(0)
-        z[17] = .nan
-        a[17] = 0   // what relu(NaN) gives
-        XCTAssertFalse(fits(), "a NaN in a hidden Z refuses the in-place way")
-    }
-
-    /// Bounds are measured afresh every 1024 in-place steps, so that the raised
-    /// bounds (which only grow) stay close to the norms.
-    func testBoundsAreMeasuredAfreshEvery1024Steps() throws {
-        let c = cases[0]
-        let net = try makeNetwork(c, Float.self, learningRate: 0.1)
-        var random = TestRandom(seed: 32)
-        let (x, y) = batch(c, &random, Float.self)
-        for _ in 0..<1025 { try net.step(inputs: x, targets: y) }   // 1 out of place, 1024 in place
-        XCTAssertTrue(net.normBounds.lastStepInPlace)
-        XCTAssertEqual(net.normBounds.stepsSinceMeasured, 0, "measured after the 1024th in-place step")
-        let p = net.parameterValues.map(Double.init)
-        for (l, layer) in net.layout.layers.enumerated() {
-            let weights = p[layer.weightOffset..<layer.biasOffset].reduce(0) { $0 + $1 * $1 }.squareRoot()
-            XCTAssertGreaterThanOrEqual(net.normBounds.weights[l], weights)
-            XCTAssertLessThanOrEqual(net.normBounds.weights[l], 1.5 * weights, "layer \(l): a fresh measurement")
-        }
-    }
-
-    /// Under rounding toward -infinity an overflowing square is the largest finite
-    /// value, not infinity: parameters whose squares overflow must still leave the
-    /// bounds unknown (never proved), and every step stays checked.
-    func testHugeParametersAreNotProvedUnderDirectedRounding() throws {
-        let saved = fegetround()
-        defer { fesetround(saved) }
-        XCTAssertEqual(fesetround(FE_DOWNWARD), 0)
-        let sizes = [16, 16, 16]
-        let net = try Network<Float>(NetworkConfiguration(
-            layerSizes: sizes, activations: [.identity, .identity], loss: .meanSquaredError, seed: 7))
-        try net.setParameters(ReferenceLayout(sizes).isBias.map { $0 ? 0 : 1e20 })
-        XCTAssertTrue(net.normBounds.worthProving(rows: 4))
-        var random = TestRandom(seed: 33)
-        let x = random.array(4 * 16, -1e-30, 1e-30).map { Float($0) }
-        let y = [Float](repeating: 0, count: 4 * 16)
-        for _ in 0..<3 {
-            _ = try? net.step(inputs: x, targets: y)
-            XCTAssertFalse(net.normBounds.known, "squares of 1e20 overflow: no bounds")
-            XCTAssertFalse(net.normBounds.lastStepInPlace)
-            XCTAssertTrue(net.parameterValues.allSatisfy(\.isFinite))
-        }
-    }
-
     /// The fused update against p - lr (g + wd p), with g from `gradients` on the
     /// same parameters. Not bit for bit on BLAS-sized layers: the GEMM computes
     /// W + (-lr)(A^T dZ) (and scales W by 1 - lr wd) in its own order. Tolerance,
@@ -382,20 +219,6 @@ final class PlainSGDStepTests: XCTestCase {
                 }
                 XCTAssertLessThan(worst, tolerance, "\(Scalar.self) case \(index) step \(stepIndex)")
             }
-        }
-    }
-
-    /// Networks too small to be worth proving never take the in-place way, and
-    /// do not spend a pass measuring bounds they will not use.
-    func testTinyNetworksStayOutOfPlace() throws {
-        let net = try Network<Double>(NetworkConfiguration(
-            layerSizes: [2, 4, 1], activations: [.tanh, .sigmoid], loss: .binaryCrossEntropy, seed: 1))
-        XCTAssertFalse(net.normBounds.worthProving(rows: 4))
-        let x: [Double] = [0, 0, 0, 1, 1, 0, 1, 1], y: [Double] = [0, 1, 1, 0]
-        for _ in 0..<3 {
-            try net.step(inputs: x, targets: y)
-            XCTAssertFalse(net.normBounds.lastStepInPlace)
-            XCTAssertFalse(net.normBounds.known)
         }
     }
 }

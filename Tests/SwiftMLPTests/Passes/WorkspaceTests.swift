@@ -50,7 +50,6 @@ final class WorkspaceTests: XCTestCase {
     func checkInferenceBuffers<Scalar: MLPScalar>(_: Scalar.Type) throws {
         for rows in [1, 3, 37, 64] {
             var workspace = InferenceWorkspace<Scalar>()
-            defer { workspace.deallocate() }
             try workspace.reserve(rows: rows, widest: 7, inputs: 13)
             let first = workspace.buffer(0), second = workspace.buffer(1), scaled = workspace.scaledInputs
             for (pointer, name) in [(first, "buffer 0"), (second, "buffer 1"), (scaled, "scaled")] {
