@@ -173,11 +173,6 @@ public final class Network<Scalar: MLPScalar> {
         }
     }
 
-    /// The value of `key`, if set.
-    public func metadataValue(forKey key: String) -> String? {
-        metadata.first { $0.key == key }?.value
-    }
-
     // MARK: Input scaling
 
     /// Keeps `scaler` in the model (nil removes it).
