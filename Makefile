@@ -12,9 +12,14 @@
 #   make bench              the benchmark against peers and the BLAS roofline
 #   make clean
 
-VERSION      := 0.1.0
+# The version is written once, in include/swiftmlp.h (SMLP_VERSION_MAJOR/MINOR/PATCH).
+version_part = $(shell sed -nE 's/^\#define SMLP_VERSION_$(1) +([0-9]+).*/\1/p' include/swiftmlp.h)
+VERSION      := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
 SOVERSION    := 0
 PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share/swiftmlp
 BUILD        := build
 LIBNAME      := libswiftmlp.so
 SONAME       := $(LIBNAME).$(SOVERSION)
