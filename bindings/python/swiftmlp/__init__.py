@@ -61,7 +61,7 @@ def version() -> int:
 
 
 def version_string() -> str:
-    """The loaded library's version, e.g. "0.1.0"."""
+    """The loaded library's version, "MAJOR.MINOR.PATCH"."""
     return _lib.smlp_version_string().decode("ascii")
 
 
