@@ -17,7 +17,7 @@ check "$([[ ${#wheels[@]} == 1 ]] && echo 1 || echo 0)" \
     "make wheel writes one dist/swiftmlp-$VERSION-py3-none-manylinux_*.whl" "found: ${wheels[*]:-none}"
 ((${#wheels[@]} == 1)) || { check_summary; exit; }
 wheel=${wheels[0]}
-names=$(unzip -Z1 "$wheel")
+names=$("$PYTHON" -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$wheel")
 check "$(grep -qx 'swiftmlp/_lib/libswiftmlp.so.0' <<< "$names" && echo 1 || echo 0)" "the wheel holds the library"
 check "$(grep -q '^swiftmlp.libs/libopenblas' <<< "$names" && echo 1 || echo 0)" \
     "the wheel holds OpenBLAS (vendored by auditwheel)" "$(grep '\.so' <<< "$names")"
