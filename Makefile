@@ -107,6 +107,8 @@ DIST := dist
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
 DEB_ROOT := $(BUILD)/deb/root
+# The newest glibc symbol version the library uses: its Depends on libc6.
+DEB_GLIBC = $(shell objdump -T $(BUILD)/lib/$(REALNAME) | grep -oE 'GLIBC_2\.[0-9]+' | sort -V | tail -n 1 | cut -d_ -f2)
 
 # pip builds the platform wheel around the library make built; auditwheel then copies
 # the OpenBLAS it links (and libgfortran, libquadmath) into swiftmlp.libs/ and points
@@ -126,7 +128,7 @@ deb: library
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr \
 	    LIBDIR=/usr/lib/$(DEB_MULTIARCH)
 	install -d $(DEB_ROOT)/DEBIAN $(DIST)
-	$(SUBSTITUTE) -e 's|@ARCH@|$(DEB_ARCH)|g' \
+	$(SUBSTITUTE) -e 's|@ARCH@|$(DEB_ARCH)|g' -e 's|@GLIBC@|$(DEB_GLIBC)|g' \
 	    -e "s|@INSTALLED_SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|g" \
 	    build-support/deb-control.in > $(DEB_ROOT)/DEBIAN/control
 	echo "activate-noawait ldconfig" > $(DEB_ROOT)/DEBIAN/triggers

@@ -51,6 +51,7 @@ if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); 
 if ((want_test)); then
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)   # make valgrind
     command -v cmake >/dev/null 2>&1 || missing+=(cmake)         # make test-install
+    command -v c++ >/dev/null 2>&1 || missing+=(g++)             # its C++ CMake project
     command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)       # make deb
     command -v unshare >/dev/null 2>&1 || missing+=(util-linux)  # the wheel test's namespace
 fi

@@ -37,6 +37,40 @@ linked=$(ldd "$SCRATCH/app/build/xor" | grep libswiftmlp || true)
 check "$([[ $linked == *"$prefix/lib/libswiftmlp.so.0"* ]] && echo 1 || echo 0)" \
     "it runs the installed library (CMake's build RPATH)" "$linked"
 
+# C++: the header is extern "C"; a C++ project links the same target.
+mkdir -p "$SCRATCH/cxx"
+cat > "$SCRATCH/cxx/main.cpp" <<'CXX'
+#include <swiftmlp.h>
+#include <cstdio>
+#include <cstring>
+int main() {
+    const size_t sizes[] = {2, 3, 1};
+    const smlp_activation activations[] = {SMLP_TANH, SMLP_IDENTITY};
+    smlp_config config;
+    smlp_config_init(&config);
+    config.n_layer_sizes = 3;
+    config.layer_sizes = sizes;
+    config.activations = activations;
+    smlp_model *model = nullptr;
+    smlp_status status = smlp_create(&config, &model);
+    std::printf("%s %s %s\n", smlp_version_string(), SMLP_VERSION_STRING, smlp_status_string(status));
+    smlp_free(model);
+    return status == SMLP_OK && std::strcmp(smlp_version_string(), SMLP_VERSION_STRING) == 0 ? 0 : 1;
+}
+CXX
+cat > "$SCRATCH/cxx/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(uses_swiftmlp_from_cxx CXX)
+find_package(swiftmlp 0.1 REQUIRED)
+add_executable(app main.cpp)
+target_link_libraries(app PRIVATE swiftmlp::swiftmlp)
+CMAKE
+check "$(ok cmake -S "$SCRATCH/cxx" -B "$SCRATCH/cxx/build" -DCMAKE_PREFIX_PATH="$prefix")" \
+    "cmake configures a C++ project using swiftmlp::swiftmlp" "$(last_log)"
+check "$(ok cmake --build "$SCRATCH/cxx/build")" "and builds it" "$(last_log)"
+out=$("$SCRATCH/cxx/build/app" 2>&1) && ran=1 || ran=0
+check "$ran" "the C++ program creates a model and reads the version" "$out"
+
 major=${VERSION%%.*} rest=${VERSION#*.} minor=${rest%%.*}
 for request in "$major.$((minor + 1))" "$((major + 1)).0"; do
     project "$SCRATCH/refused-$request" "$request"
