@@ -73,7 +73,12 @@ extern "C" {
 /* MAJOR*10000 + MINOR*100 + PATCH, comparable with smlp_version(). */
 #define SMLP_VERSION_NUMBER \
     (SMLP_VERSION_MAJOR * 10000 + SMLP_VERSION_MINOR * 100 + SMLP_VERSION_PATCH)
-#define SMLP_VERSION_STRING "0.1.0"
+/* "MAJOR.MINOR.PATCH", spelled from the three numbers above (the one place the version
+ * is written: the Makefile, the Swift library and the Python package all read it). */
+#define SMLP_VERSION_QUOTE(text) #text
+#define SMLP_VERSION_EXPAND_AND_QUOTE(text) SMLP_VERSION_QUOTE(text)
+#define SMLP_VERSION_DOTTED SMLP_VERSION_MAJOR.SMLP_VERSION_MINOR.SMLP_VERSION_PATCH
+#define SMLP_VERSION_STRING SMLP_VERSION_EXPAND_AND_QUOTE(SMLP_VERSION_DOTTED)
 
 /* The version of the library loaded at run time, as SMLP_VERSION_NUMBER computes it.
  * A program built against this header should check that the major versions agree:

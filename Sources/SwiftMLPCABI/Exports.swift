@@ -8,7 +8,15 @@ import SwiftMLP
 
 // MARK: Version
 
-let versionString: StaticString = "0.1.0"
+// Spelled once from the header's number macros (Swift does not import the stringized
+// SMLP_VERSION_STRING); a NUL-terminated copy that lives as long as the process.
+let versionString: UnsafePointer<CChar> = {
+    let text = "\(SMLP_VERSION_MAJOR).\(SMLP_VERSION_MINOR).\(SMLP_VERSION_PATCH)"
+    let bytes = Array(text.utf8CString)
+    let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+    copy.initialize(from: bytes, count: bytes.count)
+    return UnsafePointer(copy)
+}()
 
 @_cdecl("smlp_version")
 public func smlp_version() -> UInt32 {
@@ -17,7 +25,7 @@ public func smlp_version() -> UInt32 {
 
 @_cdecl("smlp_version_string")
 public func smlp_version_string() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
+    versionString
 }
 
 // MARK: Status and errors

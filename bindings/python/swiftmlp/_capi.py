@@ -19,11 +19,13 @@ from enum import IntEnum
 
 # ---- Version -------------------------------------------------------------------
 
-SMLP_VERSION_MAJOR = 0
-SMLP_VERSION_MINOR = 1
-SMLP_VERSION_PATCH = 0
+# The header's numbers (read from it by _version), not typed here.
+from ._version import MAJOR as SMLP_VERSION_MAJOR  # noqa: E402
+from ._version import MINOR as SMLP_VERSION_MINOR  # noqa: E402
+from ._version import PATCH as SMLP_VERSION_PATCH  # noqa: E402
+
 SMLP_VERSION_NUMBER = SMLP_VERSION_MAJOR * 10000 + SMLP_VERSION_MINOR * 100 + SMLP_VERSION_PATCH
-SMLP_VERSION_STRING = "0.1.0"
+SMLP_VERSION_STRING = f"{SMLP_VERSION_MAJOR}.{SMLP_VERSION_MINOR}.{SMLP_VERSION_PATCH}"
 
 # ---- Enums ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import BINDING_ROOT, compile_c, library_path, run_python
 import swiftmlp
-from swiftmlp import _loader
+from swiftmlp import _loader, _version
 
 IMPORT = "import swiftmlp, sys; print(swiftmlp.library_path); print(swiftmlp.version_string())"
 
@@ -30,6 +30,9 @@ def package_copy(tmp_path: Path, bundle: str | None) -> Path:
     target = tmp_path / "pkg"
     shutil.copytree(BINDING_ROOT / "swiftmlp", target / "swiftmlp",
                     ignore=shutil.ignore_patterns("__pycache__", "_lib"))
+    # As setup.py does: an installed package carries the header's version.
+    (target / "swiftmlp" / "_build_version.py").write_text(
+        "MAJOR, MINOR, PATCH = %d, %d, %d\n" % _version.read_header())
     if bundle:
         (target / "swiftmlp" / "_lib").mkdir()
         shutil.copyfile(bundle, target / "swiftmlp" / "_lib" / "libswiftmlp.so.0")
