@@ -20,8 +20,8 @@ public func smlp_cached_rows(_ model: OpaquePointer?) -> Int {
 
 @_cdecl("smlp_get_layer_cache")
 public func smlp_get_layer_cache(
-    _ model: OpaquePointer?, _ layer: Int, _ kind: smlp_cache_kind, _ dtype: smlp_dtype,
-    _ out: UnsafeMutableRawPointer?, _ nRows: Int, _ nColumns: Int
+    _ model: OpaquePointer?, _ layer: UInt, _ kind: smlp_cache_kind, _ dtype: smlp_dtype,
+    _ out: UnsafeMutableRawPointer?, _ nRows: UInt, _ nColumns: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_get_layer_cache") { () throws(APIError) in
         // A writer lock: the cache lives in the workspace that changing calls reuse.
@@ -44,12 +44,14 @@ public func smlp_get_layer_cache(
 }
 
 func copyCache<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ layer: Int, _ kind: CacheKind, _ out: UnsafeMutableRawPointer,
-    _ rows: Int, _ columns: Int
+    _ network: Network<Scalar>, _ layerIndex: UInt, _ kind: CacheKind, _ out: UnsafeMutableRawPointer,
+    _ rows: UInt, _ columns: UInt
 ) throws(APIError) {
+    let layer = try index(layerIndex, below: network.layout.layers.count,
+        "layer is \(layerIndex), but the model has \(network.layout.layers.count) layers")
     let matrix = try engine { () throws(MLPError) in try network.cachedMatrix(layer: layer, kind: kind) }
     let width = network.layout.layers[layer].fanOut
-    guard rows == network.workspaceRows, columns == width else {
+    guard rows == UInt(network.workspaceRows), columns == UInt(width) else {
         throw APIError(SMLP_ERR_SHAPE_MISMATCH,
             "the cache of layer \(layer) is \(network.workspaceRows) x \(width), but out is \(rows) x \(columns)")
     }
@@ -61,7 +63,7 @@ func copyCache<Scalar: MLPScalar>(
 @_cdecl("smlp_gradcheck")
 public func smlp_gradcheck(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?, _ step: Double,
-    _ weightErrors: UnsafeMutablePointer<Double>?, _ biasErrors: UnsafeMutablePointer<Double>?, _ nLayers: Int
+    _ weightErrors: UnsafeMutablePointer<Double>?, _ biasErrors: UnsafeMutablePointer<Double>?, _ nLayers: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_gradcheck") { () throws(APIError) in
         try writing(model, "smlp_gradcheck") { (box) throws(APIError) in
@@ -83,18 +85,17 @@ public func smlp_gradcheck(
 }
 
 func gradientCheck<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ batch: smlp_dataset, _ step: Double, _ layers: Int
+    _ network: Network<Scalar>, _ batch: smlp_dataset, _ step: Double, _ layers: UInt
 ) throws(APIError) -> [LayerGradientError] {
-    guard layers == network.layout.layers.count else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_layers is \(layers) but the model has \(network.layout.layers.count)")
-    }
+    try requireSize(layers, equals: network.layout.layers.count,
+        "n_layers is \(layers) but the model has \(network.layout.layers.count)")
     let data = try dataset(batch, for: network, "batch")
     return try engine { () throws(MLPError) in try network.gradientCheck(data, step: step) }
 }
 
 @_cdecl("smlp_apply_gradients")
 public func smlp_apply_gradients(
-    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ grad: UnsafeRawPointer?, _ count: Int, _ scale: Double
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ grad: UnsafeRawPointer?, _ count: UInt, _ scale: Double
 ) -> smlp_status {
     runReportingErrors("smlp_apply_gradients") { () throws(APIError) in
         try writing(model, "smlp_apply_gradients") { (box) throws(APIError) in
@@ -109,10 +110,10 @@ public func smlp_apply_gradients(
 }
 
 func applyGradients<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ grad: UnsafeRawPointer, _ count: Int, _ scale: Double
+    _ network: Network<Scalar>, _ grad: UnsafeRawPointer, _ count: UInt, _ scale: Double
 ) throws(APIError) {
     try requireCount(count, equals: network.parameterCount, "count")
-    let values = UnsafeBufferPointer(start: grad.assumingMemoryBound(to: Scalar.self), count: count)
+    let values = UnsafeBufferPointer(start: grad.assumingMemoryBound(to: Scalar.self), count: network.parameterCount)
     try engine { () throws(MLPError) in try network.applyGradients(values, scale: scale) }
 }
 

@@ -105,20 +105,3 @@ func describe(_ dtype: smlp_dtype) -> String {
     default: return "unknown (\(dtype.rawValue))"
     }
 }
-
-/// rows * columns, or SHAPE_MISMATCH naming the product when it overflows.
-@inline(__always)
-func elementCount(_ rows: Int, _ columns: Int, _ name: StaticString) throws(APIError) -> Int {
-    let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
-    guard !overflow, rows >= 0, columns >= 0 else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH, "\(name): \(rows) x \(columns) overflows")
-    }
-    return product
-}
-
-/// A C size_t (imported as Int) as a non-negative Int: values above Int.max, which
-/// arrive negative, become Int.max.
-@inline(__always)
-func sizeValue(_ value: Int) -> Int {
-    value < 0 ? Int.max : value
-}

@@ -61,7 +61,7 @@ public func smlp_load(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePo
 
 @_cdecl("smlp_save_to_buffer")
 public func smlp_save_to_buffer(
-    _ model: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+    _ model: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: UInt,
     _ outSize: UnsafeMutablePointer<Int>?
 ) -> smlp_status {
     runReportingErrors("smlp_save_to_buffer") { () throws(APIError) in
@@ -70,8 +70,7 @@ public func smlp_save_to_buffer(
             let needed = try serializedSize(box)
             size.pointee = needed
             guard let buffer else { return }
-            // A size_t capacity above Int.max arrives negative: any such buffer is enough.
-            guard sizeValue(capacity) >= needed else {
+            guard capacity.saturatingInt >= needed else {
                 throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the model needs \(needed)")
             }
             try serialize(box, into: UnsafeMutableRawBufferPointer(start: buffer, count: needed))
@@ -81,15 +80,15 @@ public func smlp_save_to_buffer(
 
 @_cdecl("smlp_load_from_buffer")
 public func smlp_load_from_buffer(
-    _ buffer: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?
+    _ buffer: UnsafeRawPointer?, _ size: UInt, _ outModel: UnsafeMutablePointer<OpaquePointer?>?
 ) -> smlp_status {
     runReportingErrors("smlp_load_from_buffer") { () throws(APIError) in
         let out = try require(outModel, "out_model")
         out.pointee = nil
         let bytes = try require(buffer, "buffer")
-        guard size >= 0 else { throw APIError(SMLP_ERR_INVALID_ARGUMENT, "size is negative") }
+        let byteSize = try byteCount(size, "size")
         let network = try engine { () throws(MLPError) in
-            try deserializeNetwork(UnsafeRawBufferPointer(start: bytes, count: size))
+            try deserializeNetwork(UnsafeRawBufferPointer(start: bytes, count: byteSize))
         }
         out.pointee = handle(for: network)
     }
@@ -120,13 +119,13 @@ func metadata(_ box: ModelHandle) -> [(key: String, value: String)] {
 
 /// Copies `value` NUL-terminated into buffer (capacity bytes), reporting its length.
 func copyText(
-    _ value: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+    _ value: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: UInt,
     _ outLength: UnsafeMutablePointer<Int>
 ) throws(APIError) {
     let bytes = Array(value.utf8)
     outLength.pointee = bytes.count
     guard let buffer else { return }
-    guard capacity > bytes.count else {
+    guard capacity.saturatingInt > bytes.count else {
         throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the text needs \(bytes.count + 1) with its NUL")
     }
     for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
@@ -136,7 +135,7 @@ func copyText(
 @_cdecl("smlp_get_metadata")
 public func smlp_get_metadata(
     _ model: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ buffer: UnsafeMutablePointer<CChar>?,
-    _ capacity: Int, _ outLength: UnsafeMutablePointer<Int>?
+    _ capacity: UInt, _ outLength: UnsafeMutablePointer<Int>?
 ) -> smlp_status {
     runReportingErrors("smlp_get_metadata") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
@@ -161,17 +160,16 @@ public func smlp_metadata_count(_ model: OpaquePointer?) -> Int {
 
 @_cdecl("smlp_metadata_key")
 public func smlp_metadata_key(
-    _ model: OpaquePointer?, _ index: Int, _ buffer: UnsafeMutablePointer<CChar>?,
-    _ capacity: Int, _ outLength: UnsafeMutablePointer<Int>?
+    _ model: OpaquePointer?, _ index: UInt, _ buffer: UnsafeMutablePointer<CChar>?,
+    _ capacity: UInt, _ outLength: UnsafeMutablePointer<Int>?
 ) -> smlp_status {
     runReportingErrors("smlp_metadata_key") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let length = try require(outLength, "out_length")
             let entries = metadata(box)
-            guard index >= 0, index < entries.count else {
-                throw APIError(SMLP_ERR_INVALID_ARGUMENT, "index is \(index), but the model has \(entries.count) metadata keys")
-            }
-            try copyText(entries[index].key, buffer, capacity, length)
+            let position = try SwiftMLPCABI.index(index, below: entries.count,
+                "index is \(index), but the model has \(entries.count) metadata keys")
+            try copyText(entries[position].key, buffer, capacity, length)
         }
     }
 }

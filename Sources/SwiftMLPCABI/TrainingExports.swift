@@ -5,12 +5,12 @@ import CSwiftMLP
 import SwiftMLP
 
 @_cdecl("smlp_set_epoch")
-public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: Int) -> smlp_status {
+public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: UInt) -> smlp_status {
     runReportingErrors("smlp_set_epoch") { () throws(APIError) in
         try writing(model, "smlp_set_epoch") { (box) throws(APIError) in
             switch box.storage {
-            case .float32(let network): network.epoch = sizeValue(epoch)
-            case .float64(let network): network.epoch = sizeValue(epoch)
+            case .float32(let network): network.epoch = epoch.saturatingInt
+            case .float64(let network): network.epoch = epoch.saturatingInt
             }
         }
     }
@@ -45,22 +45,22 @@ public func smlp_train(
         try writing(model, "smlp_train") { (box) throws(APIError) in
             let data = try require(train, "train").pointee
             let o = try require(options, "options").pointee
-            guard o.struct_size == MemoryLayout<smlp_train_options>.size else {
+            guard cSize(o.struct_size) == UInt(MemoryLayout<smlp_train_options>.size) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                    "options.struct_size is \(o.struct_size), expected \(MemoryLayout<smlp_train_options>.size); call smlp_train_options_init first")
+                    "options.struct_size is \(cSize(o.struct_size)), expected \(MemoryLayout<smlp_train_options>.size); call smlp_train_options_init first")
             }
             try requireDType(data.dtype, matches: box, "train")
             if let validation = o.validation {
                 try requireDType(validation.pointee.dtype, matches: box, "options.validation")
             }
             var engineOptions = TrainingOptions()
-            // size_t values above Int.max arrive negative; clamp them (a batch larger
-            // than the data is one batch of all rows; epochs that large never end anyway).
-            engineOptions.epochs = sizeValue(o.epochs)
-            engineOptions.batchSize = sizeValue(o.batch_size)
+            // Limits: a batch larger than the data is one batch of all rows; epochs
+            // that large never end anyway.
+            engineOptions.epochs = cSize(o.epochs).saturatingInt
+            engineOptions.batchSize = cSize(o.batch_size).saturatingInt
             engineOptions.shuffle = o.shuffle != 0
             engineOptions.dropLast = o.drop_last != 0
-            engineOptions.patience = sizeValue(o.patience)
+            engineOptions.patience = cSize(o.patience).saturatingInt
             engineOptions.minDelta = o.min_delta
             engineOptions.restoreBest = o.restore_best != 0
             let summary: TrainingSummary
@@ -130,7 +130,7 @@ func evaluate<Scalar: MLPScalar>(_ network: Network<Scalar>, _ d: smlp_dataset) 
 
 @_cdecl("smlp_fit_scaler")
 public func smlp_fit_scaler(
-    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: Int, _ nInputs: Int
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: UInt, _ nInputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_fit_scaler") { () throws(APIError) in
         try writing(model, "smlp_fit_scaler") { (box) throws(APIError) in
@@ -145,17 +145,17 @@ public func smlp_fit_scaler(
 }
 
 func fitScaler<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: Int, _ inputs: Int
+    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: UInt, _ inputs: UInt
 ) throws(APIError) {
-    try requireWidths(network, inputs: inputs, outputs: network.outputCount, rows: rows)
+    try requireWidths(network, inputs: inputs, outputs: UInt(network.outputCount), rows: rows)
     let buffer = UnsafeBufferPointer(
         start: x.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, inputs, "x"))
-    try engine { () throws(MLPError) in try network.fitScaler(buffer, rows: rows) }
+    try engine { () throws(MLPError) in try network.fitScaler(buffer, rows: Int(rows)) }
 }
 
 @_cdecl("smlp_set_scaler")
 public func smlp_set_scaler(
-    _ model: OpaquePointer?, _ mean: UnsafePointer<Double>?, _ std: UnsafePointer<Double>?, _ nInputs: Int
+    _ model: OpaquePointer?, _ mean: UnsafePointer<Double>?, _ std: UnsafePointer<Double>?, _ nInputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_set_scaler") { () throws(APIError) in
         try writing(model, "smlp_set_scaler") { (box) throws(APIError) in
@@ -166,13 +166,11 @@ public func smlp_set_scaler(
             case .float32(let network): inputCount = network.inputCount
             case .float64(let network): inputCount = network.inputCount
             }
-            guard nInputs == inputCount else {
-                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_inputs is \(nInputs) but the model's n_inputs is \(inputCount)")
-            }
+            try requireSize(nInputs, equals: inputCount, "n_inputs is \(nInputs) but the model's n_inputs is \(inputCount)")
             let scaler = try engine { () throws(MLPError) in
                 try InputScaler(
-                    mean: Array(UnsafeBufferPointer(start: meanValues, count: nInputs)),
-                    standardDeviation: Array(UnsafeBufferPointer(start: stdValues, count: nInputs)))
+                    mean: Array(UnsafeBufferPointer(start: meanValues, count: inputCount)),
+                    standardDeviation: Array(UnsafeBufferPointer(start: stdValues, count: inputCount)))
             }
             switch box.storage {
             case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
@@ -185,7 +183,7 @@ public func smlp_set_scaler(
 @_cdecl("smlp_get_scaler")
 public func smlp_get_scaler(
     _ model: OpaquePointer?, _ mean: UnsafeMutablePointer<Double>?, _ std: UnsafeMutablePointer<Double>?,
-    _ nInputs: Int, _ outHasScaler: UnsafeMutablePointer<Int32>?
+    _ nInputs: UInt, _ outHasScaler: UnsafeMutablePointer<Int32>?
 ) -> smlp_status {
     runReportingErrors("smlp_get_scaler") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
@@ -200,12 +198,10 @@ public func smlp_get_scaler(
                 return
             }
             if mean != nil || std != nil {
-                guard nInputs == scaler.mean.count else {
-                    throw APIError(SMLP_ERR_SHAPE_MISMATCH,
-                        "n_inputs is \(nInputs) but the scaler has \(scaler.mean.count) features")
-                }
-                if let mean { for i in 0..<nInputs { mean[i] = scaler.mean[i] } }
-                if let std { for i in 0..<nInputs { std[i] = scaler.standardDeviation[i] } }
+                try requireSize(nInputs, equals: scaler.mean.count,
+                    "n_inputs is \(nInputs) but the scaler has \(scaler.mean.count) features")
+                if let mean { for i in scaler.mean.indices { mean[i] = scaler.mean[i] } }
+                if let std { for i in scaler.mean.indices { std[i] = scaler.standardDeviation[i] } }
             }
             hasScaler.pointee = 1
         }
