@@ -96,15 +96,13 @@ extension Network {
                 "the model has \(parameterCount) parameters; export_c writes at most \(maximumExportedParameters)")
         }
         var source = try exportedCSource(prefix: prefix)
-        var failure: MLPError? = nil
-        source.withUTF8 { text in
-            do throws(MLPError) {
-                try writeFileAtomically(path: path, bytes: UnsafeRawBufferPointer(text))
-            } catch {
-                failure = error
+        try writeFileAtomically(path: path) { (sink) throws(MLPError) in
+            var failure: MLPError? = nil
+            source.withUTF8 { text in
+                do throws(MLPError) { try sink(UnsafeRawBufferPointer(text)) } catch { failure = error }
             }
+            if let failure { throw failure }
         }
-        if let failure { throw failure }
     }
 }
 
