@@ -18,6 +18,19 @@ public func smlp_cached_rows(_ model: OpaquePointer?) -> Int {
     return rows
 }
 
+@_cdecl("smlp_cached_rows_get")
+public func smlp_cached_rows_get(_ model: OpaquePointer?, _ outRows: UnsafeMutablePointer<Int>?) -> smlp_status {
+    runReportingErrors("smlp_cached_rows_get") { () throws(APIError) in
+        try reading(model) { (box) throws(APIError) in
+            let out = try require(outRows, "out_rows")
+            switch box.storage {
+            case .float32(let network): out.pointee = network.workspaceRows
+            case .float64(let network): out.pointee = network.workspaceRows
+            }
+        }
+    }
+}
+
 @_cdecl("smlp_get_layer_cache")
 public func smlp_get_layer_cache(
     _ model: OpaquePointer?, _ layer: UInt, _ kind: smlp_cache_kind, _ dtype: smlp_dtype,

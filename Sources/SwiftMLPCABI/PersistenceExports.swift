@@ -158,6 +158,15 @@ public func smlp_metadata_count(_ model: OpaquePointer?) -> Int {
     return count
 }
 
+@_cdecl("smlp_metadata_count_get")
+public func smlp_metadata_count_get(_ model: OpaquePointer?, _ outCount: UnsafeMutablePointer<Int>?) -> smlp_status {
+    runReportingErrors("smlp_metadata_count_get") { () throws(APIError) in
+        try reading(model) { (box) throws(APIError) in
+            try require(outCount, "out_count").pointee = metadata(box).count
+        }
+    }
+}
+
 @_cdecl("smlp_metadata_key")
 public func smlp_metadata_key(
     _ model: OpaquePointer?, _ index: UInt, _ buffer: UnsafeMutablePointer<CChar>?,
