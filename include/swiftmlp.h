@@ -43,9 +43,23 @@
  *             workspace sized for the largest batch it has seen (and up to 8
  *             prediction workspaces for concurrent smlp_predict calls; a 9th
  *             simultaneous prediction on one model allocates scratch for its call).
- *             This holds for libswiftmlp's own code; OpenBLAS 0.3.21's float64
- *             small-matrix kernels on AVX-512 CPUs allocate internally for some shapes
- *             (Tests/c/test_no_allocation.c counts the two separately).
+ *             This holds for libswiftmlp's own code, and for OpenBLAS 0.3.21 with
+ *             one BLAS thread (smlp_set_num_threads(1)), with one exception: on
+ *             AVX-512 CPUs its small-matrix kernels (products of at most 10^6
+ *             multiply-adds) malloc a buffer for some float64 shapes. With more
+ *             than one BLAS thread (the default on a multi-core machine), OpenBLAS
+ *             runs each product of more than 262144 multiply-adds (m*n*k) on its
+ *             threads, and its threaded driver mallocs and frees 512 KiB per
+ *             product (MAX_CPU_NUMBER job slots, 64 in Debian's build) and calls
+ *             exit(1) if that malloc fails: under memory exhaustion such a call can
+ *             end the process. And a BLAS thread started while no memory is left
+ *             (OpenBLAS starts them at load and when smlp_set_num_threads raises
+ *             the count) retries its buffer mmap for ever, so the process then
+ *             hangs at exit. Neither can be changed from libswiftmlp (OpenBLAS's
+ *             thread count is one process-wide setting); where the process must
+ *             survive memory exhaustion, use one BLAS thread
+ *             (OPENBLAS_NUM_THREADS=1, or smlp_set_num_threads(1) early).
+ *             Tests/c/test_no_allocation.c counts both, and shows the boundary.
  *
  * Layout of the parameter vector
  * ------------------------------
