@@ -1,7 +1,9 @@
-// Every function the C header declares, in header order. Each one checks its
-// arguments, takes the model's busy flag, converts raw pointers to typed buffers, and
-// calls the engine; none does any math. A failure returns a status and leaves a
-// message for smlp_last_error().
+// The C functions for version, errors, create and free, queries, parameters,
+// inference, gradients and steps, and optimizers, in header order (the rest are in
+// the other *Exports.swift files). Each one checks its arguments, takes the handle
+// (and its busy flag), and makes one call on the typed network (TypedNetwork.swift);
+// none does any math. A failure returns a status and leaves a message for
+// smlp_last_error().
 
 import CSwiftMLP
 import SwiftMLP
@@ -103,7 +105,7 @@ public func smlp_create(
             loss: try SwiftMLPCABI.loss(from: c.loss), reduction: try SwiftMLPCABI.reduction(from: c.reduction),
             initialization: try SwiftMLPCABI.initialization(from: c.`init`), seed: c.seed,
             leakyReLUSlope: c.leaky_relu_slope)
-        let storage: NetworkStorage
+        let storage: AnyNetwork
         switch c.dtype {
         case SMLP_FLOAT32: storage = .float32(try engine { () throws(MLPError) in try Network<Float>(configuration) })
         case SMLP_FLOAT64: storage = .float64(try engine { () throws(MLPError) in try Network<Double>(configuration) })
@@ -126,10 +128,7 @@ public func smlp_free(_ model: OpaquePointer?) {
 public func smlp_param_count(_ model: OpaquePointer?) -> Int {
     var count = 0
     _ = runReportingErrors("smlp_param_count") { () throws(APIError) in
-        switch try handle(model).storage {
-        case .float32(let network): count = network.parameterCount
-        case .float64(let network): count = network.parameterCount
-        }
+        count = try handle(model).network.parameterCount
     }
     return count
 }
@@ -142,23 +141,15 @@ public func smlp_model_info_get(
         // Shared use: the epoch and the scaler change under smlp_train and smlp_set_*.
         try reading(model) { (box) throws(APIError) in
             let out = try require(outInfo, "out_info")
-            let configuration: NetworkConfiguration
-            let count: Int, epoch: Int, hasScaler: Bool
-            switch box.storage {
-            case .float32(let network):
-                configuration = network.configuration; count = network.parameterCount
-                epoch = network.epoch; hasScaler = network.scaler != nil
-            case .float64(let network):
-                configuration = network.configuration; count = network.parameterCount
-                epoch = network.epoch; hasScaler = network.scaler != nil
-            }
+            let network = box.network
+            let configuration = network.configuration
             out.pointee = smlp_model_info(
                 dtype: box.dtype, n_layers: configuration.layerSizes.count - 1,
                 n_inputs: configuration.inputCount, n_outputs: configuration.outputCount,
-                param_count: count, loss: cValue(configuration.loss),
+                param_count: network.parameterCount, loss: cValue(configuration.loss),
                 reduction: cValue(configuration.reduction),
-                leaky_relu_slope: configuration.leakyReLUSlope, epoch: epoch,
-                has_scaler: hasScaler ? 1 : 0)
+                leaky_relu_slope: configuration.leakyReLUSlope, epoch: network.epoch,
+                has_scaler: network.scaler != nil ? 1 : 0)
         }
     }
 }
@@ -170,12 +161,8 @@ public func smlp_layer_info_get(
     runReportingErrors("smlp_layer_info_get") { () throws(APIError) in
         let box = try handle(model)
         let out = try require(outInfo, "out_info")
-        let layout: ParameterLayout
-        let activations: [Activation]
-        switch box.storage {
-        case .float32(let network): layout = network.layout; activations = network.configuration.activations
-        case .float64(let network): layout = network.layout; activations = network.configuration.activations
-        }
+        let layout = box.network.layout
+        let activations = box.network.configuration.activations
         let layer = try index(layer, below: layout.layers.count,
             "layer is \(layer), but the model has \(layout.layers.count) layers (0-based)")
         let shape = layout.layers[layer]
@@ -195,21 +182,8 @@ public func smlp_get_params(
         try reading(model) { (box) throws(APIError) in
             let destination = try require(out, "out")
             try requireDType(dtype, matches: box, "out")
-            switch box.storage {
-            case .float32(let network): try copyParameters(network, to: destination, count: count)
-            case .float64(let network): try copyParameters(network, to: destination, count: count)
-            }
+            try box.network.copyParameters(to: destination, count: count)
         }
-    }
-}
-
-func copyParameters<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, to destination: UnsafeMutableRawPointer, count: UInt
-) throws(APIError) {
-    try requireCount(count, equals: network.parameterCount, "count")
-    let view = network.parameterView
-    if let source = view.baseAddress {
-        destination.assumingMemoryBound(to: Scalar.self).update(from: source, count: view.count)
     }
 }
 
@@ -223,23 +197,12 @@ public func smlp_set_params(
     _ model: OpaquePointer?, _ dtype: smlp_dtype, _ params: UnsafeRawPointer?, _ count: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_set_params") { () throws(APIError) in
-        try writing(model, "smlp_set_params") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let source = try require(params, "params")
             try requireDType(dtype, matches: box, "params")
-            switch box.storage {
-            case .float32(let network): try setParameters(network, from: source, count: count)
-            case .float64(let network): try setParameters(network, from: source, count: count)
-            }
+            try box.network.setParameters(from: source, count: count)
         }
     }
-}
-
-func setParameters<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, from source: UnsafeRawPointer, count: UInt
-) throws(APIError) {
-    try requireCount(count, equals: network.parameterCount, "count")
-    let values = UnsafeBufferPointer(start: source.assumingMemoryBound(to: Scalar.self), count: network.parameterCount)
-    try engine { () throws(MLPError) in try network.setParameters(values) }
 }
 
 // MARK: Inference
@@ -254,26 +217,9 @@ public func smlp_predict(
             let input = try require(x, "x")
             let output = try require(out, "out")
             try requireDType(dtype, matches: box, "x")
-            switch box.storage {
-            case .float32(let network):
-                try predict(network, input, nRows, nInputs, output, nOutputs)
-            case .float64(let network):
-                try predict(network, input, nRows, nInputs, output, nOutputs)
-            }
+            try box.network.predict(input, rows: nRows, inputs: nInputs, into: output, outputs: nOutputs)
         }
     }
-}
-
-func predict<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: UInt, _ inputs: UInt,
-    _ out: UnsafeMutableRawPointer, _ outputs: UInt
-) throws(APIError) {
-    try requireWidths(network, inputs: inputs, outputs: outputs, rows: rows)
-    let inputBuffer = UnsafeBufferPointer(
-        start: x.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, inputs, "x"))
-    let outputBuffer = UnsafeMutableBufferPointer(
-        start: out.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, outputs, "out"))
-    try engine { () throws(MLPError) in try network.predict(inputBuffer, rows: Int(rows), into: outputBuffer) }
 }
 
 @inline(__always)
@@ -331,34 +277,16 @@ public func smlp_gradients(
     _ grad: UnsafeMutableRawPointer?, _ count: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_gradients") { () throws(APIError) in
-        try writing(model, "smlp_gradients") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let dataset = try require(data, "batch").pointee
             try requireDType(dataset.dtype, matches: box, "batch")
             if grad == nil, count != 0 {
                 throw APIError(SMLP_ERR_NULL_ARGUMENT, "grad is NULL but count is \(count)")
             }
-            let loss: Double
-            switch box.storage {
-            case .float32(let network): loss = try gradients(network, dataset, grad, count)
-            case .float64(let network): loss = try gradients(network, dataset, grad, count)
-            }
+            let loss = try box.network.gradients(dataset, into: grad, count: count)
             outLoss?.pointee = loss
         }
     }
-}
-
-func gradients<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ data: smlp_dataset, _ grad: UnsafeMutableRawPointer?, _ count: UInt
-) throws(APIError) -> Double {
-    if grad != nil { try requireCount(count, equals: network.parameterCount, "count") }
-    let b = try batch(data, for: network, "batch")
-    let loss = try engine { () throws(MLPError) in
-        try network.gradients(inputs: b.inputs, targets: b.targets, targetCount: b.targetCount, rows: b.rows)
-    }
-    if let grad, let source = network.gradientView.baseAddress {
-        grad.assumingMemoryBound(to: Scalar.self).update(from: source, count: network.parameterCount)
-    }
-    return loss
 }
 
 @_cdecl("smlp_step")
@@ -366,23 +294,12 @@ public func smlp_step(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?, _ outLoss: UnsafeMutablePointer<Double>?
 ) -> smlp_status {
     runReportingErrors("smlp_step") { () throws(APIError) in
-        try writing(model, "smlp_step") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let dataset = try require(data, "batch").pointee
             try requireDType(dataset.dtype, matches: box, "batch")
-            let loss: Double
-            switch box.storage {
-            case .float32(let network): loss = try step(network, dataset)
-            case .float64(let network): loss = try step(network, dataset)
-            }
+            let loss = try box.network.step(dataset)
             outLoss?.pointee = loss
         }
-    }
-}
-
-func step<Scalar: MLPScalar>(_ network: Network<Scalar>, _ data: smlp_dataset) throws(APIError) -> Double {
-    let b = try batch(data, for: network, "batch")
-    return try engine { () throws(MLPError) in
-        try network.step(inputs: b.inputs, targets: b.targets, targetCount: b.targetCount, rows: b.rows)
     }
 }
 
@@ -409,7 +326,7 @@ public func smlp_set_optimizer(
     _ model: OpaquePointer?, _ config: UnsafePointer<smlp_optimizer_config>?
 ) -> smlp_status {
     runReportingErrors("smlp_set_optimizer") { () throws(APIError) in
-        try writing(model, "smlp_set_optimizer") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let c = try require(config, "config").pointee
             guard cSize(c.struct_size) == UInt(MemoryLayout<smlp_optimizer_config>.size) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT,
@@ -427,12 +344,7 @@ public func smlp_set_optimizer(
             configuration.decayBiases = c.decay_biases != 0
             configuration.clipNorm = c.clip_norm
             configuration.schedule = try schedule(from: c)
-            switch box.storage {
-            case .float32(let network):
-                try engine { () throws(MLPError) in try network.setOptimizer(configuration) }
-            case .float64(let network):
-                try engine { () throws(MLPError) in try network.setOptimizer(configuration) }
-            }
+            try engine { () throws(MLPError) in try box.network.setOptimizer(configuration) }
         }
     }
 }

@@ -13,26 +13,7 @@ func text(_ pointer: UnsafePointer<CChar>, _ name: StaticString) throws(APIError
 
 /// A handle for a network read from a file or buffer.
 func handle(for network: AnyNetwork) -> OpaquePointer {
-    let storage: NetworkStorage
-    switch network {
-    case .float32(let n): storage = .float32(n)
-    case .float64(let n): storage = .float64(n)
-    }
-    return OpaquePointer(Unmanaged.passRetained(ModelHandle(storage)).toOpaque())
-}
-
-func serializedSize(_ box: ModelHandle) throws(APIError) -> Int {
-    switch box.storage {
-    case .float32(let network): return try engine { () throws(MLPError) in try network.serializedSize() }
-    case .float64(let network): return try engine { () throws(MLPError) in try network.serializedSize() }
-    }
-}
-
-func serialize(_ box: ModelHandle, into buffer: UnsafeMutableRawBufferPointer) throws(APIError) {
-    switch box.storage {
-    case .float32(let network): _ = try engine { () throws(MLPError) in try network.serialize(into: buffer) }
-    case .float64(let network): _ = try engine { () throws(MLPError) in try network.serialize(into: buffer) }
-    }
+    OpaquePointer(Unmanaged.passRetained(ModelHandle(network)).toOpaque())
 }
 
 @_cdecl("smlp_save")
@@ -40,10 +21,7 @@ public func smlp_save(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) ->
     runReportingErrors("smlp_save") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let target = try text(try require(path, "path"), "path")
-            switch box.storage {
-            case .float32(let network): try engine { () throws(MLPError) in try network.save(to: target) }
-            case .float64(let network): try engine { () throws(MLPError) in try network.save(to: target) }
-            }
+            try engine { () throws(MLPError) in try box.network.save(to: target) }
         }
     }
 }
@@ -67,13 +45,15 @@ public func smlp_save_to_buffer(
     runReportingErrors("smlp_save_to_buffer") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let size = try require(outSize, "out_size")
-            let needed = try serializedSize(box)
+            let needed = try engine { () throws(MLPError) in try box.network.serializedSize() }
             size.pointee = needed
             guard let buffer else { return }
             guard capacity.saturatingInt >= needed else {
                 throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the model needs \(needed)")
             }
-            try serialize(box, into: UnsafeMutableRawBufferPointer(start: buffer, count: needed))
+            _ = try engine { () throws(MLPError) in
+                try box.network.serialize(into: UnsafeMutableRawBufferPointer(start: buffer, count: needed))
+            }
         }
     }
 }
@@ -99,21 +79,11 @@ public func smlp_set_metadata(
     _ model: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
 ) -> smlp_status {
     runReportingErrors("smlp_set_metadata") { () throws(APIError) in
-        try writing(model, "smlp_set_metadata") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let keyText = try text(try require(key, "key"), "key")
             let valueText: String? = value == nil ? nil : try text(value!, "value")
-            switch box.storage {
-            case .float32(let n): try engine { () throws(MLPError) in try n.setMetadata(key: keyText, value: valueText) }
-            case .float64(let n): try engine { () throws(MLPError) in try n.setMetadata(key: keyText, value: valueText) }
-            }
+            try engine { () throws(MLPError) in try box.network.setMetadata(key: keyText, value: valueText) }
         }
-    }
-}
-
-func metadata(_ box: ModelHandle) -> [(key: String, value: String)] {
-    switch box.storage {
-    case .float32(let network): return network.metadata
-    case .float64(let network): return network.metadata
     }
 }
 
@@ -141,7 +111,7 @@ public func smlp_get_metadata(
         try reading(model) { (box) throws(APIError) in
             let keyText = try text(try require(key, "key"), "key")
             let length = try require(outLength, "out_length")
-            guard let entry = metadata(box).first(where: { $0.key == keyText }) else {
+            guard let entry = box.network.metadata.first(where: { $0.key == keyText }) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT, "no metadata key \"\(keyText)\"")
             }
             try copyText(entry.value, buffer, capacity, length)
@@ -153,7 +123,7 @@ public func smlp_get_metadata(
 public func smlp_metadata_count(_ model: OpaquePointer?) -> Int {
     var count = 0
     _ = runReportingErrors("smlp_metadata_count") { () throws(APIError) in
-        try reading(model) { (box) throws(APIError) in count = metadata(box).count }
+        try reading(model) { (box) throws(APIError) in count = box.network.metadata.count }
     }
     return count
 }
@@ -162,7 +132,7 @@ public func smlp_metadata_count(_ model: OpaquePointer?) -> Int {
 public func smlp_metadata_count_get(_ model: OpaquePointer?, _ outCount: UnsafeMutablePointer<Int>?) -> smlp_status {
     runReportingErrors("smlp_metadata_count_get") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
-            try require(outCount, "out_count").pointee = metadata(box).count
+            try require(outCount, "out_count").pointee = box.network.metadata.count
         }
     }
 }
@@ -175,7 +145,7 @@ public func smlp_metadata_key(
     runReportingErrors("smlp_metadata_key") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let length = try require(outLength, "out_length")
-            let entries = metadata(box)
+            let entries = box.network.metadata
             let position = try SwiftMLPCABI.index(index, below: entries.count,
                 "index is \(index), but the model has \(entries.count) metadata keys")
             try copyText(entries[position].key, buffer, capacity, length)
@@ -191,10 +161,7 @@ public func smlp_export_c(
         try reading(model) { (box) throws(APIError) in
             let target = try text(try require(path, "path"), "path")
             let name = prefix == nil ? "smlp_model" : try text(prefix!, "prefix")
-            switch box.storage {
-            case .float32(let n): try engine { () throws(MLPError) in try n.exportC(to: target, prefix: name) }
-            case .float64(let n): try engine { () throws(MLPError) in try n.exportC(to: target, prefix: name) }
-            }
+            try engine { () throws(MLPError) in try box.network.exportC(to: target, prefix: name) }
         }
     }
 }

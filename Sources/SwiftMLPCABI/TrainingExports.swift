@@ -1,5 +1,5 @@
 // The C functions for whole-data-set training, evaluation, the epoch counter and the
-// input scaler. Same pattern as Exports.swift: check, lock, convert, call the engine.
+// input scaler. Same pattern as Exports.swift: check, take the handle, one call.
 
 import CSwiftMLP
 import SwiftMLP
@@ -7,11 +7,8 @@ import SwiftMLP
 @_cdecl("smlp_set_epoch")
 public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: UInt) -> smlp_status {
     runReportingErrors("smlp_set_epoch") { () throws(APIError) in
-        try writing(model, "smlp_set_epoch") { (box) throws(APIError) in
-            switch box.storage {
-            case .float32(let network): network.epoch = epoch.saturatingInt
-            case .float64(let network): network.epoch = epoch.saturatingInt
-            }
+        try writing(model) { (box) throws(APIError) in
+            box.network.epoch = epoch.saturatingInt
         }
     }
 }
@@ -42,7 +39,7 @@ public func smlp_train(
     _ options: UnsafePointer<smlp_train_options>?, _ outSummary: UnsafeMutablePointer<smlp_train_summary>?
 ) -> smlp_status {
     runReportingErrors("smlp_train") { () throws(APIError) in
-        try writing(model, "smlp_train") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let data = try require(train, "train").pointee
             let o = try require(options, "options").pointee
             guard cSize(o.struct_size) == UInt(MemoryLayout<smlp_train_options>.size) else {
@@ -63,11 +60,7 @@ public func smlp_train(
             engineOptions.patience = cSize(o.patience).saturatingInt
             engineOptions.minDelta = o.min_delta
             engineOptions.restoreBest = o.restore_best != 0
-            let summary: TrainingSummary
-            switch box.storage {
-            case .float32(let network): summary = try trainNetwork(network, data, o, engineOptions)
-            case .float64(let network): summary = try trainNetwork(network, data, o, engineOptions)
-            }
+            let summary = try box.network.train(data, o, engineOptions)
             outSummary?.pointee = smlp_train_summary(
                 epochs_run: summary.epochsRun, best_epoch: summary.bestEpoch,
                 best_validation_loss: summary.bestValidationLoss,
@@ -79,53 +72,20 @@ public func smlp_train(
     }
 }
 
-func trainNetwork<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ data: smlp_dataset, _ o: smlp_train_options, _ options: TrainingOptions
-) throws(APIError) -> TrainingSummary {
-    let trainSet = try dataset(data, for: network, "train")
-    let validationSet: Dataset<Scalar>?
-    if let validation = o.validation {
-        validationSet = try dataset(validation.pointee, for: network, "options.validation")
-    } else {
-        validationSet = nil
-    }
-    let callback = o.callback
-    let userData = o.user_data
-    return try engine { () throws(MLPError) in
-        try network.train(trainSet, validation: validationSet, options: options) { report in
-            guard let callback else { return true }
-            var cReport = smlp_epoch_report(
-                epoch: report.epoch, train_loss: report.trainLoss,
-                validation_loss: report.validationLoss,
-                validation_accuracy: report.validationAccuracy, learning_rate: report.learningRate)
-            return callback(&cReport, userData) == 0
-        }
-    }
-}
-
 @_cdecl("smlp_evaluate")
 public func smlp_evaluate(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?,
     _ outLoss: UnsafeMutablePointer<Double>?, _ outAccuracy: UnsafeMutablePointer<Double>?
 ) -> smlp_status {
     runReportingErrors("smlp_evaluate") { () throws(APIError) in
-        try writing(model, "smlp_evaluate") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let d = try require(data, "data").pointee
             try requireDType(d.dtype, matches: box, "data")
-            let result: Evaluation
-            switch box.storage {
-            case .float32(let network): result = try evaluate(network, d)
-            case .float64(let network): result = try evaluate(network, d)
-            }
+            let result = try box.network.evaluate(d)
             outLoss?.pointee = result.loss
             outAccuracy?.pointee = result.accuracy
         }
     }
-}
-
-func evaluate<Scalar: MLPScalar>(_ network: Network<Scalar>, _ d: smlp_dataset) throws(APIError) -> Evaluation {
-    let data = try dataset(d, for: network, "data")
-    return try engine { () throws(MLPError) in try network.evaluate(data) }
 }
 
 @_cdecl("smlp_fit_scaler")
@@ -133,24 +93,12 @@ public func smlp_fit_scaler(
     _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: UInt, _ nInputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_fit_scaler") { () throws(APIError) in
-        try writing(model, "smlp_fit_scaler") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let input = try require(x, "x")
             try requireDType(dtype, matches: box, "x")
-            switch box.storage {
-            case .float32(let network): try fitScaler(network, input, nRows, nInputs)
-            case .float64(let network): try fitScaler(network, input, nRows, nInputs)
-            }
+            try box.network.fitScaler(input, rows: nRows, inputs: nInputs)
         }
     }
-}
-
-func fitScaler<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: UInt, _ inputs: UInt
-) throws(APIError) {
-    try requireWidths(network, inputs: inputs, outputs: UInt(network.outputCount), rows: rows)
-    let buffer = UnsafeBufferPointer(
-        start: x.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, inputs, "x"))
-    try engine { () throws(MLPError) in try network.fitScaler(buffer, rows: Int(rows)) }
 }
 
 @_cdecl("smlp_set_scaler")
@@ -158,24 +106,17 @@ public func smlp_set_scaler(
     _ model: OpaquePointer?, _ mean: UnsafePointer<Double>?, _ std: UnsafePointer<Double>?, _ nInputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_set_scaler") { () throws(APIError) in
-        try writing(model, "smlp_set_scaler") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let meanValues = try require(mean, "mean")
             let stdValues = try require(std, "std")
-            let inputCount: Int
-            switch box.storage {
-            case .float32(let network): inputCount = network.inputCount
-            case .float64(let network): inputCount = network.inputCount
-            }
+            let inputCount = box.network.inputCount
             try requireSize(nInputs, equals: inputCount, "n_inputs is \(nInputs) but the model's n_inputs is \(inputCount)")
             let scaler = try engine { () throws(MLPError) in
                 try InputScaler(
                     mean: Array(UnsafeBufferPointer(start: meanValues, count: inputCount)),
                     standardDeviation: Array(UnsafeBufferPointer(start: stdValues, count: inputCount)))
             }
-            switch box.storage {
-            case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
-            case .float64(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
-            }
+            try engine { () throws(MLPError) in try box.network.setScaler(scaler) }
         }
     }
 }
@@ -188,12 +129,7 @@ public func smlp_get_scaler(
     runReportingErrors("smlp_get_scaler") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let hasScaler = try require(outHasScaler, "out_has_scaler")
-            let scaler: InputScaler?
-            switch box.storage {
-            case .float32(let network): scaler = network.scaler
-            case .float64(let network): scaler = network.scaler
-            }
-            guard let scaler else {
+            guard let scaler = box.network.scaler else {
                 hasScaler.pointee = 0
                 return
             }
@@ -211,11 +147,8 @@ public func smlp_get_scaler(
 @_cdecl("smlp_clear_scaler")
 public func smlp_clear_scaler(_ model: OpaquePointer?) -> smlp_status {
     runReportingErrors("smlp_clear_scaler") { () throws(APIError) in
-        try writing(model, "smlp_clear_scaler") { (box) throws(APIError) in
-            switch box.storage {
-            case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(nil) }
-            case .float64(let network): try engine { () throws(MLPError) in try network.setScaler(nil) }
-            }
+        try writing(model) { (box) throws(APIError) in
+            try engine { () throws(MLPError) in try box.network.setScaler(nil) }
         }
     }
 }
