@@ -46,7 +46,8 @@
  *             This holds for libswiftmlp's own code, and for OpenBLAS 0.3.21 with
  *             one BLAS thread (smlp_set_num_threads(1)), with one exception: on
  *             AVX-512 CPUs its small-matrix kernels (products of at most 10^6
- *             multiply-adds) malloc a buffer for some float64 shapes. With more
+ *             multiply-adds) malloc a buffer for some shapes (seen in float64;
+ *             the float32 kernel has the same code). With more
  *             than one BLAS thread (the default on a multi-core machine), OpenBLAS
  *             runs each product of more than 262144 multiply-adds (m*n*k) on its
  *             threads, and its threaded driver mallocs and frees 512 KiB per
@@ -212,9 +213,9 @@ typedef struct smlp_model smlp_model;
  * it needs from config (the arrays may be freed afterwards). The optimizer starts as
  * plain SGD with learning rate 0.01.
  * Errors: NULL_ARGUMENT (config, out_model, or its arrays), INVALID_ARGUMENT (struct
- * size, fewer than 2 or more than 2^20 layer sizes, a width of 0 or above 2147483647 (OpenBLAS's
- * 32-bit dimension limit), unknown enum, softmax before the last
- * layer, loss and last activation that do not go together, bad slope),
+ * size, fewer than 2 or more than 2^20 layer sizes, a width of 0 or above
+ * 2147483647 (OpenBLAS's 32-bit dimension limit), unknown enum, softmax before the
+ * last layer, loss and last activation that do not go together, bad slope),
  * OUT_OF_MEMORY (the parameter count overflows or cannot be allocated). On failure
  * *out_model is set to NULL. */
 smlp_status smlp_create(const smlp_config *config, smlp_model **out_model);
