@@ -47,6 +47,7 @@ fi
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)   # test_export_c compiles exports as C++
 if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); fi
 if ((want_test)); then
     command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)   # make valgrind

@@ -261,10 +261,11 @@ public final class Network<Scalar: MLPScalar> {
         inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int, loss: Double
     ) -> MLPError {
         if let location = firstNonFinite(inputs: inputs, targets: targets, rows: rows) {
-            return MLPError(.nonFinite, "\(location); nothing was updated")
+            return MLPError(.nonFinite, reason: "\(location)", consequence: "nothing was updated")
         }
         return MLPError(.nonFinite,
-            "the loss (\(loss)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
+            reason: "the loss (\(loss)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged",
+            consequence: "nothing was updated")
     }
 
     /// Where the first NaN or infinity is in `rows` rows of inputs and, if given, dense
