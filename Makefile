@@ -3,10 +3,16 @@
 #   make                    release libswiftmlp.so in build/lib (Swift runtime inside)
 #   make embedded           libswiftmlp.so as Embedded Swift in build/embedded (no Swift
 #                           runtime: needs only libc, libm and OpenBLAS)
-#   make install PREFIX=/p  lib/, include/, lib/pkgconfig/ under /p (default /usr/local)
+#   make install PREFIX=/p  lib/ (+ pkgconfig/, cmake/swiftmlp/), include/, share/swiftmlp/
+#                           under /p (default /usr/local)
+#   make wheel              dist/swiftmlp-*-manylinux_*.whl: the Python package with the
+#                           library and OpenBLAS inside (docs/install.md)
+#   make deb                dist/swiftmlp_*.deb: library, header, pkg-config, CMake files
+#   make dist               dist/swiftmlp-VERSION.tar.gz: the tracked sources
 #   make demo               build, then run the examples
 #   make test               every test: Swift, C (against an installed copy of each
-#                           build), Python, the NumPy reference (quick)
+#                           build), Python, the NumPy reference (quick), the packages
+#                           (test-install)
 #   make compare            the full NumPy comparison
 #   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
 #   make fuzz-api           libFuzzer on the whole C ABI for FUZZ_SECONDS
@@ -15,9 +21,14 @@
 #   make bench              the benchmark against peers and the BLAS roofline
 #   make clean
 
-VERSION      := 0.1.0
+# The version is written once, in include/swiftmlp.h (SMLP_VERSION_MAJOR/MINOR/PATCH).
+version_part = $(shell sed -nE 's/^\#define SMLP_VERSION_$(1) +([0-9]+).*/\1/p' include/swiftmlp.h)
+VERSION      := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
 SOVERSION    := 0
 PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share/swiftmlp
 BUILD        := build
 LIBNAME      := libswiftmlp.so
 SONAME       := $(LIBNAME).$(SOVERSION)
@@ -36,15 +47,21 @@ SWIFT_RELEASE_FLAGS := -c release --product swiftmlp \
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o -name '*.h') \
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
-.PHONY: all bootstrap library embedded install install-embedded uninstall demo examples \
-        test test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi \
-        hardening hardening-embedded sanitize valgrind valgrind-embedded fuzz-api \
+.PHONY: all bootstrap bootstrap-test library embedded install install-embedded uninstall \
+        wheel deb dist demo examples test test-swift test-c test-embedded test-install \
+        test-python test-scripts test-fuzz test-mpi hardening hardening-embedded sanitize \
+        valgrind valgrind-embedded fuzz-api \
         test-fuzz-api fuzz bench bench-quick compare clean
 
 all: library
 
+# What building needs (Swift, libopenblas-dev, pkg-config, a C compiler); what only the
+# tests need (valgrind, CMake, ...) comes with bootstrap-test.
 bootstrap:
 	@scripts/bootstrap.sh
+
+bootstrap-test:
+	@scripts/bootstrap.sh test
 
 library: $(BUILD)/lib/$(REALNAME)
 
@@ -54,21 +71,37 @@ $(BUILD)/lib/$(REALNAME): $(SWIFT_SOURCES) | bootstrap
 	$(SWIFT) build $(SWIFT_RELEASE_FLAGS)
 	mkdir -p $(BUILD)/lib
 	cp .build/release/$(LIBNAME) $@.tmp
-	strip --strip-unneeded $@.tmp
+	@# Debug info out, symbol table kept (2.8 MB): valgrind then names the Swift runtime's
+	@# frames, so share/swiftmlp/valgrind.supp matches in users' own runs.
+	strip --strip-debug $@.tmp
 	mv $@.tmp $@
 	ln -sf $(REALNAME) $(BUILD)/lib/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/lib/$(LIBNAME)
 
-# $(call install_library,DIR): the library in DIR (build/lib or build/embedded), the
-# header and the pkg-config file, under $(DESTDIR)$(PREFIX).
+# Substitutes the install's paths and version into a build-support/*.in template.
+SUBSTITUTE = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@VERSION_MAJOR@|$(call version_part,MAJOR)|g' -e 's|@SOVERSION@|$(SOVERSION)|g'
+CMAKEDIR := $(LIBDIR)/cmake/swiftmlp
+INSTALLED := $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(SONAME) $(LIBDIR)/$(LIBNAME) \
+    $(INCLUDEDIR)/swiftmlp.h $(LIBDIR)/pkgconfig/swiftmlp.pc $(CMAKEDIR)/swiftmlpConfig.cmake \
+    $(CMAKEDIR)/swiftmlpConfigVersion.cmake $(DATADIR)/valgrind.supp
+
+# $(call install_library,DIR): the library in DIR (build/lib or build/embedded) (+ soname
+# links), the header, pkg-config and CMake files, and the valgrind suppressions for the
+# Swift runtime's one-time allocations (docs/install.md).
 define install_library
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(1)/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(REALNAME)
-	ln -sf $(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/$(LIBNAME)
-	install -m 644 include/swiftmlp.h $(DESTDIR)$(PREFIX)/include/swiftmlp.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' build-support/swiftmlp.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftmlp.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(CMAKEDIR) \
+	    $(DESTDIR)$(DATADIR)
+	install -m 644 $(1)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/$(LIBNAME)
+	install -m 644 include/swiftmlp.h $(DESTDIR)$(INCLUDEDIR)/swiftmlp.h
+	$(SUBSTITUTE) build-support/swiftmlp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/swiftmlp.pc
+	$(SUBSTITUTE) build-support/swiftmlpConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/swiftmlpConfig.cmake
+	$(SUBSTITUTE) build-support/swiftmlpConfigVersion.cmake.in \
+	    > $(DESTDIR)$(CMAKEDIR)/swiftmlpConfigVersion.cmake
+	install -m 644 build-support/valgrind.supp $(DESTDIR)$(DATADIR)/valgrind.supp
 endef
 
 install: library
@@ -84,9 +117,50 @@ install-embedded: embedded
 	$(call install_library,$(BUILD)/embedded)
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
-	      $(DESTDIR)$(PREFIX)/lib/$(LIBNAME) $(DESTDIR)$(PREFIX)/include/swiftmlp.h \
-	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftmlp.pc
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
+
+# ---- Packages (docs/install.md) -------------------------------------------------
+
+DIST := dist
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_MULTIARCH = $(shell $(CC) -print-multiarch)
+DEB_ROOT := $(BUILD)/deb/root
+# The newest glibc symbol version the library uses: its Depends on libc6.
+DEB_GLIBC = $(shell objdump -T $(BUILD)/lib/$(REALNAME) | grep -oE 'GLIBC_2\.[0-9]+' | sort -V | tail -n 1 | cut -d_ -f2)
+
+# pip builds the platform wheel around the library make built; auditwheel then copies
+# the OpenBLAS it links (and libgfortran, libquadmath) into swiftmlp.libs/ and points
+# the library's RPATH there, and tags it manylinux for the glibc it needs.
+wheel: library
+	@scripts/bootstrap.sh wheel
+	rm -rf $(BUILD)/wheel $(DIST)/swiftmlp-*.whl
+	SWIFTMLP_BUNDLE_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pip wheel -q \
+	    --no-deps --no-build-isolation -w $(BUILD)/wheel ./bindings/python
+	$(PYTHON) -m auditwheel repair -w $(DIST) $(BUILD)/wheel/swiftmlp-*.whl
+	@ls -l $(DIST)/swiftmlp-*.whl
+
+# One package with the library and what building against it needs, installed under
+# /usr (the library in the multiarch folder, where the linker and CMake look).
+deb: library
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr \
+	    LIBDIR=/usr/lib/$(DEB_MULTIARCH)
+	install -d $(DEB_ROOT)/DEBIAN $(DIST)
+	$(SUBSTITUTE) -e 's|@ARCH@|$(DEB_ARCH)|g' -e 's|@GLIBC@|$(DEB_GLIBC)|g' \
+	    -e "s|@INSTALLED_SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|g" \
+	    build-support/deb-control.in > $(DEB_ROOT)/DEBIAN/control
+	echo "activate-noawait ldconfig" > $(DEB_ROOT)/DEBIAN/triggers
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $(DIST)/swiftmlp_$(VERSION)-1_$(DEB_ARCH).deb
+
+# The tracked files of the checkout as they are now, under swiftmlp-VERSION/.
+dist:
+	rm -f $(DIST)/swiftmlp-$(VERSION).tar.gz
+	mkdir -p $(BUILD) $(DIST)
+	git ls-files -z > $(BUILD)/dist-files
+	tar --null -T $(BUILD)/dist-files --transform 's|^|swiftmlp-$(VERSION)/|' --owner=0 --group=0 \
+	    --numeric-owner --sort=name -czf $(DIST)/swiftmlp-$(VERSION).tar.gz
+	@ls -l $(DIST)/swiftmlp-$(VERSION).tar.gz
 
 # ---- Examples -------------------------------------------------------------------
 
@@ -109,8 +183,9 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: test-swift test-c test-embedded test-python test-scripts test-fuzz test-mpi hardening \
-      hardening-embedded sanitize valgrind valgrind-embedded test-fuzz-api
+test: bootstrap-test test-swift test-c test-embedded test-python test-scripts test-fuzz \
+      test-mpi hardening hardening-embedded sanitize valgrind valgrind-embedded test-fuzz-api \
+      test-install
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -155,6 +230,13 @@ test-mpi: library
 	@scripts/bootstrap.sh mpi
 	MPICC=$(MPICC) Tests/mpi/run.sh
 
+# The ways to install (docs/install.md), each tested as a user would use it: one version
+# everywhere, the CMake package, the .deb, the source tarball, the wheel with no Swift
+# and no system OpenBLAS in sight (Tests/install/run.sh).
+test-install: library | bootstrap-test
+	@scripts/bootstrap.sh wheel
+	PYTHON=$(PYTHON) CC=$(CC) Tests/install/run.sh
+
 # libFuzzer on smlp_load_from_buffer, with the Swift code instrumented (.build-fuzz).
 FUZZ_SECONDS ?= 600
 fuzz: | bootstrap
@@ -175,11 +257,11 @@ hardening-embedded: embedded
 sanitize: | bootstrap
 	Tests/hardening/sanitizers.sh
 
-valgrind: library examples
+valgrind: library examples | bootstrap-test
 	Tests/hardening/valgrind.sh
 
 # The same under the Embedded build (the examples load it through LD_LIBRARY_PATH).
-valgrind-embedded: embedded examples
+valgrind-embedded: embedded examples | bootstrap-test
 	VALGRIND_LIBRARY=$(CURDIR)/$(BUILD)/embedded/$(SONAME) \
 	VALGRIND_UNSTRIPPED=$(CURDIR)/$(BUILD)/embedded/obj/$(REALNAME) \
 	VALGRIND_OUT=$(CURDIR)/$(BUILD)/valgrind-embedded Tests/hardening/valgrind.sh
@@ -201,4 +283,4 @@ bench-quick: | bootstrap
 	bench/run.sh --quick
 
 clean:
-	rm -rf $(BUILD) .build .build-fuzz .build-fuzz-api .build-asan .build-tsan
+	rm -rf $(BUILD) $(DIST) .build .build-fuzz .build-fuzz-api .build-asan .build-tsan

@@ -20,6 +20,12 @@
  *             Their element type is the model's dtype: float for SMLP_FLOAT32,
  *             double for SMLP_FLOAT64. Each data argument comes with its dtype and
  *             shape, and the library checks both against the model.
+ * Sizes.      A size_t argument or field means its unsigned value, also above
+ *             SSIZE_MAX, and messages print it unsigned. A capacity or a limit
+ *             larger than needed is fine (capacity SIZE_MAX, batch_size SIZE_MAX);
+ *             a size that must equal the model's is SHAPE_MISMATCH otherwise; a
+ *             shape or byte size larger than any buffer can be (rows x columns, or
+ *             a byte count, above SSIZE_MAX) is SHAPE_MISMATCH or INVALID_ARGUMENT.
  * Ownership.  The library never keeps a pointer the caller passed after the call
  *             returns, and never frees caller memory. Strings it returns are owned by
  *             the library (see each function).
@@ -37,9 +43,24 @@
  *             workspace sized for the largest batch it has seen (and up to 8
  *             prediction workspaces for concurrent smlp_predict calls; a 9th
  *             simultaneous prediction on one model allocates scratch for its call).
- *             This holds for libswiftmlp's own code; OpenBLAS 0.3.21's float64
- *             small-matrix kernels on AVX-512 CPUs allocate internally for some shapes
- *             (Tests/c/test_no_allocation.c counts the two separately).
+ *             This holds for libswiftmlp's own code, and for OpenBLAS 0.3.21 with
+ *             one BLAS thread (smlp_set_num_threads(1)), with one exception: on
+ *             AVX-512 CPUs its small-matrix kernels (products of at most 10^6
+ *             multiply-adds) malloc a buffer for some shapes (seen in float64;
+ *             the float32 kernel has the same code). With more
+ *             than one BLAS thread (the default on a multi-core machine), OpenBLAS
+ *             runs each product of more than 262144 multiply-adds (m*n*k) on its
+ *             threads, and its threaded driver mallocs and frees 512 KiB per
+ *             product (MAX_CPU_NUMBER job slots, 64 in Debian's build) and calls
+ *             exit(1) if that malloc fails: under memory exhaustion such a call can
+ *             end the process. And a BLAS thread started while no memory is left
+ *             (OpenBLAS starts them at load and when smlp_set_num_threads raises
+ *             the count) retries its buffer mmap for ever, so the process then
+ *             hangs at exit. Neither can be changed from libswiftmlp (OpenBLAS's
+ *             thread count is one process-wide setting); where the process must
+ *             survive memory exhaustion, use one BLAS thread
+ *             (OPENBLAS_NUM_THREADS=1, or smlp_set_num_threads(1) early).
+ *             Tests/c/test_no_allocation.c counts both, and shows the boundary.
  *
  * Layout of the parameter vector
  * ------------------------------
@@ -73,7 +94,12 @@ extern "C" {
 /* MAJOR*10000 + MINOR*100 + PATCH, comparable with smlp_version(). */
 #define SMLP_VERSION_NUMBER \
     (SMLP_VERSION_MAJOR * 10000 + SMLP_VERSION_MINOR * 100 + SMLP_VERSION_PATCH)
-#define SMLP_VERSION_STRING "0.1.0"
+/* "MAJOR.MINOR.PATCH", spelled from the three numbers above (the one place the version
+ * is written: the Makefile, the Swift library and the Python package all read it). */
+#define SMLP_VERSION_QUOTE(text) #text
+#define SMLP_VERSION_EXPAND_AND_QUOTE(text) SMLP_VERSION_QUOTE(text)
+#define SMLP_VERSION_DOTTED SMLP_VERSION_MAJOR.SMLP_VERSION_MINOR.SMLP_VERSION_PATCH
+#define SMLP_VERSION_STRING SMLP_VERSION_EXPAND_AND_QUOTE(SMLP_VERSION_DOTTED)
 
 /* The version of the library loaded at run time, as SMLP_VERSION_NUMBER computes it.
  * A program built against this header should check that the major versions agree:
@@ -169,7 +195,8 @@ typedef enum smlp_init {
 typedef struct smlp_config {
     size_t struct_size;             /* sizeof(smlp_config), set by smlp_config_init  */
     smlp_dtype dtype;               /* default SMLP_FLOAT64                          */
-    size_t n_layer_sizes;           /* entries in layer_sizes: >= 2 (input, output)  */
+    size_t n_layer_sizes;           /* entries in layer_sizes: 2 (input, output) to
+                                       1048576 (2^20)                                */
     const size_t *layer_sizes;      /* widths, input first; each in 1..2147483647    */
     const smlp_activation *activations; /* n_layer_sizes - 1 entries, one per layer  */
     smlp_loss loss;                 /* default SMLP_MSE                              */
@@ -191,9 +218,9 @@ typedef struct smlp_model smlp_model;
  * it needs from config (the arrays may be freed afterwards). The optimizer starts as
  * plain SGD with learning rate 0.01.
  * Errors: NULL_ARGUMENT (config, out_model, or its arrays), INVALID_ARGUMENT (struct
- * size, fewer than 2 layer sizes, a width of 0 or above 2147483647 (OpenBLAS's
- * 32-bit dimension limit), unknown enum, softmax before the last
- * layer, loss and last activation that do not go together, bad slope),
+ * size, fewer than 2 or more than 2^20 layer sizes, a width of 0 or above
+ * 2147483647 (OpenBLAS's 32-bit dimension limit), unknown enum, softmax before the
+ * last layer, loss and last activation that do not go together, bad slope),
  * OUT_OF_MEMORY (the parameter count overflows or cannot be allocated). On failure
  * *out_model is set to NULL. */
 smlp_status smlp_create(const smlp_config *config, smlp_model **out_model);
@@ -422,7 +449,10 @@ typedef struct smlp_train_options {
                                        model's generator (default 1); same seed, same
                                        run, bit for bit                              */
     int drop_last;                  /* non-zero: skip a last batch smaller than
-                                       batch_size (default 0: it is used)            */
+                                       batch_size that follows a full one (default 0:
+                                       it is used). A batch_size above the row count
+                                       gives one batch of all rows, which is never
+                                       skipped: every epoch trains on all rows      */
     const smlp_dataset *validation; /* NULL: none (default)                          */
     size_t patience;                /* with validation: stop after this many epochs
                                        without improvement; 0 never stops (default) */
@@ -452,7 +482,9 @@ typedef struct smlp_train_summary {
  * callback, and checks early stopping. The data are checked once up front: a NaN or
  * infinity anywhere is SMLP_ERR_NON_FINITE naming its row. The call is all or
  * nothing: on any failure (also a loss that turns non-finite mid-run) the model's
- * parameters, optimizer state, generator and epoch are restored to what they were.
+ * parameters, optimizer state, generator and epoch are restored to what they were,
+ * and the message says where it failed ("epoch 3, batch at row 64: ...") and that
+ * the model was rolled back (whatever smlp_step would say it left behind).
  * out_summary may be NULL. The model's scaler, if any, applies to both data sets.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (options; a label out of range; both or
  * neither of y and labels), DTYPE_MISMATCH, SHAPE_MISMATCH, NON_FINITE,
@@ -463,7 +495,8 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
 /* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
  * fraction of rows whose argmax equals the label (softmax), or whose every output is
  * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
- * Like smlp_predict, it does not refuse a diverged model: the loss is then NaN.
+ * Like smlp_predict, it does not refuse a diverged model: the loss is then NaN or
+ * infinite (finite data whose loss overflows the type give SMLP_OK and infinity).
  * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),
  * NON_FINITE (a NaN or infinity in the data; the message names its row),
@@ -484,15 +517,18 @@ smlp_status smlp_fit_scaler(smlp_model *model, smlp_dtype dtype, const void *x,
                             size_t n_rows, size_t n_inputs);
 
 /* Sets the scaler from the caller's statistics (n_inputs doubles each; every std
- * finite and > 0, and every mean and 1/std representable in the model's type).
- * Errors: NULL_ARGUMENT, SHAPE_MISMATCH, INVALID_ARGUMENT, BUSY. */
+ * finite and > 0, and every mean, 1/std and mean/std representable in the model's
+ * type: mean/std is what an input of 0 scales to, so a scaler under which even that
+ * overflows, such as mean 1e308 with std 1e-308, is refused rather than left to make
+ * every prediction non-finite). Errors: NULL_ARGUMENT, SHAPE_MISMATCH,
+ * INVALID_ARGUMENT (the message names the feature), BUSY. */
 smlp_status smlp_set_scaler(smlp_model *model, const double *mean, const double *std,
                             size_t n_inputs);
 
 /* Copies the scaler into mean and std (n_inputs doubles each) and sets *out_has_scaler
  * to 1, or sets it to 0 (leaving mean and std untouched) when the model has none.
  * mean and std may be NULL when only out_has_scaler is wanted.
- * Errors: NULL_ARGUMENT, SHAPE_MISMATCH. */
+ * Errors: NULL_ARGUMENT, SHAPE_MISMATCH, BUSY (a changing call is running). */
 smlp_status smlp_get_scaler(const smlp_model *model, double *mean, double *std,
                             size_t n_inputs, int *out_has_scaler);
 
@@ -528,8 +564,14 @@ typedef enum smlp_cache_kind {
 smlp_status smlp_get_layer_cache(smlp_model *model, size_t layer, smlp_cache_kind kind,
                                  smlp_dtype dtype, void *out, size_t n_rows, size_t n_cols);
 
-/* Rows of the batch whose cache smlp_get_layer_cache() can return; 0 when there is
- * none (and when model is NULL, which also sets the error message). */
+/* Rows of the batch whose cache smlp_get_layer_cache() can return, in *out_rows; 0
+ * when there is none. Errors: NULL_ARGUMENT, BUSY (a changing call is running). */
+smlp_status smlp_cached_rows_get(smlp_model *model, size_t *out_rows);
+
+/* The same as a plain number, kept for programs built against 0.1.0: 0 when there is
+ * no cached batch, and also on failure (a NULL model, or BUSY while a changing call
+ * runs), which only the error message tells apart, and messages are not cleared on
+ * success. Prefer smlp_cached_rows_get. */
 size_t smlp_cached_rows(smlp_model *model);
 
 /* Checks the analytic gradient of one batch against central finite differences,
@@ -564,23 +606,40 @@ smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void
 
 /* ---- Saving and loading ------------------------------------------------------------ */
 
+/* Files. smlp_save, smlp_export_c and smlp_load handle paths (UTF-8 strings) alike:
+ *   Atomic.      A file is written to a temporary file in the target's folder, which
+ *                is fsynced and renamed over the target (then the folder is fsynced),
+ *                so a crash or a full disk never leaves a half-written file where a
+ *                good one was. On failure the target is untouched.
+ *   Links.       A symbolic link is followed, link by link (at most 40), to its
+ *                final target, which is replaced, or created when the link dangles
+ *                into an existing folder; the link itself stays a link. A link
+ *                loop, more than 40 links, or a target folder that does not exist
+ *                is SMLP_ERR_IO, and the link is kept as it was.
+ *   Kinds.       Only regular files are read or replaced: a folder, FIFO, socket or
+ *                device is SMLP_ERR_IO. The check never blocks (smlp_load of a FIFO
+ *                with no writer returns at once).
+ *   Names.       Every file name up to NAME_MAX bytes works: the temporary file is
+ *                named ".smlp-" plus 12 random characters, whatever the target's
+ *                name. An interrupted save (a killed process) can leave such a file.
+ *   Permissions. A replaced file keeps its mode; a new file gets 0666 & ~umask (and
+ *                the folder's default ACL), as files made by cp or an editor do.
+ *   Memory.      smlp_save streams the file through a 64 KiB buffer, so saving a
+ *                model needs no memory the size of the file (smlp_save_to_buffer
+ *                writes into the caller's buffer). */
+
 /* Writes the whole model - configuration, parameters, optimizer settings and state,
  * epoch, generator, scaler and metadata - to path in the format of docs/format.md,
- * atomically: it writes a temporary file in the same folder, flushes and fsyncs it,
- * then renames it over path, so a crash or a full disk never leaves a half-written
- * file where a good model was. An existing file keeps its permissions (a new one gets
- * 0644); a symbolic link is followed and its target replaced; an existing path that
- * is not a regular file (a folder, a device, a FIFO) is refused. path is a UTF-8
- * string. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (path not UTF-8), IO (the message
- * has the OS error), NON_FINITE (a parameter or optimizer state is not finite, which
- * only an overflowed smlp_step leaves; such a model is never written, so every saved
- * file loads), OUT_OF_MEMORY, BUSY. */
+ * by the rules of "Files" above. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (path not
+ * UTF-8), IO (the message has the OS error), NON_FINITE (a parameter or optimizer
+ * state is not finite, which only an overflowed smlp_step leaves; such a model is
+ * never written, so every saved file loads), OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_save(smlp_model *model, const char *path);
 
 /* Reads a model saved by smlp_save (any older format version) into *out_model, which
  * the caller frees with smlp_free. Predictions of the loaded model equal the saved
  * one's bit for bit, and training resumes exactly where it stopped.
- * Errors: NULL_ARGUMENT, IO (missing file, a directory, unreadable), BAD_FORMAT
+ * Errors: NULL_ARGUMENT, IO (missing file, not a regular file, unreadable), BAD_FORMAT
  * (wrong magic, truncated, checksum mismatch, inconsistent or absurd sizes),
  * UNSUPPORTED_VERSION (a newer major format version), INVALID_ARGUMENT (path not
  * UTF-8), OUT_OF_MEMORY. On failure *out_model is NULL. */
@@ -595,7 +654,8 @@ smlp_status smlp_save_to_buffer(smlp_model *model, void *buffer, size_t capacity
                                 size_t *out_size);
 
 /* Reads a model from size bytes at buffer (as smlp_load does from a file). The
- * buffer is only read during the call. Errors: as smlp_load, without IO. */
+ * buffer is only read during the call. Errors: as smlp_load, without IO; a size
+ * above SSIZE_MAX (no buffer is that large) is INVALID_ARGUMENT. */
 smlp_status smlp_load_from_buffer(const void *buffer, size_t size, smlp_model **out_model);
 
 /* Caller metadata saved with the model: UTF-8 key/value strings (e.g. feature names,
@@ -607,15 +667,21 @@ smlp_status smlp_set_metadata(smlp_model *model, const char *key, const char *va
 /* Copies the value of key, NUL-terminated, into buffer (capacity bytes) and its length
  * (without NUL) into *out_length. With buffer NULL only the length is returned.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (no such key), SHAPE_MISMATCH (capacity
- * too small; *out_length still set). */
+ * too small; *out_length still set), BUSY (a changing call is running). */
 smlp_status smlp_get_metadata(smlp_model *model, const char *key, char *buffer,
                               size_t capacity, size_t *out_length);
 
-/* The number of metadata keys (0, with the error message set, for a NULL model), and
- * the key at index (0-based, in insertion order), copied like smlp_get_metadata
- * copies a value. Errors of smlp_metadata_key: NULL_ARGUMENT, INVALID_ARGUMENT
- * (index out of range), SHAPE_MISMATCH (capacity too small; *out_length still set). */
+/* The number of metadata keys, in *out_count. Errors: NULL_ARGUMENT, BUSY. */
+smlp_status smlp_metadata_count_get(smlp_model *model, size_t *out_count);
+
+/* The same as a plain number, kept for programs built against 0.1.0: 0 on failure
+ * too (a NULL model, or BUSY while a changing call runs), which only the error
+ * message tells apart from "no keys". Prefer smlp_metadata_count_get. */
 size_t smlp_metadata_count(smlp_model *model);
+
+/* The key at index (0-based, in insertion order), copied like smlp_get_metadata
+ * copies a value. Errors: NULL_ARGUMENT, INVALID_ARGUMENT (index out of range),
+ * SHAPE_MISMATCH (capacity too small; *out_length still set), BUSY. */
 smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
                               size_t capacity, size_t *out_length);
 
@@ -625,22 +691,31 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * The output is close to smlp_predict's (within rounding: the sums run in a
  * different order than in BLAS). No BLAS, no allocation and
  * no dependency beyond <math.h>, for firmware and other places where no shared
- * library can go. prefix must be a C identifier of at most 64 characters (NULL:
- * "smlp_model"). The file is written atomically, as smlp_save writes.
- * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8), IO, BUSY. */
+ * library can go. It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
+ * as C++ (-Wall -Wextra), for every model. <prefix>_predict keeps
+ * <PREFIX>_SCRATCH_SIZE values of T on the stack (2 x the widest layer, or 1 for a
+ * single layer without scaler; the file's comment gives the bytes); where the stack
+ * is small, call `<prefix>_predict_scratch(x, out, scratch)` with that many values
+ * of your own. prefix must be a C identifier of at most 64 characters (NULL:
+ * "smlp_model"). The file is written by the rules of "Files" above.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8, more than 10^7
+ * parameters), NON_FINITE (as for smlp_save), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
 
 /* ---- Threads ------------------------------------------------------------------------ */
 
 /* Sets how many threads OpenBLAS uses inside each matrix product, for the whole
- * process (OpenBLAS's setting is global). n in 1..1024. The default is OpenBLAS's
+ * process (OpenBLAS's setting is global). n in 1..1024; OpenBLAS uses at most its
+ * compiled maximum (64 in Debian's 0.3.21 build), so a larger n sets that maximum,
+ * and smlp_get_num_threads reports the number in effect. The default is OpenBLAS's
  * own (OPENBLAS_NUM_THREADS, else the core count). The same seed gives the same bits
  * at a given thread count; across thread counts, results can differ in the last
  * bits where OpenBLAS splits a product differently (seen with large float64
  * products). Errors: INVALID_ARGUMENT. */
 smlp_status smlp_set_num_threads(int n);
 
-/* The number of threads OpenBLAS currently uses. */
+/* The number of threads OpenBLAS currently uses (what smlp_set_num_threads set,
+ * capped at OpenBLAS's compiled maximum). */
 int smlp_get_num_threads(void);
 
 #ifdef __cplusplus

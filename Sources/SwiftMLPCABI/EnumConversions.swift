@@ -87,11 +87,12 @@ func cValue(_ kind: OptimizerKind) -> smlp_optimizer {
 
 /// The schedule fields of an optimizer config. Range checks happen in the engine.
 func schedule(from c: smlp_optimizer_config) throws(APIError) -> LearningRateSchedule {
-    func epochs(_ value: Int, _ name: StaticString) throws(APIError) -> Int {
-        guard value >= 1, value <= Int(Int32.max) else {
+    func epochs(_ field: Int, _ name: StaticString) throws(APIError) -> Int {
+        let value = cSize(field)
+        guard value >= 1, value <= UInt(Int32.max) else {
             throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.\(name) is \(value); it must be in 1...\(Int32.max)")
         }
-        return value
+        return Int(value)
     }
     switch c.schedule {
     case SMLP_SCHEDULE_CONSTANT: return .constant

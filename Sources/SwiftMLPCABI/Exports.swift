@@ -1,14 +1,24 @@
-// Every function the C header declares, in header order. Each one checks its
-// arguments, takes the model's busy flag, converts raw pointers to typed buffers, and
-// calls the engine; none does any math. A failure returns a status and leaves a
-// message for smlp_last_error().
+// The C functions for version, errors, create and free, queries, parameters,
+// inference, gradients and steps, and optimizers, in header order (the rest are in
+// the other *Exports.swift files). Each one checks its arguments, takes the handle
+// (and its busy flag), and makes one call on the typed network (TypedNetwork.swift);
+// none does any math. A failure returns a status and leaves a message for
+// smlp_last_error().
 
 import CSwiftMLP
 import SwiftMLP
 
 // MARK: Version
 
-let versionString: StaticString = "0.1.0"
+// Spelled once from the header's number macros (Swift does not import the stringized
+// SMLP_VERSION_STRING); a NUL-terminated copy that lives as long as the process.
+let versionString: UnsafePointer<CChar> = {
+    let text = "\(SMLP_VERSION_MAJOR).\(SMLP_VERSION_MINOR).\(SMLP_VERSION_PATCH)"
+    let bytes = Array(text.utf8CString)
+    let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+    copy.initialize(from: bytes, count: bytes.count)
+    return UnsafePointer(copy)
+}()
 
 @_cdecl("smlp_version")
 public func smlp_version() -> UInt32 {
@@ -17,7 +27,7 @@ public func smlp_version() -> UInt32 {
 
 @_cdecl("smlp_version_string")
 public func smlp_version_string() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
+    versionString
 }
 
 // MARK: Status and errors
@@ -69,26 +79,33 @@ public func smlp_create(
         let out = try require(outModel, "out_model")
         out.pointee = nil
         let c = try require(config, "config").pointee
-        guard c.struct_size == MemoryLayout<smlp_config>.size else {
+        guard cSize(c.struct_size) == UInt(MemoryLayout<smlp_config>.size) else {
             throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                "config.struct_size is \(c.struct_size), expected \(MemoryLayout<smlp_config>.size); call smlp_config_init first")
+                "config.struct_size is \(cSize(c.struct_size)), expected \(MemoryLayout<smlp_config>.size); call smlp_config_init first")
         }
-        guard c.n_layer_sizes >= 2 else {
+        let layerCount = cSize(c.n_layer_sizes)
+        guard layerCount >= 2 else {
             throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                "config.n_layer_sizes is \(c.n_layer_sizes); a network needs at least 2 (input and output)")
+                "config.n_layer_sizes is \(layerCount); a network needs at least 2 (input and output)")
         }
         // More layers than this is certainly a caller bug (and bounds what we copy).
-        guard c.n_layer_sizes <= 1 << 20 else {
-            throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.n_layer_sizes is \(c.n_layer_sizes), more than 2^20")
+        guard layerCount <= 1 << 20 else {
+            throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.n_layer_sizes is \(layerCount), more than 2^20 (1048576)")
         }
         let sizes = try require(c.layer_sizes, "config.layer_sizes")
         let codes = try require(c.activations, "config.activations")
         var layerSizes: [Int] = []
         var activations: [Activation] = []
-        for index in 0..<c.n_layer_sizes {
-            layerSizes.append(sizes[index])
+        for index in 0..<Int(layerCount) {
+            let width = cSize(sizes[index])
+            // The engine checks the range too; here, so that the message prints what was passed.
+            guard width >= 1, width <= UInt(Int32.max) else {
+                throw APIError(SMLP_ERR_INVALID_ARGUMENT,
+                    "config.layer_sizes[\(index)] is \(width); each width must be in 1...\(Int32.max)")
+            }
+            layerSizes.append(Int(width))
         }
-        for index in 0..<(c.n_layer_sizes - 1) {
+        for index in 0..<(Int(layerCount) - 1) {
             activations.append(try SwiftMLPCABI.activation(from: codes[index], index: index))
         }
         let configuration = NetworkConfiguration(
@@ -96,7 +113,7 @@ public func smlp_create(
             loss: try SwiftMLPCABI.loss(from: c.loss), reduction: try SwiftMLPCABI.reduction(from: c.reduction),
             initialization: try SwiftMLPCABI.initialization(from: c.`init`), seed: c.seed,
             leakyReLUSlope: c.leaky_relu_slope)
-        let storage: NetworkStorage
+        let storage: AnyNetwork
         switch c.dtype {
         case SMLP_FLOAT32: storage = .float32(try engine { () throws(MLPError) in try Network<Float>(configuration) })
         case SMLP_FLOAT64: storage = .float64(try engine { () throws(MLPError) in try Network<Double>(configuration) })
@@ -119,10 +136,7 @@ public func smlp_free(_ model: OpaquePointer?) {
 public func smlp_param_count(_ model: OpaquePointer?) -> Int {
     var count = 0
     _ = runReportingErrors("smlp_param_count") { () throws(APIError) in
-        switch try handle(model).storage {
-        case .float32(let network): count = network.parameterCount
-        case .float64(let network): count = network.parameterCount
-        }
+        count = try handle(model).network.parameterCount
     }
     return count
 }
@@ -135,44 +149,30 @@ public func smlp_model_info_get(
         // Shared use: the epoch and the scaler change under smlp_train and smlp_set_*.
         try reading(model) { (box) throws(APIError) in
             let out = try require(outInfo, "out_info")
-            let configuration: NetworkConfiguration
-            let count: Int, epoch: Int, hasScaler: Bool
-            switch box.storage {
-            case .float32(let network):
-                configuration = network.configuration; count = network.parameterCount
-                epoch = network.epoch; hasScaler = network.scaler != nil
-            case .float64(let network):
-                configuration = network.configuration; count = network.parameterCount
-                epoch = network.epoch; hasScaler = network.scaler != nil
-            }
+            let network = box.network
+            let configuration = network.configuration
             out.pointee = smlp_model_info(
                 dtype: box.dtype, n_layers: configuration.layerSizes.count - 1,
                 n_inputs: configuration.inputCount, n_outputs: configuration.outputCount,
-                param_count: count, loss: cValue(configuration.loss),
+                param_count: network.parameterCount, loss: cValue(configuration.loss),
                 reduction: cValue(configuration.reduction),
-                leaky_relu_slope: configuration.leakyReLUSlope, epoch: epoch,
-                has_scaler: hasScaler ? 1 : 0)
+                leaky_relu_slope: configuration.leakyReLUSlope, epoch: network.epoch,
+                has_scaler: network.scaler != nil ? 1 : 0)
         }
     }
 }
 
 @_cdecl("smlp_layer_info_get")
 public func smlp_layer_info_get(
-    _ model: OpaquePointer?, _ layer: Int, _ outInfo: UnsafeMutablePointer<smlp_layer_info>?
+    _ model: OpaquePointer?, _ layer: UInt, _ outInfo: UnsafeMutablePointer<smlp_layer_info>?
 ) -> smlp_status {
     runReportingErrors("smlp_layer_info_get") { () throws(APIError) in
         let box = try handle(model)
         let out = try require(outInfo, "out_info")
-        let layout: ParameterLayout
-        let activations: [Activation]
-        switch box.storage {
-        case .float32(let network): layout = network.layout; activations = network.configuration.activations
-        case .float64(let network): layout = network.layout; activations = network.configuration.activations
-        }
-        guard layer >= 0, layer < layout.layers.count else {
-            throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                "layer is \(layer), but the model has \(layout.layers.count) layers (0-based)")
-        }
+        let layout = box.network.layout
+        let activations = box.network.configuration.activations
+        let layer = try index(layer, below: layout.layers.count,
+            "layer is \(layer), but the model has \(layout.layers.count) layers (0-based)")
         let shape = layout.layers[layer]
         out.pointee = smlp_layer_info(
             n_inputs: shape.fanIn, n_outputs: shape.fanOut, activation: cValue(activations[layer]),
@@ -184,110 +184,65 @@ public func smlp_layer_info_get(
 
 @_cdecl("smlp_get_params")
 public func smlp_get_params(
-    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ out: UnsafeMutableRawPointer?, _ count: Int
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ out: UnsafeMutableRawPointer?, _ count: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_get_params") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let destination = try require(out, "out")
             try requireDType(dtype, matches: box, "out")
-            switch box.storage {
-            case .float32(let network): try copyParameters(network, to: destination, count: count)
-            case .float64(let network): try copyParameters(network, to: destination, count: count)
-            }
+            try box.network.copyParameters(to: destination, count: count)
         }
-    }
-}
-
-func copyParameters<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, to destination: UnsafeMutableRawPointer, count: Int
-) throws(APIError) {
-    try requireCount(count, equals: network.parameterCount, "count")
-    let view = network.parameterView
-    if let source = view.baseAddress {
-        destination.assumingMemoryBound(to: Scalar.self).update(from: source, count: count)
     }
 }
 
 @inline(__always)
-func requireCount(_ count: Int, equals expected: Int, _ name: StaticString) throws(APIError) {
-    guard count == expected else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH, "\(name) is \(count), but the model has \(expected) parameters")
-    }
+func requireCount(_ count: UInt, equals expected: Int, _ name: StaticString) throws(APIError) {
+    try requireSize(count, equals: expected, "\(name) is \(count), but the model has \(expected) parameters")
 }
 
 @_cdecl("smlp_set_params")
 public func smlp_set_params(
-    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ params: UnsafeRawPointer?, _ count: Int
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ params: UnsafeRawPointer?, _ count: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_set_params") { () throws(APIError) in
-        try writing(model, "smlp_set_params") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let source = try require(params, "params")
             try requireDType(dtype, matches: box, "params")
-            switch box.storage {
-            case .float32(let network): try setParameters(network, from: source, count: count)
-            case .float64(let network): try setParameters(network, from: source, count: count)
-            }
+            try box.network.setParameters(from: source, count: count)
         }
     }
-}
-
-func setParameters<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, from source: UnsafeRawPointer, count: Int
-) throws(APIError) {
-    try requireCount(count, equals: network.parameterCount, "count")
-    let values = UnsafeBufferPointer(start: source.assumingMemoryBound(to: Scalar.self), count: count)
-    try engine { () throws(MLPError) in try network.setParameters(values) }
 }
 
 // MARK: Inference
 
 @_cdecl("smlp_predict")
 public func smlp_predict(
-    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: Int,
-    _ nInputs: Int, _ out: UnsafeMutableRawPointer?, _ nOutputs: Int
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: UInt,
+    _ nInputs: UInt, _ out: UnsafeMutableRawPointer?, _ nOutputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_predict") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let input = try require(x, "x")
             let output = try require(out, "out")
             try requireDType(dtype, matches: box, "x")
-            switch box.storage {
-            case .float32(let network):
-                try predict(network, input, nRows, nInputs, output, nOutputs)
-            case .float64(let network):
-                try predict(network, input, nRows, nInputs, output, nOutputs)
-            }
+            try box.network.predict(input, rows: nRows, inputs: nInputs, into: output, outputs: nOutputs)
         }
     }
 }
 
-func predict<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: Int, _ inputs: Int,
-    _ out: UnsafeMutableRawPointer, _ outputs: Int
-) throws(APIError) {
-    try requireWidths(network, inputs: inputs, outputs: outputs, rows: rows)
-    let inputBuffer = UnsafeBufferPointer(
-        start: x.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, inputs, "x"))
-    let outputBuffer = UnsafeMutableBufferPointer(
-        start: out.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, outputs, "out"))
-    try engine { () throws(MLPError) in try network.predict(inputBuffer, rows: rows, into: outputBuffer) }
-}
-
 @inline(__always)
 func requireWidths<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, inputs: Int, outputs: Int, rows: Int
+    _ network: Network<Scalar>, inputs: UInt, outputs: UInt, rows: UInt
 ) throws(APIError) {
     guard rows >= 1 else {
         throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_rows is \(rows); it must be at least 1")
     }
-    guard inputs == network.inputCount else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH,
-            "n_inputs is \(inputs) but the model's n_inputs is \(network.inputCount)")
-    }
-    guard outputs == network.outputCount else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH,
-            "n_outputs is \(outputs) but the model's n_outputs is \(network.outputCount)")
-    }
+    try requireSize(inputs, equals: network.inputCount,
+        "n_inputs is \(inputs) but the model's n_inputs is \(network.inputCount)")
+    try requireSize(outputs, equals: network.outputCount,
+        "n_outputs is \(outputs) but the model's n_outputs is \(network.outputCount)")
+    // Rows times the widest layer must fit (the rows themselves fit once both products do).
+    _ = try elementCount(rows, UInt(max(network.inputCount, network.outputCount)), "n_rows")
 }
 
 // MARK: Training
@@ -303,18 +258,20 @@ struct Batch<Scalar: MLPScalar> {
 func batch<Scalar: MLPScalar>(
     _ data: smlp_dataset, for network: Network<Scalar>, _ name: StaticString
 ) throws(APIError) -> Batch<Scalar> {
-    try requireWidths(network, inputs: data.n_inputs, outputs: data.n_outputs, rows: data.n_rows)
+    let rowCount = cSize(data.n_rows), inputCount = cSize(data.n_inputs), outputCount = cSize(data.n_outputs)
+    try requireWidths(network, inputs: inputCount, outputs: outputCount, rows: rowCount)
     guard let x = data.x else { throw APIError(SMLP_ERR_NULL_ARGUMENT, "\(name).x is NULL") }
     let inputs = UnsafeBufferPointer(
         start: x.assumingMemoryBound(to: Scalar.self),
-        count: try elementCount(data.n_rows, data.n_inputs, "x"))
+        count: try elementCount(rowCount, inputCount, "x"))
+    let rows = Int(rowCount)  // requireWidths checked rows x widths fits Int
     switch (data.y, data.labels) {
     case (let y?, nil):
         return Batch(
             inputs: inputs, targets: .dense(y.assumingMemoryBound(to: Scalar.self)),
-            targetCount: try elementCount(data.n_rows, data.n_outputs, "y"), rows: data.n_rows)
+            targetCount: try elementCount(rowCount, outputCount, "y"), rows: rows)
     case (nil, let labels?):
-        return Batch(inputs: inputs, targets: .labels(labels), targetCount: data.n_rows, rows: data.n_rows)
+        return Batch(inputs: inputs, targets: .labels(labels), targetCount: rows, rows: rows)
     case (nil, nil):
         throw APIError(SMLP_ERR_INVALID_ARGUMENT, "\(name) has neither y nor labels; give one")
     default:
@@ -325,37 +282,19 @@ func batch<Scalar: MLPScalar>(
 @_cdecl("smlp_gradients")
 public func smlp_gradients(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?, _ outLoss: UnsafeMutablePointer<Double>?,
-    _ grad: UnsafeMutableRawPointer?, _ count: Int
+    _ grad: UnsafeMutableRawPointer?, _ count: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_gradients") { () throws(APIError) in
-        try writing(model, "smlp_gradients") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let dataset = try require(data, "batch").pointee
             try requireDType(dataset.dtype, matches: box, "batch")
             if grad == nil, count != 0 {
                 throw APIError(SMLP_ERR_NULL_ARGUMENT, "grad is NULL but count is \(count)")
             }
-            let loss: Double
-            switch box.storage {
-            case .float32(let network): loss = try gradients(network, dataset, grad, count)
-            case .float64(let network): loss = try gradients(network, dataset, grad, count)
-            }
+            let loss = try box.network.gradients(dataset, into: grad, count: count)
             outLoss?.pointee = loss
         }
     }
-}
-
-func gradients<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ data: smlp_dataset, _ grad: UnsafeMutableRawPointer?, _ count: Int
-) throws(APIError) -> Double {
-    if grad != nil { try requireCount(count, equals: network.parameterCount, "count") }
-    let b = try batch(data, for: network, "batch")
-    let loss = try engine { () throws(MLPError) in
-        try network.gradients(inputs: b.inputs, targets: b.targets, targetCount: b.targetCount, rows: b.rows)
-    }
-    if let grad, let source = network.gradientView.baseAddress {
-        grad.assumingMemoryBound(to: Scalar.self).update(from: source, count: count)
-    }
-    return loss
 }
 
 @_cdecl("smlp_step")
@@ -363,23 +302,12 @@ public func smlp_step(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?, _ outLoss: UnsafeMutablePointer<Double>?
 ) -> smlp_status {
     runReportingErrors("smlp_step") { () throws(APIError) in
-        try writing(model, "smlp_step") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let dataset = try require(data, "batch").pointee
             try requireDType(dataset.dtype, matches: box, "batch")
-            let loss: Double
-            switch box.storage {
-            case .float32(let network): loss = try step(network, dataset)
-            case .float64(let network): loss = try step(network, dataset)
-            }
+            let loss = try box.network.step(dataset)
             outLoss?.pointee = loss
         }
-    }
-}
-
-func step<Scalar: MLPScalar>(_ network: Network<Scalar>, _ data: smlp_dataset) throws(APIError) -> Double {
-    let b = try batch(data, for: network, "batch")
-    return try engine { () throws(MLPError) in
-        try network.step(inputs: b.inputs, targets: b.targets, targetCount: b.targetCount, rows: b.rows)
     }
 }
 
@@ -406,11 +334,11 @@ public func smlp_set_optimizer(
     _ model: OpaquePointer?, _ config: UnsafePointer<smlp_optimizer_config>?
 ) -> smlp_status {
     runReportingErrors("smlp_set_optimizer") { () throws(APIError) in
-        try writing(model, "smlp_set_optimizer") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let c = try require(config, "config").pointee
-            guard c.struct_size == MemoryLayout<smlp_optimizer_config>.size else {
+            guard cSize(c.struct_size) == UInt(MemoryLayout<smlp_optimizer_config>.size) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                    "config.struct_size is \(c.struct_size), expected \(MemoryLayout<smlp_optimizer_config>.size); call smlp_optimizer_config_init first")
+                    "config.struct_size is \(cSize(c.struct_size)), expected \(MemoryLayout<smlp_optimizer_config>.size); call smlp_optimizer_config_init first")
             }
             var configuration = OptimizerConfiguration(kind: try optimizerKind(from: c.kind))
             configuration.learningRate = c.learning_rate
@@ -424,12 +352,7 @@ public func smlp_set_optimizer(
             configuration.decayBiases = c.decay_biases != 0
             configuration.clipNorm = c.clip_norm
             configuration.schedule = try schedule(from: c)
-            switch box.storage {
-            case .float32(let network):
-                try engine { () throws(MLPError) in try network.setOptimizer(configuration) }
-            case .float64(let network):
-                try engine { () throws(MLPError) in try network.setOptimizer(configuration) }
-            }
+            try engine { () throws(MLPError) in try box.network.setOptimizer(configuration) }
         }
     }
 }

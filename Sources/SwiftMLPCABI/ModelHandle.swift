@@ -5,32 +5,26 @@ import CSwiftMLP
 import SwiftMLP
 import Synchronization
 
-/// The network behind a handle, in the dtype it was created with.
-enum NetworkStorage {
-    case float32(Network<Float>)
-    case float64(Network<Double>)
-}
-
 /// The object behind an opaque `smlp_model *`. Retained once by smlp_create and
 /// released by smlp_free; every other call borrows it.
 final class ModelHandle {
-    let storage: NetworkStorage
+    /// The network by dtype (what smlp_create makes and a load returns), for a call
+    /// that needs its concrete type; every export in this module uses `network`.
+    let storage: AnyNetwork
+    /// The same network, for one call whatever its dtype.
+    let network: any CNetwork
     /// 0: idle; n > 0: n readers; -1: one writer. Writers never wait: they fail busy.
     let usage = Atomic<Int>(0)
 
-    init(_ storage: NetworkStorage) {
+    init(_ storage: AnyNetwork) {
         self.storage = storage
+        self.network = storage.typed
     }
 
-    var dtype: smlp_dtype {
-        switch storage {
-        case .float32: return SMLP_FLOAT32
-        case .float64: return SMLP_FLOAT64
-        }
-    }
+    var dtype: smlp_dtype { network.cDType }
 
     /// Exclusive use for a changing call, or BUSY.
-    func beginWriting(_ function: StaticString) throws(APIError) {
+    func beginWriting() throws(APIError) {
         guard usage.compareExchange(expected: 0, desired: -1, ordering: .acquiring).exchanged else {
             throw APIError(SMLP_ERR_BUSY, "another call is using this model; nothing was changed")
         }
@@ -69,11 +63,10 @@ func handle(_ model: OpaquePointer?) throws(APIError) -> ModelHandle {
 /// Runs `body` with exclusive use of the model.
 @inline(__always)
 func writing(
-    _ model: OpaquePointer?, _ function: StaticString,
-    _ body: (ModelHandle) throws(APIError) -> Void
+    _ model: OpaquePointer?, _ body: (ModelHandle) throws(APIError) -> Void
 ) throws(APIError) {
     let box = try handle(model)
-    try box.beginWriting(function)
+    try box.beginWriting()
     defer { box.endWriting() }
     try body(box)
 }
@@ -104,21 +97,4 @@ func describe(_ dtype: smlp_dtype) -> String {
     case SMLP_FLOAT64: return "SMLP_FLOAT64"
     default: return "unknown (\(dtype.rawValue))"
     }
-}
-
-/// rows * columns, or SHAPE_MISMATCH naming the product when it overflows.
-@inline(__always)
-func elementCount(_ rows: Int, _ columns: Int, _ name: StaticString) throws(APIError) -> Int {
-    let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
-    guard !overflow, rows >= 0, columns >= 0 else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH, "\(name): \(rows) x \(columns) overflows")
-    }
-    return product
-}
-
-/// A C size_t (imported as Int) as a non-negative Int: values above Int.max, which
-/// arrive negative, become Int.max.
-@inline(__always)
-func sizeValue(_ value: Int) -> Int {
-    value < 0 ? Int.max : value
 }

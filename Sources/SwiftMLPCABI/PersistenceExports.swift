@@ -13,26 +13,7 @@ func text(_ pointer: UnsafePointer<CChar>, _ name: StaticString) throws(APIError
 
 /// A handle for a network read from a file or buffer.
 func handle(for network: AnyNetwork) -> OpaquePointer {
-    let storage: NetworkStorage
-    switch network {
-    case .float32(let n): storage = .float32(n)
-    case .float64(let n): storage = .float64(n)
-    }
-    return OpaquePointer(Unmanaged.passRetained(ModelHandle(storage)).toOpaque())
-}
-
-func serializedSize(_ box: ModelHandle) throws(APIError) -> Int {
-    switch box.storage {
-    case .float32(let network): return try engine { () throws(MLPError) in try network.serializedSize() }
-    case .float64(let network): return try engine { () throws(MLPError) in try network.serializedSize() }
-    }
-}
-
-func serialize(_ box: ModelHandle, into buffer: UnsafeMutableRawBufferPointer) throws(APIError) {
-    switch box.storage {
-    case .float32(let network): _ = try engine { () throws(MLPError) in try network.serialize(into: buffer) }
-    case .float64(let network): _ = try engine { () throws(MLPError) in try network.serialize(into: buffer) }
-    }
+    OpaquePointer(Unmanaged.passRetained(ModelHandle(network)).toOpaque())
 }
 
 @_cdecl("smlp_save")
@@ -40,10 +21,7 @@ public func smlp_save(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) ->
     runReportingErrors("smlp_save") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let target = try text(try require(path, "path"), "path")
-            switch box.storage {
-            case .float32(let network): try engine { () throws(MLPError) in try network.save(to: target) }
-            case .float64(let network): try engine { () throws(MLPError) in try network.save(to: target) }
-            }
+            try engine { () throws(MLPError) in try box.network.save(to: target) }
         }
     }
 }
@@ -61,35 +39,36 @@ public func smlp_load(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePo
 
 @_cdecl("smlp_save_to_buffer")
 public func smlp_save_to_buffer(
-    _ model: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+    _ model: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: UInt,
     _ outSize: UnsafeMutablePointer<Int>?
 ) -> smlp_status {
     runReportingErrors("smlp_save_to_buffer") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let size = try require(outSize, "out_size")
-            let needed = try serializedSize(box)
+            let needed = try engine { () throws(MLPError) in try box.network.serializedSize() }
             size.pointee = needed
             guard let buffer else { return }
-            // A size_t capacity above Int.max arrives negative: any such buffer is enough.
-            guard sizeValue(capacity) >= needed else {
+            guard capacity.saturatingInt >= needed else {
                 throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the model needs \(needed)")
             }
-            try serialize(box, into: UnsafeMutableRawBufferPointer(start: buffer, count: needed))
+            _ = try engine { () throws(MLPError) in
+                try box.network.serialize(into: UnsafeMutableRawBufferPointer(start: buffer, count: needed))
+            }
         }
     }
 }
 
 @_cdecl("smlp_load_from_buffer")
 public func smlp_load_from_buffer(
-    _ buffer: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?
+    _ buffer: UnsafeRawPointer?, _ size: UInt, _ outModel: UnsafeMutablePointer<OpaquePointer?>?
 ) -> smlp_status {
     runReportingErrors("smlp_load_from_buffer") { () throws(APIError) in
         let out = try require(outModel, "out_model")
         out.pointee = nil
         let bytes = try require(buffer, "buffer")
-        guard size >= 0 else { throw APIError(SMLP_ERR_INVALID_ARGUMENT, "size is negative") }
+        let byteSize = try byteCount(size, "size")
         let network = try engine { () throws(MLPError) in
-            try deserializeNetwork(UnsafeRawBufferPointer(start: bytes, count: size))
+            try deserializeNetwork(UnsafeRawBufferPointer(start: bytes, count: byteSize))
         }
         out.pointee = handle(for: network)
     }
@@ -100,33 +79,23 @@ public func smlp_set_metadata(
     _ model: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?
 ) -> smlp_status {
     runReportingErrors("smlp_set_metadata") { () throws(APIError) in
-        try writing(model, "smlp_set_metadata") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let keyText = try text(try require(key, "key"), "key")
             let valueText: String? = value == nil ? nil : try text(value!, "value")
-            switch box.storage {
-            case .float32(let n): try engine { () throws(MLPError) in try n.setMetadata(key: keyText, value: valueText) }
-            case .float64(let n): try engine { () throws(MLPError) in try n.setMetadata(key: keyText, value: valueText) }
-            }
+            try engine { () throws(MLPError) in try box.network.setMetadata(key: keyText, value: valueText) }
         }
-    }
-}
-
-func metadata(_ box: ModelHandle) -> [(key: String, value: String)] {
-    switch box.storage {
-    case .float32(let network): return network.metadata
-    case .float64(let network): return network.metadata
     }
 }
 
 /// Copies `value` NUL-terminated into buffer (capacity bytes), reporting its length.
 func copyText(
-    _ value: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+    _ value: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: UInt,
     _ outLength: UnsafeMutablePointer<Int>
 ) throws(APIError) {
     let bytes = Array(value.utf8)
     outLength.pointee = bytes.count
     guard let buffer else { return }
-    guard capacity > bytes.count else {
+    guard capacity.saturatingInt > bytes.count else {
         throw APIError(SMLP_ERR_SHAPE_MISMATCH, "capacity is \(capacity) bytes, but the text needs \(bytes.count + 1) with its NUL")
     }
     for (index, byte) in bytes.enumerated() { buffer[index] = CChar(bitPattern: byte) }
@@ -136,13 +105,13 @@ func copyText(
 @_cdecl("smlp_get_metadata")
 public func smlp_get_metadata(
     _ model: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ buffer: UnsafeMutablePointer<CChar>?,
-    _ capacity: Int, _ outLength: UnsafeMutablePointer<Int>?
+    _ capacity: UInt, _ outLength: UnsafeMutablePointer<Int>?
 ) -> smlp_status {
     runReportingErrors("smlp_get_metadata") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let keyText = try text(try require(key, "key"), "key")
             let length = try require(outLength, "out_length")
-            guard let entry = metadata(box).first(where: { $0.key == keyText }) else {
+            guard let entry = box.network.metadata.first(where: { $0.key == keyText }) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT, "no metadata key \"\(keyText)\"")
             }
             try copyText(entry.value, buffer, capacity, length)
@@ -154,24 +123,32 @@ public func smlp_get_metadata(
 public func smlp_metadata_count(_ model: OpaquePointer?) -> Int {
     var count = 0
     _ = runReportingErrors("smlp_metadata_count") { () throws(APIError) in
-        try reading(model) { (box) throws(APIError) in count = metadata(box).count }
+        try reading(model) { (box) throws(APIError) in count = box.network.metadata.count }
     }
     return count
 }
 
+@_cdecl("smlp_metadata_count_get")
+public func smlp_metadata_count_get(_ model: OpaquePointer?, _ outCount: UnsafeMutablePointer<Int>?) -> smlp_status {
+    runReportingErrors("smlp_metadata_count_get") { () throws(APIError) in
+        try reading(model) { (box) throws(APIError) in
+            try require(outCount, "out_count").pointee = box.network.metadata.count
+        }
+    }
+}
+
 @_cdecl("smlp_metadata_key")
 public func smlp_metadata_key(
-    _ model: OpaquePointer?, _ index: Int, _ buffer: UnsafeMutablePointer<CChar>?,
-    _ capacity: Int, _ outLength: UnsafeMutablePointer<Int>?
+    _ model: OpaquePointer?, _ index: UInt, _ buffer: UnsafeMutablePointer<CChar>?,
+    _ capacity: UInt, _ outLength: UnsafeMutablePointer<Int>?
 ) -> smlp_status {
     runReportingErrors("smlp_metadata_key") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let length = try require(outLength, "out_length")
-            let entries = metadata(box)
-            guard index >= 0, index < entries.count else {
-                throw APIError(SMLP_ERR_INVALID_ARGUMENT, "index is \(index), but the model has \(entries.count) metadata keys")
-            }
-            try copyText(entries[index].key, buffer, capacity, length)
+            let entries = box.network.metadata
+            let position = try SwiftMLPCABI.index(index, below: entries.count,
+                "index is \(index), but the model has \(entries.count) metadata keys")
+            try copyText(entries[position].key, buffer, capacity, length)
         }
     }
 }
@@ -184,10 +161,7 @@ public func smlp_export_c(
         try reading(model) { (box) throws(APIError) in
             let target = try text(try require(path, "path"), "path")
             let name = prefix == nil ? "smlp_model" : try text(prefix!, "prefix")
-            switch box.storage {
-            case .float32(let n): try engine { () throws(MLPError) in try n.exportC(to: target, prefix: name) }
-            case .float64(let n): try engine { () throws(MLPError) in try n.exportC(to: target, prefix: name) }
-            }
+            try engine { () throws(MLPError) in try box.network.exportC(to: target, prefix: name) }
         }
     }
 }

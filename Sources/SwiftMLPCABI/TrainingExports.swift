@@ -1,17 +1,14 @@
 // The C functions for whole-data-set training, evaluation, the epoch counter and the
-// input scaler. Same pattern as Exports.swift: check, lock, convert, call the engine.
+// input scaler. Same pattern as Exports.swift: check, take the handle, one call.
 
 import CSwiftMLP
 import SwiftMLP
 
 @_cdecl("smlp_set_epoch")
-public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: Int) -> smlp_status {
+public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: UInt) -> smlp_status {
     runReportingErrors("smlp_set_epoch") { () throws(APIError) in
-        try writing(model, "smlp_set_epoch") { (box) throws(APIError) in
-            switch box.storage {
-            case .float32(let network): network.epoch = sizeValue(epoch)
-            case .float64(let network): network.epoch = sizeValue(epoch)
-            }
+        try writing(model) { (box) throws(APIError) in
+            box.network.epoch = epoch.saturatingInt
         }
     }
 }
@@ -42,32 +39,28 @@ public func smlp_train(
     _ options: UnsafePointer<smlp_train_options>?, _ outSummary: UnsafeMutablePointer<smlp_train_summary>?
 ) -> smlp_status {
     runReportingErrors("smlp_train") { () throws(APIError) in
-        try writing(model, "smlp_train") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let data = try require(train, "train").pointee
             let o = try require(options, "options").pointee
-            guard o.struct_size == MemoryLayout<smlp_train_options>.size else {
+            guard cSize(o.struct_size) == UInt(MemoryLayout<smlp_train_options>.size) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                    "options.struct_size is \(o.struct_size), expected \(MemoryLayout<smlp_train_options>.size); call smlp_train_options_init first")
+                    "options.struct_size is \(cSize(o.struct_size)), expected \(MemoryLayout<smlp_train_options>.size); call smlp_train_options_init first")
             }
             try requireDType(data.dtype, matches: box, "train")
             if let validation = o.validation {
                 try requireDType(validation.pointee.dtype, matches: box, "options.validation")
             }
             var engineOptions = TrainingOptions()
-            // size_t values above Int.max arrive negative; clamp them (a batch larger
-            // than the data is one batch of all rows; epochs that large never end anyway).
-            engineOptions.epochs = sizeValue(o.epochs)
-            engineOptions.batchSize = sizeValue(o.batch_size)
+            // Limits: a batch larger than the data is one batch of all rows; epochs
+            // that large never end anyway.
+            engineOptions.epochs = cSize(o.epochs).saturatingInt
+            engineOptions.batchSize = cSize(o.batch_size).saturatingInt
             engineOptions.shuffle = o.shuffle != 0
             engineOptions.dropLast = o.drop_last != 0
-            engineOptions.patience = sizeValue(o.patience)
+            engineOptions.patience = cSize(o.patience).saturatingInt
             engineOptions.minDelta = o.min_delta
             engineOptions.restoreBest = o.restore_best != 0
-            let summary: TrainingSummary
-            switch box.storage {
-            case .float32(let network): summary = try trainNetwork(network, data, o, engineOptions)
-            case .float64(let network): summary = try trainNetwork(network, data, o, engineOptions)
-            }
+            let summary = try box.network.train(data, o, engineOptions)
             outSummary?.pointee = smlp_train_summary(
                 epochs_run: summary.epochsRun, best_epoch: summary.bestEpoch,
                 best_validation_loss: summary.bestValidationLoss,
@@ -79,105 +72,51 @@ public func smlp_train(
     }
 }
 
-func trainNetwork<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ data: smlp_dataset, _ o: smlp_train_options, _ options: TrainingOptions
-) throws(APIError) -> TrainingSummary {
-    let trainSet = try dataset(data, for: network, "train")
-    let validationSet: Dataset<Scalar>?
-    if let validation = o.validation {
-        validationSet = try dataset(validation.pointee, for: network, "options.validation")
-    } else {
-        validationSet = nil
-    }
-    let callback = o.callback
-    let userData = o.user_data
-    return try engine { () throws(MLPError) in
-        try network.train(trainSet, validation: validationSet, options: options) { report in
-            guard let callback else { return true }
-            var cReport = smlp_epoch_report(
-                epoch: report.epoch, train_loss: report.trainLoss,
-                validation_loss: report.validationLoss,
-                validation_accuracy: report.validationAccuracy, learning_rate: report.learningRate)
-            return callback(&cReport, userData) == 0
-        }
-    }
-}
-
 @_cdecl("smlp_evaluate")
 public func smlp_evaluate(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?,
     _ outLoss: UnsafeMutablePointer<Double>?, _ outAccuracy: UnsafeMutablePointer<Double>?
 ) -> smlp_status {
     runReportingErrors("smlp_evaluate") { () throws(APIError) in
-        try writing(model, "smlp_evaluate") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let d = try require(data, "data").pointee
             try requireDType(d.dtype, matches: box, "data")
-            let result: Evaluation
-            switch box.storage {
-            case .float32(let network): result = try evaluate(network, d)
-            case .float64(let network): result = try evaluate(network, d)
-            }
+            let result = try box.network.evaluate(d)
             outLoss?.pointee = result.loss
             outAccuracy?.pointee = result.accuracy
         }
     }
 }
 
-func evaluate<Scalar: MLPScalar>(_ network: Network<Scalar>, _ d: smlp_dataset) throws(APIError) -> Evaluation {
-    let data = try dataset(d, for: network, "data")
-    return try engine { () throws(MLPError) in try network.evaluate(data) }
-}
-
 @_cdecl("smlp_fit_scaler")
 public func smlp_fit_scaler(
-    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: Int, _ nInputs: Int
+    _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: UInt, _ nInputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_fit_scaler") { () throws(APIError) in
-        try writing(model, "smlp_fit_scaler") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let input = try require(x, "x")
             try requireDType(dtype, matches: box, "x")
-            switch box.storage {
-            case .float32(let network): try fitScaler(network, input, nRows, nInputs)
-            case .float64(let network): try fitScaler(network, input, nRows, nInputs)
-            }
+            try box.network.fitScaler(input, rows: nRows, inputs: nInputs)
         }
     }
 }
 
-func fitScaler<Scalar: MLPScalar>(
-    _ network: Network<Scalar>, _ x: UnsafeRawPointer, _ rows: Int, _ inputs: Int
-) throws(APIError) {
-    try requireWidths(network, inputs: inputs, outputs: network.outputCount, rows: rows)
-    let buffer = UnsafeBufferPointer(
-        start: x.assumingMemoryBound(to: Scalar.self), count: try elementCount(rows, inputs, "x"))
-    try engine { () throws(MLPError) in try network.fitScaler(buffer, rows: rows) }
-}
-
 @_cdecl("smlp_set_scaler")
 public func smlp_set_scaler(
-    _ model: OpaquePointer?, _ mean: UnsafePointer<Double>?, _ std: UnsafePointer<Double>?, _ nInputs: Int
+    _ model: OpaquePointer?, _ mean: UnsafePointer<Double>?, _ std: UnsafePointer<Double>?, _ nInputs: UInt
 ) -> smlp_status {
     runReportingErrors("smlp_set_scaler") { () throws(APIError) in
-        try writing(model, "smlp_set_scaler") { (box) throws(APIError) in
+        try writing(model) { (box) throws(APIError) in
             let meanValues = try require(mean, "mean")
             let stdValues = try require(std, "std")
-            let inputCount: Int
-            switch box.storage {
-            case .float32(let network): inputCount = network.inputCount
-            case .float64(let network): inputCount = network.inputCount
-            }
-            guard nInputs == inputCount else {
-                throw APIError(SMLP_ERR_SHAPE_MISMATCH, "n_inputs is \(nInputs) but the model's n_inputs is \(inputCount)")
-            }
+            let inputCount = box.network.inputCount
+            try requireSize(nInputs, equals: inputCount, "n_inputs is \(nInputs) but the model's n_inputs is \(inputCount)")
             let scaler = try engine { () throws(MLPError) in
                 try InputScaler(
-                    mean: Array(UnsafeBufferPointer(start: meanValues, count: nInputs)),
-                    standardDeviation: Array(UnsafeBufferPointer(start: stdValues, count: nInputs)))
+                    mean: Array(UnsafeBufferPointer(start: meanValues, count: inputCount)),
+                    standardDeviation: Array(UnsafeBufferPointer(start: stdValues, count: inputCount)))
             }
-            switch box.storage {
-            case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
-            case .float64(let network): try engine { () throws(MLPError) in try network.setScaler(scaler) }
-            }
+            try engine { () throws(MLPError) in try box.network.setScaler(scaler) }
         }
     }
 }
@@ -185,27 +124,20 @@ public func smlp_set_scaler(
 @_cdecl("smlp_get_scaler")
 public func smlp_get_scaler(
     _ model: OpaquePointer?, _ mean: UnsafeMutablePointer<Double>?, _ std: UnsafeMutablePointer<Double>?,
-    _ nInputs: Int, _ outHasScaler: UnsafeMutablePointer<Int32>?
+    _ nInputs: UInt, _ outHasScaler: UnsafeMutablePointer<Int32>?
 ) -> smlp_status {
     runReportingErrors("smlp_get_scaler") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let hasScaler = try require(outHasScaler, "out_has_scaler")
-            let scaler: InputScaler?
-            switch box.storage {
-            case .float32(let network): scaler = network.scaler
-            case .float64(let network): scaler = network.scaler
-            }
-            guard let scaler else {
+            guard let scaler = box.network.scaler else {
                 hasScaler.pointee = 0
                 return
             }
             if mean != nil || std != nil {
-                guard nInputs == scaler.mean.count else {
-                    throw APIError(SMLP_ERR_SHAPE_MISMATCH,
-                        "n_inputs is \(nInputs) but the scaler has \(scaler.mean.count) features")
-                }
-                if let mean { for i in 0..<nInputs { mean[i] = scaler.mean[i] } }
-                if let std { for i in 0..<nInputs { std[i] = scaler.standardDeviation[i] } }
+                try requireSize(nInputs, equals: scaler.mean.count,
+                    "n_inputs is \(nInputs) but the scaler has \(scaler.mean.count) features")
+                if let mean { for i in scaler.mean.indices { mean[i] = scaler.mean[i] } }
+                if let std { for i in scaler.mean.indices { std[i] = scaler.standardDeviation[i] } }
             }
             hasScaler.pointee = 1
         }
@@ -215,11 +147,8 @@ public func smlp_get_scaler(
 @_cdecl("smlp_clear_scaler")
 public func smlp_clear_scaler(_ model: OpaquePointer?) -> smlp_status {
     runReportingErrors("smlp_clear_scaler") { () throws(APIError) in
-        try writing(model, "smlp_clear_scaler") { (box) throws(APIError) in
-            switch box.storage {
-            case .float32(let network): try engine { () throws(MLPError) in try network.setScaler(nil) }
-            case .float64(let network): try engine { () throws(MLPError) in try network.setScaler(nil) }
-            }
+        try writing(model) { (box) throws(APIError) in
+            try engine { () throws(MLPError) in try box.network.setScaler(nil) }
         }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_atomic_save.sh - smlp_save is atomic: when a save fails part-way, the model
 # file that was there before is still there, byte for byte, still loads, and no
-# temporary file ("<path>.tmp-XXXXXX") is left in the folder.
+# temporary file (".smlp-" plus 12 characters, in the target's folder) is left in it.
 #
 #   PREFIX=/install/prefix bash Tests/c/test_atomic_save.sh      (run.sh does this)
 #
@@ -85,10 +85,10 @@ HELPER=$SCRATCH/helper
 SMALL=3      # about 0.5 KB
 BIG=400      # about 22 KB: more than the size limit and the tmpfs below
 
-# No "<name>.tmp-*" file in a folder.
+# No temporary file (".smlp-*") in a folder.
 no_temporaries() {
     local leftovers
-    leftovers=$(find "$1" -maxdepth 1 -name '*.tmp-*' 2>/dev/null)
+    leftovers=$(find "$1" -maxdepth 1 -name '.smlp-*' 2>/dev/null)
     check "$([[ -z $leftovers ]] && echo 1 || echo 0)" "$2: no temporary file left in $1" "$leftovers"
 }
 

@@ -18,6 +18,11 @@
  * larger ulps. Outputs near 0 are compared against 1 (the max(1, ...)): their error
  * is set by the size of the terms summed, not of the result.
  *
+ * Every file must also compile as C++ (`c++ -x c++ -Wall -Wextra -Werror`; $CXX,
+ * default c++), for one, two and many layers, every activation, both dtypes, with and
+ * without a scaler, and odd prefixes ("_x", 64 characters). Half the drivers call
+ * <prefix>_predict_scratch with their own scratch instead of <prefix>_predict.
+ *
  * It also checks prefixes (NULL gives smlp_model_predict; bad ones are
  * INVALID_ARGUMENT and write nothing), NULL arguments, an unwritable path, and that
  * every exported file links into one program with the others (no clashing symbols).
@@ -39,6 +44,7 @@
 
 static char tmpdir[256];
 static const char *cc = "cc";
+static const char *cxx = "c++";
 
 enum { ROWS = 16, MAX_IN = 40, MAX_OUT = 12 };
 
@@ -66,6 +72,14 @@ static const struct net nets[] = {
     {"1-1 identity, scaler", 2, {1, 1}, {SMLP_IDENTITY}, SMLP_MSE, 0.01, 1},
     {"40-32-12 relu/softmax, scaler (long sums)", 3, {40, 32, 12}, {SMLP_RELU, SMLP_SOFTMAX},
      SMLP_SOFTMAX_CROSS_ENTROPY, 0.01, 1},
+    /* One weight layer, no scaler: the generated code needs no scratch at all (the
+     * case that once declared an unused buffer). Every activation as the only layer. */
+    {"1-1 identity, no scaler", 2, {1, 1}, {SMLP_IDENTITY}, SMLP_MSE, 0.01, 0},
+    {"2-2 relu, no scaler", 2, {2, 2}, {SMLP_RELU}, SMLP_MSE, 0.01, 0},
+    {"3-2 sigmoid, no scaler", 2, {3, 2}, {SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY, 0.01, 0},
+    {"3-4 softmax, no scaler", 2, {3, 4}, {SMLP_SOFTMAX}, SMLP_SOFTMAX_CROSS_ENTROPY, 0.01, 0},
+    {"2-3 tanh, scaler", 2, {2, 3}, {SMLP_TANH}, SMLP_MSE, 0.01, 1},
+    {"2-2 leaky(0.3), no scaler", 2, {2, 2}, {SMLP_LEAKY_RELU}, SMLP_MSE, 0.3, 0},
 };
 enum { N_NETS = sizeof nets / sizeof nets[0] };
 
@@ -113,7 +127,7 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     smlp_model *model = NULL;
     double *p = NULL, x[ROWS * MAX_IN], lib[ROWS * MAX_OUT], mean[MAX_IN], std[MAX_IN], worst = 0;
     float *pf = NULL, xf[ROWS * MAX_IN], libf[ROWS * MAX_OUT];
-    char prefix[64], source[512], object[512], driver[512], program[512], log[512], output[512], command[2048];
+    char prefix[80], source[512], object[512], driver[512], program[512], log[512], output[512], command[2048];
     FILE *f;
     size_t got = 0;
     int status;
@@ -156,7 +170,10 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     if (f32) for (i = 0; i < ROWS * n_out; i++) lib[i] = libf[i];
 
     /* Export. Case 0 in float64 uses the default prefix (NULL). */
+    /* Odd prefixes: a leading underscore, and the longest allowed (64 characters). */
     if (index == 0) snprintf(prefix, sizeof prefix, "smlp_model");
+    else if (index == 1) snprintf(prefix, sizeof prefix, "_x");
+    else if (index == 2) snprintf(prefix, sizeof prefix, "%.*s", 64, "p64_456789012345678901234567890123456789012345678901234567890123456789");
     else snprintf(prefix, sizeof prefix, "net%d_%s", index, dt);
     snprintf(source, sizeof source, "%s/%s.c", tmpdir, prefix);
     snprintf(object, sizeof object, "%s/%s.o", tmpdir, prefix);
@@ -168,6 +185,8 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
                  net->name, dt);
     snprintf(command, sizeof command, "void %s_predict(const %s *x, %s *out)", prefix, type, type);
     CHECK(file_contains(source, command), "%s %s: the file defines %s", net->name, dt, command);
+    CHECK(file_contains(source, "_SCRATCH_SIZE") && file_contains(source, "on the stack"),
+          "%s %s: the file's comment states its stack use and defines <PREFIX>_SCRATCH_SIZE", net->name, dt);
 
     /* The generated file alone, as the header promises: C99, -Wall -Werror. */
     snprintf(command, sizeof command, "%s -std=c99 -Wall -Werror -c '%s' -o '%s'", cc, source, object);
@@ -180,15 +199,26 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
              source, object);
     status = run(command, log);
     if (!CHECK(status == 0, "%s %s: it compiles with -Wextra -pedantic too", net->name, dt)) show_file(log);
+    snprintf(command, sizeof command, "%s -x c++ -Wall -Wextra -Werror -c '%s' -o '%s.cxx.o'", cxx, source, object);
+    status = run(command, log);
+    if (!CHECK(status == 0, "%s %s: it compiles as C++ (`%s`)", net->name, dt, command)) show_file(log);
 
     /* The driver: exact inputs in, exact outputs out. */
     f = fopen(driver, "w");
     if (!CHECK(f != NULL, "write the driver")) goto done;
+    /* Odd cases call the caller-scratch variant (its SCRATCH_SIZE is at most 2 * 40 here). */
     fprintf(f, "#include <stdio.h>\nvoid %s_predict(const %s *x, %s *out);\n", prefix, type, type);
+    fprintf(f, "void %s_predict_scratch(const %s *x, %s *out, %s *scratch);\nstatic %s scratch[80];\n", prefix, type,
+            type, type, type);
     fprintf(f, "static const %s inputs[%d * %zu] = {\n", type, ROWS, n_in);
     for (i = 0; i < ROWS * n_in; i++) fprintf(f, "    %a%s,\n", f32 ? (double)xf[i] : x[i], f32 ? "f" : "");
     fprintf(f, "};\nint main(void) {\n    %s out[%zu];\n    int r, j;\n", type, n_out);
-    fprintf(f, "    for (r = 0; r < %d; r++) {\n        %s_predict(inputs + r * %zu, out);\n", ROWS, prefix, n_in);
+    if (index % 2)
+        fprintf(f, "    for (r = 0; r < %d; r++) {\n        %s_predict_scratch(inputs + r * %zu, out, scratch);\n", ROWS,
+                prefix, n_in);
+    else
+        fprintf(f, "    for (r = 0; r < %d; r++) {\n        (void)scratch; %s_predict(inputs + r * %zu, out);\n", ROWS,
+                prefix, n_in);
     fprintf(f, "        for (j = 0; j < %zu; j++) printf(\"%%a\\n\", (double)out[j]);\n    }\n", n_out);
     fprintf(f, "    return 0;\n}\n");
     fclose(f);
@@ -268,7 +298,7 @@ static void test_link_together(void) {
     if (!CHECK(f != NULL, "write main_all.c")) return;
     fprintf(f, "int main(void) { return 0; }\n");
     fclose(f);
-    snprintf(command, sizeof command, "cd '%s' && %s -std=c99 -o main_all main_all.c $(ls *.o | grep -v strict) -lm",
+    snprintf(command, sizeof command, "cd '%s' && %s -std=c99 -o main_all main_all.c $(ls *.o | grep -v 'strict\\|cxx') -lm",
              tmpdir, cc);
     CHECK(run(command, log) == 0, "all %d exported models link into one program", 2 * N_NETS);
 }
@@ -278,6 +308,7 @@ int main(void) {
     const char *base = getenv("TMPDIR");
     int n, t;
     if (getenv("CC") != NULL && *getenv("CC") != 0) cc = getenv("CC");
+    if (getenv("CXX") != NULL && *getenv("CXX") != 0) cxx = getenv("CXX");
     snprintf(tmpdir, sizeof tmpdir, "%s/smlp-export-XXXXXX", base != NULL && *base ? base : "/tmp");
     if (mkdtemp(tmpdir) == NULL) {
         printf("cannot create a scratch folder: %s\n", strerror(errno));

@@ -359,6 +359,66 @@ static void test_concurrent_predict(void) {
     smlp_free(model);
 }
 
+/* ---- Where threaded OpenBLAS allocates --------------------------------------------------- */
+
+/* OpenBLAS 0.3.21 runs a product of more than 262144 multiply-adds (m n k) on its
+ * threads when it has more than one, and its threaded driver (gemm_driver in
+ * driver/level3/level3_thread.c) mallocs MAX_CPU_NUMBER job slots on every such call
+ * (512 KiB with Debian's 64) and frees them after: one malloc and one free a product,
+ * and exit(1) if the malloc fails. With one thread it allocates nothing. A 256-512-256
+ * model at 16 rows has products of 2 097 152 multiply-adds, above that threshold and
+ * above the 10^6 below which AVX-512 CPUs use the small-matrix kernels instead, so the
+ * counts below hold on every x86-64 CPU: predict does 2 products, a plain-SGD step 5
+ * (2 forward, dW and dA of the last layer, dW of the first). */
+static void test_threaded_boundary(void) {
+    static const size_t sizes[3] = {256, 512, 256};
+    static const smlp_activation acts[2] = {SMLP_RELU, SMLP_IDENTITY};
+    enum { ROWS = 16, REPS = 5 };
+    const int original = smlp_get_num_threads();
+    int threads, dtype, i;
+    for (dtype = 0; dtype < 2; dtype++) {
+        const smlp_dtype dt = dtype ? SMLP_FLOAT64 : SMLP_FLOAT32;
+        const size_t bytes = dtype ? sizeof(double) : sizeof(float);
+        smlp_model *model = make_model(dt, 3, sizes, acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 3);
+        void *x = calloc(ROWS * 256, bytes), *y = calloc(ROWS * 256, bytes), *out = calloc(ROWS * 256, bytes);
+        smlp_dataset d = dense_set(dt, ROWS, 256, x, 256, y);
+        if (!CHECK(model != NULL && x != NULL && y != NULL && out != NULL, "threaded boundary: setup")) goto next;
+        for (threads = 1; threads <= 2; threads++) {
+            long total, from_openblas, expected;
+            char text[256];
+            CHECK_STATUS(smlp_set_num_threads(threads), SMLP_OK, "%d BLAS threads", threads);
+            if (smlp_get_num_threads() != threads) {
+                printf("note: OpenBLAS runs %d threads, not %d: boundary not measured\n", smlp_get_num_threads(),
+                       threads);
+                continue;
+            }
+            smlp_predict(model, dt, x, ROWS, 256, out, 256); /* warm-up */
+            smlp_step(model, &d, NULL);
+            start_counting();
+            for (i = 0; i < REPS; i++) smlp_predict(model, dt, x, ROWS, 256, out, 256);
+            total = stop_counting_described(text, sizeof text, &from_openblas);
+            expected = threads == 1 ? 0 : 2L * 2 * REPS;
+            CHECK(total == from_openblas && from_openblas == expected,
+                  "%s, %d thread(s): %d predicts of 16 rows made %s; expected %ld from OpenBLAS (one malloc and one "
+                  "free per threaded product) and none from libswiftmlp",
+                  dtype ? "float64" : "float32", threads, REPS, text, expected);
+            start_counting();
+            for (i = 0; i < REPS; i++) smlp_step(model, &d, NULL);
+            total = stop_counting_described(text, sizeof text, &from_openblas);
+            expected = threads == 1 ? 0 : 2L * 5 * REPS;
+            CHECK(total == from_openblas && from_openblas == expected,
+                  "%s, %d thread(s): %d steps of 16 rows made %s; expected %ld from OpenBLAS",
+                  dtype ? "float64" : "float32", threads, REPS, text, expected);
+        }
+    next:
+        free(x);
+        free(y);
+        free(out);
+        smlp_free(model);
+    }
+    smlp_set_num_threads(original);
+}
+
 int main(void) {
     int shape, dtype, kind, targets, scaler;
     dl_iterate_phdr(note_library, NULL);
@@ -381,5 +441,6 @@ int main(void) {
                dtype ? "float64" : "float32", openblas_calls[dtype]);
     }
     test_concurrent_predict();
+    test_threaded_boundary();
     return check_summary();
 }

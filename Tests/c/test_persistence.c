@@ -1227,14 +1227,14 @@ static void test_metadata(void) {
     smlp_free(model);
 }
 
-/* The tests leave no temporary files ("<name>.tmp-XXXXXX") behind. */
+/* The tests leave no temporary files (".smlp-" plus 12 characters) behind. */
 static void test_no_leftovers(void) {
     DIR *dir = opendir(tmpdir);
     struct dirent *entry;
     int leftovers = 0;
     if (!CHECK(dir != NULL, "open the scratch folder")) return;
     while ((entry = readdir(dir)) != NULL) {
-        if (strstr(entry->d_name, ".tmp-") != NULL) {
+        if (strncmp(entry->d_name, ".smlp-", 6) == 0) {
             printf("    leftover: %s\n", entry->d_name);
             leftovers++;
         }

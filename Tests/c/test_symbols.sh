@@ -93,7 +93,9 @@ if [[ ${SWIFTMLP_EMBEDDED:-0} == 1 ]]; then
 fi
 
 # pkg-config reports the header's version.
-header_version=$(sed -nE 's/^#define SMLP_VERSION_STRING "(.*)"/\1/p' "$HEADER")
+# (SMLP_VERSION_STRING is spelled by the preprocessor from the number macros.)
+header_version=$(printf '#include "swiftmlp.h"\nSMLP_VERSION_STRING\n' | ${CC:-cc} -E -P -I"$(dirname "$HEADER")" - |
+                 sed -nE 's/^"(.*)"$/\1/p')
 pc_version=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --modversion swiftmlp 2>/dev/null || true)
 check "$([[ -n $pc_version && $pc_version == "$header_version" ]] && echo 1 || echo 0)" \
     "pkg-config --modversion equals SMLP_VERSION_STRING" "pkg-config '$pc_version', header '$header_version'"

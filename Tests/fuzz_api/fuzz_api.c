@@ -4,8 +4,9 @@
  * careless) host program would: random configurations (small ones that work, and
  * absurd ones), optimizer fields that are NaN, infinite or negative, data with the
  * wrong shape or dtype, NULL pointers, NaN and infinity in x and y, labels out of
- * range, parameters, scalers, metadata, buffers, files, the layer cache, gradient
- * checks on tiny models, and free.
+ * range, parameters, scalers, metadata, buffers, files (dangling links, link loops,
+ * links into missing folders, FIFOs, names up to NAME_MAX + 1), size_t values at and
+ * above SSIZE_MAX, the layer cache, gradient checks on tiny models, and free.
  *
  * What counts as a finding (the harness aborts, which libFuzzer reports):
  *   - a crash, a Swift trap, a sanitizer report, a hang (-timeout), a leak that grows;
@@ -27,7 +28,13 @@
  *     set_metadata not reading back;
  *   - smlp_save_to_buffer OK but smlp_load_from_buffer of those bytes failing, or the
  *     loaded model saving to different bytes;
- *   - a train callback whose changing call on the same model is not SMLP_ERR_BUSY.
+ *   - a train callback whose calls on the same model are not SMLP_ERR_BUSY;
+ *   - a message printing a size_t as a negative number; smlp_train's message asking
+ *     to restore what it rolled back;
+ *   - a save through a dangling link that replaced the link or did not create its
+ *     target, a failed save through a link that did not keep it, a save that replaced
+ *     a FIFO, an IO error for a plain name up to NAME_MAX, a load of a FIFO or a loop
+ *     that is not SMLP_ERR_IO (one that blocks is a -timeout).
  *
  * Input format: a stream of bytes read by take_*(); each op starts with one byte
  * choosing the call, and what follows chooses its arguments. Running out of bytes
@@ -43,6 +50,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,6 +137,11 @@ static smlp_status allow(smlp_status status, unsigned allowed, const char *funct
     message = smlp_last_error();
     if (message == NULL || message[0] == 0) die("failed with an empty smlp_last_error()", function, status);
     if (strncmp(message, function, strlen(function)) != 0) die("message does not name the function", function, status);
+    /* A size_t printed as a signed number (issue 23): SSIZE_MAX + 1 .. SIZE_MAX would
+     * show as -9223372036854775808 .. -1. */
+    if (strstr(message, "-92233720368547") != NULL || strstr(message, " -1 bytes") != NULL ||
+        strstr(message, "size is negative") != NULL)
+        die("a size printed as a negative number", function, status);
     return status;
 }
 #define ALLOW(call, allowed, name) allow((call), (allowed), (name))
@@ -275,16 +289,25 @@ static smlp_dtype take_dtype(source *src, smlp_dtype real) {
     return (smlp_dtype)(b % 2 ? 0 : 77);
 }
 
+/* An absurd size_t: at the 32-bit limit, near SSIZE_MAX, or above it (where a
+ * signed reading turns negative). */
+static size_t take_huge(source *src, uint8_t b) {
+    switch (b % 6) {
+    case 0: return (size_t)1 << 31;
+    case 1: return SIZE_MAX;
+    case 2: return (size_t)1 << 62;
+    case 3: return (size_t)1 << 63;                 /* SSIZE_MAX + 1 */
+    case 4: return SIZE_MAX - take8(src);
+    default: return ((size_t)1 << 63) + take8(src);
+    }
+}
+
 /* A width to declare: mostly the real one, sometimes another small one or absurd. */
 static size_t take_width(source *src, size_t real) {
     uint8_t b = take8(src);
     if (b < 230) return real;
     if (b < 250) return take_small(src, 0, MAX_WIDTH + 1);
-    switch (b % 3) {
-    case 0: return (size_t)1 << 31;
-    case 1: return SIZE_MAX;
-    default: return (size_t)1 << 62;
-    }
+    return take_huge(src, b);
 }
 
 /* A data set for the slot's model: declared shapes, buffers big enough for them
@@ -540,6 +563,14 @@ static int epoch_callback(const smlp_epoch_report *r, void *user) {
     if (st != SMLP_ERR_BUSY) cb->bad = 2;
     st = smlp_fit_scaler(cb->s->m, cb->s->info.dtype, x, 1, cb->s->info.n_inputs);
     if (st != SMLP_ERR_BUSY) cb->bad = 3;
+    /* Read-only calls too, and the status-returning counts say so. */
+    {
+        size_t n = 0;
+        int has = 0;
+        if (smlp_metadata_count_get(cb->s->m, &n) != SMLP_ERR_BUSY) cb->bad = 4;
+        if (smlp_cached_rows_get(cb->s->m, &n) != SMLP_ERR_BUSY) cb->bad = 5;
+        if (smlp_get_scaler(cb->s->m, NULL, NULL, 0, &has) != SMLP_ERR_BUSY) cb->bad = 6;
+    }
     return cb->calls >= cb->stop_after;
 }
 
@@ -592,6 +623,9 @@ static void op_train(source *src) {
         s->poisoned = 0;
     } else {
         expect_unchanged(s, &before, "smlp_train", st); /* all or nothing */
+        /* train rolls back, so its message must never repeat smlp_step's "restore". */
+        if (strstr(smlp_last_error(), "now hold") != NULL || strstr(smlp_last_error(), "restore the parameters") != NULL)
+            die("the message asks to restore what train rolled back", "smlp_train", st);
     }
     free_dataset(&ds);
     free_dataset(&vs);
@@ -802,11 +836,17 @@ static void op_metadata(source *src) {
                                      (flags & 8) ? take_small(src, 0, 4) : sizeof out, (flags & 0x20) ? NULL : &length),
                    OK_ | NUL | INV | SHP, "smlp_get_metadata");
         expect_unchanged(s, &before, "smlp_get_metadata", st);
+        /* A capacity above SSIZE_MAX is large enough (it once read as -1). */
+        if (s->m != NULL && smlp_get_metadata(s->m, key, NULL, 0, &length) == SMLP_OK && length < sizeof out) {
+            size_t huge = ((size_t)1 << 63) + take8(src) * ((size_t)1 << 55);
+            TRACE("get_metadata slot %d key \"%s\" capacity %zu", (int)(s - slots), key, huge);
+            ALLOW(smlp_get_metadata(s->m, key, out, huge, &length), OK_, "smlp_get_metadata");
+        }
         break;
     default: {
         size_t n = smlp_metadata_count(model_arg(s, flags)), index = take8(src) % (n + 2);
         TRACE("metadata_key slot %d index %zu of %zu", (int)(s - slots), index, n);
-        st = ALLOW(smlp_metadata_key(model_arg(s, flags), (flags & 0x10) ? SIZE_MAX : index, (flags & 4) ? NULL : out,
+        st = ALLOW(smlp_metadata_key(model_arg(s, flags), (flags & 0x10) ? take_huge(src, take8(src)) : index, (flags & 4) ? NULL : out,
                                      (flags & 8) ? take_small(src, 0, 4) : sizeof out, (flags & 0x20) ? NULL : &length),
                    OK_ | NUL | INV | SHP, "smlp_metadata_key");
         if (st == SMLP_OK && !(flags & 4) && strlen(out) != length) die("length disagrees", "smlp_metadata_key", st);
@@ -833,7 +873,8 @@ static void op_roundtrip(source *src) {
     if (st != SMLP_OK) return;
     image = malloc(n + 16);
     if (!image) abort();
-    cap = (flags & 1) ? n - 1 - take8(src) % 8 : n + (flags & 2 ? SIZE_MAX / 2 : 0);
+    /* Too small, exact, or above SSIZE_MAX (more than enough). */
+    cap = (flags & 1) ? n - 1 - take8(src) % 8 : (flags & 2 ? SIZE_MAX - take8(src) : n);
     if ((flags & 1) && n < 9) cap = 0;
     st = ALLOW(smlp_save_to_buffer(s->m, image, cap, &n2), OK_ | SHP, "smlp_save_to_buffer");
     if (n2 != n) die("the size changed between two calls", "smlp_save_to_buffer", st);
@@ -890,7 +931,9 @@ static void op_load_raw(source *src) {
         s->state_poisoned = 0;
         refresh_info(s);
     }
-    st = ALLOW(smlp_load_from_buffer(bytes, SIZE_MAX, &m), INV | BAD, "smlp_load_from_buffer");
+    /* A byte size no buffer can have (above SSIZE_MAX): INVALID_ARGUMENT. */
+    st = ALLOW(smlp_load_from_buffer(bytes, take8(src) & 1 ? SIZE_MAX - take8(src) : ((size_t)1 << 63) + take8(src), &m),
+               INV, "smlp_load_from_buffer");
     ALLOW(smlp_load_from_buffer(bytes, n, NULL), NUL, "smlp_load_from_buffer");
     free(bytes);
 }
@@ -908,7 +951,7 @@ static void op_cache(source *src) {
         return;
     }
     rows = smlp_cached_rows(s->m);
-    layer = (flags & 0x10) ? SIZE_MAX : take8(src) % (s->info.n_layers + 1);
+    layer = (flags & 0x10) ? take_huge(src, take8(src)) : take8(src) % (s->info.n_layers + 1);
     width = layer < s->info.n_layers && smlp_layer_info_get(s->m, layer, &li) == SMLP_OK ? li.n_outputs : 1;
     if (flags & 0x20) rows = take_small(src, 0, 4);
     if (flags & 0x80) width = take_small(src, 0, 4);
@@ -989,7 +1032,20 @@ static void op_epoch_and_queries(source *src) {
         ALLOW(smlp_model_info_get(NULL, &info), NUL, "smlp_model_info_get");
         ALLOW(smlp_set_epoch(NULL, 1), NUL, "smlp_set_epoch");
         if (smlp_param_count(NULL) != 0) die("not 0 for NULL", "smlp_param_count", 0);
+        ALLOW(smlp_metadata_count_get(NULL, &layer), NUL, "smlp_metadata_count_get");
+        ALLOW(smlp_cached_rows_get(NULL, &layer), NUL, "smlp_cached_rows_get");
         return;
+    }
+    {
+        size_t count = SIZE_MAX, rows = SIZE_MAX;
+        ALLOW(smlp_metadata_count_get(s->m, (flags & 0x20) ? NULL : &count), (flags & 0x20) ? NUL : OK_,
+              "smlp_metadata_count_get");
+        if (!(flags & 0x20) && count != smlp_metadata_count(s->m))
+            die("metadata_count_get and metadata_count disagree", "smlp_metadata_count_get", 0);
+        ALLOW(smlp_cached_rows_get(s->m, (flags & 0x40) ? NULL : &rows), (flags & 0x40) ? NUL : OK_,
+              "smlp_cached_rows_get");
+        if (!(flags & 0x40) && rows != smlp_cached_rows(s->m))
+            die("cached_rows_get and cached_rows disagree", "smlp_cached_rows_get", 0);
     }
     if (flags & 1) {
         size_t e = (flags & 2) ? SIZE_MAX - take8(src) : take8(src);
@@ -1007,24 +1063,72 @@ static char scratch_dir[4096];
 static void op_files(source *src) {
     slot *s = pick(src);
     uint8_t flags = take8(src), which = take8(src);
-    char path[4200], cpath[4210], prefix[16];
+    char path[4200], cpath[4210], prefix[16], target[4300];
     smlp_model *m = (smlp_model *)0x1;
     smlp_status st;
-    size_t i;
+    size_t i, name_length = 0;
+    struct stat info;
+    /* What the path is, for the checks after a save (the header's "Files" rules). */
+    enum { PLAIN, DANGLING, LOOP, INTO_MISSING, FIFO, LONG } kind = PLAIN;
     /* Everything written stays inside scratch_dir: never a system path (a save renames
      * its temporary file over the target, so "/dev/null" would be replaced). */
-    switch (which % 5) {
+    switch (which % 10) {
     case 0: snprintf(path, sizeof path, "%s/m%d.smlp", scratch_dir, which % 3); break;
     case 1: snprintf(path, sizeof path, "%s", scratch_dir); break;                      /* a directory */
     case 2: snprintf(path, sizeof path, "%s/no-such-dir/m.smlp", scratch_dir); break;
     case 3: snprintf(path, sizeof path, "%s/bad\xff\xfe.smlp", scratch_dir); break;    /* not UTF-8 */
+    case 5: /* a dangling link (relative), into this folder: its target gets created */
+        kind = DANGLING;
+        snprintf(path, sizeof path, "%s/dangling%d", scratch_dir, which % 2);
+        snprintf(target, sizeof target, "%s/dangling%d-target", scratch_dir, which % 2);
+        unlink(path);
+        unlink(target);
+        if (symlink(strrchr(target, '/') + 1, path) != 0) die("symlink", "op_files", 0);
+        break;
+    case 6: /* a loop of two links */
+        kind = LOOP;
+        snprintf(path, sizeof path, "%s/loop-a", scratch_dir);
+        snprintf(target, sizeof target, "%s/loop-b", scratch_dir);
+        if (lstat(path, &info) != 0 && (symlink("loop-b", path) != 0 || symlink("loop-a", target) != 0))
+            die("symlink loop", "op_files", 0);
+        break;
+    case 7: /* a link into a folder that does not exist */
+        kind = INTO_MISSING;
+        snprintf(path, sizeof path, "%s/into-missing", scratch_dir);
+        if (lstat(path, &info) != 0 && symlink("no-such-dir/m.smlp", path) != 0) die("symlink", "op_files", 0);
+        break;
+    case 8: /* a FIFO nobody writes to: a blocking open would hang (-timeout finds it) */
+        kind = FIFO;
+        snprintf(path, sizeof path, "%s/fifo", scratch_dir);
+        if (mkfifo(path, 0600) != 0 && errno != EEXIST) die("mkfifo", "op_files", 0);
+        break;
+    case 9: /* a long name: 1 .. NAME_MAX + 1 bytes */
+        kind = LONG;
+        name_length = take8(src) >= 200 ? NAME_MAX + (take8(src) & 1) : 1 + take8(src) % NAME_MAX;
+        snprintf(path, sizeof path, "%s/", scratch_dir);
+        memset(path + strlen(path), 'L', name_length);
+        path[strlen(scratch_dir) + 1 + name_length] = 0;
+        break;
     default: snprintf(path, sizeof path, "%s", ""); break;
     }
     if (s->m != NULL && (flags & 2)) {
+        unsigned allowed = NUL | OOM | INV | (may_refuse(s) ? NFI : 0);
+        int null_args = (flags & 0x60) != 0;
+        /* Only these may fail with IO; the others must be written. */
+        if (kind == PLAIN || kind == LOOP || kind == INTO_MISSING || kind == FIFO || name_length > NAME_MAX)
+            allowed |= IOE;
+        if (kind != LOOP && kind != INTO_MISSING && kind != FIFO && name_length <= NAME_MAX) allowed |= OK_;
         TRACE("save slot %d to %s", (int)(s - slots), path);
         /* INV: non-UTF-8 paths are refused (documented). */
-        ALLOW(smlp_save((flags & 0x40) ? NULL : s->m, (flags & 0x20) ? NULL : path),
-              OK_ | NUL | IOE | OOM | INV | (may_refuse(s) ? NFI : 0), "smlp_save");
+        st = ALLOW(smlp_save((flags & 0x40) ? NULL : s->m, (flags & 0x20) ? NULL : path), null_args ? NUL : allowed,
+                   "smlp_save");
+        if (kind == DANGLING && st == SMLP_OK &&
+            (lstat(path, &info) != 0 || !S_ISLNK(info.st_mode) || lstat(target, &info) != 0 || !S_ISREG(info.st_mode)))
+            die("a save through a dangling link replaced the link or did not create its target", "smlp_save", st);
+        if ((kind == LOOP || kind == INTO_MISSING) && (lstat(path, &info) != 0 || !S_ISLNK(info.st_mode)))
+            die("a failed save through a link did not keep the link", "smlp_save", st);
+        if (kind == FIFO && (lstat(path, &info) != 0 || !S_ISFIFO(info.st_mode)))
+            die("a save replaced a FIFO", "smlp_save", st);
     }
     if (s->m != NULL && (flags & 4) && path[0] != 0) {
         for (i = 0; i < sizeof prefix - 1; i++) prefix[i] = (char)(take8(src) % 4 == 0 ? '-' : 'a' + i);
@@ -1036,9 +1140,11 @@ static void op_files(source *src) {
     if (flags & 1) {
         static const char *const readonly_paths[4] = {"/proc/self/mem", "/dev/null", "/", "/proc/self/status"};
         snprintf(path, sizeof path, "%s", readonly_paths[take8(src) % 4]);
+        kind = PLAIN;
     }
     TRACE("load %s", path);
-    st = ALLOW(smlp_load((flags & 0x20) ? NULL : path, &m), OK_ | NUL | IOE | BAD | VER | OOM | INV, "smlp_load");
+    st = ALLOW(smlp_load((flags & 0x20) ? NULL : path, &m),
+               (kind == FIFO || kind == LOOP ? 0 : OK_ | BAD | VER | OOM | INV) | NUL | IOE, "smlp_load");
     if (st != SMLP_OK && m != NULL) die("out_model not NULL after a failure", "smlp_load", st);
     if (st == SMLP_OK) {
         smlp_free(s->m);

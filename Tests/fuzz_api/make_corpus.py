@@ -30,6 +30,22 @@ SEEDS = [
 ]
 
 
+# op_files seeds (op byte 0xEB: op % 24 == 19 with the top three bits set), each
+# after 32 zero bytes, which decode as a create of a small model in slot 0. The bytes
+# after the op: slot 0, flags 0x06 (save and export), then the path kind of op_files
+# (5 dangling link, 6 link loop, 7 link into a missing folder, 8 FIFO, 9 long name,
+# whose next bytes choose the length: 254, 0 is NAME_MAX; 254, 1 is NAME_MAX + 1).
+FILE_SEEDS = {
+    "files_dangling_link": [5],
+    "files_link_loop": [6],
+    "files_link_into_missing_folder": [7],
+    "files_fifo": [8],
+    "files_name_max": [9, 254, 0],
+    "files_name_max_plus_one": [9, 254, 1],
+    "files_long_name": [9, 243],
+}
+
+
 def args(rng, n=48):
     # slot 0 first, then mostly small bytes, now and then a large (hostile) one
     return bytes([0] + [rng.randrange(256) if rng.random() < 0.05 else rng.randrange(120)
@@ -50,6 +66,9 @@ def main():
             data += bytes([OPS[op]]) + args(rng)
         with open(os.path.join(out, "seed_%02d_%s.bin" % (index, "_".join(ops))), "wb") as f:
             f.write(data)
+    for index, (name, tail) in enumerate(FILE_SEEDS.items(), start=len(SEEDS)):
+        with open(os.path.join(out, "seed_%02d_%s.bin" % (index, name)), "wb") as f:
+            f.write(bytes(32) + bytes([0xEB, 0, 0x06] + tail))
 
 
 if __name__ == "__main__":

@@ -110,9 +110,16 @@ struct ScalerCoefficients<Scalar: MLPScalar>: ~Copyable {
         let count = scaler.mean.count
         let typeName = Scalar.dtype == .float32 ? "float" : "double"
         for column in 0..<count {
-            guard Scalar(scaler.mean[column]).isFinite, Scalar(1 / scaler.standardDeviation[column]).isFinite else {
+            let mean = Scalar(scaler.mean[column]), inverse = Scalar(1 / scaler.standardDeviation[column])
+            guard mean.isFinite, inverse.isFinite else {
                 throw MLPError(.invalidArgument,
                     "scaler feature \(column) (mean \(scaler.mean[column]), std \(scaler.standardDeviation[column])) cannot be applied in \(typeName): the mean or 1/std overflows it")
+            }
+            // An input of 0 scales to -mean/std: if even that overflows, no input near
+            // the data the scaler describes would give a finite prediction.
+            guard (mean * inverse).isFinite else {
+                throw MLPError(.invalidArgument,
+                    "scaler feature \(column) (mean \(scaler.mean[column]), std \(scaler.standardDeviation[column])) cannot be applied in \(typeName): mean / std overflows it, so an input of 0 would scale to infinity")
             }
         }
         let mean = try ScalarBuffer<Scalar>(zeroedCount: count, purpose: "scaler")

@@ -18,11 +18,28 @@ public struct MLPError: Error, Sendable, CustomStringConvertible {
     }
 
     public let kind: Kind
-    public let message: String
+    /// What went wrong, naming the argument and the values involved.
+    public let reason: String
+    /// What the failed call did about it ("nothing was updated"), when that needs
+    /// saying. A caller that undoes more (train's rollback) replaces it.
+    public let consequence: String?
+
+    /// The whole text: the reason, then the consequence.
+    public var message: String {
+        guard let consequence else { return reason }
+        return "\(reason); \(consequence)"
+    }
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.reason = message
+        self.consequence = nil
+    }
+
+    public init(_ kind: Kind, reason: String, consequence: String) {
+        self.kind = kind
+        self.reason = reason
+        self.consequence = consequence
     }
 
     public var description: String { message }

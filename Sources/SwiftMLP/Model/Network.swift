@@ -189,11 +189,6 @@ public final class Network<Scalar: MLPScalar> {
         }
     }
 
-    /// The value of `key`, if set.
-    public func metadataValue(forKey key: String) -> String? {
-        metadata.first { $0.key == key }?.value
-    }
-
     // MARK: Input scaling
 
     /// Keeps `scaler` in the model (nil removes it).
@@ -282,10 +277,11 @@ public final class Network<Scalar: MLPScalar> {
         inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>, rows: Int, loss: Double
     ) -> MLPError {
         if let location = firstNonFinite(inputs: inputs, targets: targets, rows: rows) {
-            return MLPError(.nonFinite, "\(location); nothing was updated")
+            return MLPError(.nonFinite, reason: "\(location)", consequence: "nothing was updated")
         }
         return MLPError(.nonFinite,
-            "the loss (\(loss.messageText)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged; nothing was updated")
+            reason: "the loss (\(loss.messageText)), a gradient or an updated parameter is not finite though the data are; the parameters or learning rate may have diverged",
+            consequence: "nothing was updated")
     }
 
     /// Where the first NaN or infinity is in `rows` rows of inputs and, if given, dense

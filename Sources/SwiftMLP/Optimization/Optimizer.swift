@@ -291,23 +291,15 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
         let mu = Scalar(configuration.momentum)
         switch configuration.kind {
         case .sgd:
-            if configuration.momentum > 0 {
-                let velocity = first.pointer
-                let nesterov = configuration.nesterov
-                for i in range {
-                    let g = gradient[i] * gradientScale + wd * parameters[i]
-                    let v = mu * velocity[i] + g
-                    velocity[i] = v
-                    parameters[i] -= lr * (nesterov ? g + mu * v : v)
-                    nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(v)
-                }
-            } else {
-                // Plain SGD in place; the steps take `applyOutOfPlace` instead.
-                for i in range {
-                    let g = gradient[i] * gradientScale + wd * parameters[i]
-                    parameters[i] -= lr * g
-                    nonFinite |= Scalar.nonFiniteBits(parameters[i])
-                }
+            // With momentum: plain SGD goes through `applyOutOfPlace`.
+            let velocity = first.pointer
+            let nesterov = configuration.nesterov
+            for i in range {
+                let g = gradient[i] * gradientScale + wd * parameters[i]
+                let v = mu * velocity[i] + g
+                velocity[i] = v
+                parameters[i] -= lr * (nesterov ? g + mu * v : v)
+                nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(v)
             }
         case .adam, .adamW:
             let decoupled = configuration.kind == .adamW

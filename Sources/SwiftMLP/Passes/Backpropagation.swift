@@ -358,7 +358,8 @@ extension Network {
         if optimizer.updatesOutOfPlace {
             guard applyPlainSGD(gradientScale: scale) else {
                 throw MLPError(.nonFinite,
-                    "the update would overflow: a new parameter would be infinite or NaN though the gradient is finite; nothing was updated: lower the learning rate")
+                    reason: "the update would overflow: a new parameter would be infinite or NaN though the gradient is finite",
+                    consequence: "nothing was updated: lower the learning rate")
             }
             return
         }
@@ -369,7 +370,8 @@ extension Network {
             // The overflowed state would poison every later step; start it afresh.
             optimizer.reset()
             throw MLPError(.nonFinite,
-                "the update overflowed: a parameter or optimizer state became infinite or NaN though the gradient was finite; the parameters now hold the overflowed values and the optimizer state was reset: restore the parameters (smlp_set_params) and lower the learning rate")
+                reason: "the update overflowed: a parameter or optimizer state became infinite or NaN though the gradient was finite",
+                consequence: "the parameters now hold the overflowed values and the optimizer state was reset: restore the parameters (smlp_set_params) and lower the learning rate")
         }
     }
 }

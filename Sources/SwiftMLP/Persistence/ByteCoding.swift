@@ -4,20 +4,73 @@
 // of bounds or allocate more than the file holds.
 
 /// Writes little-endian values into caller memory, or, with no memory, only counts
-/// the bytes (the first of the two passes of a save: size, then bytes). Never
-/// allocates, so serialising a model can fail only where its buffer is allocated.
+/// the bytes (the first of the two passes of a save: size, then bytes). With a sink,
+/// the memory is a chunk handed to the sink each time it fills, so a file is written
+/// in pieces without a copy of the whole model. Keeps the CRC-32 of what it wrote.
+/// Never allocates, so serialising a model can fail only where its memory is allocated
+/// or where the sink fails.
 struct ByteWriter {
-    let base: UnsafeMutableRawPointer?
+    typealias Sink = (UnsafeRawBufferPointer) throws(MLPError) -> Void
+    private let base: UnsafeMutableRawPointer?
+    private let capacity: Int
+    private let sink: Sink?
+    /// Bytes written so far (the file offset of the next byte).
     private(set) var count = 0
+    /// Bytes in `base` not yet handed to the sink, and how many of those the CRC covers.
+    private var buffered = 0, checksummed = 0
+    private var crc: UInt32 = 0xFFFF_FFFF
+    /// The sink's first failure; later bytes are dropped.
+    private(set) var failure: MLPError? = nil
 
     /// A writer into `base` (which must hold every byte written), or a counter.
     init(into base: UnsafeMutableRawPointer?) {
         self.base = base
+        self.capacity = Int.max
+        self.sink = nil
+    }
+
+    /// A writer that hands `chunk` to `sink` whenever it is full, and at `finish`.
+    init(chunk: UnsafeMutableRawBufferPointer, sink: @escaping Sink) {
+        self.base = chunk.baseAddress
+        self.capacity = chunk.count
+        self.sink = sink
     }
 
     @inline(__always) mutating func u8(_ value: UInt8) {
-        base?.storeBytes(of: value, toByteOffset: count, as: UInt8.self)
+        if let base {
+            if buffered == capacity { flush() }
+            base.storeBytes(of: value, toByteOffset: buffered, as: UInt8.self)
+            buffered += 1
+        }
         count += 1
+    }
+
+    private mutating func updateChecksum() {
+        guard let base, checksummed < buffered else { return }
+        crc = CRC32.update(crc, UnsafeRawBufferPointer(start: base + checksummed, count: buffered - checksummed))
+        checksummed = buffered
+    }
+
+    private mutating func flush() {
+        updateChecksum()
+        if let sink, let base, failure == nil {
+            do throws(MLPError) {
+                try sink(UnsafeRawBufferPointer(start: base, count: buffered))
+            } catch {
+                failure = error
+            }
+        }
+        buffered = 0
+        checksummed = 0
+    }
+
+    /// Appends the CRC-32 of everything written so far (the file's trailer) and hands
+    /// the rest to the sink.
+    mutating func finishWithChecksum() {
+        updateChecksum()
+        u32(crc ^ 0xFFFF_FFFF)
+        checksummed = buffered      // the trailer is not part of the checksum
+        if sink != nil { flush() }
     }
     mutating func u16(_ value: UInt16) { integer(value) }
     mutating func u32(_ value: UInt32) { integer(value) }
@@ -36,14 +89,6 @@ struct ByteWriter {
         for byte in data { u8(byte) }
     }
 
-    /// Overwrites 8 bytes at `offset` with `value` (for lengths known only later).
-    func patchU64(at offset: Int, _ value: UInt64) {
-        guard let base else { return }
-        for index in 0..<8 {
-            base.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))),
-                            toByteOffset: offset + index, as: UInt8.self)
-        }
-    }
 }
 
 /// Reads little-endian values from a byte buffer, throwing `badFormat` past its end.
@@ -113,12 +158,17 @@ enum CRC32 {
     }
 
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
+        update(0xFFFF_FFFF, bytes) ^ 0xFFFF_FFFF
+    }
+
+    /// The running register after `bytes` (start at 0xFFFFFFFF, end with ^ 0xFFFFFFFF).
+    static func update(_ register: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var crc = register
         table.withUnsafeBufferPointer { t in
             for byte in bytes {
                 crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
             }
         }
-        return crc ^ 0xFFFF_FFFF
+        return crc
     }
 }

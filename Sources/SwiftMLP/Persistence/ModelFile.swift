@@ -1,123 +1,36 @@
-// Saving and loading model files. A save is atomic: the bytes go to a temporary file
-// in the same folder, which is flushed and fsynced, then renamed over the target, and
-// the folder is fsynced, so a crash or a full disk mid-save never leaves a half-written
-// file where a good model used to be. Loading reads the whole file (its real size from
-// fstat, never a size the file claims) and parses it with `deserializeNetwork`.
+// Saving and loading model files, through the path rules of FilePaths.swift (links,
+// file kinds, names, permissions; the save is atomic). A save streams the file in
+// chunks, so it needs one chunk of memory, not a copy of the model. Loading reads the
+// whole file (its real size from fstat, never a size the file claims) and parses it
+// with `deserializeNetwork`.
 
 import CShim
 
-/// The text of errno, e.g. "No such file or directory".
-func systemErrorText(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    return String(cString: text)
-}
+/// Bytes a save buffers before each write(2).
+let saveChunkSize = 64 << 10
 
 extension Network {
     /// Writes the model to `path` atomically.
-    /// - Throws: `io` with the operating system's reason; the target is untouched then.
+    /// - Throws: `nonFinite` (see `checkSavable`), `outOfMemory` for the chunk, `io`
+    ///   with the operating system's reason; the target is untouched then.
     public func save(to path: String) throws(MLPError) {
-        let size = try serializedSize()
-        guard let memory = malloc(size) else {
-            throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to save the model")
+        try checkSavable()   // before any file is created
+        guard let chunk = malloc(saveChunkSize) else {
+            throw MLPError(.outOfMemory, "cannot allocate \(saveChunkSize) bytes to save the model")
         }
-        defer { free(memory) }
-        let written = try serialize(into: UnsafeMutableRawBufferPointer(start: memory, count: size))
-        try writeFileAtomically(path: path, bytes: UnsafeRawBufferPointer(start: memory, count: written))
-    }
-}
-
-/// Writes `bytes` to a temporary file next to `path`, fsyncs it, renames it onto
-/// `path`, and fsyncs the folder.
-func writeFileAtomically(path requestedPath: String, bytes: UnsafeRawBufferPointer) throws(MLPError) {
-    guard !requestedPath.isEmpty, !requestedPath.utf8.contains(0) else {
-        throw MLPError(.io, "the path is empty or contains NUL")
-    }
-    // An existing target must be a regular file (or a link to one, which is then
-    // replaced at its real location, so the link survives); its permissions are kept.
-    var path = requestedPath
-    var mode: mode_t = 0o644
-    var existing = stat()
-    if stat(requestedPath, &existing) == 0 {
-        guard cshim_is_regular_file(existing.st_mode) != 0 else {
-            let kind = cshim_is_directory(existing.st_mode) != 0 ? "Is a directory" : "not a regular file"
-            throw MLPError(.io, "\(requestedPath): \(kind); not replacing it")
+        defer { free(chunk) }
+        try writeFileAtomically(path: path) { (sink) throws(MLPError) in
+            try serialize(through: UnsafeMutableRawBufferPointer(start: chunk, count: saveChunkSize), to: sink)
         }
-        mode = existing.st_mode & 0o7777
-        if let resolved = realpath(requestedPath, nil) {
-            path = String(cString: resolved)
-            free(resolved)
-        }
-    }
-    let folder: String
-    if let slash = path.lastIndex(of: "/") {
-        folder = slash == path.startIndex ? "/" : String(path[path.startIndex..<slash])
-    } else {
-        folder = "."
-    }
-    // mkstemp replaces the XXXXXX in place; it needs a mutable, NUL-terminated copy.
-    var template = Array((path + ".tmp-XXXXXX").utf8CString)
-    let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    guard descriptor >= 0 else {
-        throw MLPError(.io, "cannot create a temporary file next to \(path): \(systemErrorText(cshim_errno()))")
-    }
-    let temporaryPath = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    var failure: MLPError? = nil
-    // mkstemp creates 0600; give the file the old file's mode, or 0644 for a new one.
-    if fchmod(descriptor, mode) != 0 {
-        failure = MLPError(.io, "cannot set the permissions of \(path): \(systemErrorText(cshim_errno()))")
-    }
-    var written = 0
-    while failure == nil, written < bytes.count, let start = bytes.baseAddress {
-        let result = write(descriptor, start + written, bytes.count - written)
-        if result < 0 {
-            if cshim_errno() == EINTR { continue }
-            failure = MLPError(.io, "cannot write \(path): \(systemErrorText(cshim_errno()))")
-            break
-        }
-        written += result
-    }
-    if failure == nil, fsync(descriptor) != 0 {
-        failure = MLPError(.io, "cannot flush \(path) to disk: \(systemErrorText(cshim_errno()))")
-    }
-    if close(descriptor) != 0, failure == nil {
-        failure = MLPError(.io, "cannot close \(path): \(systemErrorText(cshim_errno()))")
-    }
-    if failure == nil, rename(temporaryPath, path) != 0 {
-        failure = MLPError(.io, "cannot rename the temporary file onto \(path): \(systemErrorText(cshim_errno()))")
-    }
-    if let failure {
-        unlink(temporaryPath)
-        throw failure
-    }
-    // Make the rename itself durable. A folder that cannot be opened for fsync
-    // (some filesystems) leaves the file written and renamed, which is still atomic.
-    let folderDescriptor = cshim_open(folder, O_RDONLY | O_DIRECTORY)
-    if folderDescriptor >= 0 {
-        _ = fsync(folderDescriptor)
-        close(folderDescriptor)
     }
 }
 
 /// Reads a model file.
-/// - Throws: `io` (missing, a directory, unreadable), then what `deserializeNetwork`
-///   throws.
+/// - Throws: `io` (missing, not a regular file, unreadable), `outOfMemory`, then what
+///   `deserializeNetwork` throws.
 public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
-    guard !path.isEmpty, !path.utf8.contains(0) else {
-        throw MLPError(.io, "the path is empty or contains NUL")
-    }
-    let descriptor = cshim_open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else {
-        throw MLPError(.io, "cannot open \(path): \(systemErrorText(cshim_errno()))")
-    }
+    let (descriptor, size) = try openRegularFileForReading(path)
     defer { close(descriptor) }
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else {
-        throw MLPError(.io, "cannot stat \(path): \(systemErrorText(cshim_errno()))")
-    }
-    guard cshim_is_regular_file(info.st_mode) != 0 else {
-        throw MLPError(.io, "\(path) is not a regular file (a directory or a device)")
-    }
-    let size = Int(info.st_size)
     guard let memory = malloc(max(size, 1)) else {
         throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to read \(path)")
     }
@@ -126,8 +39,8 @@ public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
     while done < size {
         let result = read(descriptor, memory + done, size - done)
         if result < 0 {
-            if cshim_errno() == EINTR { continue }
-            throw MLPError(.io, "cannot read \(path): \(systemErrorText(cshim_errno()))")
+            if errno == EINTR { continue }
+            throw MLPError(.io, "cannot read \(path): \(systemErrorText(errno))")
         }
         if result == 0 { break }
         done += result

@@ -76,7 +76,7 @@ extension Network {
     public func serializedSize() throws(MLPError) -> Int {
         try checkSavable()
         var counter = ByteWriter(into: nil)
-        encode(into: &counter)
+        encode(into: &counter, payloadLength: 0)
         return counter.count + modelTrailerSize
     }
 
@@ -92,10 +92,24 @@ extension Network {
             throw MLPError(.shapeMismatch, "the buffer holds \(buffer.count) bytes, but the model needs \(size)")
         }
         var writer = ByteWriter(into: base)
-        encode(into: &writer)
-        let crc = CRC32.checksum(UnsafeRawBufferPointer(start: base, count: writer.count))
-        writer.u32(crc)
+        encode(into: &writer, payloadLength: size - modelHeaderSize - modelTrailerSize)
+        writer.finishWithChecksum()
         return writer.count
+    }
+
+    /// Writes the model in the file format through `chunk`, handing each filled piece
+    /// to `sink` (smlp_save's streaming writer: memory is one chunk, not the file).
+    /// - Throws: `nonFinite` (see `checkSavable`), or what `sink` throws.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func serialize(
+        through chunk: UnsafeMutableRawBufferPointer, to sink: @escaping ByteWriter.Sink
+    ) throws(MLPError) {
+        let size = try serializedSize()
+        var writer = ByteWriter(chunk: chunk, sink: sink)
+        encode(into: &writer, payloadLength: size - modelHeaderSize - modelTrailerSize)
+        writer.finishWithChecksum()
+        if let failure = writer.failure { throw failure }
     }
 
     /// The model in the file format as a new array (a convenience for Swift callers;
@@ -113,12 +127,13 @@ extension Network {
 
     /// Header and payload (everything but the CRC trailer), the same bytes whether the
     /// writer counts or writes.
-    private func encode(into w: inout ByteWriter) {
+    /// `payloadLength` is what the header states (the counting pass passes 0).
+    private func encode(into w: inout ByteWriter, payloadLength: Int) {
         w.raw(modelFormatMagic)
         w.u16(modelFormatMajorVersion)
         w.u16(modelFormatMinorVersion)
         w.u32(0)
-        w.u64(UInt64(0))                      // payload length, patched at the end
+        w.u64(UInt64(payloadLength))
 
         // model
         w.u8(Scalar.dtype == .float32 ? 1 : 2)
@@ -182,8 +197,6 @@ extension Network {
             w.u32(UInt32(entry.value.utf8.count))
             w.raw(entry.value.utf8)
         }
-
-        w.patchU64(at: 16, UInt64(w.count - modelHeaderSize))
     }
 
     private func writeScalars(_ buffer: borrowing ScalarBuffer<Scalar>, into w: inout ByteWriter) {

@@ -101,6 +101,24 @@ struct HeapBuffer<Element>: ~Copyable {
     deinit { free(base) }
 }
 
+/// Where a training run was when it failed, and the one place that words its failure:
+/// whatever the step or the evaluation said went wrong, then that the model was rolled
+/// back (replacing what the step would say it left behind).
+struct TrainingPosition {
+    var epoch = 0
+    /// The first row (in this epoch's order) of the batch being stepped; nil outside a step.
+    var row: Int? = nil
+
+    func failure(_ error: MLPError) -> MLPError {
+        var place = ""
+        if epoch > 0 {
+            place = row.map { "epoch \(epoch), batch at row \($0): " } ?? "epoch \(epoch), validation: "
+        }
+        return MLPError(error.kind, reason: place + error.reason,
+            consequence: "training stopped and the model was rolled back to its state before the call (parameters, optimizer state, generator and epoch)")
+    }
+}
+
 /// A copy of everything `train` may change, to roll back to.
 struct TrainingSnapshot<Scalar: MLPScalar>: ~Copyable {
     let parameters: ScalarBuffer<Scalar>
@@ -159,17 +177,18 @@ extension Network {
         if let validation { try checkDataset(validation, "validation") }
 
         let snapshot = try TrainingSnapshot(of: self)
+        var position = TrainingPosition()
         do {
-            return try trainLoop(data, validation: validation, options: options, onEpoch: onEpoch)
+            return try trainLoop(data, validation: validation, options: options, onEpoch: onEpoch, position: &position)
         } catch {
             snapshot.restore(into: self)
-            throw error
+            throw position.failure(error)
         }
     }
 
     private func trainLoop(
         _ data: Dataset<Scalar>, validation: Dataset<Scalar>?, options: TrainingOptions,
-        onEpoch: (EpochReport) -> Bool
+        onEpoch: (EpochReport) -> Bool, position: inout TrainingPosition
     ) throws(MLPError) -> TrainingSummary {
         let rows = data.rows
         let batchRows = min(options.batchSize, rows)
@@ -198,6 +217,8 @@ extension Network {
         let x = data.inputs.baseAddress.unsafelyUnwrapped
 
         for epochIndex in 1...options.epochs {
+            position.epoch = epochIndex
+            position.row = nil
             let learningRate = currentLearningRate
             if options.shuffle {
                 // Fisher-Yates with the network's generator: same seed, same order.
@@ -214,6 +235,7 @@ extension Network {
             while start < rows {
                 let count = min(batchRows, rows - start)
                 if count < batchRows && options.dropLast && start > 0 { break }
+                position.row = start
                 let inputs: UnsafeBufferPointer<Scalar>
                 let targets: Targets<Scalar>
                 if options.shuffle {
@@ -255,6 +277,7 @@ extension Network {
             summary.finalTrainLoss = trainLoss
 
             var stopEarly = false
+            position.row = nil
             if let validation {
                 let result = try evaluateChecked(validation)
                 report.validationLoss = result.loss

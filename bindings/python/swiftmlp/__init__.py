@@ -27,7 +27,7 @@ from ._native import path as library_path
 from .network import (EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, Metadata, ModelInfo, Network,
                       TrainSummary, optimizer_defaults)
 
-__version__ = "0.1.0"
+from ._capi import SMLP_VERSION_STRING as __version__  # include/swiftmlp.h's version
 
 if TYPE_CHECKING:  # at run time the estimators load on first use (__getattr__ below)
     from .estimators import MLPClassifier, MLPRegressor  # noqa: F401
@@ -61,7 +61,7 @@ def version() -> int:
 
 
 def version_string() -> str:
-    """The loaded library's version, e.g. "0.1.0"."""
+    """The loaded library's version, "MAJOR.MINOR.PATCH"."""
     return _lib.smlp_version_string().decode("ascii")
 
 

@@ -19,11 +19,13 @@ from enum import IntEnum
 
 # ---- Version -------------------------------------------------------------------
 
-SMLP_VERSION_MAJOR = 0
-SMLP_VERSION_MINOR = 1
-SMLP_VERSION_PATCH = 0
+# The header's numbers (read from it by _version), not typed here.
+from ._version import MAJOR as SMLP_VERSION_MAJOR  # noqa: E402
+from ._version import MINOR as SMLP_VERSION_MINOR  # noqa: E402
+from ._version import PATCH as SMLP_VERSION_PATCH  # noqa: E402
+
 SMLP_VERSION_NUMBER = SMLP_VERSION_MAJOR * 10000 + SMLP_VERSION_MINOR * 100 + SMLP_VERSION_PATCH
-SMLP_VERSION_STRING = "0.1.0"
+SMLP_VERSION_STRING = f"{SMLP_VERSION_MAJOR}.{SMLP_VERSION_MINOR}.{SMLP_VERSION_PATCH}"
 
 # ---- Enums ---------------------------------------------------------------------
 
@@ -296,6 +298,7 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_clear_scaler": (_status, (_model,)),
     # Looking inside a gradient computation
     "smlp_get_layer_cache": (_status, (_model, c_size_t, _enum, _enum, c_void_p, c_size_t, c_size_t)),
+    "smlp_cached_rows_get": (_status, (_model, POINTER(c_size_t))),
     "smlp_cached_rows": (c_size_t, (_model,)),
     "smlp_gradcheck": (_status, (_model, POINTER(smlp_dataset), c_double, POINTER(c_double),
                                  POINTER(c_double), c_size_t)),
@@ -308,6 +311,7 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_load_from_buffer": (_status, (c_void_p, c_size_t, POINTER(_model))),
     "smlp_set_metadata": (_status, (_model, c_char_p, c_char_p)),
     "smlp_get_metadata": (_status, (_model, c_char_p, POINTER(c_char), c_size_t, POINTER(c_size_t))),
+    "smlp_metadata_count_get": (_status, (_model, POINTER(c_size_t))),
     "smlp_metadata_count": (c_size_t, (_model,)),
     "smlp_metadata_key": (_status, (_model, c_size_t, POINTER(c_char), c_size_t, POINTER(c_size_t))),
     "smlp_export_c": (_status, (_model, c_char_p, c_char_p)),

@@ -42,6 +42,8 @@ _FIX = (
     "        export SWIFTMLP_LIBRARY=/path/to/swiftmlp/build/lib/libswiftmlp.so.0\n"
     "  * reinstall the package from the checkout, which builds and bundles the library:\n"
     "        pip install ./bindings/python\n"
+    "  * or install the wheel, which needs no Swift (make wheel; docs/install.md):\n"
+    "        pip install dist/swiftmlp-*-manylinux_*.whl\n"
     "  * install the library system-wide with `make install` (PREFIX=... and\n"
     "    PKG_CONFIG_PATH or LD_LIBRARY_PATH for a custom prefix)."
 )

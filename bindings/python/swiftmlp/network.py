@@ -945,7 +945,9 @@ class Network:
     @property
     def cached_rows(self) -> int:
         """Rows of the batch whose layer cache :meth:`layer_cache` can return (0: none)."""
-        return int(lib.smlp_cached_rows(self._h))
+        rows = c_size_t()
+        check(lib.smlp_cached_rows_get(self._h, byref(rows)))
+        return int(rows.value)
 
     def layer_cache(self, layer: int, kind: str | int = "A") -> np.ndarray:
         """Z, A or dZ of weight layer ``layer`` for the batch of the last
@@ -1081,7 +1083,9 @@ class Metadata(MutableMapping):
             yield self._copy_out(lib.smlp_metadata_key, index)
 
     def __len__(self) -> int:
-        return int(lib.smlp_metadata_count(self._network._h))
+        count = c_size_t()
+        check(lib.smlp_metadata_count_get(self._network._h, byref(count)))
+        return int(count.value)
 
     def __repr__(self) -> str:
         return f"Metadata({dict(self.items())!r})"
