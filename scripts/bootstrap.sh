@@ -54,9 +54,10 @@ if ((want_python)); then
     PYTHON=${PYTHON:-python3}
     py_missing=()
     # module:package pairs; scikit-learn, matplotlib and tqdm are used by the binding's
-    # estimator tests and examples, wheel/setuptools by its packaging test.
+    # estimator tests and examples, pandas by scikit-learn's own MLP tests (the
+    # conformance run), wheel/setuptools by its packaging test.
     for pair in numpy:numpy pytest:pytest sklearn:scikit-learn matplotlib:matplotlib \
-                tqdm:tqdm wheel:wheel setuptools:setuptools; do
+                tqdm:tqdm pandas:pandas wheel:wheel setuptools:setuptools; do
         module=${pair%%:*} package=${pair#*:}
         "$PYTHON" -c "import $module" >/dev/null 2>&1 || py_missing+=("$package")
     done
