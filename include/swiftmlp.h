@@ -428,10 +428,15 @@ typedef struct smlp_train_options {
                                        batch_size (default 0: it is used)            */
     const smlp_dataset *validation; /* NULL: none (default)                          */
     size_t patience;                /* with validation: stop after this many epochs
-                                       without improvement; 0 never stops (default) */
-    double min_delta;               /* an improvement must exceed this (default 0)  */
+                                       in a row without improvement; 0 never stops
+                                       (default)                                     */
+    double min_delta;               /* for patience, an improvement must lower the best
+                                       validation loss so far by more than this
+                                       (default 0); it does not change which epoch is
+                                       the best                                      */
     int restore_best;               /* with validation: end with the parameters of the
-                                       best validation epoch (default 1)             */
+                                       best validation epoch, the one with the lowest
+                                       validation loss (default 1)                   */
     smlp_epoch_callback callback;   /* NULL: none (default)                          */
     void *user_data;                /* passed to callback unchanged                  */
 } smlp_train_options;

@@ -38,11 +38,12 @@ public struct TrainingOptions: Sendable, Equatable {
     public var shuffle = true
     /// Drop the last batch when it is smaller than batchSize.
     public var dropLast = false
-    /// Stop after this many epochs without a validation-loss improvement of more than
-    /// `minDelta`; 0 disables early stopping.
+    /// Stop after this many consecutive epochs whose validation loss is not below the
+    /// best so far by more than `minDelta`; 0 disables early stopping. `minDelta` only
+    /// drives this count: the best epoch is always the lowest validation loss.
     public var patience = 0
     public var minDelta = 0.0
-    /// With validation data: end with the parameters of the best validation epoch.
+    /// With validation data: end with the parameters of the best (lowest) validation epoch.
     public var restoreBest = true
 
     public init() {}
@@ -287,14 +288,19 @@ extension Network {
                 report.validationLoss = result.loss
                 report.validationAccuracy = result.accuracy
                 summary.finalValidationLoss = result.loss
-                if summary.bestEpoch == 0 || result.loss < summary.bestValidationLoss - options.minDelta {
-                    summary.bestEpoch = epochIndex
-                    summary.bestValidationLoss = result.loss
+                // Patience counts epochs that do not beat the best loss so far by more
+                // than minDelta; the best epoch is the lowest loss whatever minDelta says.
+                let first = summary.bestEpoch == 0
+                if first || result.loss < summary.bestValidationLoss - options.minDelta {
                     epochsWithoutImprovement = 0
-                    bestParameters?.copy(from: parameters)
                 } else {
                     epochsWithoutImprovement += 1
                     stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
+                }
+                if first || result.loss < summary.bestValidationLoss {
+                    summary.bestEpoch = epochIndex
+                    summary.bestValidationLoss = result.loss
+                    bestParameters?.copy(from: parameters)
                 }
             } else {
                 summary.bestEpoch = epochIndex
