@@ -333,12 +333,16 @@ smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_
  *   EXPONENTIAL  lr * gamma^e                                           (ExponentialLR)
  *   COSINE       min_lr + (lr - min_lr) * (1 + cos(pi * min(e, t_max) / t_max)) / 2
  *                (CosineAnnealingLR up to t_max; after t_max it stays at min_lr,
- *                where PyTorch's would follow the cosine back up) */
+ *                where PyTorch's would follow the cosine back up)
+ *   INVERSE_SCALING  lr / (e + 1)^gamma, gamma >= 0 (scikit-learn's "invscaling",
+ *                whose t is the samples seen: its binding sets e to that count
+ *                with smlp_set_epoch before each epoch) */
 typedef enum smlp_schedule {
     SMLP_SCHEDULE_CONSTANT = 0,
     SMLP_SCHEDULE_STEP = 1,
     SMLP_SCHEDULE_EXPONENTIAL = 2,
-    SMLP_SCHEDULE_COSINE = 3
+    SMLP_SCHEDULE_COSINE = 3,
+    SMLP_SCHEDULE_INVERSE_SCALING = 4
 } smlp_schedule;
 
 typedef enum smlp_optimizer {
@@ -376,7 +380,8 @@ typedef struct smlp_optimizer_config {
     double clip_norm;               /* 0: no clipping; else > 0                      */
     smlp_schedule schedule;         /* default SMLP_SCHEDULE_CONSTANT                */
     size_t step_size;               /* STEP: epochs per decay, >= 1 (default 10)     */
-    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1)  */
+    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1);
+                                       INVERSE_SCALING: the power, >= 0              */
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
 } smlp_optimizer_config;

@@ -98,6 +98,7 @@ func schedule(from c: smlp_optimizer_config) throws(APIError) -> LearningRateSch
     case SMLP_SCHEDULE_STEP: return .step(stepSize: try epochs(c.step_size, "step_size"), gamma: c.gamma)
     case SMLP_SCHEDULE_EXPONENTIAL: return .exponential(gamma: c.gamma)
     case SMLP_SCHEDULE_COSINE: return .cosine(period: try epochs(c.t_max, "t_max"), minimum: c.min_lr)
+    case SMLP_SCHEDULE_INVERSE_SCALING: return .inverseScaling(power: c.gamma)
     default:
         throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.schedule is \(c.schedule.rawValue), not an smlp_schedule")
     }

@@ -556,12 +556,13 @@ static double expected_rate(smlp_schedule schedule, double lr, size_t e) {
         double t = (double)(e < 4 ? e : 4);
         return 0.01 + (lr - 0.01) * (1 + cos(PI_VALUE * t / 4.0)) / 2;
     }
+    case SMLP_SCHEDULE_INVERSE_SCALING: return lr / pow((double)e + 1.0, 0.8);
     default: return lr;
     }
 }
 
 static void test_schedule(smlp_schedule schedule, size_t first_epoch) {
-    static const char *names[4] = {"constant", "step", "exponential", "cosine"};
+    static const char *names[5] = {"constant", "step", "exponential", "cosine", "inverse scaling"};
     smlp_model *m = reg_model(SMLP_REDUCTION_MEAN, 2);
     smlp_dataset all = dense_set(SMLP_FLOAT64, ROWS, N_IN, reg_x, N_OUT, reg_y);
     smlp_optimizer_config c;
@@ -1525,6 +1526,8 @@ int main(void) {
     test_schedule(SMLP_SCHEDULE_COSINE, 0);
     test_schedule(SMLP_SCHEDULE_STEP, 2);
     test_schedule(SMLP_SCHEDULE_COSINE, 2);
+    test_schedule(SMLP_SCHEDULE_INVERSE_SCALING, 0);
+    test_schedule(SMLP_SCHEDULE_INVERSE_SCALING, 1000); /* e = samples seen, as the binding sets it */
     test_callback_stops_and_busy();
     test_non_finite_data();
     test_divergence_mid_run();

@@ -142,6 +142,7 @@ extension Network {
         case .step(let s, let g): scheduleCode = 1; stepSize = s; gamma = g
         case .exponential(let g): scheduleCode = 2; gamma = g
         case .cosine(let p, let m): scheduleCode = 3; period = p; minimum = m
+        case .inverseScaling(let power): scheduleCode = 4; gamma = power
         }
         w.u8(scheduleCode)
         for value in [o.learningRate, o.momentum, o.beta1, o.beta2, o.epsilon, o.alpha,
@@ -324,6 +325,7 @@ private func readNetwork<Scalar: MLPScalar>(
     case 1: o.schedule = .step(stepSize: stepSize, gamma: gamma)
     case 2: o.schedule = .exponential(gamma: gamma)
     case 3: o.schedule = .cosine(period: period, minimum: minimum)
+    case 4: o.schedule = .inverseScaling(power: gamma)
     default: throw MLPError(.badFormat, "schedule code \(scheduleCode) is not defined")
     }
     do {

@@ -85,6 +85,7 @@ class Schedule(IntEnum):
     SCHEDULE_STEP = 1
     SCHEDULE_EXPONENTIAL = 2
     SCHEDULE_COSINE = 3
+    SCHEDULE_INVERSE_SCALING = 4
 
 
 class Optimizer(IntEnum):

@@ -70,6 +70,7 @@ _OPTIMIZER_NAMES = {"sgd": Optimizer.SGD, "adam": Optimizer.ADAM, "adamw": Optim
 _SCHEDULE_NAMES = {
     "constant": Schedule.SCHEDULE_CONSTANT, "step": Schedule.SCHEDULE_STEP,
     "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
+    "inverse_scaling": Schedule.SCHEDULE_INVERSE_SCALING,
 }
 _CACHE_NAMES = {"z": CacheKind.CACHE_Z, "a": CacheKind.CACHE_A, "dz": CacheKind.CACHE_DZ}
 _OUTPUT_FOR_LOSS = {
@@ -791,7 +792,7 @@ class Network:
         PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
         nesterov, beta1, beta2, betas=(beta1, beta2), epsilon (eps), alpha,
         weight_decay, decay_biases, clip_norm, schedule ("constant", "step",
-        "exponential", "cosine"), step_size, gamma, t_max, min_lr.
+        "exponential", "cosine", "inverse_scaling"), step_size, gamma, t_max, min_lr.
         """
         config = _capi.smlp_optimizer_config()
         lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
