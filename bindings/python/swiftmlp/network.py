@@ -586,17 +586,28 @@ class Network:
         check(lib.smlp_set_params(self._h, self._c_dtype, _pointer(array), array.size))
 
     def weights(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
-        """W of ``layer`` (n_in x n_out) as a view into ``params`` (default: a fresh
-        copy of the parameters). Change a view, then assign ``params`` back."""
-        flat = self.params if params is None else self._check_flat(params)
+        """W of ``layer`` (n_in x n_out).
+
+        Without ``params``: a read-only copy of the model's W, so that
+        ``net.weights(0)[...] = W``, which could not change the model, raises
+        ValueError instead of silently doing nothing. To change weights, take
+        ``p = net.params``, change the writable view ``net.weights(0, p)``, and assign
+        ``net.params = p``."""
+        flat = self._read_only_params() if params is None else self._check_flat(params)
         info = self._layer(layer)
         return flat[info.weight_offset:info.bias_offset].reshape(info.n_inputs, info.n_outputs)
 
     def biases(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
-        """b of ``layer`` (n_out) as a view into ``params`` (default: a fresh copy)."""
-        flat = self.params if params is None else self._check_flat(params)
+        """b of ``layer`` (n_out): a read-only copy of the model's, or a view into
+        ``params`` when given (as :meth:`weights`)."""
+        flat = self._read_only_params() if params is None else self._check_flat(params)
         info = self._layer(layer)
         return flat[info.bias_offset:info.bias_offset + info.n_outputs]
+
+    def _read_only_params(self) -> np.ndarray:
+        flat = self.params
+        flat.flags.writeable = False
+        return flat
 
     def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per-layer views ``([W_0, W_1, ...], [b_0, b_1, ...])`` into a flat vector
