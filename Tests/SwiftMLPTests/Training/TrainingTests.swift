@@ -446,14 +446,18 @@ final class TrainingTests: XCTestCase {
         let (train, validation) = earlyStoppingData()
         let n = try regressionNetwork(seed: 5)
         var o = options(epochs: 15, batch: 5)
-        o.minDelta = 1e300  // nothing ever counts as an improvement
-        let s = try n.trainOn(train, validation: validation, options: o)
+        o.minDelta = 1e300  // nothing ever counts as an improvement for patience
+        var reports: [EpochReport] = []
+        let s = try n.trainOn(train, validation: validation, options: o) { reports.append($0); return true }
         XCTAssertEqual(s.epochsRun, 15)
         XCTAssertFalse(s.stoppedEarly)
-        XCTAssertEqual(s.bestEpoch, 1)
+        // ... but the best epoch is still the lowest validation loss
+        let lowest = reports.map(\.validationLoss).min()
+        XCTAssertEqual(s.bestValidationLoss, lowest)
+        XCTAssertEqual(s.bestEpoch, reports.first { $0.validationLoss == lowest }?.epoch)
         o.patience = 4
         let s2 = try n.trainOn(train, validation: validation, options: o)
-        XCTAssertEqual(s2.epochsRun, 5, "best epoch 1, then patience 4")
+        XCTAssertEqual(s2.epochsRun, 5, "epoch 1 resets patience, then 4 more")
         XCTAssertTrue(s2.stoppedEarly)
         let s3 = try n.trainOn(train, options: o)
         XCTAssertEqual(s3.epochsRun, 15, "patience needs validation data")
