@@ -10,7 +10,8 @@
  * and, while `counting` is set, counts the call by who made it (its return address
  * lies in libswiftmlp, in libopenblas, or elsewhere), so that a failure says where
  * the allocation comes from. A positive control proves that a library call which
- * must allocate (smlp_create, a larger batch) is seen.
+ * must allocate (smlp_create, a larger batch) is seen. smlp_train with L-BFGS is
+ * measured between its callbacks: whole iterations after the first make no heap call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -359,6 +360,62 @@ static void test_concurrent_predict(void) {
     smlp_free(model);
 }
 
+/* ---- smlp_train with L-BFGS: no iteration after the first allocates ------------------- */
+
+struct lbfgs_count { long total, from_openblas; char text[160]; size_t last; };
+
+/* Counts the heap calls made between the end of iteration 2 and the end of the last
+ * one: whole iterations (line searches, history updates, validation). */
+static int count_iterations(const smlp_epoch_report *report, void *user_data) {
+    struct lbfgs_count *c = user_data;
+    if (report->epoch == 2) start_counting();
+    if (report->epoch == c->last) c->total = stop_counting_described(c->text, sizeof c->text, &c->from_openblas);
+    return 0;
+}
+
+static void test_lbfgs_no_allocation(smlp_dtype dtype) {
+    const size_t sizes[3] = {32, 64, 10};
+    const smlp_activation acts[2] = {SMLP_RELU, SMLP_SOFTMAX};
+    const int f32 = dtype == SMLP_FLOAT32;
+    enum { ROWS = 200, VROWS = 300 };
+    static double xd[VROWS * 32];
+    static float xf[VROWS * 32];
+    static int32_t labels[VROWS];
+    smlp_model *model = make_model(dtype, 3, sizes, acts, SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 9);
+    smlp_dataset train, validation;
+    smlp_train_options o;
+    smlp_train_summary s;
+    struct lbfgs_count c;
+    size_t i;
+    if (!CHECK(model != NULL, "L-BFGS model")) return;
+    fill_uniform(xd, VROWS * 32, 21, -2, 2);
+    for (i = 0; i < VROWS * 32; i++) xf[i] = (float)xd[i];
+    for (i = 0; i < VROWS; i++) labels[i] = (int32_t)((xd[i * 32] > 0) + 2 * (xd[i * 32 + 1] > 0));
+    train = dense_set(dtype, ROWS, 32, f32 ? (const void *)xf : (const void *)xd, 10, NULL);
+    train.labels = labels;
+    /* A validation set larger than the training set: its workspace grows in iteration 1. */
+    validation = dense_set(dtype, VROWS, 32, f32 ? (const void *)xf : (const void *)xd, 10, NULL);
+    validation.labels = labels;
+    smlp_train_options_init(&o);
+    o.method = SMLP_TRAIN_LBFGS;
+    o.epochs = 12;
+    o.tolerance_grad = 0;
+    o.tolerance_change = 0;
+    o.validation = &validation;
+    o.callback = count_iterations;
+    o.user_data = &c;
+    memset(&c, 0, sizeof c);
+    c.total = -1;
+    c.last = 12;
+    CHECK_STATUS(smlp_train(model, &train, &o, &s), SMLP_OK, "L-BFGS, %s", f32 ? "float32" : "float64");
+    CHECK(s.epochs_run == 12, "all 12 iterations ran (%zu)", s.epochs_run);
+    check_record(c.total >= 0 && c.total - c.from_openblas == 0, __FILE__, __LINE__, c.text,
+                 "L-BFGS %s: iterations 3-12 (line searches, history, validation) make no heap call from "
+                 "libswiftmlp", f32 ? "float32" : "float64");
+    openblas_calls[f32 ? 0 : 1] += c.from_openblas;
+    smlp_free(model);
+}
+
 int main(void) {
     int shape, dtype, kind, targets, scaler;
     dl_iterate_phdr(note_library, NULL);
@@ -372,6 +429,8 @@ int main(void) {
                     for (scaler = 0; scaler < 2; scaler++)
                         test_no_allocation(shapes[shape], dtype ? SMLP_FLOAT64 : SMLP_FLOAT32,
                                            kind ? SMLP_ADAM : SMLP_SGD, (enum targets)targets, scaler);
+    test_lbfgs_no_allocation(SMLP_FLOAT32);
+    test_lbfgs_no_allocation(SMLP_FLOAT64);
     /* OpenBLAS's own heap calls are reported, not failed: the header says its float64
      * small-matrix kernels on AVX-512 CPUs allocate internally for some shapes, which
      * libswiftmlp cannot change. Everything libswiftmlp does is checked above. */
