@@ -132,13 +132,23 @@ func writeDetails(_ summary: TrainingSummary, to details: UnsafeMutablePointer<s
     case .maxFunctionEvaluations: reason = SMLP_STOP_MAX_FUNCTION_EVALS
     case .lineSearchFailed: reason = SMLP_STOP_LINE_SEARCH_FAILED
     }
-    let size = min(UnsafeRawPointer(details).load(as: Int.self), MemoryLayout<smlp_train_details>.size)
-    var value = smlp_train_details(
-        struct_size: size, iterations: summary.iterations, function_evals: summary.functionEvaluations,
-        stop_reason: reason, final_objective: summary.finalObjective)
-    withUnsafeBytes(of: &value) { bytes in
-        UnsafeMutableRawPointer(details).copyMemory(from: bytes.baseAddress!, byteCount: size)
+    // Whole fields that fit in the caller's struct_size (field ends grow with their
+    // offsets, so these are a prefix); struct_size becomes the end of the last one.
+    let room = UnsafeRawPointer(details).load(as: Int.self)
+    let raw = UnsafeMutableRawPointer(details)
+    var written = MemoryLayout<Int>.size
+    func put<T>(_ field: PartialKeyPath<smlp_train_details>, _ value: T) {
+        let end = MemoryLayout<smlp_train_details>.offset(of: field)! + MemoryLayout<T>.size
+        guard end <= room else { return }
+        raw.storeBytes(of: value, toByteOffset: end - MemoryLayout<T>.size, as: T.self)
+        written = end
     }
+    put(\smlp_train_details.iterations, summary.iterations)
+    put(\smlp_train_details.function_evals, summary.functionEvaluations)
+    put(\smlp_train_details.stop_reason, reason)
+    put(\smlp_train_details.final_objective, summary.finalObjective)
+    raw.storeBytes(of: room >= MemoryLayout<smlp_train_details>.size ? MemoryLayout<smlp_train_details>.size : written,
+                   as: Int.self)
 }
 
 func trainNetwork<Scalar: MLPScalar>(

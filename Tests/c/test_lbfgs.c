@@ -358,6 +358,14 @@ static void test_details_size(void) {
     for (i = 0; i < sizeof small.guard; i++) guard_kept &= small.guard[i] == 0xCD;
     CHECK(guard_kept && small.iterations == 3 && small.struct_size == 2 * sizeof(size_t),
           "only the fields that fit are written (iterations %zu)", small.iterations);
+    /* A size that ends inside function_evals: that field is not written in part. */
+    memset(&small, 0xCD, sizeof small);
+    small.struct_size = 2 * sizeof(size_t) + 4;
+    CHECK_STATUS(smlp_train(m, &d, &o, &s), SMLP_OK, "details ending inside a field");
+    guard_kept = 1;
+    for (i = 0; i < sizeof small.guard; i++) guard_kept &= small.guard[i] == 0xCD;
+    CHECK(guard_kept && small.iterations == 3 && small.struct_size == 2 * sizeof(size_t),
+          "whole fields only: struct_size says %zu bytes were written", small.struct_size);
 
     memset(&big, 0xCD, sizeof big);
     big.d.struct_size = sizeof big;
