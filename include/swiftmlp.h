@@ -441,9 +441,9 @@ typedef enum smlp_stop_reason {
 /* What smlp_train reports beyond smlp_train_summary. smlp_train_summary cannot grow
  * (programs built against an older header pass a pointer to its old size), so the
  * new counts live here, reached through options.details; struct_size lets this
- * struct grow in turn: the library writes only the fields that fit in struct_size,
- * and sets struct_size to the bytes it wrote (less than yours when the library is
- * older than your header). Written on success only. */
+ * struct grow in turn: the library writes only the whole fields that fit in
+ * struct_size, and sets struct_size to the end of the last one it wrote (less than
+ * yours when the library is older than your header). Written on success only. */
 typedef struct smlp_train_details {
     size_t struct_size;             /* set by the caller: sizeof(smlp_train_details) */
     size_t iterations;              /* L-BFGS iterations (= epochs_run); mini-batch:
@@ -478,7 +478,8 @@ typedef struct smlp_train_options {
      * user_data (a program built against the earlier header) is accepted, and
      * they take their defaults. */
     smlp_train_method method;       /* default SMLP_TRAIN_MINIBATCH                  */
-    size_t lbfgs_history;           /* L-BFGS: correction pairs m, >= 1 (default 10) */
+    size_t lbfgs_history;           /* L-BFGS: correction pairs m, >= 1 (default 10;
+                                       at most param_count are kept)                 */
     double tolerance_grad;          /* L-BFGS: stop when every |dF/dp_i| <= this,
                                        >= 0 (default 1e-5, scipy's gtol)             */
     double tolerance_change;        /* L-BFGS: stop when F_k - F_{k+1} <= this *
