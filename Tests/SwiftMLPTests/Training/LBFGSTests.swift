@@ -143,6 +143,63 @@ final class LBFGSTests: XCTestCase {
         XCTAssertLessThan(maxAbs(g, count: n), 1e-10)
     }
 
+    /// A linear network under MSE is a least-squares problem: train(.lbfgs) must end at
+    /// the normal equations' solution, in few iterations (a convex quadratic).
+    func testLinearLeastSquaresReachesTheNormalEquationsSolution() throws {
+        let rows = 30, inputs = 3, outputs = 2
+        var random = TestRandom(seed: 17)
+        let x = random.array(rows * inputs, -1, 1)
+        let y = random.array(rows * outputs, -1, 1)
+        let network = try Network<Double>(NetworkConfiguration(
+            layerSizes: [inputs, outputs], activations: [.identity], loss: .meanSquaredError, seed: 2))
+        var o = options(iterations: 100)
+        // 1e-9: reachable; near 1e-10 the decrease a step can make (~g^2 / curvature)
+        // drops below the rounding of F itself and the search stops on no progress.
+        o.lbfgs.toleranceGrad = 1e-9
+        o.lbfgs.toleranceChange = 0
+        var summary = TrainingSummary()
+        try x.withUnsafeBufferPointer { xs throws(MLPError) in
+            try y.withUnsafeBufferPointer { ys throws(MLPError) in
+                let data = Dataset(inputs: xs, targets: .dense(ys.baseAddress!), targetCount: ys.count, rows: rows)
+                summary = try network.train(data, options: o)
+            }
+        }
+        XCTAssertEqual(summary.stopReason, .gradientTolerance)
+        XCTAssertLessThanOrEqual(summary.iterations, 30)
+        // Normal equations (A^T A) w = A^T y for A = [x | 1], one column of y at a time,
+        // by Gaussian elimination with partial pivoting.
+        let k = inputs + 1
+        for j in 0..<outputs {
+            var m = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k)
+            for r in 0..<rows {
+                let a = Array(x[(r * inputs)..<((r + 1) * inputs)]) + [1]
+                for p in 0..<k {
+                    for q in 0..<k { m[p][q] += a[p] * a[q] }
+                    m[p][k] += a[p] * y[r * outputs + j]
+                }
+            }
+            for c in 0..<k {
+                let pivot = (c..<k).max { abs(m[$0][c]) < abs(m[$1][c]) }!
+                m.swapAt(c, pivot)
+                for r in (c + 1)..<k {
+                    let f = m[r][c] / m[c][c]
+                    for q in c...k { m[r][q] -= f * m[c][q] }
+                }
+            }
+            var w = [Double](repeating: 0, count: k)
+            for c in stride(from: k - 1, through: 0, by: -1) {
+                var v = m[c][k]
+                for q in (c + 1)..<k { v -= m[c][q] * w[q] }
+                w[c] = v / m[c][c]
+            }
+            let p = network.parameterValues   // W (inputs x outputs, row-major), then b
+            // A gradient <= 1e-9 on a problem whose Hessian's eigenvalues are ~0.1-1
+            // leaves each parameter within ~1e-8 of the solution.
+            for i in 0..<inputs { XCTAssertEqual(p[i * outputs + j], w[i], accuracy: 1e-7, "W[\(i)][\(j)]") }
+            XCTAssertEqual(p[inputs * outputs + j], w[inputs], accuracy: 1e-7, "b[\(j)]")
+        }
+    }
+
     private func options(iterations: Int) -> TrainingOptions {
         var o = TrainingOptions()
         o.method = .lbfgs
