@@ -146,7 +146,7 @@ func writeDetails(_ summary: TrainingSummary, to details: UnsafeMutablePointer<s
     put(\smlp_train_details.iterations, summary.iterations)
     put(\smlp_train_details.function_evals, summary.functionEvaluations)
     put(\smlp_train_details.stop_reason, reason)
-    put(\smlp_train_details.final_objective, summary.finalObjective)
+    put(\smlp_train_details.final_objective, summary.finalObjective ?? .nan)
     raw.storeBytes(of: room >= MemoryLayout<smlp_train_details>.size ? MemoryLayout<smlp_train_details>.size : written,
                    as: Int.self)
 }

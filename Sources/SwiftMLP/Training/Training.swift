@@ -96,8 +96,8 @@ public struct TrainingSummary: Sendable, Equatable {
     public var functionEvaluations = 0
     public var stopReason: StopReason = .maxEpochs
     /// L-BFGS: the objective minimised (loss plus L2 term, see LBFGS.swift) at the
-    /// end of the last iteration; NaN for mini-batch training.
-    public var finalObjective = Double.nan
+    /// end of the last iteration; nil for mini-batch training (NaN in C).
+    public var finalObjective: Double? = nil
 }
 
 /// Loss and accuracy of a network on a data set.

@@ -288,6 +288,17 @@ final class LBFGSTests: XCTestCase {
         XCTAssertEqual(summary.stopReason, .callback)
         XCTAssertTrue(summary.stoppedByCallback)
         XCTAssertEqual(summary.iterations, 3)
+
+        // Mini-batch: iterations and evaluations count steps; no objective.
+        (network, x, labels) = try classification(Double.self)
+        var miniBatch = TrainingOptions()
+        miniBatch.epochs = 2
+        miniBatch.batchSize = 16   // 60 rows: 4 steps an epoch
+        summary = try run(network, x, labels, miniBatch)
+        XCTAssertEqual(summary.iterations, 8)
+        XCTAssertEqual(summary.functionEvaluations, 8)
+        XCTAssertEqual(summary.stopReason, .maxEpochs)
+        XCTAssertNil(summary.finalObjective)
     }
 
     /// F = mean loss + wd/2 ||W||^2 over weights only: F minus the mean loss at the
@@ -302,7 +313,7 @@ final class LBFGSTests: XCTestCase {
         for layer in network.layout.layers {
             for i in layer.weightOffset..<layer.biasOffset { squares += network.parameterValues[i] * network.parameterValues[i] }
         }
-        XCTAssertEqual(summary.finalObjective - summary.finalTrainLoss, 0.025 * squares, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(summary.finalObjective) - summary.finalTrainLoss, 0.025 * squares, accuracy: 1e-12)
         XCTAssertEqual(summary.stopReason, .gradientTolerance)
     }
 
