@@ -45,6 +45,11 @@ public struct TrainingOptions: Sendable, Equatable {
     public var minDelta = 0.0
     /// With validation data: end with the parameters of the best (lowest) validation epoch.
     public var restoreBest = true
+    /// Mini-batch optimizer steps, or L-BFGS on the whole data set (LBFGS.swift),
+    /// which ignores batchSize, shuffle and dropLast.
+    public var method: TrainingMethod = .miniBatch
+    /// Used when `method` is `.lbfgs`.
+    public var lbfgs = LBFGSOptions()
 
     public init() {}
 
@@ -57,6 +62,7 @@ public struct TrainingOptions: Sendable, Equatable {
         guard minDelta.isFinite, minDelta >= 0 else {
             throw MLPError(.invalidArgument, "min_delta is \(minDelta); it must be finite and >= 0")
         }
+        if method == .lbfgs { try lbfgs.validate() }
     }
 }
 
@@ -69,6 +75,8 @@ public struct EpochReport: Sendable, Equatable {
     public var validationLoss: Double
     /// NaN without validation data, or for mean squared error.
     public var validationAccuracy: Double
+    /// The learning rate used this epoch; for L-BFGS, the step length the line
+    /// search accepted.
     public var learningRate: Double
 }
 
@@ -82,6 +90,15 @@ public struct TrainingSummary: Sendable, Equatable {
     public var finalValidationLoss = Double.nan
     public var stoppedEarly = false
     public var stoppedByCallback = false
+    /// Optimizer steps (mini-batch) or L-BFGS iterations.
+    public var iterations = 0
+    /// Loss-and-gradient evaluations: one per step (mini-batch), or over the whole
+    /// data set, line search included (L-BFGS).
+    public var functionEvaluations = 0
+    public var stopReason: StopReason = .maxEpochs
+    /// L-BFGS: the objective minimised (loss plus L2 term, see LBFGS.swift) at the
+    /// end of the last iteration; nil for mini-batch training (NaN in C).
+    public var finalObjective: Double? = nil
 }
 
 /// Loss and accuracy of a network on a data set.
@@ -182,6 +199,9 @@ extension Network {
         let snapshot = try TrainingSnapshot(of: self)
         defer { snapshot.deallocate() }
         do {
+            if options.method == .lbfgs {
+                return try lbfgsLoop(data, validation: validation, options: options, onEpoch: onEpoch)
+            }
             return try trainLoop(data, validation: validation, options: options, onEpoch: onEpoch)
         } catch {
             snapshot.restore(into: self)
@@ -273,6 +293,7 @@ extension Network {
                 lossSum += configuration.reduction == .mean ? loss * Double(count) : loss
                 samplesSeen += count
                 start += count
+                summary.iterations += 1
             }
             epoch = epoch == Int.max ? Int.max : epoch + 1   // saturating, like the step count
             let trainLoss = samplesSeen > 0 ? lossSum / Double(samplesSeen) : .nan
@@ -307,13 +328,16 @@ extension Network {
             }
             if !onEpoch(report) {
                 summary.stoppedByCallback = true
+                summary.stopReason = .callback
                 break
             }
             if stopEarly {
                 summary.stoppedEarly = true
+                summary.stopReason = .earlyStopping
                 break
             }
         }
+        summary.functionEvaluations = summary.iterations
         if let bestParameters {
             parameters.copy(from: bestParameters)
             normBounds.known = false

@@ -72,6 +72,8 @@ _SCHEDULE_NAMES = {
     "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
     "inverse_scaling": Schedule.SCHEDULE_INVERSE_SCALING,
 }
+_TRAIN_METHODS = {"minibatch": _capi.TrainMethod.TRAIN_MINIBATCH, "lbfgs": _capi.TrainMethod.TRAIN_LBFGS}
+_STOP_REASONS = {int(reason): reason.name[len("STOP_"):].lower() for reason in _capi.StopReason}
 _CACHE_NAMES = {"z": CacheKind.CACHE_Z, "a": CacheKind.CACHE_A, "dz": CacheKind.CACHE_DZ}
 _OUTPUT_FOR_LOSS = {
     Loss.MSE: Activation.IDENTITY,
@@ -233,6 +235,25 @@ class TrainSummary:
     stopped_early: bool
     stopped_by_callback: bool
     history: list[EpochReport] = field(default_factory=list)
+    #: L-BFGS iterations, or optimizer steps of mini-batch training (smlp_train_details).
+    n_iter: int = 0
+    #: Loss-and-gradient evaluations (L-BFGS: over the whole data set, line search included).
+    n_fun: int = 0
+    #: Why training stopped: "max_epochs", "early_stopping", "callback",
+    #: "gradient_tolerance", "loss_change", "max_function_evals" or "line_search_failed".
+    stop_reason: str = "max_epochs"
+    #: L-BFGS: the objective minimised (loss + weight_decay/2 ||W||^2) at the end; NaN otherwise.
+    final_objective: float = float("nan")
+
+    @property
+    def loss_curve(self) -> list[float]:
+        """The train loss after each epoch (L-BFGS: each iteration), as scikit-learn's loss_curve_."""
+        return [report.train_loss for report in self.history]
+
+    @property
+    def converged(self) -> bool:
+        """L-BFGS stopped on a tolerance (not on a limit, a callback or early stopping)."""
+        return self.stop_reason in ("gradient_tolerance", "loss_change", "line_search_failed")
 
 
 class Evaluation(NamedTuple):
@@ -830,8 +851,24 @@ class Network:
               validation_data: tuple[ArrayLike, ArrayLike] | None = None, patience: int = 0,
               min_delta: float = 0.0, restore_best: bool = True,
               callback: Callable[[EpochReport], Any] | None = None,
-              progress: bool = False) -> TrainSummary:
+              progress: bool = False, method: str = "minibatch", history_size: int = 10,
+              tol: float = 1e-5, tolerance_change: float = 2.220446049250313e-9,
+              max_fun: int = 15000) -> TrainSummary:
         """Trains on a whole data set in memory (smlp_train).
+
+        ``method="minibatch"`` (default) runs epochs of optimizer steps on batches.
+        ``method="lbfgs"`` runs L-BFGS on the whole data set (see smlp_train in
+        swiftmlp.h): ``epochs`` is then the iteration limit (scikit-learn's
+        max_iter), ``max_fun`` the limit on loss-and-gradient evaluations,
+        ``tol`` the gradient tolerance (max |gradient entry|; scipy's gtol),
+        ``tolerance_change`` the relative decrease below which it stops (scipy's
+        ftol), ``history_size`` the number of correction pairs. It minimises the
+        loss plus ``weight_decay``/2 * ||W||^2 from :meth:`set_optimizer` (other
+        optimizer settings are unused); scikit-learn's ``alpha`` is
+        ``weight_decay = alpha / n_samples``. batch_size, shuffle and drop_last are
+        ignored; validation, patience and the callback work per iteration. The
+        summary's ``n_iter``, ``n_fun``, ``stop_reason`` and ``loss_curve`` say what
+        happened.
 
         The data are converted once; every epoch and batch then runs in the library.
         ``callback(report)`` is called after each epoch with an :class:`EpochReport`;
@@ -863,6 +900,16 @@ class Network:
         options.patience = _index(patience, "patience")
         options.min_delta = float(min_delta)
         options.restore_best = 1 if restore_best else 0
+        if method not in _TRAIN_METHODS:
+            raise ValueError(f"method must be one of {sorted(_TRAIN_METHODS)}, not {method!r}")
+        options.method = _TRAIN_METHODS[method]
+        options.lbfgs_history = _index(history_size, "history_size")
+        options.tolerance_grad = float(tol)
+        options.tolerance_change = float(tolerance_change)
+        options.max_function_evals = _index(max_fun, "max_fun")
+        details = _capi.smlp_train_details()
+        details.struct_size = ctypes.sizeof(details)
+        options.details = ctypes.pointer(details)
 
         history: list[EpochReport] = []
         pending: list[BaseException] = []
@@ -907,7 +954,10 @@ class Network:
             final_train_loss=summary.final_train_loss,
             final_validation_loss=summary.final_validation_loss,
             stopped_early=bool(summary.stopped_early),
-            stopped_by_callback=bool(summary.stopped_by_callback), history=history)
+            stopped_by_callback=bool(summary.stopped_by_callback), history=history,
+            n_iter=int(details.iterations), n_fun=int(details.function_evals),
+            stop_reason=_STOP_REASONS.get(details.stop_reason, str(details.stop_reason)),
+            final_objective=details.final_objective)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike) -> Evaluation:
         """Mean per-sample loss and accuracy on a data set, without training.
