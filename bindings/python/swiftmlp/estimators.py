@@ -548,7 +548,56 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _fit_lbfgs(self, X: np.ndarray, targets: np.ndarray, weights: np.ndarray | None) -> None:
-        raise ValueError("solver='lbfgs' is not available in this build of swiftmlp")
+        """sklearn's lbfgs: L-BFGS on the whole data set (the library's), at most
+        max_iter iterations and max_fun loss-and-gradient evaluations, stopping when
+        every gradient entry is within tol, minimising the mean loss plus
+        0.5 * alpha * ||W||^2 / n_samples. No early stopping, as in sklearn."""
+        network = self.network_
+        if weights is not None:
+            # The objective with integer weights is that of repeated rows (a zero
+            # weight drops its row); L-BFGS sees the whole set, so this is exact.
+            if not np.all(weights == np.round(weights)):
+                raise ValueError("solver='lbfgs' supports integer sample weights (each row counts "
+                                 "that many times); use a stochastic solver for other weights")
+            rows = np.repeat(np.arange(X.shape[0]), weights.astype(np.int64))
+            X, targets = X[rows], targets[rows]
+        if self.standardize and network.scaler is None:
+            network.fit_scaler(X)
+        elif not self.standardize and network.scaler is not None:
+            network.clear_scaler()
+        network.set_optimizer("sgd", learning_rate=float(self.learning_rate_init),
+                              weight_decay=float(self.alpha) / X.shape[0])
+        self._optimizer = _OptimizerState(self.solver, float(self.learning_rate_init))
+        verbose = bool(self.verbose)
+
+        def report(epoch: Any) -> bool:
+            if verbose:
+                print("Iteration %d, loss = %.8f" % (epoch.epoch, epoch.train_loss))
+            return False
+
+        summary = network.train(X, targets, method="lbfgs", epochs=int(self.max_iter),
+                                max_fun=int(self.max_fun), tol=float(self.tol), callback=report,
+                                progress=bool(self.progress))
+        self.n_iter_ = min(int(summary.n_iter), int(self.max_iter))
+        self.t_ = self.t_ + X.shape[0] * self.n_iter_
+        self.loss_ = float(summary.final_objective)
+        self.loss_curve_.extend(float(v) for v in summary.loss_curve)
+        self._lbfgs_evaluations = int(summary.n_fun)
+        messages = {
+            "max_epochs": (1, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"),
+            "max_function_evals": (1, "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"),
+            "line_search_failed": (2, "ABNORMAL: no step along the search direction lowered the loss"),
+        }
+        if summary.stop_reason in messages:
+            status, message = messages[summary.stop_reason]
+            text = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status={status}):\n"
+                    f"{message}\n")
+            if summary.stop_reason == "max_epochs":
+                text += ("\nIncrease the number of iterations to improve the convergence "
+                         f"(max_iter={self.max_iter}).")
+            text += ("\nYou might also want to scale the data as shown in:\n"
+                     "    https://scikit-learn.org/stable/modules/preprocessing.html")
+            warnings.warn(text, ConvergenceWarning, stacklevel=4)
 
     def _split(self, X: np.ndarray, targets: np.ndarray, weights: np.ndarray | None) -> tuple:
         """sklearn's split: train_test_split with validation_fraction, stratified on a
@@ -862,8 +911,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     activation : {"relu", "tanh", "logistic", "identity", "leaky_relu"}, default "relu"
         Activation of the hidden layers.
     solver : {"adam", "sgd", "lbfgs", "adamw", "rmsprop"}, default "adam"
-        The optimizer. "adamw" (alpha is the decoupled weight decay) and "rmsprop"
-        are swiftmlp's additions.
+        The optimizer. "lbfgs" is the library's L-BFGS on the whole data set
+        (max_iter iterations, max_fun evaluations, gradient tolerance tol; integer
+        sample weights only). "adamw" (alpha is the decoupled weight decay) and
+        "rmsprop" are swiftmlp's additions.
     alpha : float, default 1e-4
         L2 penalty on the weights: a weight decay of alpha / batch_size on the mean
         gradient, and 0.5 * alpha * ||W||^2 / n_samples in the reported loss.

@@ -230,6 +230,33 @@ def test_coefs_are_read_only_and_can_be_set_before_fit():
         model.coefs_[0][0, 0] = 5.0
 
 
+def test_lbfgs_limits_and_attributes():
+    """solver='lbfgs': max_iter bounds the iterations and max_fun the evaluations,
+    each with sklearn's ConvergenceWarning; n_iter_ and loss_curve_ follow."""
+    x, y = make_regression(n_samples=80, n_features=4, noise=1.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 5 iteration\(s\)"):
+        model = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(x, y)
+    assert model.n_iter_ == 5 and len(model.loss_curve_) == 5
+    with pytest.warns(ConvergenceWarning, match="F,G EVALUATIONS EXCEEDS LIMIT"):
+        model = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=500, max_fun=7,
+                             random_state=0).fit(x, y)
+    assert model.n_iter_ <= 7 and model._lbfgs_evaluations == 7  # the library never exceeds max_fun
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=2000, tol=1e-3,
+                             random_state=0).fit(x, y)
+    assert model.n_iter_ < 2000 and model.score(x, y) > 0.99
+    # integer sample weights: the same objective as repeated rows
+    weights = np.r_[np.full(40, 2), np.ones(40)]
+    rows = np.r_[np.repeat(np.arange(40), 2), np.arange(40, 80)]
+    params = dict(solver="lbfgs", hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+    weighted = MLPRegressor(**params).fit(x, y, sample_weight=weights)
+    repeated = MLPRegressor(**params).fit(x[rows], y[rows])
+    assert np.array_equal(weighted.predict(x), repeated.predict(x))
+    with pytest.raises(ValueError, match="integer sample weights"):
+        MLPRegressor(**params).fit(x, y, sample_weight=np.full(80, 0.5))
+
+
 def test_partial_fit_is_absent_with_lbfgs():
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
@@ -255,6 +282,9 @@ EXPECTED = {
                         "check_classifiers_multilabel_representation_invariance": _REFIT,
                         "check_supervised_y_2d": _REFIT},
     "solver=sgd": {"check_sample_weight_equivalence_on_dense_data": _SW},
+    "solver=lbfgs": {"check_classifiers_multilabel_output_format_predict_proba":
+                     "lbfgs drives this check's logits past 37, where a float64 sigmoid is exactly 1.0 "
+                     "(scikit-learn's expit too); the check wants probabilities strictly below 1"},
     "dtype=float32": {
         "check_sample_weight_equivalence_on_dense_data": "float32 rounding, against rtol 1e-7",
         "check_sample_weight_equivalence_on_sparse_data": "float32 rounding, against rtol 1e-7",
@@ -262,7 +292,7 @@ EXPECTED = {
 }
 SETTINGS = {"defaults": {}, "early_stopping=True": {"early_stopping": True},
             "warm_start=True": {"warm_start": True}, "solver=sgd": {"solver": "sgd"},
-            "dtype=float32": {"dtype": "float32"}}
+            "solver=lbfgs": {"solver": "lbfgs"}, "dtype=float32": {"dtype": "float32"}}
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))
