@@ -140,11 +140,20 @@ typedef enum smlp_activation {
  *                              last activation must be SMLP_SOFTMAX; computed from z
  *                              with log-sum-exp, dL/dz = a * sum_j y_j - y, which is
  *                              a - y for one-hot rows. Targets may be given as rows
- *                              (one-hot or soft) or as integer class labels. */
+ *                              (one-hot or soft) or as integer class labels.
+ *   SMLP_POISSON               L = sum_j [exp(z_j) - y_j z_j + y_j log y_j - y_j]
+ *                              last activation must be SMLP_IDENTITY: the output z is
+ *                              the log of the predicted mean (smlp_predict returns z;
+ *                              the mean is exp(z)), dL/dz = exp(z) - y. Half the
+ *                              Poisson deviance (scikit-learn's loss='poisson'), 0
+ *                              when exp(z) = y. Counts belong in [0, inf); y log y is
+ *                              taken as 0 for y <= 0, and negative targets are not
+ *                              refused but make the loss meaningless. */
 typedef enum smlp_loss {
     SMLP_MSE = 0,
     SMLP_BINARY_CROSS_ENTROPY = 1,
-    SMLP_SOFTMAX_CROSS_ENTROPY = 2
+    SMLP_SOFTMAX_CROSS_ENTROPY = 2,
+    SMLP_POISSON = 3
 } smlp_loss;
 
 /* How per-sample losses (and so gradients) combine over a batch of n samples. */
@@ -414,7 +423,8 @@ typedef struct smlp_epoch_report {
                                        (L-BFGS: at the iteration's new parameters,
                                        without the L2 term)                          */
     double validation_loss;         /* NaN without validation data                    */
-    double validation_accuracy;     /* NaN without validation data or for SMLP_MSE    */
+    double validation_accuracy;     /* NaN without validation data, for SMLP_MSE and
+                                       for SMLP_POISSON                              */
     double learning_rate;           /* the rate used during this epoch (L-BFGS: the
                                        step length t the line search accepted)       */
 } smlp_epoch_report;
@@ -557,7 +567,8 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
 
 /* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
  * fraction of rows whose argmax equals the label (softmax), or whose every output is
- * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
+ * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE and SMLP_POISSON. Either
+ * output may be NULL.
  * Like smlp_predict, it does not refuse a diverged model: the loss is then NaN.
  * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),

@@ -33,6 +33,7 @@ func loss(from value: smlp_loss) throws(APIError) -> Loss {
     case SMLP_MSE: return .meanSquaredError
     case SMLP_BINARY_CROSS_ENTROPY: return .binaryCrossEntropy
     case SMLP_SOFTMAX_CROSS_ENTROPY: return .softmaxCrossEntropy
+    case SMLP_POISSON: return .poisson
     default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "loss is \(value.rawValue), not an smlp_loss")
     }
 }
@@ -42,6 +43,7 @@ func cValue(_ loss: Loss) -> smlp_loss {
     case .meanSquaredError: return SMLP_MSE
     case .binaryCrossEntropy: return SMLP_BINARY_CROSS_ENTROPY
     case .softmaxCrossEntropy: return SMLP_SOFTMAX_CROSS_ENTROPY
+    case .poisson: return SMLP_POISSON
     }
 }
 

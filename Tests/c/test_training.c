@@ -963,6 +963,8 @@ static void test_evaluate_case(const struct eval_case *ec, size_t rows) {
             for (j = 0; j < k; j++) y[i * k + j] = test_uniform(&state, 0, 1) < 0.5 ? 0.0 : 1.0;
         } else if (ec->loss == SMLP_SOFTMAX_CROSS_ENTROPY) {
             y[i * k + (size_t)labels[i]] = 1.0;
+        } else if (ec->loss == SMLP_POISSON) {
+            for (j = 0; j < k; j++) y[i * k + j] = floor(test_uniform(&state, 0, 4)); /* counts 0..3 */
         } else {
             for (j = 0; j < k; j++) y[i * k + j] = test_uniform(&state, -1, 1);
         }
@@ -994,6 +996,9 @@ static void test_evaluate_case(const struct eval_case *ec, size_t rows) {
                 if (a[j] > a[best]) best = j;
                 if (t[j] > t[target]) target = j;
                 break;
+            case SMLP_POISSON: /* a is z, the log of the mean */
+                l += exp(a[j]) - t[j] * a[j] + (t[j] > 0 ? t[j] * log(t[j]) : 0.0) - t[j];
+                break;
             }
         }
         if (ec->loss == SMLP_SOFTMAX_CROSS_ENTROPY) right = best == target;
@@ -1003,8 +1008,8 @@ static void test_evaluate_case(const struct eval_case *ec, size_t rows) {
     want_loss /= (double)rows;
     CHECK_CLOSE(loss, want_loss, 1e-12, "%s, %zu rows: loss is the mean per-sample loss of predict's outputs",
                 ec->name, rows);
-    if (ec->loss == SMLP_MSE) {
-        CHECK(isnan(acc), "%s: accuracy is NaN for MSE", ec->name);
+    if (ec->loss == SMLP_MSE || ec->loss == SMLP_POISSON) {
+        CHECK(isnan(acc), "%s: accuracy is NaN for MSE and Poisson", ec->name);
     } else {
         double want_acc = (double)correct / (double)rows;
         CHECK(acc == want_acc, "%s, %zu rows: accuracy %.17g equals %.17g from predict", ec->name, rows, acc,
@@ -1027,6 +1032,7 @@ static void test_evaluate(void) {
     static const struct eval_case cases[] = {
         {"MSE tanh/identity", {3, 5, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_MSE, SMLP_REDUCTION_MEAN, 0},
         {"MSE, sum reduction", {3, 5, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_MSE, SMLP_REDUCTION_SUM, 0},
+        {"Poisson tanh/identity", {3, 5, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_POISSON, SMLP_REDUCTION_MEAN, 0},
         {"BCE tanh/sigmoid", {3, 5, 2}, {SMLP_TANH, SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY,
          SMLP_REDUCTION_MEAN, 0},
         {"BCE, sum reduction", {3, 5, 2}, {SMLP_TANH, SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY,

@@ -28,7 +28,8 @@ public enum AnyNetwork {
 let activationCodes: [(Activation, UInt8)] = [
     (.identity, 0), (.sigmoid, 1), (.tanh, 2), (.relu, 3), (.leakyReLU, 4), (.softmax, 5),
 ]
-let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2)]
+let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2),
+                                  (.poisson, 3)]
 let reductionCodes: [(Reduction, UInt8)] = [(.mean, 0), (.sum, 1)]
 let initializationCodes: [(Initialization, UInt8)] = [(.automatic, 0), (.glorotUniform, 1), (.heUniform, 2)]
 let optimizerCodes: [(OptimizerKind, UInt8)] = [(.sgd, 0), (.adam, 1), (.adamW, 2), (.rmsProp, 3)]

@@ -382,7 +382,8 @@ extension Network {
             start += count
         }
         let loss = lossSum / Double(data.rows)
-        let accuracy = configuration.loss == .meanSquaredError ? Double.nan : Double(correct) / Double(data.rows)
+        let regression = configuration.loss == .meanSquaredError || configuration.loss == .poisson
+        let accuracy = regression ? Double.nan : Double(correct) / Double(data.rows)
         return Evaluation(loss: loss, accuracy: accuracy)
     }
 
@@ -413,7 +414,7 @@ extension Network {
                     if predicted != expected { allRight = false }
                 }
                 if allRight { correct += 1 }
-            case .meanSquaredError:
+            case .meanSquaredError, .poisson:
                 break
             }
         }

@@ -702,6 +702,7 @@ final class TrainingTests: XCTestCase {
                 case .meanSquaredError: y[i * k + j] = random.uniform(-1, 1)
                 case .binaryCrossEntropy: y[i * k + j] = random.uniform(0, 1) < 0.5 ? 0 : 1
                 case .softmaxCrossEntropy: y[i * k + j] = Int32(j) == labels[i] ? 1 : 0
+                case .poisson: y[i * k + j] = Double(random.int(0...3))
                 }
             }
         }
@@ -731,6 +732,8 @@ final class TrainingTests: XCTestCase {
                     l -= t * Foundation.log(p)
                     if p > a[i * k + best] { best = j }
                     if t > y[i * k + target] { target = j }
+                case .poisson:  // p is z, the log of the mean
+                    l += Foundation.exp(p) - t * p + (t > 0 ? t * Foundation.log(t) : 0) - t
                 }
             }
             if loss == .softmaxCrossEntropy { right = best == target }
@@ -739,8 +742,8 @@ final class TrainingTests: XCTestCase {
         }
         let want = total / Double(rows)
         XCTAssertEqual(result.loss, want, accuracy: 1e-12 * max(1, abs(want)), "\(label): mean per-sample loss")
-        if loss == .meanSquaredError {
-            XCTAssertTrue(result.accuracy.isNaN, "\(label): NaN accuracy for MSE")
+        if loss == .meanSquaredError || loss == .poisson {
+            XCTAssertTrue(result.accuracy.isNaN, "\(label): NaN accuracy for MSE and Poisson")
         } else {
             XCTAssertEqual(result.accuracy, Double(correct) / Double(rows), "\(label): accuracy")
             XCTAssertTrue(correct > 0 && correct < rows, "\(label): informative accuracy \(correct)/\(rows)")
@@ -753,6 +756,8 @@ final class TrainingTests: XCTestCase {
                 try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .identity], loss: .meanSquaredError,
                                   reduction: reduction, labels: false, rows: rows)
                 try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .sigmoid], loss: .binaryCrossEntropy,
+                                  reduction: reduction, labels: false, rows: rows)
+                try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .identity], loss: .poisson,
                                   reduction: reduction, labels: false, rows: rows)
                 try checkEvaluate(sizes: [3, 6, 4], activations: [.relu, .softmax], loss: .softmaxCrossEntropy,
                                   reduction: reduction, labels: true, rows: rows)

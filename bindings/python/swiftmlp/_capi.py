@@ -64,6 +64,7 @@ class Loss(IntEnum):
     MSE = 0
     BINARY_CROSS_ENTROPY = 1
     SOFTMAX_CROSS_ENTROPY = 2
+    POISSON = 3
 
 
 class Reduction(IntEnum):

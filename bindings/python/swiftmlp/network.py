@@ -58,7 +58,7 @@ _LOSS_NAMES = {
     "mse": Loss.MSE, "squared_error": Loss.MSE,
     "binary_cross_entropy": Loss.BINARY_CROSS_ENTROPY, "bce": Loss.BINARY_CROSS_ENTROPY,
     "softmax_cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
-    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
+    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY, "poisson": Loss.POISSON,
 }
 _REDUCTION_NAMES = {"mean": Reduction.REDUCTION_MEAN, "sum": Reduction.REDUCTION_SUM}
 _INIT_NAMES = {
@@ -79,9 +79,10 @@ _OUTPUT_FOR_LOSS = {
     Loss.MSE: Activation.IDENTITY,
     Loss.BINARY_CROSS_ENTROPY: Activation.SIGMOID,
     Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
+    Loss.POISSON: Activation.IDENTITY,
 }
 _LOSS_DISPLAY = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
-                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy"}
+                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy", Loss.POISSON: "poisson"}
 _ACTIVATION_DISPLAY = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid",
                        Activation.TANH: "tanh", Activation.RELU: "relu",
                        Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
@@ -381,8 +382,9 @@ class Network:
         sigmoid for ``"binary_cross_entropy"``, softmax for ``"softmax_cross_entropy"``.
         Names: identity (linear), sigmoid (logistic), tanh, relu, leaky_relu, softmax.
     loss:
-        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output) or
-        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels).
+        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output),
+        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels) or
+        ``"poisson"`` (identity output, which is the log of the predicted mean).
     reduction:
         ``"mean"`` or ``"sum"`` of the per-sample losses of a batch.
     dtype:
