@@ -804,7 +804,10 @@ class _BaseMLP(BaseEstimator):
                 total += float(np.dot(wb, losses)) / w_sum * len(index)
                 penalty_factor += len(index) / w_sum
                 scale = (wb * len(index) / w_sum)[:, None]
-                shifted = outputs - scale * (outputs - yb)
+                # dL/dz = g(z) - y with g the identity, sigmoid or softmax output, or
+                # exp for Poisson (whose output is z itself)
+                fitted = np.exp(outputs) if self._loss_name() == "poisson" else outputs
+                shifted = fitted - scale * (fitted - yb)
                 network.step(xb, np.ascontiguousarray(shifted, dtype=network.dtype))
         network.epoch = network.epoch + 1
         return total / n, penalty_factor / n
@@ -814,8 +817,9 @@ class _BaseMLP(BaseEstimator):
         loss = self._loss_name()
         if loss == "mse":
             return 0.5 * ((outputs - y) ** 2).sum(axis=1)
-        if loss == "poisson":
-            return (outputs - y * np.log(np.maximum(outputs, 1e-300))).sum(axis=1)
+        if loss == "poisson":  # outputs are z, the log of the mean
+            entropy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+            return (np.exp(outputs) - y * outputs + entropy - y).sum(axis=1)
         eps = np.finfo(np.float64).eps
         clipped = np.clip(outputs, eps, 1 - eps)
         if loss == "binary_cross_entropy":
@@ -1115,8 +1119,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor, scikit-learn's MLPRegressor. Parameters and
     attributes as :class:`MLPClassifier` (without classes_), plus ``loss``:
-    "squared_error" (identity output) or "poisson" (exponential output, the Poisson
-    deviance's half; y >= 0). ``y`` may be 1-D or n_samples x n_outputs.
+    "squared_error" (identity output) or "poisson" (half the Poisson deviance with an
+    exponential output, out_activation_ "exp": the network's output is the log of
+    the mean, and predict returns the mean; y >= 0). ``y`` may be 1-D or
+    n_samples x n_outputs.
 
     With early_stopping, validation_scores_ holds each epoch's validation R^2.
     """
@@ -1180,7 +1186,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return X, targets, weights
 
     def _score_outputs(self, outputs: np.ndarray, targets: np.ndarray, weights: np.ndarray | None) -> float:
-        return _r2(targets, outputs, weights)
+        mean = self._mean(outputs)
+        if not np.all(np.isfinite(mean)):
+            return math.nan
+        return _r2(targets, mean, weights)
+
+    def _mean(self, outputs: np.ndarray) -> np.ndarray:
+        """The predicted mean: the network's output, or exp of it for Poisson (the
+        library's Poisson output is the log of the mean)."""
+        if self.loss != "poisson":
+            return outputs
+        with np.errstate(over="ignore"):
+            return np.exp(outputs)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "MLPRegressor":
         """Trains on X (n_samples x n_features, dense or sparse) and targets y; returns self."""
@@ -1193,5 +1210,5 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets: 1-D when fitted on a 1-D y, else n_samples x n_outputs."""
-        output = self._forward(X)
+        output = self._mean(self._forward(X))
         return output[:, 0] if self._y_1d else output

@@ -257,6 +257,37 @@ def test_lbfgs_limits_and_attributes():
         MLPRegressor(**params).fit(x, y, sample_weight=np.full(80, 0.5))
 
 
+def test_poisson_regressor():
+    """loss='poisson': the network's output is the log of the mean, predict gives
+    the mean; with no hidden nonlinearity it is Poisson regression (a GLM)."""
+    rng = np.random.RandomState(0)
+    x = rng.uniform(size=(300, 2))
+    y = rng.poisson(np.exp(0.5 + x[:, 0] - x[:, 1]))
+    model = MLPRegressor(loss="poisson", hidden_layer_sizes=(1,), activation="identity", alpha=0,
+                         solver="lbfgs", tol=1e-8, random_state=0).fit(x, y)
+    from sklearn.linear_model import PoissonRegressor
+    glm = PoissonRegressor(alpha=0, tol=1e-10).fit(x, y)
+    assert model.out_activation_ == "exp" and model.network_.loss == swiftmlp.Loss.POISSON
+    assert np.allclose(model.predict(x), glm.predict(x), rtol=1e-5)
+    z = model.network_.predict(x)[:, 0]
+    assert np.allclose(model.predict(x), np.exp(z))
+    # the loss is half the Poisson deviance, as sklearn's: mean(y log(y/mu) - y + mu)
+    mu = model.predict(x)
+    deviance = np.mean(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0) - y + mu)
+    assert model.loss_ == pytest.approx(deviance, rel=1e-9)
+    with pytest.raises(ValueError, match="negative"):
+        MLPRegressor(loss="poisson").fit(x, -y - 1.0)
+    # sample weights with a stochastic solver: one batch, repetition == weighting
+    weights = np.r_[np.full(150, 2.0), np.ones(150)]
+    rows = np.r_[np.repeat(np.arange(150), 2), np.arange(150, 300)]
+    params = dict(loss="poisson", hidden_layer_sizes=(3,), solver="sgd", momentum=0.0, batch_size=1000,
+                  shuffle=False, max_iter=20, learning_rate_init=0.01, random_state=0, tol=0.0)
+    weighted = MLPRegressor(**params).fit(x, y, sample_weight=weights)
+    repeated = MLPRegressor(**params).fit(x[rows], y[rows])
+    assert np.allclose(weighted.predict(x), repeated.predict(x), rtol=1e-9)
+    assert np.allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
+
+
 def test_partial_fit_is_absent_with_lbfgs():
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
