@@ -12,9 +12,9 @@
 // Direction: the two-loop recursion over the last m pairs s = x_{k+1} - x_k,
 // y = g_{k+1} - g_k with H0 = (s.y / y.y) I (Nocedal & Wright alg. 7.4); a pair with
 // s.y <= eps y.y is skipped, which keeps H positive definite. Step: the strong Wolfe
-// line search (LineSearch.swift), first trying t = min(1, 1/||g||_1) on the first
-// iteration (PyTorch's choice; the gradient's scale is unknown then) and t = 1
-// after. If the search makes no progress along the quasi-Newton direction, the
+// line search (LineSearch.swift), first trying t = min(1, 1/||g||_1) while there is
+// no history (PyTorch's choice for its first iteration: the direction's scale is
+// unknown then) and t = 1 after. If the search makes no progress along the quasi-Newton direction, the
 // history is dropped and the iteration retries along -g (as L-BFGS-B does); if that
 // fails too, training stops (`.lineSearchFailed`).
 //
