@@ -166,11 +166,20 @@ typedef enum smlp_activation {
  *                              last activation must be SMLP_SOFTMAX; computed from z
  *                              with log-sum-exp, dL/dz = a * sum_j y_j - y, which is
  *                              a - y for one-hot rows. Targets may be given as rows
- *                              (one-hot or soft) or as integer class labels. */
+ *                              (one-hot or soft) or as integer class labels.
+ *   SMLP_POISSON               L = sum_j [exp(z_j) - y_j z_j + y_j log y_j - y_j]
+ *                              last activation must be SMLP_IDENTITY: the output z is
+ *                              the log of the predicted mean (smlp_predict returns z;
+ *                              the mean is exp(z)), dL/dz = exp(z) - y. Half the
+ *                              Poisson deviance (scikit-learn's loss='poisson'), 0
+ *                              when exp(z) = y. Counts belong in [0, inf); y log y is
+ *                              taken as 0 for y <= 0, and negative targets are not
+ *                              refused but make the loss meaningless. */
 typedef enum smlp_loss {
     SMLP_MSE = 0,
     SMLP_BINARY_CROSS_ENTROPY = 1,
-    SMLP_SOFTMAX_CROSS_ENTROPY = 2
+    SMLP_SOFTMAX_CROSS_ENTROPY = 2,
+    SMLP_POISSON = 3
 } smlp_loss;
 
 /* How per-sample losses (and so gradients) combine over a batch of n samples. */
@@ -357,12 +366,16 @@ smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_
  *   EXPONENTIAL  lr * gamma^e                                           (ExponentialLR)
  *   COSINE       min_lr + (lr - min_lr) * (1 + cos(pi * min(e, t_max) / t_max)) / 2
  *                (CosineAnnealingLR up to t_max; after t_max it stays at min_lr,
- *                where PyTorch's would follow the cosine back up) */
+ *                where PyTorch's would follow the cosine back up)
+ *   INVERSE_SCALING  lr / (e + 1)^gamma, gamma >= 0 (scikit-learn's "invscaling",
+ *                whose t is the samples seen: its binding sets e to that count
+ *                with smlp_set_epoch before each epoch) */
 typedef enum smlp_schedule {
     SMLP_SCHEDULE_CONSTANT = 0,
     SMLP_SCHEDULE_STEP = 1,
     SMLP_SCHEDULE_EXPONENTIAL = 2,
-    SMLP_SCHEDULE_COSINE = 3
+    SMLP_SCHEDULE_COSINE = 3,
+    SMLP_SCHEDULE_INVERSE_SCALING = 4
 } smlp_schedule;
 
 typedef enum smlp_optimizer {
@@ -400,7 +413,8 @@ typedef struct smlp_optimizer_config {
     double clip_norm;               /* 0: no clipping; else > 0                      */
     smlp_schedule schedule;         /* default SMLP_SCHEDULE_CONSTANT                */
     size_t step_size;               /* STEP: epochs per decay, >= 1 (default 10)     */
-    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1)  */
+    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1);
+                                       INVERSE_SCALING: the power, >= 0              */
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
 } smlp_optimizer_config;
@@ -429,16 +443,57 @@ smlp_status smlp_set_epoch(smlp_model *model, size_t epoch);
  * over the data, whatever the reduction, so train and validation losses compare. */
 typedef struct smlp_epoch_report {
     size_t epoch;                   /* 1-based, within this smlp_train call          */
-    double train_loss;              /* mean over the epoch's batches, before updates  */
+    double train_loss;              /* mean over the epoch's batches, before updates
+                                       (L-BFGS: at the iteration's new parameters,
+                                       without the L2 term)                          */
     double validation_loss;         /* NaN without validation data                    */
-    double validation_accuracy;     /* NaN without validation data or for SMLP_MSE    */
-    double learning_rate;           /* the rate used during this epoch                */
+    double validation_accuracy;     /* NaN without validation data, for SMLP_MSE and
+                                       for SMLP_POISSON                              */
+    double learning_rate;           /* the rate used during this epoch (L-BFGS: the
+                                       step length t the line search accepted)       */
 } smlp_epoch_report;
 
-/* Called once per epoch, on the thread that called smlp_train. Return 0 to go on,
+/* Called once per epoch (L-BFGS: per iteration), on the thread that called smlp_train. Return 0 to go on,
  * non-zero to stop after this epoch. It must not call functions that change the
  * same model (they return SMLP_ERR_BUSY); other models are fine. */
 typedef int (*smlp_epoch_callback)(const smlp_epoch_report *report, void *user_data);
+
+/* How smlp_train updates the parameters. */
+typedef enum smlp_train_method {
+    SMLP_TRAIN_MINIBATCH = 0,       /* epochs of smlp_step on mini-batches (default) */
+    SMLP_TRAIN_LBFGS = 1            /* L-BFGS on the whole data set (see below)      */
+} smlp_train_method;
+
+/* Why smlp_train stopped (smlp_train_details.stop_reason). */
+typedef enum smlp_stop_reason {
+    SMLP_STOP_MAX_EPOCHS = 0,       /* all epochs (L-BFGS: iterations) ran           */
+    SMLP_STOP_EARLY_STOPPING = 1,   /* patience ran out                              */
+    SMLP_STOP_CALLBACK = 2,         /* the callback returned non-zero                */
+    SMLP_STOP_GRADIENT_TOLERANCE = 3, /* L-BFGS: max |g_i| <= tolerance_grad         */
+    SMLP_STOP_LOSS_CHANGE = 4,      /* L-BFGS: an iteration lowered F by no more
+                                       than tolerance_change * max(|F|, 1)           */
+    SMLP_STOP_MAX_FUNCTION_EVALS = 5, /* L-BFGS: max_function_evals evaluations ran  */
+    SMLP_STOP_LINE_SEARCH_FAILED = 6 /* L-BFGS: no step, even along -g, lowered F:
+                                       a minimum to the precision of the dtype       */
+} smlp_stop_reason;
+
+/* What smlp_train reports beyond smlp_train_summary. smlp_train_summary cannot grow
+ * (programs built against an older header pass a pointer to its old size), so the
+ * new counts live here, reached through options.details; struct_size lets this
+ * struct grow in turn: the library writes only the whole fields that fit in
+ * struct_size, and sets struct_size to the end of the last one it wrote (less than
+ * yours when the library is older than your header). Written on success only. */
+typedef struct smlp_train_details {
+    size_t struct_size;             /* set by the caller: sizeof(smlp_train_details) */
+    size_t iterations;              /* L-BFGS iterations (= epochs_run); mini-batch:
+                                       optimizer steps taken                         */
+    size_t function_evals;          /* loss-and-gradient evaluations: L-BFGS, over the
+                                       whole data set, line search included, the
+                                       initial one too; mini-batch: one per step     */
+    smlp_stop_reason stop_reason;
+    double final_objective;         /* L-BFGS: F (see below) at the end of the last
+                                       iteration; NaN for mini-batch                 */
+} smlp_train_details;
 
 typedef struct smlp_train_options {
     size_t struct_size;             /* sizeof(smlp_train_options)                    */
@@ -455,12 +510,31 @@ typedef struct smlp_train_options {
                                        skipped: every epoch trains on all rows      */
     const smlp_dataset *validation; /* NULL: none (default)                          */
     size_t patience;                /* with validation: stop after this many epochs
-                                       without improvement; 0 never stops (default) */
-    double min_delta;               /* an improvement must exceed this (default 0)  */
+                                       in a row without improvement; 0 never stops
+                                       (default)                                     */
+    double min_delta;               /* for patience, an improvement must lower the best
+                                       validation loss so far by more than this
+                                       (default 0); it does not change which epoch is
+                                       the best                                      */
     int restore_best;               /* with validation: end with the parameters of the
-                                       best validation epoch (default 1)             */
+                                       best validation epoch, the one with the lowest
+                                       validation loss (default 1)                   */
     smlp_epoch_callback callback;   /* NULL: none (default)                          */
     void *user_data;                /* passed to callback unchanged                  */
+    /* Fields after user_data were added with L-BFGS: a struct_size that ends at
+     * user_data (a program built against the earlier header) is accepted, and
+     * they take their defaults. */
+    smlp_train_method method;       /* default SMLP_TRAIN_MINIBATCH                  */
+    size_t lbfgs_history;           /* L-BFGS: correction pairs m, >= 1 (default 10;
+                                       at most param_count are kept)                 */
+    double tolerance_grad;          /* L-BFGS: stop when every |dF/dp_i| <= this,
+                                       >= 0 (default 1e-5, scipy's gtol)             */
+    double tolerance_change;        /* L-BFGS: stop when F_k - F_{k+1} <= this *
+                                       max(|F_k|, |F_{k+1}|, 1), >= 0 (default
+                                       2.220446049250313e-9, scipy's ftol)           */
+    size_t max_function_evals;      /* L-BFGS: evaluations allowed, >= 1 (default
+                                       15000, scikit-learn's max_fun)                */
+    smlp_train_details *details;    /* NULL (default), or filled on success          */
 } smlp_train_options;
 
 /* Fills *options with the defaults above. Does nothing when options is NULL. */
@@ -476,16 +550,44 @@ typedef struct smlp_train_summary {
     int stopped_by_callback;
 } smlp_train_summary;
 
-/* Trains on a whole data set in memory: for each epoch, (optionally) shuffles the
- * rows, runs smlp_step on consecutive batches of batch_size rows (the last one may
- * be smaller unless drop_last), then evaluates the validation data, calls the
- * callback, and checks early stopping. The data are checked once up front: a NaN or
- * infinity anywhere is SMLP_ERR_NON_FINITE naming its row. The call is all or
+/* Trains on a whole data set in memory. The data are checked once up front: a NaN
+ * or infinity anywhere is SMLP_ERR_NON_FINITE naming its row. The call is all or
  * nothing: on any failure (also a loss that turns non-finite mid-run) the model's
  * parameters, optimizer state, generator and epoch are restored to what they were,
- * and the message says where it failed ("epoch 3, batch at row 64: ...") and that
- * the model was rolled back (whatever smlp_step would say it left behind).
- * out_summary may be NULL. The model's scaler, if any, applies to both data sets.
+ * the message says where it failed ("epoch 3, batch at row 64: ...") and that the
+ * model was rolled back (whatever smlp_step would say it left behind), and neither
+ * *out_summary nor *options->details is written. out_summary may be NULL. The
+ * model's scaler, if any, applies to both data sets.
+ *
+ * SMLP_TRAIN_MINIBATCH: for each epoch, (optionally) shuffles the rows, runs
+ * smlp_step on consecutive batches of batch_size rows (the last one may be smaller
+ * unless drop_last), then evaluates the validation data, calls the callback, and
+ * checks early stopping.
+ *
+ * SMLP_TRAIN_LBFGS: L-BFGS (Nocedal & Wright alg. 7.4/7.5, as scipy's L-BFGS-B
+ * without bounds and PyTorch's LBFGS with line_search_fn="strong_wolfe") minimises
+ *     F(p) = L(p) + weight_decay/2 * ||W||^2     (biases too if decay_biases)
+ * where L is the loss over all rows reduced as the model's reduction says (mean or
+ * sum) and weight_decay, decay_biases come from smlp_set_optimizer; scikit-learn's
+ * MLP objective (mean loss + alpha/(2 n) ||W||^2) is weight_decay = alpha / n_rows.
+ * The optimizer's other settings and its state are neither used nor changed. Each
+ * iteration computes a direction from the last lbfgs_history pairs, then a line
+ * search (bracketing and zoom with cubic interpolation, N&W alg. 3.5/3.6) finds a
+ * step satisfying the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9); if it cannot
+ * lower F, the history is dropped and it retries along -grad F once. An iteration
+ * counts as an epoch: epochs is the iteration limit, and validation, patience,
+ * restore_best, the callback and the model's epoch count advance once per
+ * iteration. It stops on the first of: epochs iterations, max_function_evals
+ * evaluations (the line search is cut short, never exceeding it), tolerance_grad,
+ * tolerance_change, the callback, early stopping, a failed line search; details
+ * says which. batch_size, shuffle and drop_last are ignored; the generator is not
+ * used. If the starting point already meets tolerance_grad, no iteration runs
+ * (epochs_run 0, no callback). Memory: the whole data set is one batch (the
+ * workspace holds n_rows rows) and the history 2 * lbfgs_history * param_count
+ * scalars, allocated once per call; no iteration after the first allocates. Vectors are in the model's dtype, dot products and norms
+ * accumulate in double. A trial step whose loss is not finite is treated as too
+ * long, not as an error; a non-finite loss at the starting parameters is
+ * SMLP_ERR_NON_FINITE.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (options; a label out of range; both or
  * neither of y and labels), DTYPE_MISMATCH, SHAPE_MISMATCH, NON_FINITE,
  * OUT_OF_MEMORY, BUSY. */
@@ -494,9 +596,10 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
 
 /* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
  * fraction of rows whose argmax equals the label (softmax), or whose every output is
- * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
- * Like smlp_predict, it does not refuse a diverged model: the loss is then NaN or
- * infinite (finite data whose loss overflows the type give SMLP_OK and infinity).
+ * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE and SMLP_POISSON. Either
+ * output may be NULL. Like smlp_predict, it does not refuse a diverged model: the
+ * loss is then NaN or infinite (finite data whose loss overflows the type give
+ * SMLP_OK and infinity).
  * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),
  * NON_FINITE (a NaN or infinity in the data; the message names its row),

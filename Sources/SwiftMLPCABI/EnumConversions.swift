@@ -33,6 +33,7 @@ func loss(from value: smlp_loss) throws(APIError) -> Loss {
     case SMLP_MSE: return .meanSquaredError
     case SMLP_BINARY_CROSS_ENTROPY: return .binaryCrossEntropy
     case SMLP_SOFTMAX_CROSS_ENTROPY: return .softmaxCrossEntropy
+    case SMLP_POISSON: return .poisson
     default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "loss is \(value.rawValue), not an smlp_loss")
     }
 }
@@ -42,6 +43,7 @@ func cValue(_ loss: Loss) -> smlp_loss {
     case .meanSquaredError: return SMLP_MSE
     case .binaryCrossEntropy: return SMLP_BINARY_CROSS_ENTROPY
     case .softmaxCrossEntropy: return SMLP_SOFTMAX_CROSS_ENTROPY
+    case .poisson: return SMLP_POISSON
     }
 }
 
@@ -99,6 +101,7 @@ func schedule(from c: smlp_optimizer_config) throws(APIError) -> LearningRateSch
     case SMLP_SCHEDULE_STEP: return .step(stepSize: try epochs(c.step_size, "step_size"), gamma: c.gamma)
     case SMLP_SCHEDULE_EXPONENTIAL: return .exponential(gamma: c.gamma)
     case SMLP_SCHEDULE_COSINE: return .cosine(period: try epochs(c.t_max, "t_max"), minimum: c.min_lr)
+    case SMLP_SCHEDULE_INVERSE_SCALING: return .inverseScaling(power: c.gamma)
     default:
         throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.schedule is \(c.schedule.rawValue), not an smlp_schedule")
     }

@@ -285,7 +285,7 @@ static const struct opt opts[] = {
 };
 enum { N_OPTS = sizeof opts / sizeof opts[0] };
 
-static const char *schedule_names[4] = {"constant", "step", "exponential", "cosine"};
+static const char *schedule_names[5] = {"constant", "step", "exponential", "cosine", "inverse scaling"};
 
 /* Data for one net, in both dtypes. */
 struct data {
@@ -386,7 +386,7 @@ static int same_scaler(smlp_model *a, smlp_model *b, size_t n_in) {
 static void round_trip(const struct net *net, const struct opt *opt, smlp_dtype dtype, int index) {
     const char *dt = dtype == SMLP_FLOAT32 ? "float32" : "float64";
     const smlp_reduction reduction = (index & 1) ? SMLP_REDUCTION_SUM : SMLP_REDUCTION_MEAN;
-    const smlp_schedule schedule = (smlp_schedule)(index % 4);
+    const smlp_schedule schedule = (smlp_schedule)(index % 5);
     const size_t n_in = net->sizes[0];
     char label[256], path[512] = "";
     smlp_model *model = NULL, *from_file = NULL, *from_buffer = NULL;
@@ -834,7 +834,7 @@ static void test_absurd_values(smlp_dtype dtype) {
     /* Enum codes and values out of range. */
     BAD(24, 0, 1, "dtype 0");
     BAD(24, 3, 1, "dtype 3");
-    BAD(25, 3, 1, "loss 3");
+    BAD(25, 4, 1, "loss 4");
     BAD(25, 0xFF, 1, "loss 255");
     BAD(26, 2, 1, "reduction 2");
     BAD(27, 3, 1, "init 3");
@@ -845,7 +845,7 @@ static void test_absurd_values(smlp_dtype dtype) {
     BAD(36, 0xBFF0000000000000ull, 8, "leaky_relu_slope -1");
     BAD(36, 0x7FF8000000000000ull, 8, "leaky_relu_slope NaN");
     BAD(o + 0, 4, 1, "optimizer kind 4");
-    BAD(o + 3, 4, 1, "schedule 4");
+    BAD(o + 3, 5, 1, "schedule 5");
     BAD(o + 1, 1, 1, "nesterov with Adam");
     BAD(o + 4, 0, 8, "learning_rate 0");
     BAD(o + 4, 0x7FF0000000000000ull, 8, "learning_rate +inf");

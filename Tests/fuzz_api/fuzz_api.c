@@ -608,7 +608,15 @@ static void op_train(source *src) {
         o.callback = epoch_callback;
         o.user_data = &cb;
     }
-    if ((take8(src) & 0x1F) == 0x1F) o.struct_size = 3;
+    b = take8(src);
+    if ((b & 0x1F) == 0x1F) {
+        o.struct_size = 3;
+    } else if (b & 0x80) { /* L-BFGS: a small budget, a short history, maybe no tolerances */
+        o.method = SMLP_TRAIN_LBFGS;
+        o.max_function_evals = 1 + b % 30;
+        o.lbfgs_history = (b & 0x40) ? 1 : 3;
+        if (b & 0x20) o.tolerance_grad = o.tolerance_change = 0;
+    }
     before = take_snapshot(s);
     TRACE("train slot %d rows %zu epochs %zu batch %zu flags %x", (int)(s - slots), ds.d.n_rows, o.epochs,
           o.batch_size, flags);
@@ -618,7 +626,9 @@ static void op_train(source *src) {
     if (st == SMLP_OK) {
         drop_snapshot(&before);
         if (!params_finite(s)) die("OK but a parameter is not finite", "smlp_train", st);
-        if (!(flags & 2) && (summary.epochs_run < 1 || summary.epochs_run > o.epochs))
+        /* L-BFGS may run no iteration (the start already meets tolerance_grad). */
+        if (!(flags & 2) && (summary.epochs_run < (o.method == SMLP_TRAIN_LBFGS ? 0 : 1) ||
+                             summary.epochs_run > o.epochs))
             die("summary.epochs_run out of range", "smlp_train", st);
         s->poisoned = 0;
     } else {

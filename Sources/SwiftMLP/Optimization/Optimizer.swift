@@ -41,6 +41,9 @@ public enum LearningRateSchedule: Sendable, Equatable {
     /// minimum + (lr - minimum) (1 + cos(pi min(e, period) / period)) / 2
     /// (CosineAnnealingLR, held at `minimum` after `period` epochs)
     case cosine(period: Int, minimum: Double)
+    /// lr / (e + 1)^power  (scikit-learn's "invscaling" when e is set to the samples
+    /// seen so far)
+    case inverseScaling(power: Double)
 
     /// The learning rate for epoch `epoch` given the base rate.
     public func learningRate(base: Double, epoch: Int) -> Double {
@@ -54,6 +57,8 @@ public enum LearningRateSchedule: Sendable, Equatable {
         case .cosine(let period, let minimum):
             let progress = Double(min(epoch, period)) / Double(period)
             return minimum + (base - minimum) * (1 + cos(Double.pi * progress)) / 2
+        case .inverseScaling(let power):
+            return base / pow(Double(epoch) + 1, power)
         }
     }
 }
@@ -129,6 +134,8 @@ public struct OptimizerConfiguration: Sendable, Equatable {
                 throw MLPError(.invalidArgument, "schedule period is \(period); it must be >= 1")
             }
             try require(minimum.isFinite && minimum >= 0, "schedule min_lr", minimum, "finite and >= 0")
+        case .inverseScaling(let power):
+            try require(power.isFinite && power >= 0, "schedule gamma", power, "finite and >= 0")
         }
     }
 

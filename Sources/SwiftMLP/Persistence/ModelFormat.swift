@@ -28,7 +28,8 @@ public enum AnyNetwork {
 let activationCodes: [(Activation, UInt8)] = [
     (.identity, 0), (.sigmoid, 1), (.tanh, 2), (.relu, 3), (.leakyReLU, 4), (.softmax, 5),
 ]
-let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2)]
+let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2),
+                                  (.poisson, 3)]
 let reductionCodes: [(Reduction, UInt8)] = [(.mean, 0), (.sum, 1)]
 let initializationCodes: [(Initialization, UInt8)] = [(.automatic, 0), (.glorotUniform, 1), (.heUniform, 2)]
 let optimizerCodes: [(OptimizerKind, UInt8)] = [(.sgd, 0), (.adam, 1), (.adamW, 2), (.rmsProp, 3)]
@@ -157,6 +158,7 @@ extension Network {
         case .step(let s, let g): scheduleCode = 1; stepSize = s; gamma = g
         case .exponential(let g): scheduleCode = 2; gamma = g
         case .cosine(let p, let m): scheduleCode = 3; period = p; minimum = m
+        case .inverseScaling(let power): scheduleCode = 4; gamma = power
         }
         w.u8(scheduleCode)
         for value in [o.learningRate, o.momentum, o.beta1, o.beta2, o.epsilon, o.alpha,
@@ -337,6 +339,7 @@ private func readNetwork<Scalar: MLPScalar>(
     case 1: o.schedule = .step(stepSize: stepSize, gamma: gamma)
     case 2: o.schedule = .exponential(gamma: gamma)
     case 3: o.schedule = .cosine(period: period, minimum: minimum)
+    case 4: o.schedule = .inverseScaling(power: gamma)
     default: throw MLPError(.badFormat, "schedule code \(scheduleCode) is not defined")
     }
     do {

@@ -66,6 +66,7 @@ class Loss(IntEnum):
     MSE = 0
     BINARY_CROSS_ENTROPY = 1
     SOFTMAX_CROSS_ENTROPY = 2
+    POISSON = 3
 
 
 class Reduction(IntEnum):
@@ -87,6 +88,7 @@ class Schedule(IntEnum):
     SCHEDULE_STEP = 1
     SCHEDULE_EXPONENTIAL = 2
     SCHEDULE_COSINE = 3
+    SCHEDULE_INVERSE_SCALING = 4
 
 
 class Optimizer(IntEnum):
@@ -104,6 +106,23 @@ class CacheKind(IntEnum):
     CACHE_DZ = 2
 
 
+class TrainMethod(IntEnum):
+    """``smlp_train_method``."""
+    TRAIN_MINIBATCH = 0
+    TRAIN_LBFGS = 1
+
+
+class StopReason(IntEnum):
+    """``smlp_stop_reason``."""
+    STOP_MAX_EPOCHS = 0
+    STOP_EARLY_STOPPING = 1
+    STOP_CALLBACK = 2
+    STOP_GRADIENT_TOLERANCE = 3
+    STOP_LOSS_CHANGE = 4
+    STOP_MAX_FUNCTION_EVALS = 5
+    STOP_LINE_SEARCH_FAILED = 6
+
+
 #: C typedef name -> the IntEnum that mirrors it.
 ENUMS = {
     "smlp_status": Status,
@@ -115,6 +134,8 @@ ENUMS = {
     "smlp_schedule": Schedule,
     "smlp_optimizer": Optimizer,
     "smlp_cache_kind": CacheKind,
+    "smlp_train_method": TrainMethod,
+    "smlp_stop_reason": StopReason,
 }
 
 # ---- Structs -------------------------------------------------------------------
@@ -211,6 +232,16 @@ class smlp_epoch_report(Structure):
 smlp_epoch_callback = CFUNCTYPE(c_int, POINTER(smlp_epoch_report), c_void_p)
 
 
+class smlp_train_details(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("iterations", c_size_t),
+        ("function_evals", c_size_t),
+        ("stop_reason", c_int),
+        ("final_objective", c_double),
+    ]
+
+
 class smlp_train_options(Structure):
     _fields_ = [
         ("struct_size", c_size_t),
@@ -224,6 +255,12 @@ class smlp_train_options(Structure):
         ("restore_best", c_int),
         ("callback", smlp_epoch_callback),
         ("user_data", c_void_p),
+        ("method", c_int),
+        ("lbfgs_history", c_size_t),
+        ("tolerance_grad", c_double),
+        ("tolerance_change", c_double),
+        ("max_function_evals", c_size_t),
+        ("details", POINTER(smlp_train_details)),
     ]
 
 
@@ -247,6 +284,7 @@ STRUCTS = {
     "smlp_dataset": smlp_dataset,
     "smlp_optimizer_config": smlp_optimizer_config,
     "smlp_epoch_report": smlp_epoch_report,
+    "smlp_train_details": smlp_train_details,
     "smlp_train_options": smlp_train_options,
     "smlp_train_summary": smlp_train_summary,
 }

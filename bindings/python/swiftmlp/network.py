@@ -58,7 +58,7 @@ _LOSS_NAMES = {
     "mse": Loss.MSE, "squared_error": Loss.MSE,
     "binary_cross_entropy": Loss.BINARY_CROSS_ENTROPY, "bce": Loss.BINARY_CROSS_ENTROPY,
     "softmax_cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
-    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
+    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY, "poisson": Loss.POISSON,
 }
 _REDUCTION_NAMES = {"mean": Reduction.REDUCTION_MEAN, "sum": Reduction.REDUCTION_SUM}
 _INIT_NAMES = {
@@ -70,15 +70,19 @@ _OPTIMIZER_NAMES = {"sgd": Optimizer.SGD, "adam": Optimizer.ADAM, "adamw": Optim
 _SCHEDULE_NAMES = {
     "constant": Schedule.SCHEDULE_CONSTANT, "step": Schedule.SCHEDULE_STEP,
     "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
+    "inverse_scaling": Schedule.SCHEDULE_INVERSE_SCALING,
 }
+_TRAIN_METHODS = {"minibatch": _capi.TrainMethod.TRAIN_MINIBATCH, "lbfgs": _capi.TrainMethod.TRAIN_LBFGS}
+_STOP_REASONS = {int(reason): reason.name[len("STOP_"):].lower() for reason in _capi.StopReason}
 _CACHE_NAMES = {"z": CacheKind.CACHE_Z, "a": CacheKind.CACHE_A, "dz": CacheKind.CACHE_DZ}
 _OUTPUT_FOR_LOSS = {
     Loss.MSE: Activation.IDENTITY,
     Loss.BINARY_CROSS_ENTROPY: Activation.SIGMOID,
     Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
+    Loss.POISSON: Activation.IDENTITY,
 }
 _LOSS_DISPLAY = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
-                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy"}
+                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy", Loss.POISSON: "poisson"}
 _ACTIVATION_DISPLAY = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid",
                        Activation.TANH: "tanh", Activation.RELU: "relu",
                        Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
@@ -232,6 +236,25 @@ class TrainSummary:
     stopped_early: bool
     stopped_by_callback: bool
     history: list[EpochReport] = field(default_factory=list)
+    #: L-BFGS iterations, or optimizer steps of mini-batch training (smlp_train_details).
+    n_iter: int = 0
+    #: Loss-and-gradient evaluations (L-BFGS: over the whole data set, line search included).
+    n_fun: int = 0
+    #: Why training stopped: "max_epochs", "early_stopping", "callback",
+    #: "gradient_tolerance", "loss_change", "max_function_evals" or "line_search_failed".
+    stop_reason: str = "max_epochs"
+    #: L-BFGS: the objective minimised (loss + weight_decay/2 ||W||^2) at the end; NaN otherwise.
+    final_objective: float = float("nan")
+
+    @property
+    def loss_curve(self) -> list[float]:
+        """The train loss after each epoch (L-BFGS: each iteration), as scikit-learn's loss_curve_."""
+        return [report.train_loss for report in self.history]
+
+    @property
+    def converged(self) -> bool:
+        """L-BFGS stopped on a tolerance (not on a limit, a callback or early stopping)."""
+        return self.stop_reason in ("gradient_tolerance", "loss_change", "line_search_failed")
 
 
 class Evaluation(NamedTuple):
@@ -359,8 +382,9 @@ class Network:
         sigmoid for ``"binary_cross_entropy"``, softmax for ``"softmax_cross_entropy"``.
         Names: identity (linear), sigmoid (logistic), tanh, relu, leaky_relu, softmax.
     loss:
-        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output) or
-        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels).
+        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output),
+        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels) or
+        ``"poisson"`` (identity output, which is the log of the predicted mean).
     reduction:
         ``"mean"`` or ``"sum"`` of the per-sample losses of a batch.
     dtype:
@@ -585,17 +609,28 @@ class Network:
         check(lib.smlp_set_params(self._h, self._c_dtype, _pointer(array), array.size))
 
     def weights(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
-        """W of ``layer`` (n_in x n_out) as a view into ``params`` (default: a fresh
-        copy of the parameters). Change a view, then assign ``params`` back."""
-        flat = self.params if params is None else self._check_flat(params)
+        """W of ``layer`` (n_in x n_out).
+
+        Without ``params``: a read-only copy of the model's W, so that
+        ``net.weights(0)[...] = W``, which could not change the model, raises
+        ValueError instead of silently doing nothing. To change weights, take
+        ``p = net.params``, change the writable view ``net.weights(0, p)``, and assign
+        ``net.params = p``."""
+        flat = self._read_only_params() if params is None else self._check_flat(params)
         info = self._layer(layer)
         return flat[info.weight_offset:info.bias_offset].reshape(info.n_inputs, info.n_outputs)
 
     def biases(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
-        """b of ``layer`` (n_out) as a view into ``params`` (default: a fresh copy)."""
-        flat = self.params if params is None else self._check_flat(params)
+        """b of ``layer`` (n_out): a read-only copy of the model's, or a view into
+        ``params`` when given (as :meth:`weights`)."""
+        flat = self._read_only_params() if params is None else self._check_flat(params)
         info = self._layer(layer)
         return flat[info.bias_offset:info.bias_offset + info.n_outputs]
+
+    def _read_only_params(self) -> np.ndarray:
+        flat = self.params
+        flat.flags.writeable = False
+        return flat
 
     def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per-layer views ``([W_0, W_1, ...], [b_0, b_1, ...])`` into a flat vector
@@ -791,7 +826,7 @@ class Network:
         PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
         nesterov, beta1, beta2, betas=(beta1, beta2), epsilon (eps), alpha,
         weight_decay, decay_biases, clip_norm, schedule ("constant", "step",
-        "exponential", "cosine"), step_size, gamma, t_max, min_lr.
+        "exponential", "cosine", "inverse_scaling"), step_size, gamma, t_max, min_lr.
         """
         config = _capi.smlp_optimizer_config()
         lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
@@ -818,8 +853,24 @@ class Network:
               validation_data: tuple[ArrayLike, ArrayLike] | None = None, patience: int = 0,
               min_delta: float = 0.0, restore_best: bool = True,
               callback: Callable[[EpochReport], Any] | None = None,
-              progress: bool = False) -> TrainSummary:
+              progress: bool = False, method: str = "minibatch", history_size: int = 10,
+              tol: float = 1e-5, tolerance_change: float = 2.220446049250313e-9,
+              max_fun: int = 15000) -> TrainSummary:
         """Trains on a whole data set in memory (smlp_train).
+
+        ``method="minibatch"`` (default) runs epochs of optimizer steps on batches.
+        ``method="lbfgs"`` runs L-BFGS on the whole data set (see smlp_train in
+        swiftmlp.h): ``epochs`` is then the iteration limit (scikit-learn's
+        max_iter), ``max_fun`` the limit on loss-and-gradient evaluations,
+        ``tol`` the gradient tolerance (max |gradient entry|; scipy's gtol),
+        ``tolerance_change`` the relative decrease below which it stops (scipy's
+        ftol), ``history_size`` the number of correction pairs. It minimises the
+        loss plus ``weight_decay``/2 * ||W||^2 from :meth:`set_optimizer` (other
+        optimizer settings are unused); scikit-learn's ``alpha`` is
+        ``weight_decay = alpha / n_samples``. batch_size, shuffle and drop_last are
+        ignored; validation, patience and the callback work per iteration. The
+        summary's ``n_iter``, ``n_fun``, ``stop_reason`` and ``loss_curve`` say what
+        happened.
 
         The data are converted once; every epoch and batch then runs in the library.
         ``callback(report)`` is called after each epoch with an :class:`EpochReport`;
@@ -851,6 +902,16 @@ class Network:
         options.patience = _index(patience, "patience")
         options.min_delta = float(min_delta)
         options.restore_best = 1 if restore_best else 0
+        if method not in _TRAIN_METHODS:
+            raise ValueError(f"method must be one of {sorted(_TRAIN_METHODS)}, not {method!r}")
+        options.method = _TRAIN_METHODS[method]
+        options.lbfgs_history = _index(history_size, "history_size")
+        options.tolerance_grad = float(tol)
+        options.tolerance_change = float(tolerance_change)
+        options.max_function_evals = _index(max_fun, "max_fun")
+        details = _capi.smlp_train_details()
+        details.struct_size = ctypes.sizeof(details)
+        options.details = ctypes.pointer(details)
 
         history: list[EpochReport] = []
         pending: list[BaseException] = []
@@ -895,7 +956,10 @@ class Network:
             final_train_loss=summary.final_train_loss,
             final_validation_loss=summary.final_validation_loss,
             stopped_early=bool(summary.stopped_early),
-            stopped_by_callback=bool(summary.stopped_by_callback), history=history)
+            stopped_by_callback=bool(summary.stopped_by_callback), history=history,
+            n_iter=int(details.iterations), n_fun=int(details.function_evals),
+            stop_reason=_STOP_REASONS.get(details.stop_reason, str(details.stop_reason)),
+            final_objective=details.final_objective)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike) -> Evaluation:
         """Mean per-sample loss and accuracy on a data set, without training.
