@@ -110,30 +110,20 @@ struct HeapBuffer<Element> {
 /// A copy of everything `train` may change, to roll back to.
 struct TrainingSnapshot<Scalar: MLPScalar> {
     let parameters: ScalarBuffer<Scalar>
-    let first: ScalarBuffer<Scalar>
-    let second: ScalarBuffer<Scalar>
-    let stepCount: Int
+    let optimizer: OptimizerState<Scalar>
     let generator: Xoshiro256StarStar
     let epoch: Int
 
     init(of network: Network<Scalar>) throws(MLPError) {
         let parameters = try ScalarBuffer<Scalar>(zeroedCount: network.parameterCount, purpose: "training snapshot")
-        var first = ScalarBuffer<Scalar>(), second = ScalarBuffer<Scalar>()
         do {
-            first = try ScalarBuffer(zeroedCount: network.optimizer.first.count, purpose: "training snapshot")
-            second = try ScalarBuffer(zeroedCount: network.optimizer.second.count, purpose: "training snapshot")
+            optimizer = try network.optimizer.duplicate()
         } catch {
             parameters.deallocate()
-            first.deallocate()
             throw error
         }
         parameters.copy(from: network.parameters)
-        first.copy(from: network.optimizer.first)
-        second.copy(from: network.optimizer.second)
         self.parameters = parameters
-        self.first = first
-        self.second = second
-        self.stepCount = network.optimizer.stepCount
         self.generator = network.generator
         self.epoch = network.epoch
     }
@@ -141,17 +131,14 @@ struct TrainingSnapshot<Scalar: MLPScalar> {
     func restore(into network: Network<Scalar>) {
         network.parameters.copy(from: parameters)
         network.normBounds.known = false
-        network.optimizer.first.copy(from: first)
-        network.optimizer.second.copy(from: second)
-        network.optimizer.stepCount = stepCount
+        network.optimizer.restore(from: optimizer)
         network.generator = generator
         network.epoch = epoch
     }
 
     func deallocate() {
         parameters.deallocate()
-        first.deallocate()
-        second.deallocate()
+        optimizer.deallocate()
     }
 }
 

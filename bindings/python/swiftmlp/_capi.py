@@ -93,6 +93,13 @@ class Optimizer(IntEnum):
     ADAM = 1
     ADAMW = 2
     RMSPROP = 3
+    RPROP = 4
+
+
+class RpropVariant(IntEnum):
+    """``smlp_rprop_variant``."""
+    IRPROP_MINUS = 0
+    IRPROP_PLUS = 1
 
 
 class CacheKind(IntEnum):
@@ -112,6 +119,7 @@ ENUMS = {
     "smlp_init": Init,
     "smlp_schedule": Schedule,
     "smlp_optimizer": Optimizer,
+    "smlp_rprop_variant": RpropVariant,
     "smlp_cache_kind": CacheKind,
 }
 
@@ -192,6 +200,12 @@ class smlp_optimizer_config(Structure):
         ("gamma", c_double),
         ("t_max", c_size_t),
         ("min_lr", c_double),
+        ("rprop_variant", c_int),
+        ("rprop_increase", c_double),
+        ("rprop_decrease", c_double),
+        ("rprop_delta0", c_double),
+        ("rprop_delta_min", c_double),
+        ("rprop_delta_max", c_double),
     ]
 
 
