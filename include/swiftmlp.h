@@ -96,7 +96,8 @@ typedef enum smlp_status {
                                        was updated                                 */
     SMLP_ERR_BUSY = 7,              /* another thread is using this model          */
     SMLP_ERR_IO = 8,                /* a file could not be read or written         */
-    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one        */
+    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one; a
+                                       malformed data file                         */
     SMLP_ERR_UNSUPPORTED_VERSION = 10 /* a model file from a newer major version   */
 } smlp_status;
 
@@ -669,6 +670,57 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * "smlp_model"). The file is written atomically, as smlp_save writes.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
+
+/* ---- Data files --------------------------------------------------------------------- */
+
+/* A data set whose memory the library owns, made by smlp_data_load_fann and released
+ * with smlp_data_free. Its data member is an ordinary smlp_dataset (dense targets y,
+ * labels NULL) that can be passed as it is to smlp_train, smlp_evaluate, smlp_step
+ * and the others: &owned->data. Its x and y may be read and written (as float or
+ * double, per data.dtype) but not freed or resized. */
+typedef struct smlp_owned_dataset {
+    smlp_dataset data;
+} smlp_owned_dataset;
+
+/* Reads a FANN training data file (the format of FANN's fann_read_train_from_file and
+ * fann_save_train) into a new data set of the given dtype, stored in *out_data. The
+ * file is text: a first line "rows inputs outputs" (whole numbers, each in
+ * 1..2147483647), then for each row a line with its inputs and a line with its
+ * outputs, values separated by spaces or tabs, e.g. XOR:
+ *     4 2 1
+ *     0 0
+ *     0
+ *     0 1
+ *     1
+ *     ...
+ * Values are decimal numbers as strtod reads them in the "C" locale (whatever the
+ * process locale), and must be finite in dtype. Blank lines and "\r\n" line ends are
+ * accepted. Stricter than FANN, which reads any whitespace layout: every input and
+ * output vector must be on its own line, so that a missing or extra value is reported
+ * where it is instead of shifting every later value; nothing but blank lines may
+ * follow the last row. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT (path, out_data), INVALID_ARGUMENT (dtype, path not UTF-8),
+ * IO (missing, a directory, unreadable: the message has the OS error), BAD_FORMAT
+ * (the message names the line and what is wrong there, e.g. "line 7: expected the 8
+ * input values of row 2, found 7"; a first line announcing more values than the
+ * file could hold is refused before anything is allocated), OUT_OF_MEMORY. On
+ * failure *out_data is NULL and nothing stays allocated. */
+smlp_status smlp_data_load_fann(const char *path, smlp_dtype dtype, smlp_owned_dataset **out_data);
+
+/* Writes a data set as a FANN data file, atomically as smlp_save writes (a temporary
+ * file in the same folder, fsynced, renamed over path). Each value is written in the
+ * shortest decimal form that reads back to the same float or double, so
+ * smlp_data_load_fann with the same dtype returns the same bits; class labels are
+ * written as one-hot rows of n_outputs values. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT (path, data, data->x; neither y nor labels),
+ * INVALID_ARGUMENT (dtype; n_rows, n_inputs or n_outputs outside 1..2147483647; both
+ * y and labels; a label out of range, naming its row; path not UTF-8), NON_FINITE (a
+ * NaN or infinity, naming its row and column), IO, OUT_OF_MEMORY. On failure nothing
+ * is written: an existing file at path is left as it was. */
+smlp_status smlp_data_save_fann(const char *path, const smlp_dataset *data);
+
+/* Frees a data set made by smlp_data_load_fann, and its arrays. NULL is ignored. */
+void smlp_data_free(smlp_owned_dataset *data);
 
 /* ---- Threads ------------------------------------------------------------------------ */
 

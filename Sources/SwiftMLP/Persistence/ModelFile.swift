@@ -108,35 +108,5 @@ func writeFileAtomically(path requestedPath: String, bytes: UnsafeRawBufferPoint
 /// - Throws: `io` (missing, a directory, unreadable), then what `deserializeNetwork`
 ///   throws.
 public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
-    guard !path.isEmpty, !path.utf8.contains(0) else {
-        throw MLPError(.io, "the path is empty or contains NUL")
-    }
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else {
-        throw MLPError(.io, "cannot open \(path): \(systemErrorText(errno))")
-    }
-    defer { close(descriptor) }
-    var info = stat()
-    guard fstat(descriptor, &info) == 0 else {
-        throw MLPError(.io, "cannot stat \(path): \(systemErrorText(errno))")
-    }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
-        throw MLPError(.io, "\(path) is not a regular file (a directory or a device)")
-    }
-    let size = Int(info.st_size)
-    guard let memory = malloc(max(size, 1)) else {
-        throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to read \(path)")
-    }
-    defer { free(memory) }
-    var done = 0
-    while done < size {
-        let result = read(descriptor, memory + done, size - done)
-        if result < 0 {
-            if errno == EINTR { continue }
-            throw MLPError(.io, "cannot read \(path): \(systemErrorText(errno))")
-        }
-        if result == 0 { break }
-        done += result
-    }
-    return try deserializeNetwork(UnsafeRawBufferPointer(start: memory, count: done))
+    try withContents(ofFile: path) { (bytes) throws(MLPError) in try deserializeNetwork(bytes) }
 }

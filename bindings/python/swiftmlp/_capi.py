@@ -251,6 +251,12 @@ class smlp_train_summary(Structure):
     ]
 
 
+class smlp_owned_dataset(Structure):
+    _fields_ = [
+        ("data", smlp_dataset),
+    ]
+
+
 #: C struct name -> its ctypes mirror.
 STRUCTS = {
     "smlp_config": smlp_config,
@@ -261,6 +267,7 @@ STRUCTS = {
     "smlp_epoch_report": smlp_epoch_report,
     "smlp_train_options": smlp_train_options,
     "smlp_train_summary": smlp_train_summary,
+    "smlp_owned_dataset": smlp_owned_dataset,
 }
 
 # ---- Functions -----------------------------------------------------------------
@@ -325,6 +332,10 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_metadata_count": (c_size_t, (_model,)),
     "smlp_metadata_key": (_status, (_model, c_size_t, POINTER(c_char), c_size_t, POINTER(c_size_t))),
     "smlp_export_c": (_status, (_model, c_char_p, c_char_p)),
+    # Data files
+    "smlp_data_load_fann": (_status, (c_char_p, _enum, POINTER(POINTER(smlp_owned_dataset)))),
+    "smlp_data_save_fann": (_status, (c_char_p, POINTER(smlp_dataset))),
+    "smlp_data_free": (None, (POINTER(smlp_owned_dataset),)),
     # Threads
     "smlp_set_num_threads": (_status, (c_int,)),
     "smlp_get_num_threads": (c_int, ()),
