@@ -405,7 +405,9 @@ typedef struct smlp_optimizer_config {
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
     /* RPROP (fields added after 0.1.0; smlp_set_optimizer also accepts a config of
-     * 0.1.0's size, which ends before them, and then uses their defaults). */
+     * 0.1.0's size, which ends before them, and then uses their defaults. But
+     * smlp_optimizer_config_init writes the whole struct of this header: a program
+     * built against 0.1.0's header must be rebuilt before calling it). */
     smlp_rprop_variant rprop_variant; /* default SMLP_IRPROP_MINUS                   */
     double rprop_increase;          /* eta+: > 1 (default 1.2)                       */
     double rprop_decrease;          /* eta-: in (0, 1) (default 0.5)                 */
