@@ -219,7 +219,11 @@ struct OptimizerState<Scalar: MLPScalar> {
             deallocate()
             throw error
         }
-        reset()
+        // The buffers come zeroed (large ones as untouched pages); only RPROP's step
+        // sizes start elsewhere.
+        if configuration.kind == .rprop {
+            second.fill(with: Scalar(configuration.initialStep))
+        }
     }
 
     func deallocate() {
