@@ -122,7 +122,8 @@ typedef enum smlp_status {
                                        was updated                                 */
     SMLP_ERR_BUSY = 7,              /* another thread is using this model          */
     SMLP_ERR_IO = 8,                /* a file could not be read or written         */
-    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one        */
+    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one; a
+                                       malformed data file                         */
     SMLP_ERR_UNSUPPORTED_VERSION = 10 /* a model file from a newer major version   */
 } smlp_status;
 
@@ -343,8 +344,8 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * before the update. If the loss or any gradient is not finite, returns
  * SMLP_ERR_NON_FINITE and changes neither the parameters nor the optimizer state.
  * One exception to "a failed call changes nothing", for the optimizers that keep
- * state (momentum, Adam, AdamW, RMSprop): when the gradient is finite but the update
- * itself overflows a parameter or an optimizer state value (an extreme learning
+ * state (momentum, Adam, AdamW, RMSprop, RPROP): when the gradient is finite but the
+ * update itself overflows a parameter or an optimizer state value (an extreme learning
  * rate, or values near the type's limit), the step returns SMLP_ERR_NON_FINITE
  * saying so, the parameters hold the overflowed values, and the optimizer state is
  * reset to that of a fresh smlp_set_optimizer (so that restoring the parameters with
@@ -382,8 +383,15 @@ typedef enum smlp_optimizer {
     SMLP_SGD = 0,                   /* with optional momentum and Nesterov            */
     SMLP_ADAM = 1,
     SMLP_ADAMW = 2,                 /* Adam with decoupled weight decay              */
-    SMLP_RMSPROP = 3
+    SMLP_RMSPROP = 3,
+    SMLP_RPROP = 4                  /* resilient backpropagation, iRPROP- or iRPROP+  */
 } smlp_optimizer;
+
+/* The two RPROP variants of Igel and Huesken (2000). */
+typedef enum smlp_rprop_variant {
+    SMLP_IRPROP_MINUS = 0,          /* FANN's FANN_TRAIN_RPROP, PyTorch's Rprop      */
+    SMLP_IRPROP_PLUS = 1            /* undoes an update after which the loss rose    */
+} smlp_rprop_variant;
 
 /* Update rules, per parameter p with gradient g at step t (t = 1, 2, ...), as in
  * PyTorch's torch.optim. "wd" is weight_decay; it applies to weights only unless
@@ -396,6 +404,23 @@ typedef enum smlp_optimizer {
  *   AdamW:   p *= 1 - lr*wd; then Adam without the g += wd*p term
  *   RMSprop: g += wd*p; s = alpha*s + (1-alpha)*g^2; d = g/(sqrt(s) + eps)
  *            if momentum: v = momentum*v + d, p -= lr*v; else p -= lr*d
+ *   RPROP:   a step size D per parameter (D = rprop_delta0 at first), moved by
+ *            the sign s of g times the previous step's stored gradient g' (0 at
+ *            first), kept in [rprop_delta_min, rprop_delta_max]:
+ *            iRPROP-: s > 0: D *= rprop_increase; s < 0: D *= rprop_decrease and
+ *                     g = 0; then p -= sign(g)*D; g' = g
+ *            iRPROP+: s > 0: D *= rprop_increase; s < 0: D *= rprop_decrease, and
+ *                     if the loss rose since the previous step the previous update
+ *                     u is undone (p -= u), then u = 0 and g' = 0; s >= 0:
+ *                     u = -sign(g)*D, p += u, g' = g
+ *            iRPROP- is PyTorch's Rprop exactly (its lr is rprop_delta0) and
+ *            FANN's RPROP except that FANN also grows D when s = 0, moves p by +D
+ *            when g = 0 and floors D at 0.0001. learning_rate, the schedule and
+ *            momentum are not used; weight_decay must be 0. RPROP is a full-batch
+ *            method: each step is one RPROP step on the gradient of the batch it
+ *            is given (iRPROP+ compares the losses of successive batches), so
+ *            train with batch_size >= n_rows for the classic method.
+ *            smlp_apply_gradients refuses iRPROP+, which needs each step's loss.
  * Before any of these, if clip_norm > 0, the whole gradient is scaled by
  * min(1, clip_norm / (norm + 1e-6)), where norm is its global L2 norm (as
  * torch.nn.utils.clip_grad_norm_ does). */
@@ -417,18 +442,32 @@ typedef struct smlp_optimizer_config {
                                        INVERSE_SCALING: the power, >= 0              */
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
+    /* RPROP (fields added after 0.1.0; smlp_set_optimizer also accepts a config of
+     * 0.1.0's size, which ends before them, and then uses their defaults. But
+     * smlp_optimizer_config_init writes the whole struct of this header: a program
+     * built against 0.1.0's header must be rebuilt before calling it). */
+    smlp_rprop_variant rprop_variant; /* default SMLP_IRPROP_MINUS                   */
+    double rprop_increase;          /* eta+: > 1 (default 1.2)                       */
+    double rprop_decrease;          /* eta-: in (0, 1) (default 0.5)                 */
+    double rprop_delta0;            /* first step size: > 0, in [rprop_delta_min,
+                                       rprop_delta_max] (default 0.1, FANN's)        */
+    double rprop_delta_min;         /* >= 0 (default 1e-6, PyTorch's; FANN: 0)       */
+    double rprop_delta_max;         /* finite, > 0 (default 50)                      */
 } smlp_optimizer_config;
 
 /* Fills *config with PyTorch's defaults for kind:
  *   SGD lr 0.01, momentum 0, no Nesterov; Adam lr 0.001, betas (0.9, 0.999),
  *   eps 1e-8; AdamW the same with weight_decay 0.01; RMSprop lr 0.01, alpha 0.99,
  *   eps 1e-8, momentum 0. weight_decay 0 (AdamW: 0.01), weights only, no clipping,
- *   constant learning rate.
+ *   constant learning rate. The RPROP fields, whatever the kind: iRPROP-,
+ *   increase 1.2, decrease 0.5, delta0 0.1, delta_min 1e-6, delta_max 50 (FANN's
+ *   values but delta_min, which is PyTorch's; PyTorch's delta0 is its lr, 0.01).
  * Does nothing when config is NULL; an unknown kind gives SGD's defaults with that
  * kind kept, so smlp_set_optimizer() reports it. */
 void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer kind);
 
-/* Sets the optimizer and resets its state (momentum buffers, moments, step count).
+/* Sets the optimizer and resets its state (momentum buffers, moments, step count;
+ * RPROP's step sizes back to rprop_delta0).
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (struct size, unknown kind, a value out of
  * the ranges above or NaN; the message names the field), OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_set_optimizer(smlp_model *model, const smlp_optimizer_config *config);
@@ -702,8 +741,9 @@ smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double 
  * with SMLP_REDUCTION_SUM on its shard, the sums are added across workers (e.g.
  * MPI_Allreduce), and every worker applies the total with scale = 1 / global batch.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (scale not
- * finite), NON_FINITE (a gradient entry: nothing changed; or the update overflowed,
- * as described at smlp_step: nothing changed with plain SGD), BUSY. */
+ * finite; the optimizer is iRPROP+), NON_FINITE (a gradient entry: nothing changed;
+ * or the update overflowed, as described at smlp_step: nothing changed with plain
+ * SGD), BUSY. */
 smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void *grad,
                                  size_t count, double scale);
 
@@ -804,6 +844,57 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8, more than 10^7
  * parameters), NON_FINITE (as for smlp_save), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
+
+/* ---- Data files --------------------------------------------------------------------- */
+
+/* A data set whose memory the library owns, made by smlp_data_load_fann and released
+ * with smlp_data_free. Its data member is an ordinary smlp_dataset (dense targets y,
+ * labels NULL) that can be passed as it is to smlp_train, smlp_evaluate, smlp_step
+ * and the others: &owned->data. Its x and y may be read and written (as float or
+ * double, per data.dtype) but not freed or resized. */
+typedef struct smlp_owned_dataset {
+    smlp_dataset data;
+} smlp_owned_dataset;
+
+/* Reads a FANN training data file (the format of FANN's fann_read_train_from_file and
+ * fann_save_train) into a new data set of the given dtype, stored in *out_data. The
+ * file is text: a first line "rows inputs outputs" (whole numbers, each in
+ * 1..2147483647), then for each row a line with its inputs and a line with its
+ * outputs, values separated by spaces or tabs, e.g. XOR:
+ *     4 2 1
+ *     0 0
+ *     0
+ *     0 1
+ *     1
+ *     ...
+ * Values are decimal numbers as strtod reads them in the "C" locale (whatever the
+ * process locale), and must be finite in dtype. Blank lines and "\r\n" line ends are
+ * accepted. Stricter than FANN, which reads any whitespace layout: every input and
+ * output vector must be on its own line, so that a missing or extra value is reported
+ * where it is instead of shifting every later value; nothing but blank lines may
+ * follow the last row. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT (path, out_data), INVALID_ARGUMENT (dtype, path not UTF-8),
+ * IO (missing, a directory, unreadable: the message has the OS error), BAD_FORMAT
+ * (the message names the line and what is wrong there, e.g. "line 7: expected the 8
+ * input values of row 2, found 7"; a first line announcing more values than the
+ * file could hold is refused before anything is allocated), OUT_OF_MEMORY. On
+ * failure *out_data is NULL and nothing stays allocated. */
+smlp_status smlp_data_load_fann(const char *path, smlp_dtype dtype, smlp_owned_dataset **out_data);
+
+/* Writes a data set as a FANN data file, atomically as smlp_save writes (a temporary
+ * file in the same folder, fsynced, renamed over path). Each value is written in the
+ * shortest decimal form that reads back to the same float or double, so
+ * smlp_data_load_fann with the same dtype returns the same bits; class labels are
+ * written as one-hot rows of n_outputs values. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT (path, data, data->x; neither y nor labels),
+ * INVALID_ARGUMENT (dtype; n_rows, n_inputs or n_outputs outside 1..2147483647; both
+ * y and labels; a label out of range, naming its row; path not UTF-8), NON_FINITE (a
+ * NaN or infinity, naming its row and column), IO, OUT_OF_MEMORY. On failure nothing
+ * is written: an existing file at path is left as it was. */
+smlp_status smlp_data_save_fann(const char *path, const smlp_dataset *data);
+
+/* Frees a data set made by smlp_data_load_fann, and its arrays. NULL is ignored. */
+void smlp_data_free(smlp_owned_dataset *data);
 
 /* ---- Threads ------------------------------------------------------------------------ */
 

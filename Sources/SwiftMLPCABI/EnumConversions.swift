@@ -74,6 +74,7 @@ func optimizerKind(from value: smlp_optimizer) throws(APIError) -> OptimizerKind
     case SMLP_ADAM: return .adam
     case SMLP_ADAMW: return .adamW
     case SMLP_RMSPROP: return .rmsProp
+    case SMLP_RPROP: return .rprop
     default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "optimizer kind is \(value.rawValue), not an smlp_optimizer")
     }
 }
@@ -84,7 +85,21 @@ func cValue(_ kind: OptimizerKind) -> smlp_optimizer {
     case .adam: return SMLP_ADAM
     case .adamW: return SMLP_ADAMW
     case .rmsProp: return SMLP_RMSPROP
+    case .rprop: return SMLP_RPROP
     }
+}
+
+func rpropVariant(from value: smlp_rprop_variant) throws(APIError) -> RpropVariant {
+    switch value {
+    case SMLP_IRPROP_MINUS: return .minus
+    case SMLP_IRPROP_PLUS: return .plus
+    default:
+        throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.rprop_variant is \(value.rawValue), not an smlp_rprop_variant")
+    }
+}
+
+func cValue(_ variant: RpropVariant) -> smlp_rprop_variant {
+    variant == .minus ? SMLP_IRPROP_MINUS : SMLP_IRPROP_PLUS
 }
 
 /// The schedule fields of an optimizer config. Range checks happen in the engine.

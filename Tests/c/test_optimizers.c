@@ -71,6 +71,8 @@ static void reference_step(struct reference *r, const double *grad, double lr) {
             }
             break;
         }
+        case SMLP_RPROP: /* test_rprop.c */
+            break;
         }
         r->p[i] = p;
     }

@@ -146,32 +146,23 @@ struct TrainingPosition {
 /// A copy of everything `train` may change, to roll back to.
 struct TrainingSnapshot<Scalar: MLPScalar>: ~Copyable {
     let parameters: ScalarBuffer<Scalar>
-    let first: ScalarBuffer<Scalar>
-    let second: ScalarBuffer<Scalar>
-    let stepCount: Int
+    let optimizer: OptimizerState<Scalar>
     let generator: Xoshiro256StarStar
     let epoch: Int
 
     init(of network: Network<Scalar>) throws(MLPError) {
         let parameters = try ScalarBuffer<Scalar>(zeroedCount: network.parameterCount, purpose: "training snapshot")
-        let first = try ScalarBuffer<Scalar>(zeroedCount: network.optimizer.first.count, purpose: "training snapshot")
-        let second = try ScalarBuffer<Scalar>(zeroedCount: network.optimizer.second.count, purpose: "training snapshot")
+        let optimizer = try network.optimizer.duplicate()
         parameters.copy(from: network.parameters)
-        first.copy(from: network.optimizer.first)
-        second.copy(from: network.optimizer.second)
         self.parameters = parameters
-        self.first = first
-        self.second = second
-        self.stepCount = network.optimizer.stepCount
+        self.optimizer = optimizer
         self.generator = network.generator
         self.epoch = network.epoch
     }
 
     func restore(into network: Network<Scalar>) {
         network.parameters.copy(from: parameters)
-        network.optimizer.first.copy(from: first)
-        network.optimizer.second.copy(from: second)
-        network.optimizer.stepCount = stepCount
+        network.optimizer.restore(from: optimizer)
         network.generator = generator
         network.epoch = epoch
     }

@@ -97,6 +97,13 @@ class Optimizer(IntEnum):
     ADAM = 1
     ADAMW = 2
     RMSPROP = 3
+    RPROP = 4
+
+
+class RpropVariant(IntEnum):
+    """``smlp_rprop_variant``."""
+    IRPROP_MINUS = 0
+    IRPROP_PLUS = 1
 
 
 class CacheKind(IntEnum):
@@ -133,6 +140,7 @@ ENUMS = {
     "smlp_init": Init,
     "smlp_schedule": Schedule,
     "smlp_optimizer": Optimizer,
+    "smlp_rprop_variant": RpropVariant,
     "smlp_cache_kind": CacheKind,
     "smlp_train_method": TrainMethod,
     "smlp_stop_reason": StopReason,
@@ -215,6 +223,12 @@ class smlp_optimizer_config(Structure):
         ("gamma", c_double),
         ("t_max", c_size_t),
         ("min_lr", c_double),
+        ("rprop_variant", c_int),
+        ("rprop_increase", c_double),
+        ("rprop_decrease", c_double),
+        ("rprop_delta0", c_double),
+        ("rprop_delta_min", c_double),
+        ("rprop_delta_max", c_double),
     ]
 
 
@@ -276,6 +290,12 @@ class smlp_train_summary(Structure):
     ]
 
 
+class smlp_owned_dataset(Structure):
+    _fields_ = [
+        ("data", smlp_dataset),
+    ]
+
+
 #: C struct name -> its ctypes mirror.
 STRUCTS = {
     "smlp_config": smlp_config,
@@ -287,6 +307,7 @@ STRUCTS = {
     "smlp_train_details": smlp_train_details,
     "smlp_train_options": smlp_train_options,
     "smlp_train_summary": smlp_train_summary,
+    "smlp_owned_dataset": smlp_owned_dataset,
 }
 
 # ---- Functions -----------------------------------------------------------------
@@ -353,6 +374,10 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_metadata_count": (c_size_t, (_model,)),
     "smlp_metadata_key": (_status, (_model, c_size_t, POINTER(c_char), c_size_t, POINTER(c_size_t))),
     "smlp_export_c": (_status, (_model, c_char_p, c_char_p)),
+    # Data files
+    "smlp_data_load_fann": (_status, (c_char_p, _enum, POINTER(POINTER(smlp_owned_dataset)))),
+    "smlp_data_save_fann": (_status, (c_char_p, POINTER(smlp_dataset))),
+    "smlp_data_free": (None, (POINTER(smlp_owned_dataset),)),
     # Threads
     "smlp_set_num_threads": (_status, (c_int,)),
     "smlp_get_num_threads": (c_int, ()),

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from . import _capi
-from ._capi import Activation, CacheKind, DType, Init, Loss, Optimizer, Reduction, Schedule
+from ._capi import Activation, CacheKind, DType, Init, Loss, Optimizer, Reduction, RpropVariant, Schedule
 from ._native import check, lib
 from ._progress import progress_bar
 
@@ -66,7 +66,8 @@ _INIT_NAMES = {
     "glorot": Init.INIT_GLOROT_UNIFORM, "he_uniform": Init.INIT_HE_UNIFORM, "he": Init.INIT_HE_UNIFORM,
 }
 _OPTIMIZER_NAMES = {"sgd": Optimizer.SGD, "adam": Optimizer.ADAM, "adamw": Optimizer.ADAMW,
-                    "rmsprop": Optimizer.RMSPROP}
+                    "rmsprop": Optimizer.RMSPROP, "rprop": Optimizer.RPROP}
+_RPROP_VARIANTS = {"irprop-": RpropVariant.IRPROP_MINUS, "irprop+": RpropVariant.IRPROP_PLUS}
 _SCHEDULE_NAMES = {
     "constant": Schedule.SCHEDULE_CONSTANT, "step": Schedule.SCHEDULE_STEP,
     "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
@@ -320,6 +321,10 @@ def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
         "schedule": Schedule(config.schedule).name.removeprefix("SCHEDULE_").lower(),
         "step_size": config.step_size, "gamma": config.gamma, "t_max": config.t_max,
         "min_lr": config.min_lr,
+        "variant": {code: name for name, code in _RPROP_VARIANTS.items()}[config.rprop_variant],
+        "increase": config.rprop_increase, "decrease": config.rprop_decrease,
+        "delta0": config.rprop_delta0, "delta_min": config.rprop_delta_min,
+        "delta_max": config.rprop_delta_max,
     }
 
 
@@ -329,6 +334,9 @@ _OPTIMIZER_FIELDS = {
     "eps": "epsilon", "alpha": "alpha", "weight_decay": "weight_decay",
     "decay_biases": "decay_biases", "clip_norm": "clip_norm", "schedule": "schedule",
     "step_size": "step_size", "gamma": "gamma", "t_max": "t_max", "min_lr": "min_lr",
+    "variant": "rprop_variant", "increase": "rprop_increase", "etaplus": "rprop_increase",
+    "decrease": "rprop_decrease", "etaminus": "rprop_decrease", "delta0": "rprop_delta0",
+    "delta_min": "rprop_delta_min", "delta_max": "rprop_delta_max",
 }
 
 
@@ -822,23 +830,38 @@ class Network:
     def set_optimizer(self, kind: str | int = "sgd", **hyperparameters: Any) -> None:
         """Sets the optimizer (and resets its state).
 
-        ``kind``: "sgd", "adam", "adamw" or "rmsprop". Keywords (defaults are
-        PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
+        ``kind``: "sgd", "adam", "adamw", "rmsprop" or "rprop". Keywords (defaults
+        are PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
         nesterov, beta1, beta2, betas=(beta1, beta2), epsilon (eps), alpha,
         weight_decay, decay_biases, clip_norm, schedule ("constant", "step",
         "exponential", "cosine", "inverse_scaling"), step_size, gamma, t_max, min_lr.
+
+        RPROP (the header has the rules): variant ("irprop-", the default and FANN's
+        and PyTorch's, or "irprop+"), increase (etaplus, 1.2), decrease (etaminus,
+        0.5), delta0 (0.1, FANN's; PyTorch's is its lr, 0.01), delta_min (1e-6),
+        delta_max (50); PyTorch's etas=(etaminus, etaplus) and
+        step_sizes=(delta_min, delta_max) are accepted too. RPROP ignores the
+        learning rate and takes no weight decay. It is a full-batch method: train
+        with ``batch_size`` >= the number of rows (each step is one RPROP step on the
+        batch it is given).
         """
         config = _capi.smlp_optimizer_config()
         lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
         if "betas" in hyperparameters:
             hyperparameters["beta1"], hyperparameters["beta2"] = hyperparameters.pop("betas")
+        if "etas" in hyperparameters:
+            hyperparameters["decrease"], hyperparameters["increase"] = hyperparameters.pop("etas")
+        if "step_sizes" in hyperparameters:
+            hyperparameters["delta_min"], hyperparameters["delta_max"] = hyperparameters.pop("step_sizes")
         for key, value in hyperparameters.items():
             name = _OPTIMIZER_FIELDS.get(key)
             if name is None:
                 raise TypeError(f"set_optimizer() got an unexpected keyword {key!r}; known: "
-                                f"{', '.join(sorted(_OPTIMIZER_FIELDS))}, betas")
+                                f"{', '.join(sorted(_OPTIMIZER_FIELDS))}, betas, etas, step_sizes")
             if name == "schedule":
                 value = _code(value, _SCHEDULE_NAMES, "schedule")
+            elif name == "rprop_variant":
+                value = _code(value, _RPROP_VARIANTS, "variant")
             elif name in ("nesterov", "decay_biases"):
                 value = 1 if value else 0
             elif name in ("step_size", "t_max"):
