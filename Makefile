@@ -166,7 +166,7 @@ dist:
 
 EXAMPLE_CFLAGS := -std=c99 -O2 -Wall -Wextra -pedantic -Werror -Iinclude
 EXAMPLE_LDFLAGS := -L$(BUILD)/lib -lswiftmlp -lm -Wl,-rpath,$(CURDIR)/$(BUILD)/lib
-EXAMPLES := $(BUILD)/examples/xor $(BUILD)/examples/digits
+EXAMPLES := $(BUILD)/examples/xor $(BUILD)/examples/digits $(BUILD)/examples/parity
 
 examples: $(EXAMPLES)
 
@@ -180,6 +180,9 @@ demo: examples
 	@echo
 	@echo "== examples/digits.c: 64-64-10 on 8x8 handwritten digits =="
 	$(BUILD)/examples/digits examples/data
+	@echo
+	@echo "== examples/parity.c: 8-16-1 learns 8-bit parity with RPROP =="
+	$(BUILD)/examples/parity
 
 # ---- Tests ----------------------------------------------------------------------
 

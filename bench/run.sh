@@ -19,6 +19,11 @@
 #            --docs         update docs/performance.md even from a quick or partial run
 #            --no-build     use the library already built (the small C programs are
 #                           always rebuilt)
+#            --no-trainers  skip the trainers table (bench/trainers.py: test error and
+#                           time of whole training runs, SGD/Adam/RPROP/L-BFGS against
+#                           FANN's RPROP and scikit-learn's lbfgs; ~1-3 min, 1 seed
+#                           with --quick, 5 otherwise)
+#            --trainers-only  only that table
 #
 # Every cell runs pinned with taskset (1 thread: CPU 0; 2 threads: CPUs 0,1) and
 # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS set to the thread count. OPENBLAS_CORETYPE and
@@ -41,6 +46,8 @@ threads_list="1 2"
 rounds=2
 docs=auto
 build=1
+trainers=1
+speed=1
 while (($#)); do
     case "$1" in
         --quick) mode=quick ;;
@@ -53,6 +60,8 @@ while (($#)); do
         --no-docs) docs=no ;;
         --docs) docs=yes ;;
         --no-build) build=0 ;;
+        --no-trainers) trainers=0 ;;
+        --trainers-only) speed=0 ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "bench/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -164,6 +173,7 @@ run() {
     fi
 }
 
+((speed)) || rounds=0
 for ((round = 1; round <= rounds; round++)); do
     order=$threads_list
     # the second round takes the thread counts in the other order
@@ -194,7 +204,7 @@ for ((round = 1; round <= rounds; round++)); do
 done
 unset BENCH_THREADS BENCH_ROUND
 
-if [[ -x $OUT/bench_mem ]] && { [[ -z $only ]] || [[ ,$only, == *,e,* ]]; }; then
+if ((speed)) && [[ -x $OUT/bench_mem ]] && { [[ -z $only ]] || [[ ,$only, == *,e,* ]]; }; then
     say "== memory: training e at batch 512, peak RSS of a child process =="
     OPENBLAS_NUM_THREADS=1 run "memory" taskset -c 0 "$OUT/bench_mem" "$BENCH/configs.txt" e
 fi
@@ -214,10 +224,22 @@ report_args=(--raw "$RAW" --mode "$report_mode" --results "$BENCH/results" --sta
              --threads-list "$threads_list"
              --library "HEAD $git_head; build/lib built $lib_built; sha256 $lib_sum")
 ((update_docs)) && report_args+=(--docs "$ROOT/docs/performance.md")
-if ((have_python)); then
+if ((speed)) && ((have_python)); then
     "$PYTHON" "$BENCH/report.py" "${report_args[@]}" || say "bench/report.py failed; raw results: $RAW"
-else
+elif ((speed)); then
     say "no Python: raw results are in $RAW"
+fi
+
+# ---- trainers: whole training runs, test error and time (bench/trainers.py) ----------
+# One thread, pinned to CPU 0, with the same library snapshot. It writes
+# bench/results/trainers-latest.{md,json}; docs/performance.md ("Trainers") is by hand.
+if ((trainers)) && ((have_python)); then
+    say "== trainers: test error and time after fixed epochs (bench/trainers.py) =="
+    seeds=5
+    [[ $mode == quick ]] && seeds=1
+    env PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}" SWIFTMLP_LIBRARY="$LIB" \
+        taskset -c 0 "$PYTHON" "$BENCH/trainers.py" --seeds "$seeds" --results "$BENCH/results" ||
+        say "bench/trainers.py failed"
 fi
 say "total: $(( $(date +%s) - started )) s"
 exit 0

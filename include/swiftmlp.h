@@ -122,7 +122,8 @@ typedef enum smlp_status {
                                        was updated                                 */
     SMLP_ERR_BUSY = 7,              /* another thread is using this model          */
     SMLP_ERR_IO = 8,                /* a file could not be read or written         */
-    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one        */
+    SMLP_ERR_BAD_FORMAT = 9,        /* not a model file, or a corrupted one; a
+                                       malformed data file                         */
     SMLP_ERR_UNSUPPORTED_VERSION = 10 /* a model file from a newer major version   */
 } smlp_status;
 
@@ -166,11 +167,20 @@ typedef enum smlp_activation {
  *                              last activation must be SMLP_SOFTMAX; computed from z
  *                              with log-sum-exp, dL/dz = a * sum_j y_j - y, which is
  *                              a - y for one-hot rows. Targets may be given as rows
- *                              (one-hot or soft) or as integer class labels. */
+ *                              (one-hot or soft) or as integer class labels.
+ *   SMLP_POISSON               L = sum_j [exp(z_j) - y_j z_j + y_j log y_j - y_j]
+ *                              last activation must be SMLP_IDENTITY: the output z is
+ *                              the log of the predicted mean (smlp_predict returns z;
+ *                              the mean is exp(z)), dL/dz = exp(z) - y. Half the
+ *                              Poisson deviance (scikit-learn's loss='poisson'), 0
+ *                              when exp(z) = y. Counts belong in [0, inf); y log y is
+ *                              taken as 0 for y <= 0, and negative targets are not
+ *                              refused but make the loss meaningless. */
 typedef enum smlp_loss {
     SMLP_MSE = 0,
     SMLP_BINARY_CROSS_ENTROPY = 1,
-    SMLP_SOFTMAX_CROSS_ENTROPY = 2
+    SMLP_SOFTMAX_CROSS_ENTROPY = 2,
+    SMLP_POISSON = 3
 } smlp_loss;
 
 /* How per-sample losses (and so gradients) combine over a batch of n samples. */
@@ -334,8 +344,8 @@ smlp_status smlp_gradients(smlp_model *model, const smlp_dataset *batch,
  * before the update. If the loss or any gradient is not finite, returns
  * SMLP_ERR_NON_FINITE and changes neither the parameters nor the optimizer state.
  * One exception to "a failed call changes nothing", for the optimizers that keep
- * state (momentum, Adam, AdamW, RMSprop): when the gradient is finite but the update
- * itself overflows a parameter or an optimizer state value (an extreme learning
+ * state (momentum, Adam, AdamW, RMSprop, RPROP): when the gradient is finite but the
+ * update itself overflows a parameter or an optimizer state value (an extreme learning
  * rate, or values near the type's limit), the step returns SMLP_ERR_NON_FINITE
  * saying so, the parameters hold the overflowed values, and the optimizer state is
  * reset to that of a fresh smlp_set_optimizer (so that restoring the parameters with
@@ -357,20 +367,31 @@ smlp_status smlp_step(smlp_model *model, const smlp_dataset *batch, double *out_
  *   EXPONENTIAL  lr * gamma^e                                           (ExponentialLR)
  *   COSINE       min_lr + (lr - min_lr) * (1 + cos(pi * min(e, t_max) / t_max)) / 2
  *                (CosineAnnealingLR up to t_max; after t_max it stays at min_lr,
- *                where PyTorch's would follow the cosine back up) */
+ *                where PyTorch's would follow the cosine back up)
+ *   INVERSE_SCALING  lr / (e + 1)^gamma, gamma >= 0 (scikit-learn's "invscaling",
+ *                whose t is the samples seen: its binding sets e to that count
+ *                with smlp_set_epoch before each epoch) */
 typedef enum smlp_schedule {
     SMLP_SCHEDULE_CONSTANT = 0,
     SMLP_SCHEDULE_STEP = 1,
     SMLP_SCHEDULE_EXPONENTIAL = 2,
-    SMLP_SCHEDULE_COSINE = 3
+    SMLP_SCHEDULE_COSINE = 3,
+    SMLP_SCHEDULE_INVERSE_SCALING = 4
 } smlp_schedule;
 
 typedef enum smlp_optimizer {
     SMLP_SGD = 0,                   /* with optional momentum and Nesterov            */
     SMLP_ADAM = 1,
     SMLP_ADAMW = 2,                 /* Adam with decoupled weight decay              */
-    SMLP_RMSPROP = 3
+    SMLP_RMSPROP = 3,
+    SMLP_RPROP = 4                  /* resilient backpropagation, iRPROP- or iRPROP+  */
 } smlp_optimizer;
+
+/* The two RPROP variants of Igel and Huesken (2000). */
+typedef enum smlp_rprop_variant {
+    SMLP_IRPROP_MINUS = 0,          /* FANN's FANN_TRAIN_RPROP, PyTorch's Rprop      */
+    SMLP_IRPROP_PLUS = 1            /* undoes an update after which the loss rose    */
+} smlp_rprop_variant;
 
 /* Update rules, per parameter p with gradient g at step t (t = 1, 2, ...), as in
  * PyTorch's torch.optim. "wd" is weight_decay; it applies to weights only unless
@@ -383,6 +404,23 @@ typedef enum smlp_optimizer {
  *   AdamW:   p *= 1 - lr*wd; then Adam without the g += wd*p term
  *   RMSprop: g += wd*p; s = alpha*s + (1-alpha)*g^2; d = g/(sqrt(s) + eps)
  *            if momentum: v = momentum*v + d, p -= lr*v; else p -= lr*d
+ *   RPROP:   a step size D per parameter (D = rprop_delta0 at first), moved by
+ *            the sign s of g times the previous step's stored gradient g' (0 at
+ *            first), kept in [rprop_delta_min, rprop_delta_max]:
+ *            iRPROP-: s > 0: D *= rprop_increase; s < 0: D *= rprop_decrease and
+ *                     g = 0; then p -= sign(g)*D; g' = g
+ *            iRPROP+: s > 0: D *= rprop_increase; s < 0: D *= rprop_decrease, and
+ *                     if the loss rose since the previous step the previous update
+ *                     u is undone (p -= u), then u = 0 and g' = 0; s >= 0:
+ *                     u = -sign(g)*D, p += u, g' = g
+ *            iRPROP- is PyTorch's Rprop exactly (its lr is rprop_delta0) and
+ *            FANN's RPROP except that FANN also grows D when s = 0, moves p by +D
+ *            when g = 0 and floors D at 0.0001. learning_rate, the schedule and
+ *            momentum are not used; weight_decay must be 0. RPROP is a full-batch
+ *            method: each step is one RPROP step on the gradient of the batch it
+ *            is given (iRPROP+ compares the losses of successive batches), so
+ *            train with batch_size >= n_rows for the classic method.
+ *            smlp_apply_gradients refuses iRPROP+, which needs each step's loss.
  * Before any of these, if clip_norm > 0, the whole gradient is scaled by
  * min(1, clip_norm / (norm + 1e-6)), where norm is its global L2 norm (as
  * torch.nn.utils.clip_grad_norm_ does). */
@@ -400,21 +438,36 @@ typedef struct smlp_optimizer_config {
     double clip_norm;               /* 0: no clipping; else > 0                      */
     smlp_schedule schedule;         /* default SMLP_SCHEDULE_CONSTANT                */
     size_t step_size;               /* STEP: epochs per decay, >= 1 (default 10)     */
-    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1)  */
+    double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1);
+                                       INVERSE_SCALING: the power, >= 0              */
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
+    /* RPROP (fields added after 0.1.0; smlp_set_optimizer also accepts a config of
+     * 0.1.0's size, which ends before them, and then uses their defaults. But
+     * smlp_optimizer_config_init writes the whole struct of this header: a program
+     * built against 0.1.0's header must be rebuilt before calling it). */
+    smlp_rprop_variant rprop_variant; /* default SMLP_IRPROP_MINUS                   */
+    double rprop_increase;          /* eta+: > 1 (default 1.2)                       */
+    double rprop_decrease;          /* eta-: in (0, 1) (default 0.5)                 */
+    double rprop_delta0;            /* first step size: > 0, in [rprop_delta_min,
+                                       rprop_delta_max] (default 0.1, FANN's)        */
+    double rprop_delta_min;         /* >= 0 (default 1e-6, PyTorch's; FANN: 0)       */
+    double rprop_delta_max;         /* finite, > 0 (default 50)                      */
 } smlp_optimizer_config;
 
 /* Fills *config with PyTorch's defaults for kind:
  *   SGD lr 0.01, momentum 0, no Nesterov; Adam lr 0.001, betas (0.9, 0.999),
  *   eps 1e-8; AdamW the same with weight_decay 0.01; RMSprop lr 0.01, alpha 0.99,
  *   eps 1e-8, momentum 0. weight_decay 0 (AdamW: 0.01), weights only, no clipping,
- *   constant learning rate.
+ *   constant learning rate. The RPROP fields, whatever the kind: iRPROP-,
+ *   increase 1.2, decrease 0.5, delta0 0.1, delta_min 1e-6, delta_max 50 (FANN's
+ *   values but delta_min, which is PyTorch's; PyTorch's delta0 is its lr, 0.01).
  * Does nothing when config is NULL; an unknown kind gives SGD's defaults with that
  * kind kept, so smlp_set_optimizer() reports it. */
 void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer kind);
 
-/* Sets the optimizer and resets its state (momentum buffers, moments, step count).
+/* Sets the optimizer and resets its state (momentum buffers, moments, step count;
+ * RPROP's step sizes back to rprop_delta0).
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (struct size, unknown kind, a value out of
  * the ranges above or NaN; the message names the field), OUT_OF_MEMORY, BUSY. */
 smlp_status smlp_set_optimizer(smlp_model *model, const smlp_optimizer_config *config);
@@ -429,16 +482,57 @@ smlp_status smlp_set_epoch(smlp_model *model, size_t epoch);
  * over the data, whatever the reduction, so train and validation losses compare. */
 typedef struct smlp_epoch_report {
     size_t epoch;                   /* 1-based, within this smlp_train call          */
-    double train_loss;              /* mean over the epoch's batches, before updates  */
+    double train_loss;              /* mean over the epoch's batches, before updates
+                                       (L-BFGS: at the iteration's new parameters,
+                                       without the L2 term)                          */
     double validation_loss;         /* NaN without validation data                    */
-    double validation_accuracy;     /* NaN without validation data or for SMLP_MSE    */
-    double learning_rate;           /* the rate used during this epoch                */
+    double validation_accuracy;     /* NaN without validation data, for SMLP_MSE and
+                                       for SMLP_POISSON                              */
+    double learning_rate;           /* the rate used during this epoch (L-BFGS: the
+                                       step length t the line search accepted)       */
 } smlp_epoch_report;
 
-/* Called once per epoch, on the thread that called smlp_train. Return 0 to go on,
+/* Called once per epoch (L-BFGS: per iteration), on the thread that called smlp_train. Return 0 to go on,
  * non-zero to stop after this epoch. It must not call functions that change the
  * same model (they return SMLP_ERR_BUSY); other models are fine. */
 typedef int (*smlp_epoch_callback)(const smlp_epoch_report *report, void *user_data);
+
+/* How smlp_train updates the parameters. */
+typedef enum smlp_train_method {
+    SMLP_TRAIN_MINIBATCH = 0,       /* epochs of smlp_step on mini-batches (default) */
+    SMLP_TRAIN_LBFGS = 1            /* L-BFGS on the whole data set (see below)      */
+} smlp_train_method;
+
+/* Why smlp_train stopped (smlp_train_details.stop_reason). */
+typedef enum smlp_stop_reason {
+    SMLP_STOP_MAX_EPOCHS = 0,       /* all epochs (L-BFGS: iterations) ran           */
+    SMLP_STOP_EARLY_STOPPING = 1,   /* patience ran out                              */
+    SMLP_STOP_CALLBACK = 2,         /* the callback returned non-zero                */
+    SMLP_STOP_GRADIENT_TOLERANCE = 3, /* L-BFGS: max |g_i| <= tolerance_grad         */
+    SMLP_STOP_LOSS_CHANGE = 4,      /* L-BFGS: an iteration lowered F by no more
+                                       than tolerance_change * max(|F|, 1)           */
+    SMLP_STOP_MAX_FUNCTION_EVALS = 5, /* L-BFGS: max_function_evals evaluations ran  */
+    SMLP_STOP_LINE_SEARCH_FAILED = 6 /* L-BFGS: no step, even along -g, lowered F:
+                                       a minimum to the precision of the dtype       */
+} smlp_stop_reason;
+
+/* What smlp_train reports beyond smlp_train_summary. smlp_train_summary cannot grow
+ * (programs built against an older header pass a pointer to its old size), so the
+ * new counts live here, reached through options.details; struct_size lets this
+ * struct grow in turn: the library writes only the whole fields that fit in
+ * struct_size, and sets struct_size to the end of the last one it wrote (less than
+ * yours when the library is older than your header). Written on success only. */
+typedef struct smlp_train_details {
+    size_t struct_size;             /* set by the caller: sizeof(smlp_train_details) */
+    size_t iterations;              /* L-BFGS iterations (= epochs_run); mini-batch:
+                                       optimizer steps taken                         */
+    size_t function_evals;          /* loss-and-gradient evaluations: L-BFGS, over the
+                                       whole data set, line search included, the
+                                       initial one too; mini-batch: one per step     */
+    smlp_stop_reason stop_reason;
+    double final_objective;         /* L-BFGS: F (see below) at the end of the last
+                                       iteration; NaN for mini-batch                 */
+} smlp_train_details;
 
 typedef struct smlp_train_options {
     size_t struct_size;             /* sizeof(smlp_train_options)                    */
@@ -455,12 +549,31 @@ typedef struct smlp_train_options {
                                        skipped: every epoch trains on all rows      */
     const smlp_dataset *validation; /* NULL: none (default)                          */
     size_t patience;                /* with validation: stop after this many epochs
-                                       without improvement; 0 never stops (default) */
-    double min_delta;               /* an improvement must exceed this (default 0)  */
+                                       in a row without improvement; 0 never stops
+                                       (default)                                     */
+    double min_delta;               /* for patience, an improvement must lower the best
+                                       validation loss so far by more than this
+                                       (default 0); it does not change which epoch is
+                                       the best                                      */
     int restore_best;               /* with validation: end with the parameters of the
-                                       best validation epoch (default 1)             */
+                                       best validation epoch, the one with the lowest
+                                       validation loss (default 1)                   */
     smlp_epoch_callback callback;   /* NULL: none (default)                          */
     void *user_data;                /* passed to callback unchanged                  */
+    /* Fields after user_data were added with L-BFGS: a struct_size that ends at
+     * user_data (a program built against the earlier header) is accepted, and
+     * they take their defaults. */
+    smlp_train_method method;       /* default SMLP_TRAIN_MINIBATCH                  */
+    size_t lbfgs_history;           /* L-BFGS: correction pairs m, >= 1 (default 10;
+                                       at most param_count are kept)                 */
+    double tolerance_grad;          /* L-BFGS: stop when every |dF/dp_i| <= this,
+                                       >= 0 (default 1e-5, scipy's gtol)             */
+    double tolerance_change;        /* L-BFGS: stop when F_k - F_{k+1} <= this *
+                                       max(|F_k|, |F_{k+1}|, 1), >= 0 (default
+                                       2.220446049250313e-9, scipy's ftol)           */
+    size_t max_function_evals;      /* L-BFGS: evaluations allowed, >= 1 (default
+                                       15000, scikit-learn's max_fun)                */
+    smlp_train_details *details;    /* NULL (default), or filled on success          */
 } smlp_train_options;
 
 /* Fills *options with the defaults above. Does nothing when options is NULL. */
@@ -476,16 +589,44 @@ typedef struct smlp_train_summary {
     int stopped_by_callback;
 } smlp_train_summary;
 
-/* Trains on a whole data set in memory: for each epoch, (optionally) shuffles the
- * rows, runs smlp_step on consecutive batches of batch_size rows (the last one may
- * be smaller unless drop_last), then evaluates the validation data, calls the
- * callback, and checks early stopping. The data are checked once up front: a NaN or
- * infinity anywhere is SMLP_ERR_NON_FINITE naming its row. The call is all or
+/* Trains on a whole data set in memory. The data are checked once up front: a NaN
+ * or infinity anywhere is SMLP_ERR_NON_FINITE naming its row. The call is all or
  * nothing: on any failure (also a loss that turns non-finite mid-run) the model's
  * parameters, optimizer state, generator and epoch are restored to what they were,
- * and the message says where it failed ("epoch 3, batch at row 64: ...") and that
- * the model was rolled back (whatever smlp_step would say it left behind).
- * out_summary may be NULL. The model's scaler, if any, applies to both data sets.
+ * the message says where it failed ("epoch 3, batch at row 64: ...") and that the
+ * model was rolled back (whatever smlp_step would say it left behind), and neither
+ * *out_summary nor *options->details is written. out_summary may be NULL. The
+ * model's scaler, if any, applies to both data sets.
+ *
+ * SMLP_TRAIN_MINIBATCH: for each epoch, (optionally) shuffles the rows, runs
+ * smlp_step on consecutive batches of batch_size rows (the last one may be smaller
+ * unless drop_last), then evaluates the validation data, calls the callback, and
+ * checks early stopping.
+ *
+ * SMLP_TRAIN_LBFGS: L-BFGS (Nocedal & Wright alg. 7.4/7.5, as scipy's L-BFGS-B
+ * without bounds and PyTorch's LBFGS with line_search_fn="strong_wolfe") minimises
+ *     F(p) = L(p) + weight_decay/2 * ||W||^2     (biases too if decay_biases)
+ * where L is the loss over all rows reduced as the model's reduction says (mean or
+ * sum) and weight_decay, decay_biases come from smlp_set_optimizer; scikit-learn's
+ * MLP objective (mean loss + alpha/(2 n) ||W||^2) is weight_decay = alpha / n_rows.
+ * The optimizer's other settings and its state are neither used nor changed. Each
+ * iteration computes a direction from the last lbfgs_history pairs, then a line
+ * search (bracketing and zoom with cubic interpolation, N&W alg. 3.5/3.6) finds a
+ * step satisfying the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9); if it cannot
+ * lower F, the history is dropped and it retries along -grad F once. An iteration
+ * counts as an epoch: epochs is the iteration limit, and validation, patience,
+ * restore_best, the callback and the model's epoch count advance once per
+ * iteration. It stops on the first of: epochs iterations, max_function_evals
+ * evaluations (the line search is cut short, never exceeding it), tolerance_grad,
+ * tolerance_change, the callback, early stopping, a failed line search; details
+ * says which. batch_size, shuffle and drop_last are ignored; the generator is not
+ * used. If the starting point already meets tolerance_grad, no iteration runs
+ * (epochs_run 0, no callback). Memory: the whole data set is one batch (the
+ * workspace holds n_rows rows) and the history 2 * lbfgs_history * param_count
+ * scalars, allocated once per call; no iteration after the first allocates. Vectors are in the model's dtype, dot products and norms
+ * accumulate in double. A trial step whose loss is not finite is treated as too
+ * long, not as an error; a non-finite loss at the starting parameters is
+ * SMLP_ERR_NON_FINITE.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (options; a label out of range; both or
  * neither of y and labels), DTYPE_MISMATCH, SHAPE_MISMATCH, NON_FINITE,
  * OUT_OF_MEMORY, BUSY. */
@@ -494,9 +635,10 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
 
 /* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
  * fraction of rows whose argmax equals the label (softmax), or whose every output is
- * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE. Either output may be NULL.
- * Like smlp_predict, it does not refuse a diverged model: the loss is then NaN or
- * infinite (finite data whose loss overflows the type give SMLP_OK and infinity).
+ * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE and SMLP_POISSON. Either
+ * output may be NULL. Like smlp_predict, it does not refuse a diverged model: the
+ * loss is then NaN or infinite (finite data whose loss overflows the type give
+ * SMLP_OK and infinity).
  * Uses the model's workspace, so it counts as a changing call for SMLP_ERR_BUSY.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (labels),
  * NON_FINITE (a NaN or infinity in the data; the message names its row),
@@ -599,8 +741,9 @@ smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double 
  * with SMLP_REDUCTION_SUM on its shard, the sums are added across workers (e.g.
  * MPI_Allreduce), and every worker applies the total with scale = 1 / global batch.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (scale not
- * finite), NON_FINITE (a gradient entry: nothing changed; or the update overflowed,
- * as described at smlp_step: nothing changed with plain SGD), BUSY. */
+ * finite; the optimizer is iRPROP+), NON_FINITE (a gradient entry: nothing changed;
+ * or the update overflowed, as described at smlp_step: nothing changed with plain
+ * SGD), BUSY. */
 smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void *grad,
                                  size_t count, double scale);
 
@@ -701,6 +844,57 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8, more than 10^7
  * parameters), NON_FINITE (as for smlp_save), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
+
+/* ---- Data files --------------------------------------------------------------------- */
+
+/* A data set whose memory the library owns, made by smlp_data_load_fann and released
+ * with smlp_data_free. Its data member is an ordinary smlp_dataset (dense targets y,
+ * labels NULL) that can be passed as it is to smlp_train, smlp_evaluate, smlp_step
+ * and the others: &owned->data. Its x and y may be read and written (as float or
+ * double, per data.dtype) but not freed or resized. */
+typedef struct smlp_owned_dataset {
+    smlp_dataset data;
+} smlp_owned_dataset;
+
+/* Reads a FANN training data file (the format of FANN's fann_read_train_from_file and
+ * fann_save_train) into a new data set of the given dtype, stored in *out_data. The
+ * file is text: a first line "rows inputs outputs" (whole numbers, each in
+ * 1..2147483647), then for each row a line with its inputs and a line with its
+ * outputs, values separated by spaces or tabs, e.g. XOR:
+ *     4 2 1
+ *     0 0
+ *     0
+ *     0 1
+ *     1
+ *     ...
+ * Values are decimal numbers as strtod reads them in the "C" locale (whatever the
+ * process locale), and must be finite in dtype. Blank lines and "\r\n" line ends are
+ * accepted. Stricter than FANN, which reads any whitespace layout: every input and
+ * output vector must be on its own line, so that a missing or extra value is reported
+ * where it is instead of shifting every later value; nothing but blank lines may
+ * follow the last row. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT (path, out_data), INVALID_ARGUMENT (dtype, path not UTF-8),
+ * IO (missing, a directory, unreadable: the message has the OS error), BAD_FORMAT
+ * (the message names the line and what is wrong there, e.g. "line 7: expected the 8
+ * input values of row 2, found 7"; a first line announcing more values than the
+ * file could hold is refused before anything is allocated), OUT_OF_MEMORY. On
+ * failure *out_data is NULL and nothing stays allocated. */
+smlp_status smlp_data_load_fann(const char *path, smlp_dtype dtype, smlp_owned_dataset **out_data);
+
+/* Writes a data set as a FANN data file, atomically as smlp_save writes (a temporary
+ * file in the same folder, fsynced, renamed over path). Each value is written in the
+ * shortest decimal form that reads back to the same float or double, so
+ * smlp_data_load_fann with the same dtype returns the same bits; class labels are
+ * written as one-hot rows of n_outputs values. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT (path, data, data->x; neither y nor labels),
+ * INVALID_ARGUMENT (dtype; n_rows, n_inputs or n_outputs outside 1..2147483647; both
+ * y and labels; a label out of range, naming its row; path not UTF-8), NON_FINITE (a
+ * NaN or infinity, naming its row and column), IO, OUT_OF_MEMORY. On failure nothing
+ * is written: an existing file at path is left as it was. */
+smlp_status smlp_data_save_fann(const char *path, const smlp_dataset *data);
+
+/* Frees a data set made by smlp_data_load_fann, and its arrays. NULL is ignored. */
+void smlp_data_free(smlp_owned_dataset *data);
 
 /* ---- Threads ------------------------------------------------------------------------ */
 

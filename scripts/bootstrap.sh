@@ -102,9 +102,10 @@ pip_install() { # pip_install <module:package>...: installs the packages whose m
 
 if ((want_python)); then
     # scikit-learn, matplotlib and tqdm are used by the binding's estimator tests and
-    # examples, wheel/setuptools by its packaging test.
+    # examples, pandas by scikit-learn's own MLP tests (the conformance run),
+    # wheel/setuptools by its packaging test.
     pip_install numpy:numpy pytest:pytest sklearn:scikit-learn matplotlib:matplotlib \
-                tqdm:tqdm wheel:wheel setuptools:setuptools
+                tqdm:tqdm pandas:pandas wheel:wheel setuptools:setuptools
 fi
 
 if ((want_wheel)); then

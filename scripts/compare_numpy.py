@@ -138,7 +138,10 @@ class _OptimizerConfig(Structure):
                 ("beta2", c_double), ("epsilon", c_double), ("alpha", c_double),
                 ("weight_decay", c_double), ("decay_biases", c_int), ("clip_norm", c_double),
                 ("schedule", c_int), ("step_size", c_size_t), ("gamma", c_double),
-                ("t_max", c_size_t), ("min_lr", c_double)]
+                ("t_max", c_size_t), ("min_lr", c_double),
+                # RPROP fields: smlp_optimizer_config_init writes the whole struct
+                ("rprop_variant", c_int), ("rprop_increase", c_double), ("rprop_decrease", c_double),
+                ("rprop_delta0", c_double), ("rprop_delta_min", c_double), ("rprop_delta_max", c_double)]
 
 
 class _LayerInfo(Structure):

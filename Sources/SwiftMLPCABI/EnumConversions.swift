@@ -33,6 +33,7 @@ func loss(from value: smlp_loss) throws(APIError) -> Loss {
     case SMLP_MSE: return .meanSquaredError
     case SMLP_BINARY_CROSS_ENTROPY: return .binaryCrossEntropy
     case SMLP_SOFTMAX_CROSS_ENTROPY: return .softmaxCrossEntropy
+    case SMLP_POISSON: return .poisson
     default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "loss is \(value.rawValue), not an smlp_loss")
     }
 }
@@ -42,6 +43,7 @@ func cValue(_ loss: Loss) -> smlp_loss {
     case .meanSquaredError: return SMLP_MSE
     case .binaryCrossEntropy: return SMLP_BINARY_CROSS_ENTROPY
     case .softmaxCrossEntropy: return SMLP_SOFTMAX_CROSS_ENTROPY
+    case .poisson: return SMLP_POISSON
     }
 }
 
@@ -72,6 +74,7 @@ func optimizerKind(from value: smlp_optimizer) throws(APIError) -> OptimizerKind
     case SMLP_ADAM: return .adam
     case SMLP_ADAMW: return .adamW
     case SMLP_RMSPROP: return .rmsProp
+    case SMLP_RPROP: return .rprop
     default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "optimizer kind is \(value.rawValue), not an smlp_optimizer")
     }
 }
@@ -82,7 +85,21 @@ func cValue(_ kind: OptimizerKind) -> smlp_optimizer {
     case .adam: return SMLP_ADAM
     case .adamW: return SMLP_ADAMW
     case .rmsProp: return SMLP_RMSPROP
+    case .rprop: return SMLP_RPROP
     }
+}
+
+func rpropVariant(from value: smlp_rprop_variant) throws(APIError) -> RpropVariant {
+    switch value {
+    case SMLP_IRPROP_MINUS: return .minus
+    case SMLP_IRPROP_PLUS: return .plus
+    default:
+        throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.rprop_variant is \(value.rawValue), not an smlp_rprop_variant")
+    }
+}
+
+func cValue(_ variant: RpropVariant) -> smlp_rprop_variant {
+    variant == .minus ? SMLP_IRPROP_MINUS : SMLP_IRPROP_PLUS
 }
 
 /// The schedule fields of an optimizer config. Range checks happen in the engine.
@@ -99,6 +116,7 @@ func schedule(from c: smlp_optimizer_config) throws(APIError) -> LearningRateSch
     case SMLP_SCHEDULE_STEP: return .step(stepSize: try epochs(c.step_size, "step_size"), gamma: c.gamma)
     case SMLP_SCHEDULE_EXPONENTIAL: return .exponential(gamma: c.gamma)
     case SMLP_SCHEDULE_COSINE: return .cosine(period: try epochs(c.t_max, "t_max"), minimum: c.min_lr)
+    case SMLP_SCHEDULE_INVERSE_SCALING: return .inverseScaling(power: c.gamma)
     default:
         throw APIError(SMLP_ERR_INVALID_ARGUMENT, "config.schedule is \(c.schedule.rawValue), not an smlp_schedule")
     }

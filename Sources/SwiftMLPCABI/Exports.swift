@@ -326,8 +326,14 @@ public func smlp_optimizer_config_init(
         nesterov: defaults.nesterov ? 1 : 0, beta1: defaults.beta1, beta2: defaults.beta2,
         epsilon: defaults.epsilon, alpha: defaults.alpha, weight_decay: defaults.weightDecay,
         decay_biases: defaults.decayBiases ? 1 : 0, clip_norm: defaults.clipNorm,
-        schedule: SMLP_SCHEDULE_CONSTANT, step_size: 10, gamma: 0.1, t_max: 100, min_lr: 0)
+        schedule: SMLP_SCHEDULE_CONSTANT, step_size: 10, gamma: 0.1, t_max: 100, min_lr: 0,
+        rprop_variant: cValue(defaults.rpropVariant), rprop_increase: defaults.increaseFactor,
+        rprop_decrease: defaults.decreaseFactor, rprop_delta0: defaults.initialStep,
+        rprop_delta_min: defaults.minimumStep, rprop_delta_max: defaults.maximumStep)
 }
+
+/// sizeof(smlp_optimizer_config) in 0.1.0, before the RPROP fields were appended.
+let legacyOptimizerConfigSize = MemoryLayout<smlp_optimizer_config>.offset(of: \.rprop_variant)!
 
 @_cdecl("smlp_set_optimizer")
 public func smlp_set_optimizer(
@@ -335,10 +341,19 @@ public func smlp_set_optimizer(
 ) -> smlp_status {
     runReportingErrors("smlp_set_optimizer") { () throws(APIError) in
         try writing(model) { (box) throws(APIError) in
-            let c = try require(config, "config").pointee
-            guard cSize(c.struct_size) == UInt(MemoryLayout<smlp_optimizer_config>.size) else {
+            let given = try require(config, "config")
+            // struct_size comes first: read it alone, then only as many bytes as the
+            // caller's struct has; a 0.1.0-sized config keeps the newer fields' defaults.
+            let size = UnsafeRawPointer(given).load(as: UInt.self)
+            let fullSize = MemoryLayout<smlp_optimizer_config>.size
+            guard size == UInt(fullSize) || size == UInt(legacyOptimizerConfigSize) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                    "config.struct_size is \(cSize(c.struct_size)), expected \(MemoryLayout<smlp_optimizer_config>.size); call smlp_optimizer_config_init first")
+                    "config.struct_size is \(size), expected \(fullSize) (or \(legacyOptimizerConfigSize), the size before the RPROP fields); call smlp_optimizer_config_init first")
+            }
+            var c = smlp_optimizer_config()
+            smlp_optimizer_config_init(&c, SMLP_SGD)
+            withUnsafeMutableBytes(of: &c) { bytes in
+                bytes.baseAddress!.copyMemory(from: UnsafeRawPointer(given), byteCount: Int(size))
             }
             var configuration = OptimizerConfiguration(kind: try optimizerKind(from: c.kind))
             configuration.learningRate = c.learning_rate
@@ -352,6 +367,12 @@ public func smlp_set_optimizer(
             configuration.decayBiases = c.decay_biases != 0
             configuration.clipNorm = c.clip_norm
             configuration.schedule = try schedule(from: c)
+            configuration.rpropVariant = try rpropVariant(from: c.rprop_variant)
+            configuration.increaseFactor = c.rprop_increase
+            configuration.decreaseFactor = c.rprop_decrease
+            configuration.initialStep = c.rprop_delta0
+            configuration.minimumStep = c.rprop_delta_min
+            configuration.maximumStep = c.rprop_delta_max
             try engine { () throws(MLPError) in try box.network.setOptimizer(configuration) }
         }
     }

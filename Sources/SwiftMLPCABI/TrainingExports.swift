@@ -16,13 +16,39 @@ public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: UInt) -> smlp_statu
 @_cdecl("smlp_train_options_init")
 public func smlp_train_options_init(_ options: UnsafeMutablePointer<smlp_train_options>?) {
     guard let options else { return }
+    options.pointee = defaultTrainOptions()
+}
+
+func defaultTrainOptions() -> smlp_train_options {
     let defaults = TrainingOptions()
-    options.pointee = smlp_train_options(
+    return smlp_train_options(
         struct_size: MemoryLayout<smlp_train_options>.size, epochs: defaults.epochs,
         batch_size: defaults.batchSize, shuffle: defaults.shuffle ? 1 : 0,
         drop_last: defaults.dropLast ? 1 : 0, validation: nil, patience: defaults.patience,
         min_delta: defaults.minDelta, restore_best: defaults.restoreBest ? 1 : 0,
-        callback: nil, user_data: nil)
+        callback: nil, user_data: nil, method: SMLP_TRAIN_MINIBATCH,
+        lbfgs_history: defaults.lbfgs.historySize, tolerance_grad: defaults.lbfgs.toleranceGrad,
+        tolerance_change: defaults.lbfgs.toleranceChange,
+        max_function_evals: defaults.lbfgs.maxFunctionEvaluations, details: nil)
+}
+
+/// smlp_train_options up to user_data: what programs built before L-BFGS pass.
+let legacyTrainOptionsSize = MemoryLayout<smlp_train_options>.offset(of: \smlp_train_options.method)!
+
+/// The caller's options: its struct_size bytes over the defaults (a caller built
+/// against the earlier header passes the shorter struct, which must not be read past).
+func readTrainOptions(_ options: UnsafePointer<smlp_train_options>) throws(APIError) -> smlp_train_options {
+    let size = UnsafeRawPointer(options).load(as: UInt.self)
+    let full = MemoryLayout<smlp_train_options>.size
+    guard size == UInt(full) || size == UInt(legacyTrainOptionsSize) else {
+        throw APIError(SMLP_ERR_INVALID_ARGUMENT,
+            "options.struct_size is \(size), expected \(full) (or \(legacyTrainOptionsSize) from a program built against the header before L-BFGS); call smlp_train_options_init first")
+    }
+    var result = defaultTrainOptions()
+    withUnsafeMutableBytes(of: &result) { bytes in
+        bytes.baseAddress!.copyMemory(from: UnsafeRawPointer(options), byteCount: Int(size))
+    }
+    return result
 }
 
 /// A C data set as an engine Dataset, after the same checks as a batch.
@@ -41,11 +67,7 @@ public func smlp_train(
     runReportingErrors("smlp_train") { () throws(APIError) in
         try writing(model) { (box) throws(APIError) in
             let data = try require(train, "train").pointee
-            let o = try require(options, "options").pointee
-            guard cSize(o.struct_size) == UInt(MemoryLayout<smlp_train_options>.size) else {
-                throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                    "options.struct_size is \(cSize(o.struct_size)), expected \(MemoryLayout<smlp_train_options>.size); call smlp_train_options_init first")
-            }
+            let o = try readTrainOptions(try require(options, "options"))
             try requireDType(data.dtype, matches: box, "train")
             if let validation = o.validation {
                 try requireDType(validation.pointee.dtype, matches: box, "options.validation")
@@ -60,6 +82,24 @@ public func smlp_train(
             engineOptions.patience = cSize(o.patience).saturatingInt
             engineOptions.minDelta = o.min_delta
             engineOptions.restoreBest = o.restore_best != 0
+            switch o.method {
+            case SMLP_TRAIN_MINIBATCH: engineOptions.method = .miniBatch
+            case SMLP_TRAIN_LBFGS: engineOptions.method = .lbfgs
+            default:
+                throw APIError(SMLP_ERR_INVALID_ARGUMENT,
+                    "options.method is \(o.method.rawValue); it must be SMLP_TRAIN_MINIBATCH (0) or SMLP_TRAIN_LBFGS (1)")
+            }
+            engineOptions.lbfgs.historySize = cSize(o.lbfgs_history).saturatingInt
+            engineOptions.lbfgs.toleranceGrad = o.tolerance_grad
+            engineOptions.lbfgs.toleranceChange = o.tolerance_change
+            engineOptions.lbfgs.maxFunctionEvaluations = cSize(o.max_function_evals).saturatingInt
+            if let details = o.details {
+                let size = UnsafeRawPointer(details).load(as: UInt.self)
+                guard size >= UInt(MemoryLayout<Int>.size) else {
+                    throw APIError(SMLP_ERR_INVALID_ARGUMENT,
+                        "options.details->struct_size is \(size); set it to sizeof(smlp_train_details)")
+                }
+            }
             let summary = try box.network.train(data, o, engineOptions)
             outSummary?.pointee = smlp_train_summary(
                 epochs_run: summary.epochsRun, best_epoch: summary.bestEpoch,
@@ -68,8 +108,40 @@ public func smlp_train(
                 final_validation_loss: summary.finalValidationLoss,
                 stopped_early: summary.stoppedEarly ? 1 : 0,
                 stopped_by_callback: summary.stoppedByCallback ? 1 : 0)
+            if let details = o.details { writeDetails(summary, to: details) }
         }
     }
+}
+
+/// The fields of smlp_train_details that fit in the caller's struct_size.
+func writeDetails(_ summary: TrainingSummary, to details: UnsafeMutablePointer<smlp_train_details>) {
+    let reason: smlp_stop_reason
+    switch summary.stopReason {
+    case .maxEpochs: reason = SMLP_STOP_MAX_EPOCHS
+    case .earlyStopping: reason = SMLP_STOP_EARLY_STOPPING
+    case .callback: reason = SMLP_STOP_CALLBACK
+    case .gradientTolerance: reason = SMLP_STOP_GRADIENT_TOLERANCE
+    case .lossChange: reason = SMLP_STOP_LOSS_CHANGE
+    case .maxFunctionEvaluations: reason = SMLP_STOP_MAX_FUNCTION_EVALS
+    case .lineSearchFailed: reason = SMLP_STOP_LINE_SEARCH_FAILED
+    }
+    // Whole fields that fit in the caller's struct_size (field ends grow with their
+    // offsets, so these are a prefix); struct_size becomes the end of the last one.
+    let room = Int(clamping: UnsafeRawPointer(details).load(as: UInt.self))
+    let raw = UnsafeMutableRawPointer(details)
+    var written = MemoryLayout<Int>.size
+    func put<T>(_ field: PartialKeyPath<smlp_train_details>, _ value: T) {
+        let end = MemoryLayout<smlp_train_details>.offset(of: field)! + MemoryLayout<T>.size
+        guard end <= room else { return }
+        raw.storeBytes(of: value, toByteOffset: end - MemoryLayout<T>.size, as: T.self)
+        written = end
+    }
+    put(\smlp_train_details.iterations, summary.iterations)
+    put(\smlp_train_details.function_evals, summary.functionEvaluations)
+    put(\smlp_train_details.stop_reason, reason)
+    put(\smlp_train_details.final_objective, summary.finalObjective ?? .nan)
+    raw.storeBytes(of: room >= MemoryLayout<smlp_train_details>.size ? MemoryLayout<smlp_train_details>.size : written,
+                   as: Int.self)
 }
 
 @_cdecl("smlp_evaluate")

@@ -18,11 +18,12 @@ trap 'rm -rf "$SCRATCH"' EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # Outside the repository: only the installed header, library and .pc file are visible.
-cp "$ROOT/examples/xor.c" "$ROOT/examples/digits.c" "$ROOT/examples/digits_data.h" "$SCRATCH/"
+cp "$ROOT/examples/xor.c" "$ROOT/examples/digits.c" "$ROOT/examples/digits_data.h" "$ROOT/examples/parity.c" \
+    "$SCRATCH/"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 cflags=$(pkg-config --cflags swiftmlp)
 libs=$(pkg-config --libs swiftmlp)
-for example in xor digits; do
+for example in xor digits parity; do
     output=$(cd "$SCRATCH" && $CC -std=c99 -Wall -Wextra -pedantic -Werror $cflags "$example.c" \
         -o "$example" $libs -lm -Wl,-rpath,"$PREFIX/lib" 2>&1) && built=1 || built=0
     check "$built" "examples/$example.c builds with \`cc $example.c \$(pkg-config --cflags --libs swiftmlp)\`" \
@@ -37,6 +38,12 @@ fi
 if [[ -x $SCRATCH/digits ]]; then
     output=$("$SCRATCH/digits" "$ROOT/examples/data" 2>&1) && ok=1 || ok=0
     check "$ok" "the installed digits example reaches its 96% test accuracy (exit 0)" "$(tail -3 <<< "$output")"
+fi
+if [[ -x $SCRATCH/parity ]]; then
+    output=$("$SCRATCH/parity" 2>&1) && ok=1 || ok=0
+    check "$ok" "the installed parity example gets all 256 patterns of 8-bit parity right with RPROP (exit 0)" \
+        "$(tail -3 <<< "$output")"
+    check "$(grep -q 'all 256 patterns right' <<< "$output" && echo 1 || echo 0)" "parity prints all 256 right"
 fi
 # The program needs libswiftmlp and its system dependencies only.
 if [[ -x $SCRATCH/xor ]]; then

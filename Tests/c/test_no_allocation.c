@@ -10,7 +10,10 @@
  * and, while `counting` is set, counts the call by who made it (its return address
  * lies in libswiftmlp, in libopenblas, or elsewhere), so that a failure says where
  * the allocation comes from. A positive control proves that a library call which
- * must allocate (smlp_create, a larger batch) is seen.
+ * must allocate (smlp_create, a larger batch) is seen. smlp_train with L-BFGS is
+ * measured between its callbacks: whole iterations after the first make no heap call;
+ * and, failing each of its calloc calls in turn, it is shown to roll back from every
+ * allocation failure, the mid-run one included.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,8 +81,29 @@ void *malloc(size_t size) {
     return __libc_malloc(size);
 }
 
+/* Fault injection for the rollback test: libswiftmlp's calloc calls (every engine
+ * buffer: parameters, workspaces, snapshots, L-BFGS history) are counted while
+ * `calloc_tracking` is set, and the `calloc_fail_at`-th one returns NULL. */
+static volatile int calloc_tracking = 0;
+static volatile long calloc_seen = 0, calloc_fail_at = 0;
+
+static int from_swiftmlp(void *return_address) {
+    uintptr_t at = (uintptr_t)return_address;
+    int i;
+    for (i = 0; i < n_ranges[FROM_SWIFTMLP]; i++) {
+        if (at >= ranges[FROM_SWIFTMLP][i].begin && at < ranges[FROM_SWIFTMLP][i].end) return 1;
+    }
+    return 0;
+}
+
 void *calloc(size_t count, size_t size) {
     COUNT();
+    if (calloc_tracking && from_swiftmlp(__builtin_return_address(0))) {
+        if (__sync_add_and_fetch(&calloc_seen, 1) == calloc_fail_at) {
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
     return __libc_calloc(count, size);
 }
 
@@ -419,6 +443,136 @@ static void test_threaded_boundary(void) {
     smlp_set_num_threads(original);
 }
 
+/* ---- smlp_train with L-BFGS: no iteration after the first allocates ------------------- */
+
+struct lbfgs_count { long total, from_openblas; char text[160]; size_t last; };
+
+/* Counts the heap calls made between the end of iteration 2 and the end of the last
+ * one: whole iterations (line searches, history updates, validation). */
+static int count_iterations(const smlp_epoch_report *report, void *user_data) {
+    struct lbfgs_count *c = user_data;
+    if (report->epoch == 2) start_counting();
+    if (report->epoch == c->last) c->total = stop_counting_described(c->text, sizeof c->text, &c->from_openblas);
+    return 0;
+}
+
+static void test_lbfgs_no_allocation(smlp_dtype dtype) {
+    const size_t sizes[3] = {32, 64, 10};
+    const smlp_activation acts[2] = {SMLP_RELU, SMLP_SOFTMAX};
+    const int f32 = dtype == SMLP_FLOAT32;
+    enum { ROWS = 200, VROWS = 300 };
+    static double xd[VROWS * 32];
+    static float xf[VROWS * 32];
+    static int32_t labels[VROWS];
+    smlp_model *model = make_model(dtype, 3, sizes, acts, SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 9);
+    smlp_dataset train, validation;
+    smlp_train_options o;
+    smlp_train_summary s;
+    struct lbfgs_count c;
+    size_t i;
+    if (!CHECK(model != NULL, "L-BFGS model")) return;
+    fill_uniform(xd, VROWS * 32, 21, -2, 2);
+    for (i = 0; i < VROWS * 32; i++) xf[i] = (float)xd[i];
+    for (i = 0; i < VROWS; i++) labels[i] = (int32_t)((xd[i * 32] > 0) + 2 * (xd[i * 32 + 1] > 0));
+    train = dense_set(dtype, ROWS, 32, f32 ? (const void *)xf : (const void *)xd, 10, NULL);
+    train.labels = labels;
+    /* A validation set larger than the training set: its workspace grows in iteration 1. */
+    validation = dense_set(dtype, VROWS, 32, f32 ? (const void *)xf : (const void *)xd, 10, NULL);
+    validation.labels = labels;
+    smlp_train_options_init(&o);
+    o.method = SMLP_TRAIN_LBFGS;
+    o.epochs = 12;
+    o.tolerance_grad = 0;
+    o.tolerance_change = 0;
+    o.validation = &validation;
+    o.callback = count_iterations;
+    o.user_data = &c;
+    memset(&c, 0, sizeof c);
+    c.total = -1;
+    c.last = 12;
+    CHECK_STATUS(smlp_train(model, &train, &o, &s), SMLP_OK, "L-BFGS, %s", f32 ? "float32" : "float64");
+    CHECK(s.epochs_run == 12, "all 12 iterations ran (%zu)", s.epochs_run);
+    check_record(c.total >= 0 && c.total - c.from_openblas == 0, __FILE__, __LINE__, c.text,
+                 "L-BFGS %s: iterations 3-12 (line searches, history, validation) make no heap call from "
+                 "libswiftmlp", f32 ? "float32" : "float64");
+    openblas_calls[f32 ? 0 : 1] += c.from_openblas;
+    smlp_free(model);
+}
+
+/* smlp_train with L-BFGS is all or nothing at every allocation it makes: each of its
+ * calloc calls in turn fails (the snapshot, the workspace, the history buffers, the
+ * best-parameters copy, and, mid-run, the validation workspace that grows in
+ * iteration 1 after the line search has moved the parameters); every such run must
+ * return SMLP_ERR_OUT_OF_MEMORY and leave parameters and epoch as they were. */
+static void test_lbfgs_rollback_on_every_allocation_failure(void) {
+    const size_t sizes[3] = {6, 8, 3};
+    const smlp_activation acts[2] = {SMLP_TANH, SMLP_SOFTMAX};
+    enum { ROWS = 20, VROWS = 50 };
+    double x[VROWS * 6];
+    int32_t labels[VROWS];
+    smlp_model *model = make_model(SMLP_FLOAT64, 3, sizes, acts, SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 4);
+    smlp_dataset train, validation;
+    smlp_train_options o;
+    smlp_status st;
+    long total, k, rolled_back = 0;
+    void *before;
+    size_t i;
+    if (!CHECK(model != NULL, "rollback model")) return;
+    fill_uniform(x, VROWS * 6, 31, -1, 1);
+    for (i = 0; i < VROWS; i++) labels[i] = (int32_t)(i % 3);
+    train = dense_set(SMLP_FLOAT64, ROWS, 6, x, 3, NULL);
+    train.labels = labels;
+    validation = dense_set(SMLP_FLOAT64, VROWS, 6, x, 3, NULL);
+    validation.labels = labels;
+    smlp_train_options_init(&o);
+    o.method = SMLP_TRAIN_LBFGS;
+    o.epochs = 5;
+    o.validation = &validation;
+    smlp_set_epoch(model, 2);
+    before = params_snapshot(model);
+
+    /* A model trained once is the one we roll back to; count a clean run's callocs. */
+    {
+        smlp_model *twin = make_model(SMLP_FLOAT64, 3, sizes, acts, SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 4);
+        calloc_seen = 0;
+        calloc_fail_at = 0;
+        calloc_tracking = 1;
+        st = smlp_train(twin, &train, &o, NULL);
+        calloc_tracking = 0;
+        total = calloc_seen;
+        CHECK(st == SMLP_OK && total >= 5, "a clean L-BFGS run makes its calloc calls (%ld)", total);
+        CHECK(!params_equal(twin, before), "and changes the parameters");
+        smlp_free(twin);
+    }
+    /* A fresh model each time: the workspace a failed run grew stays (it is a cache,
+     * not state), so a reused model would make fewer calls. */
+    for (k = 1; k <= total; k++) {
+        smlp_model *fresh = make_model(SMLP_FLOAT64, 3, sizes, acts, SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 4);
+        smlp_model_info info;
+        if (!CHECK(fresh != NULL, "fresh model")) break;
+        smlp_set_epoch(fresh, 2);
+        calloc_seen = 0;
+        calloc_fail_at = k;
+        calloc_tracking = 1;
+        st = smlp_train(fresh, &train, &o, NULL);
+        calloc_tracking = 0;
+        if (st == SMLP_ERR_OUT_OF_MEMORY && params_equal(fresh, before) && smlp_model_info_get(fresh, &info) == SMLP_OK &&
+            info.epoch == 2) {
+            rolled_back++;
+        } else {
+            CHECK(0, "calloc %ld of %ld failing: status %d (%s), parameters %s", k, total, (int)st,
+                  smlp_last_error(), params_equal(fresh, before) ? "kept" : "CHANGED");
+        }
+        smlp_free(fresh);
+    }
+    CHECK(rolled_back == total, "every one of the %ld calloc failures gave OUT_OF_MEMORY and rolled back (%ld)",
+          total, rolled_back);
+    calloc_fail_at = 0;
+    CHECK_STATUS(smlp_train(model, &train, &o, NULL), SMLP_OK, "after all that, the model trains");
+    free(before);
+    smlp_free(model);
+}
+
 int main(void) {
     int shape, dtype, kind, targets, scaler;
     dl_iterate_phdr(note_library, NULL);
@@ -432,6 +586,9 @@ int main(void) {
                     for (scaler = 0; scaler < 2; scaler++)
                         test_no_allocation(shapes[shape], dtype ? SMLP_FLOAT64 : SMLP_FLOAT32,
                                            kind ? SMLP_ADAM : SMLP_SGD, (enum targets)targets, scaler);
+    test_lbfgs_no_allocation(SMLP_FLOAT32);
+    test_lbfgs_no_allocation(SMLP_FLOAT64);
+    test_lbfgs_rollback_on_every_allocation_failure();
     /* OpenBLAS's own heap calls are reported, not failed: the header says its float64
      * small-matrix kernels on AVX-512 CPUs allocate internally for some shapes, which
      * libswiftmlp cannot change. Everything libswiftmlp does is checked above. */

@@ -71,6 +71,8 @@ static void reference_step(struct reference *r, const double *grad, double lr) {
             }
             break;
         }
+        case SMLP_RPROP: /* test_rprop.c */
+            break;
         }
         r->p[i] = p;
     }
@@ -167,5 +169,7 @@ int main(void) {
     run_case("CosineAnnealingLR at epoch 4", &c, 4, 0.01 + (0.4 - 0.01) * (1 + cos(pi * 4 / 10)) / 2);
     c = make(SMLP_SGD, 0.4); c.schedule = SMLP_SCHEDULE_COSINE; c.t_max = 10; c.min_lr = 0.01;
     run_case("CosineAnnealingLR after t_max", &c, 25, 0.01);
+    c = make(SMLP_SGD, 0.4); c.schedule = SMLP_SCHEDULE_INVERSE_SCALING; c.gamma = 0.5;
+    run_case("inverse scaling at epoch 8", &c, 8, 0.4 / 3.0);
     return check_summary();
 }

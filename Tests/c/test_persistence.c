@@ -5,7 +5,7 @@
  *
  *   - round trips through a file and through a buffer for every activation, loss,
  *     reduction, dtype, optimizer (SGD plain/momentum/Nesterov, Adam, AdamW, RMSprop
- *     plain/momentum), schedule and init, with steps taken, a scaler and metadata set: the
+ *     plain/momentum, iRPROP-, iRPROP+), schedule and init, with steps taken, a scaler and metadata set: the
  *     file is exactly the buffer, a loaded model re-serialises to the same bytes,
  *     predicts the same bits, and training resumed from it continues bit for bit as
  *     the model that never stopped;
@@ -16,6 +16,7 @@
  *     codes and values (also values a double holds but the model's type does not);
  *     directories, missing paths, devices, NULL arguments;
  *   - whatever smlp_save writes loads again, even after an overflowing step;
+ *   - 1.0 files (written before the RPROP section existed) still load;
  *   - metadata set/get/replace/remove, order, limits, capacities;
  *     save_to_buffer capacities; no temporary file is left behind.
  * The atomic-write guarantee under failing writes is in test_atomic_save.sh.
@@ -143,13 +144,14 @@ struct fields {
     size_t buffers_at;        /* n_buffers                                  */
     size_t metadata_at;       /* count                                      */
     size_t first_key_at;      /* key_len of entry 0 (if any)                */
+    size_t rprop_at;          /* 1.1: rprop_variant (0 in a 1.0 image)      */
     size_t end;               /* where the known fields end                 */
     size_t scalar_bytes;      /* |T|                                        */
     uint64_t param_count;
 };
 
-/* Walks a 1.0 image; 1 when every field is where the page says and the metadata
- * ends exactly at the trailer. */
+/* Walks a 1.0 or 1.1 image; 1 when every field is where the page says and the
+ * metadata (1.0) or the RPROP section after it (1.1) ends exactly at the trailer. */
 static int walk(const unsigned char *f, size_t size, struct fields *w) {
     size_t at = 24, limit, i, n_in, count, buffers;
     uint64_t p = 0;
@@ -213,9 +215,20 @@ static int walk(const unsigned char *f, size_t size, struct fields *w) {
         NEED(value);
         at += value;
     }
+    if (get_le(f + 10, 2) >= 1) {
+        w->rprop_at = at;
+        NEED(49);
+        at += 49;
+    }
 #undef NEED
     w->end = at;
     return at == limit;
+}
+
+/* The file offset of the optimizer kind byte (0 when the image does not walk). */
+static size_t w_optimizer_kind_offset(const unsigned char *image, size_t size) {
+    struct fields w;
+    return walk(image, size, &w) ? w.optimizer_at : 0;
 }
 
 /* ---- Load helpers that also check the out_model contract ------------------------ */
@@ -272,20 +285,23 @@ struct opt {
     smlp_optimizer kind;
     double momentum;
     int nesterov;
+    int rprop_plus;
 };
 
 static const struct opt opts[] = {
-    {"SGD", SMLP_SGD, 0, 0},
-    {"SGD momentum", SMLP_SGD, 0.9, 0},
-    {"SGD Nesterov", SMLP_SGD, 0.8, 1},
-    {"Adam", SMLP_ADAM, 0, 0},
-    {"AdamW", SMLP_ADAMW, 0, 0},
-    {"RMSprop", SMLP_RMSPROP, 0, 0},
-    {"RMSprop momentum", SMLP_RMSPROP, 0.5, 0},
+    {"SGD", SMLP_SGD, 0, 0, 0},
+    {"SGD momentum", SMLP_SGD, 0.9, 0, 0},
+    {"SGD Nesterov", SMLP_SGD, 0.8, 1, 0},
+    {"Adam", SMLP_ADAM, 0, 0, 0},
+    {"AdamW", SMLP_ADAMW, 0, 0, 0},
+    {"RMSprop", SMLP_RMSPROP, 0, 0, 0},
+    {"RMSprop momentum", SMLP_RMSPROP, 0.5, 0, 0},
+    {"iRPROP-", SMLP_RPROP, 0, 0, 0},
+    {"iRPROP+", SMLP_RPROP, 0, 0, 1},
 };
 enum { N_OPTS = sizeof opts / sizeof opts[0] };
 
-static const char *schedule_names[4] = {"constant", "step", "exponential", "cosine"};
+static const char *schedule_names[5] = {"constant", "step", "exponential", "cosine", "inverse scaling"};
 
 /* Data for one net, in both dtypes. */
 struct data {
@@ -386,7 +402,7 @@ static int same_scaler(smlp_model *a, smlp_model *b, size_t n_in) {
 static void round_trip(const struct net *net, const struct opt *opt, smlp_dtype dtype, int index) {
     const char *dt = dtype == SMLP_FLOAT32 ? "float32" : "float64";
     const smlp_reduction reduction = (index & 1) ? SMLP_REDUCTION_SUM : SMLP_REDUCTION_MEAN;
-    const smlp_schedule schedule = (smlp_schedule)(index % 4);
+    const smlp_schedule schedule = (smlp_schedule)(index % 5);
     const size_t n_in = net->sizes[0];
     char label[256], path[512] = "";
     smlp_model *model = NULL, *from_file = NULL, *from_buffer = NULL;
@@ -419,7 +435,8 @@ static void round_trip(const struct net *net, const struct opt *opt, smlp_dtype 
     oc.momentum = opt->momentum;
     oc.nesterov = opt->nesterov;
     oc.learning_rate = opt->kind == SMLP_SGD ? 0.05 : 0.01;
-    oc.weight_decay = (index % 3) ? 0.001 : oc.weight_decay;
+    oc.weight_decay = (index % 3 && opt->kind != SMLP_RPROP) ? 0.001 : oc.weight_decay;
+    oc.rprop_variant = opt->rprop_plus ? SMLP_IRPROP_PLUS : SMLP_IRPROP_MINUS;
     oc.decay_biases = index % 2;
     oc.clip_norm = (index % 5 == 0) ? 0.5 : 0;
     oc.schedule = schedule;
@@ -448,14 +465,16 @@ static void round_trip(const struct net *net, const struct opt *opt, smlp_dtype 
     if (!CHECK(image != NULL && file != NULL, "%s: save_to_buffer and read the file back", label)) goto done;
     CHECK(file_size == size && memcmp(file, image, size) == 0, "%s: the file (%zu bytes) is the buffer (%zu)",
           label, file_size, size);
-    CHECK(walk(image, size, &w) && get_le(image + 8, 2) == 1 && get_le(image + 10, 2) == 0 &&
+    CHECK(walk(image, size, &w) && get_le(image + 8, 2) == 1 && get_le(image + 10, 2) == 1 &&
               get_le(image + 12, 4) == 0 && get_le(image + size - 4, 4) == crc32_ieee(image, size - 4) &&
               image[w.buffers_at] == (opt->kind == SMLP_SGD ? (opt->momentum > 0 ? 1 : 0)
-                                      : opt->kind == SMLP_RMSPROP ? (opt->momentum > 0 ? 2 : 1) : 2) &&
+                                      : opt->kind == SMLP_RMSPROP ? (opt->momentum > 0 ? 2 : 1)
+                                      : opt->kind == SMLP_RPROP ? 2 + opt->rprop_plus : 2) &&
+              image[w.rprop_at] == opt->rprop_plus &&
               image[w.scaler_at] == 1 && get_le(image + w.metadata_at, 4) == 3 &&
               get_le(image + w.training_at, 8) == 4 &&
               get_le(image + w.optimizer_at + 100, 8) == (uint64_t)(2 * ((ROWS + 3) / 4) + 2),
-          "%s: version 1.0, flags 0, CRC-32 trailer, and every field where docs/format.md says "
+          "%s: version 1.1, flags 0, CRC-32 trailer, and every field where docs/format.md says "
           "(optimizer buffers, scaler, 3 metadata entries, epoch 4, step_count %d)", label,
           2 * ((ROWS + 3) / 4) + 2);
 
@@ -685,6 +704,57 @@ static void expect_patched(const unsigned char *image, size_t size, size_t offse
     free(copy);
 }
 
+/* Files of format 1.0, written before the RPROP section existed, still load: the
+ * committed seed files an earlier library wrote, and the 1.1 image of a model with
+ * its RPROP section cut off (a 1.0 file of the same model). A 1.0 file cannot hold
+ * RPROP, and a 1.1 file cut short of its section is truncated. */
+static void test_older_versions(void) {
+    static const char *const old_files[] = {
+        "Tests/fuzz/corpus/load/valid_f64_sgd.smlp", "Tests/fuzz/corpus/load/valid_f32_adam_scaler_meta.smlp",
+        "Tests/fuzz/corpus/load/valid_f64_rmsprop_momentum.smlp", "Tests/fuzz/corpus/load/valid_f32_sgd_nesterov.smlp",
+        "Tests/fuzz/corpus/load/valid_f64_adamw.smlp", "Tests/fuzz/corpus/load/valid_f32_rmsprop.smlp",
+    };
+    size_t size = 0, file_size = 0, k;
+    unsigned char *image = reference_image(&size, SMLP_FLOAT64), *file, *old;
+    smlp_model *model = NULL, *current = NULL;
+    for (k = 0; k < sizeof old_files / sizeof old_files[0]; k++) {
+        file = read_bytes(old_files[k], &file_size);
+        if (!CHECK(file != NULL && file_size > 28 && get_le(file + 10, 2) == 0, "%s is a 1.0 file", old_files[k])) {
+            free(file);
+            continue;
+        }
+        CHECK_STATUS(smlp_load_from_buffer(file, file_size, &model), SMLP_OK, "%s (format 1.0) loads", old_files[k]);
+        smlp_free(model);
+        model = NULL;
+        free(file);
+    }
+    if (!CHECK(image != NULL && (old = malloc(size)) != NULL, "reference model for older versions")) {
+        free(image);
+        return;
+    }
+    memcpy(old, image, size - 4 - 49);
+    put_le(old + 10, 0, 2);
+    put_le(old + 16, size - 28 - 49, 8);
+    fix_crc(old, size - 49);
+    CHECK_STATUS(smlp_load_from_buffer(old, size - 49, &model), SMLP_OK, "the model as a 1.0 file loads");
+    CHECK(model != NULL && smlp_load_from_buffer(image, size, &current) == SMLP_OK &&
+              same_serialization(model, current),
+          "and is the same model as the 1.1 file (the RPROP fields get their defaults)");
+    put_le(old + 10, 1, 2);
+    fix_crc(old, size - 49);
+    CHECK_STATUS(try_load_buffer(old, size - 49), SMLP_ERR_BAD_FORMAT, "a 1.1 file without its RPROP section");
+    CHECK(strstr(smlp_last_error(), "rprop") != NULL, "names the missing field: \"%s\"", smlp_last_error());
+    put_le(old + 10, 0, 2);
+    old[w_optimizer_kind_offset(image, size)] = 4;
+    fix_crc(old, size - 49);
+    CHECK_STATUS(try_load_buffer(old, size - 49), SMLP_ERR_BAD_FORMAT, "a 1.0 file claiming RPROP");
+    CHECK(strstr(smlp_last_error(), "1.1") != NULL, "says RPROP needs 1.1: \"%s\"", smlp_last_error());
+    smlp_free(model);
+    smlp_free(current);
+    free(old);
+    free(image);
+}
+
 static void test_headers(void) {
     size_t size = 0, i;
     unsigned char *image = reference_image(&size, SMLP_FLOAT64), *longer = NULL;
@@ -698,7 +768,8 @@ static void test_headers(void) {
     }
     CHECK_STATUS(try_load_buffer("SMLPMODX\1\0\0\0", 12), SMLP_ERR_BAD_FORMAT, "12 bytes of near-magic");
     expect_patched(image, size, 8, 2, 2, SMLP_ERR_UNSUPPORTED_VERSION, "major version 2");
-    CHECK(strstr(smlp_last_error(), "2.0") != NULL, "the message names version 2.0: \"%s\"", smlp_last_error());
+    CHECK(strstr(smlp_last_error(), "version 2.1") != NULL, "the message names version 2.1: \"%s\"",
+          smlp_last_error());
     expect_patched(image, size, 8, 0xFFFF, 2, SMLP_ERR_UNSUPPORTED_VERSION, "major version 65535");
     expect_patched(image, size, 8, 0, 2, SMLP_ERR_UNSUPPORTED_VERSION, "major version 0 (never existed)");
     {
@@ -714,29 +785,29 @@ static void test_headers(void) {
             free(copy);
         }
     }
-    expect_patched(image, size, 10, 1, 2, SMLP_OK, "minor version 1 without new fields");
+    expect_patched(image, size, 10, 2, 2, SMLP_OK, "minor version 2 without new fields");
     expect_patched(image, size, 10, 0xFFFF, 2, SMLP_OK, "minor version 65535 without new fields");
     expect_patched(image, size, 12, 0xDEADBEEF, 4, SMLP_OK, "non-zero flags (reserved, ignored by 1.0 readers)");
 
     /* A newer minor may append payload fields; readers ignore them. The same bytes in
-     * a 1.0 file are corruption. */
+     * a 1.1 file are corruption. */
     longer = malloc(size + 13);
     if (longer != NULL) {
         memcpy(longer, image, size - 4);
         memset(longer + size - 4, 0x5A, 13);
         put_le(longer + 16, size - 28 + 13, 8);
-        put_le(longer + 10, 1, 2);
+        put_le(longer + 10, 2, 2);
         fix_crc(longer, size + 13);
         CHECK_STATUS(smlp_load_from_buffer(longer, size + 13, &model), SMLP_OK,
-                     "version 1.1 with 13 unknown bytes after the metadata loads");
+                     "version 1.2 with 13 unknown bytes after the RPROP section loads");
         if (model != NULL) {
             CHECK(smlp_load_from_buffer(image, size, &plain) == SMLP_OK && same_serialization(model, plain),
-                  "and gives the same model as the 1.0 file (the extra bytes are ignored)");
+                  "and gives the same model as the 1.1 file (the extra bytes are ignored)");
         }
-        put_le(longer + 10, 0, 2);
+        put_le(longer + 10, 1, 2);
         fix_crc(longer, size + 13);
         CHECK_STATUS(try_load_buffer(longer, size + 13), SMLP_ERR_BAD_FORMAT,
-                     "version 1.0 with 13 bytes after the metadata is BAD_FORMAT");
+                     "version 1.1 with 13 bytes after the RPROP section is BAD_FORMAT");
         /* Bytes after the trailer, payload_length unchanged. */
         memcpy(longer, image, size);
         memset(longer + size, 0, 13);
@@ -834,7 +905,7 @@ static void test_absurd_values(smlp_dtype dtype) {
     /* Enum codes and values out of range. */
     BAD(24, 0, 1, "dtype 0");
     BAD(24, 3, 1, "dtype 3");
-    BAD(25, 3, 1, "loss 3");
+    BAD(25, 4, 1, "loss 4");
     BAD(25, 0xFF, 1, "loss 255");
     BAD(26, 2, 1, "reduction 2");
     BAD(27, 3, 1, "init 3");
@@ -844,8 +915,8 @@ static void test_absurd_values(smlp_dtype dtype) {
     BAD(w.activations_at + 1, 1, 1, "sigmoid output with softmax cross-entropy");
     BAD(36, 0xBFF0000000000000ull, 8, "leaky_relu_slope -1");
     BAD(36, 0x7FF8000000000000ull, 8, "leaky_relu_slope NaN");
-    BAD(o + 0, 4, 1, "optimizer kind 4");
-    BAD(o + 3, 4, 1, "schedule 4");
+    BAD(o + 0, 5, 1, "optimizer kind 5");
+    BAD(o + 3, 5, 1, "schedule 5");
     BAD(o + 1, 1, 1, "nesterov with Adam");
     BAD(o + 4, 0, 8, "learning_rate 0");
     BAD(o + 4, 0x7FF0000000000000ull, 8, "learning_rate +inf");
@@ -1258,6 +1329,7 @@ int main(void) {
     test_bit_flips(SMLP_FLOAT64);
     test_bit_flips(SMLP_FLOAT32);
     test_headers();
+    test_older_versions();
     test_absurd_values(SMLP_FLOAT64);
     test_absurd_values(SMLP_FLOAT32);
     test_absurd_file();

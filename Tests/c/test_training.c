@@ -11,7 +11,8 @@
  *   - the reported train loss is the mean per-sample loss of the epoch's batches,
  *     recomputed from manual steps, under both reductions;
  *   - early stopping follows patience and min_delta, and restore_best ends with the
- *     parameters of the best epoch (a twin trained best_epoch epochs is identical);
+ *     parameters of the best epoch (a twin trained best_epoch epochs is identical),
+ *     the lowest validation loss even when it improved by less than min_delta;
  *   - the callback sees epochs 1..k in order with the schedule's rate, can stop the
  *     run, and gets SMLP_ERR_BUSY from calls on the model being trained;
  *   - smlp_train is all or nothing: bad data, bad options and a run that diverges
@@ -378,7 +379,7 @@ static void test_early_stopping(double min_delta, size_t patience) {
     smlp_train_options o;
     smlp_train_summary s;
     double best = NAN, after = NAN, acc = 0;
-    size_t best_epoch = 0, wait = 0, stop = 0, e;
+    size_t best_epoch = 0, wait = 0, stop = 0, last_improvement = 0, e;
     snprintf(what, sizeof what, "early stopping (patience %zu, min_delta %g)", patience, min_delta);
     m = make_model(SMLP_FLOAT64, 3, big_sizes, reg_acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 5);
     twin = make_model(SMLP_FLOAT64, 3, big_sizes, reg_acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 5);
@@ -400,13 +401,19 @@ static void test_early_stopping(double min_delta, size_t patience) {
     recorder_init(&rec_a);
     CHECK_STATUS(smlp_train(m, &train, &o, &s), SMLP_OK, "%s: train", what);
 
-    /* The rule, replayed on the recorded validation losses. */
+    /* The rule, replayed on the recorded validation losses: patience counts epochs
+     * that do not beat the best so far by more than min_delta; the best epoch is the
+     * lowest loss, whatever min_delta says. */
     for (e = 0; e < rec_a.count && e < MAX_REPORTS; e++) {
         double v = rec_a.reports[e].validation_loss;
-        if (best_epoch == 0 || v < best - min_delta) {
+        int improved = best_epoch == 0 || v < best - min_delta;
+        if (best_epoch == 0 || v < best) {
             best = v;
             best_epoch = e + 1;
+        }
+        if (improved) {
             wait = 0;
+            last_improvement = e + 1;
         } else if (++wait >= patience && patience > 0) {
             stop = e + 1;
             break;
@@ -417,7 +424,9 @@ static void test_early_stopping(double min_delta, size_t patience) {
     CHECK(s.stopped_early == 1 && s.stopped_by_callback == 0, "%s: stopped_early", what);
     CHECK(s.epochs_run == stop && rec_a.count == stop, "%s: stopped after epoch %zu (ran %zu, %zu reports)",
           what, stop, s.epochs_run, rec_a.count);
-    CHECK(s.epochs_run == s.best_epoch + patience, "%s: exactly patience epochs after the best one", what);
+    CHECK(s.epochs_run == last_improvement + patience,
+          "%s: exactly patience epochs after the last improvement by more than min_delta", what);
+    CHECK(s.best_epoch >= last_improvement, "%s: the best epoch is not before that improvement", what);
     CHECK(s.best_epoch == best_epoch, "%s: best_epoch %zu, expected %zu", what, s.best_epoch, best_epoch);
     CHECK(s.best_validation_loss == best, "%s: best_validation_loss is the best epoch's", what);
     CHECK(rec_a.count > 0 && s.final_validation_loss == rec_a.reports[rec_a.count - 1].validation_loss,
@@ -472,23 +481,54 @@ static void test_early_stopping(double min_delta, size_t patience) {
     smlp_free(last_twin);
 }
 
-/* min_delta larger than any possible gain: epoch 1 stays best, stop after 1 + p. */
+/* min_delta larger than any possible gain: no epoch after the first counts as an
+ * improvement, so training stops after 1 + patience epochs; but the best epoch is
+ * still the one with the lowest validation loss, and restore_best ends with its
+ * parameters (regression: min_delta used to pin the best epoch to epoch 1). */
 static void test_early_stopping_min_delta_huge(void) {
     smlp_dataset train = dense_set(SMLP_FLOAT64, ROWS, N_IN, reg_x, N_OUT, reg_y);
     smlp_dataset validation = dense_set(SMLP_FLOAT64, ROWS, N_IN, val_x, N_OUT, val_y);
     smlp_model *m = reg_model(SMLP_REDUCTION_MEAN, 3);
+    smlp_model *twin = reg_model(SMLP_REDUCTION_MEAN, 3);
     smlp_train_options o;
     smlp_train_summary s;
-    if (!CHECK(m != NULL, "min_delta huge: model")) return;
+    double lowest = INFINITY, after = NAN;
+    size_t lowest_epoch = 0, e;
+    if (!CHECK(m != NULL && twin != NULL, "min_delta huge: model")) return;
     smlp_train_options_init(&o);
     o.epochs = 50;
     o.validation = &validation;
     o.patience = 3;
     o.min_delta = 1e300;
+    o.callback = record_epoch;
+    o.user_data = &rec_a;
+    recorder_init(&rec_a);
     CHECK_STATUS(smlp_train(m, &train, &o, &s), SMLP_OK, "min_delta huge: train");
-    CHECK(s.best_epoch == 1 && s.epochs_run == 4 && s.stopped_early == 1,
-          "min_delta 1e300, patience 3: best epoch 1, 4 epochs run, stopped early (got %zu, %zu, %d)",
-          s.best_epoch, s.epochs_run, s.stopped_early);
+    CHECK(s.epochs_run == 4 && s.stopped_early == 1,
+          "min_delta 1e300, patience 3: 4 epochs run, stopped early (got %zu, %d)", s.epochs_run,
+          s.stopped_early);
+    for (e = 0; e < rec_a.count && e < MAX_REPORTS; e++) {
+        if (rec_a.reports[e].validation_loss < lowest) {
+            lowest = rec_a.reports[e].validation_loss;
+            lowest_epoch = e + 1;
+        }
+    }
+    CHECK(lowest_epoch > 1, "min_delta huge: the validation loss improved after epoch 1 (lowest at %zu)",
+          lowest_epoch);
+    CHECK(s.best_epoch == lowest_epoch && s.best_validation_loss == lowest,
+          "min_delta huge: best epoch %zu is the lowest validation loss's, %zu", s.best_epoch, lowest_epoch);
+    CHECK_STATUS(smlp_evaluate(m, &validation, &after, NULL), SMLP_OK, "min_delta huge: evaluate");
+    CHECK(after == lowest, "min_delta huge: restored parameters give the lowest loss %.17g (got %.17g)",
+          lowest, after);
+    smlp_train_options_init(&o);
+    o.epochs = lowest_epoch;
+    CHECK_STATUS(smlp_train(twin, &train, &o, NULL), SMLP_OK, "min_delta huge: twin");
+    CHECK(models_equal(m, twin), "min_delta huge: restored parameters are a twin's after %zu epochs",
+          lowest_epoch);
+    smlp_free(twin);
+    o.callback = NULL;
+    o.user_data = NULL;
+    o.validation = &validation;
 
     /* patience 0 never stops; without validation best_epoch is the last epoch. */
     o.patience = 0;
@@ -516,12 +556,13 @@ static double expected_rate(smlp_schedule schedule, double lr, size_t e) {
         double t = (double)(e < 4 ? e : 4);
         return 0.01 + (lr - 0.01) * (1 + cos(PI_VALUE * t / 4.0)) / 2;
     }
+    case SMLP_SCHEDULE_INVERSE_SCALING: return lr / pow((double)e + 1.0, 0.8);
     default: return lr;
     }
 }
 
 static void test_schedule(smlp_schedule schedule, size_t first_epoch) {
-    static const char *names[4] = {"constant", "step", "exponential", "cosine"};
+    static const char *names[5] = {"constant", "step", "exponential", "cosine", "inverse scaling"};
     smlp_model *m = reg_model(SMLP_REDUCTION_MEAN, 2);
     smlp_dataset all = dense_set(SMLP_FLOAT64, ROWS, N_IN, reg_x, N_OUT, reg_y);
     smlp_optimizer_config c;
@@ -922,6 +963,8 @@ static void test_evaluate_case(const struct eval_case *ec, size_t rows) {
             for (j = 0; j < k; j++) y[i * k + j] = test_uniform(&state, 0, 1) < 0.5 ? 0.0 : 1.0;
         } else if (ec->loss == SMLP_SOFTMAX_CROSS_ENTROPY) {
             y[i * k + (size_t)labels[i]] = 1.0;
+        } else if (ec->loss == SMLP_POISSON) {
+            for (j = 0; j < k; j++) y[i * k + j] = floor(test_uniform(&state, 0, 4)); /* counts 0..3 */
         } else {
             for (j = 0; j < k; j++) y[i * k + j] = test_uniform(&state, -1, 1);
         }
@@ -953,6 +996,9 @@ static void test_evaluate_case(const struct eval_case *ec, size_t rows) {
                 if (a[j] > a[best]) best = j;
                 if (t[j] > t[target]) target = j;
                 break;
+            case SMLP_POISSON: /* a is z, the log of the mean */
+                l += exp(a[j]) - t[j] * a[j] + (t[j] > 0 ? t[j] * log(t[j]) : 0.0) - t[j];
+                break;
             }
         }
         if (ec->loss == SMLP_SOFTMAX_CROSS_ENTROPY) right = best == target;
@@ -962,8 +1008,8 @@ static void test_evaluate_case(const struct eval_case *ec, size_t rows) {
     want_loss /= (double)rows;
     CHECK_CLOSE(loss, want_loss, 1e-12, "%s, %zu rows: loss is the mean per-sample loss of predict's outputs",
                 ec->name, rows);
-    if (ec->loss == SMLP_MSE) {
-        CHECK(isnan(acc), "%s: accuracy is NaN for MSE", ec->name);
+    if (ec->loss == SMLP_MSE || ec->loss == SMLP_POISSON) {
+        CHECK(isnan(acc), "%s: accuracy is NaN for MSE and Poisson", ec->name);
     } else {
         double want_acc = (double)correct / (double)rows;
         CHECK(acc == want_acc, "%s, %zu rows: accuracy %.17g equals %.17g from predict", ec->name, rows, acc,
@@ -986,6 +1032,7 @@ static void test_evaluate(void) {
     static const struct eval_case cases[] = {
         {"MSE tanh/identity", {3, 5, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_MSE, SMLP_REDUCTION_MEAN, 0},
         {"MSE, sum reduction", {3, 5, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_MSE, SMLP_REDUCTION_SUM, 0},
+        {"Poisson tanh/identity", {3, 5, 2}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_POISSON, SMLP_REDUCTION_MEAN, 0},
         {"BCE tanh/sigmoid", {3, 5, 2}, {SMLP_TANH, SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY,
          SMLP_REDUCTION_MEAN, 0},
         {"BCE, sum reduction", {3, 5, 2}, {SMLP_TANH, SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY,
@@ -1485,6 +1532,8 @@ int main(void) {
     test_schedule(SMLP_SCHEDULE_COSINE, 0);
     test_schedule(SMLP_SCHEDULE_STEP, 2);
     test_schedule(SMLP_SCHEDULE_COSINE, 2);
+    test_schedule(SMLP_SCHEDULE_INVERSE_SCALING, 0);
+    test_schedule(SMLP_SCHEDULE_INVERSE_SCALING, 1000); /* e = samples seen, as the binding sets it */
     test_callback_stops_and_busy();
     test_non_finite_data();
     test_divergence_mid_run();

@@ -73,22 +73,27 @@ struct spec {
     smlp_schedule schedule;
     int scaler;
     int metadata;
+    int rprop_plus;
 };
 
 static const struct spec specs[] = {
     {"valid_f64_sgd.smlp", SMLP_FLOAT64, 3, {2, 3, 1}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_MSE,
-     SMLP_REDUCTION_MEAN, SMLP_SGD, 0, 0, SMLP_SCHEDULE_CONSTANT, 0, 0},
+     SMLP_REDUCTION_MEAN, SMLP_SGD, 0, 0, SMLP_SCHEDULE_CONSTANT, 0, 0, 0},
     {"valid_f32_adam_scaler_meta.smlp", SMLP_FLOAT32, 3, {3, 4, 2}, {SMLP_RELU, SMLP_SOFTMAX},
-     SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_ADAM, 0, 0, SMLP_SCHEDULE_COSINE, 1, 1},
+     SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_ADAM, 0, 0, SMLP_SCHEDULE_COSINE, 1, 1, 0},
     {"valid_f64_rmsprop_momentum.smlp", SMLP_FLOAT64, 4, {2, 2, 2, 1},
      {SMLP_LEAKY_RELU, SMLP_SIGMOID, SMLP_SIGMOID}, SMLP_BINARY_CROSS_ENTROPY, SMLP_REDUCTION_SUM,
-     SMLP_RMSPROP, 0.5, 0, SMLP_SCHEDULE_STEP, 1, 0},
+     SMLP_RMSPROP, 0.5, 0, SMLP_SCHEDULE_STEP, 1, 0, 0},
     {"valid_f32_sgd_nesterov.smlp", SMLP_FLOAT32, 2, {1, 1}, {SMLP_IDENTITY}, SMLP_MSE,
-     SMLP_REDUCTION_SUM, SMLP_SGD, 0.9, 1, SMLP_SCHEDULE_EXPONENTIAL, 0, 1},
+     SMLP_REDUCTION_SUM, SMLP_SGD, 0.9, 1, SMLP_SCHEDULE_EXPONENTIAL, 0, 1, 0},
     {"valid_f64_adamw.smlp", SMLP_FLOAT64, 3, {2, 2, 3}, {SMLP_SIGMOID, SMLP_SOFTMAX},
-     SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_ADAMW, 0, 0, SMLP_SCHEDULE_CONSTANT, 1, 1},
+     SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_ADAMW, 0, 0, SMLP_SCHEDULE_CONSTANT, 1, 1, 0},
     {"valid_f32_rmsprop.smlp", SMLP_FLOAT32, 3, {2, 2, 1}, {SMLP_TANH, SMLP_SIGMOID},
-     SMLP_BINARY_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_RMSPROP, 0, 0, SMLP_SCHEDULE_CONSTANT, 0, 0},
+     SMLP_BINARY_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_RMSPROP, 0, 0, SMLP_SCHEDULE_CONSTANT, 0, 0, 0},
+    {"valid_f64_rprop_plus.smlp", SMLP_FLOAT64, 3, {2, 3, 1}, {SMLP_TANH, SMLP_SIGMOID},
+     SMLP_BINARY_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_RPROP, 0, 0, SMLP_SCHEDULE_CONSTANT, 1, 0, 1},
+    {"valid_f32_rprop.smlp", SMLP_FLOAT32, 3, {3, 4, 2}, {SMLP_RELU, SMLP_SOFTMAX},
+     SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_RPROP, 0, 0, SMLP_SCHEDULE_CONSTANT, 0, 1, 0},
 };
 
 /* Builds, trains a few steps and serialises one spec; returns a malloc'd image. */
@@ -122,6 +127,7 @@ static unsigned char *build(const struct spec *s, size_t *out_size) {
     opt.gamma = 0.5;
     opt.t_max = 7;
     opt.min_lr = 1e-4;
+    opt.rprop_variant = s->rprop_plus ? SMLP_IRPROP_PLUS : SMLP_IRPROP_MINUS;
     if ((status = smlp_set_optimizer(model, &opt)) != SMLP_OK) { fail(s->name, status); goto done; }
     for (i = 0; i < 8 * 4; i++) {
         xd[i] = (double)((i * 37) % 11) / 5.0 - 1.0;
@@ -200,13 +206,13 @@ int main(int argc, char **argv) {
     fix_crc(copy, first_size);
     write_file(dir, "broken_huge_layers.smlp", copy, first_size);
 
-    /* A newer minor version with 8 unknown bytes appended to the payload: valid. */
+    /* A newer minor version (1.2) with 8 unknown bytes appended to the payload: valid. */
     memcpy(copy, first, first_size - 4);
-    put_le(copy + 10, 1, 2);
+    put_le(copy + 10, 2, 2);
     memset(copy + first_size - 4, 0xAB, 8);
     put_le(copy + 16, first_size - 28 + 8, 8);
     fix_crc(copy, first_size + 8);
-    write_file(dir, "valid_minor1_trailing.smlp", copy, first_size + 8);
+    write_file(dir, "valid_minor2_trailing.smlp", copy, first_size + 8);
 
     free(copy);
     free(first);

@@ -5,8 +5,9 @@
  * absurd ones), optimizer fields that are NaN, infinite or negative, data with the
  * wrong shape or dtype, NULL pointers, NaN and infinity in x and y, labels out of
  * range, parameters, scalers, metadata, buffers, files (dangling links, link loops,
- * links into missing folders, FIFOs, names up to NAME_MAX + 1), size_t values at and
- * above SSIZE_MAX, the layer cache, gradient checks on tiny models, and free.
+ * links into missing folders, FIFOs, names up to NAME_MAX + 1), FANN data files,
+ * size_t values at and above SSIZE_MAX, the layer cache, gradient checks on tiny
+ * models, and free.
  *
  * What counts as a finding (the harness aborts, which libFuzzer reports):
  *   - a crash, a Swift trap, a sanitizer report, a hang (-timeout), a leak that grows;
@@ -46,6 +47,7 @@
 #define _GNU_SOURCE
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -608,7 +610,15 @@ static void op_train(source *src) {
         o.callback = epoch_callback;
         o.user_data = &cb;
     }
-    if ((take8(src) & 0x1F) == 0x1F) o.struct_size = 3;
+    b = take8(src);
+    if ((b & 0x1F) == 0x1F) {
+        o.struct_size = 3;
+    } else if (b & 0x80) { /* L-BFGS: a small budget, a short history, maybe no tolerances */
+        o.method = SMLP_TRAIN_LBFGS;
+        o.max_function_evals = 1 + b % 30;
+        o.lbfgs_history = (b & 0x40) ? 1 : 3;
+        if (b & 0x20) o.tolerance_grad = o.tolerance_change = 0;
+    }
     before = take_snapshot(s);
     TRACE("train slot %d rows %zu epochs %zu batch %zu flags %x", (int)(s - slots), ds.d.n_rows, o.epochs,
           o.batch_size, flags);
@@ -618,7 +628,9 @@ static void op_train(source *src) {
     if (st == SMLP_OK) {
         drop_snapshot(&before);
         if (!params_finite(s)) die("OK but a parameter is not finite", "smlp_train", st);
-        if (!(flags & 2) && (summary.epochs_run < 1 || summary.epochs_run > o.epochs))
+        /* L-BFGS may run no iteration (the start already meets tolerance_grad). */
+        if (!(flags & 2) && (summary.epochs_run < (o.method == SMLP_TRAIN_LBFGS ? 0 : 1) ||
+                             summary.epochs_run > o.epochs))
             die("summary.epochs_run out of range", "smlp_train", st);
         s->poisoned = 0;
     } else {
@@ -655,7 +667,7 @@ static void op_set_optimizer(source *src) {
     smlp_optimizer_config c;
     snapshot before;
     smlp_status st;
-    smlp_optimizer kind = (smlp_optimizer)(b < 250 ? b % 4 : b);
+    smlp_optimizer kind = (smlp_optimizer)(b < 250 ? b % 5 : b);
     smlp_optimizer_config_init(&c, kind);
     if (flags & 1) c.learning_rate = take_value(src);
     if (flags & 2) c.momentum = take_value(src) / 4;
@@ -677,7 +689,18 @@ static void op_set_optimizer(source *src) {
         c.t_max = take8(src) < 250 ? take_small(src, 0, 5) : SIZE_MAX;
         c.min_lr = take_value(src);
     }
-    if (take8(src) == 0xFF) c.struct_size = 8;
+    if (kind == SMLP_RPROP && (take8(src) & 1)) {
+        b = take8(src);
+        c.rprop_variant = (smlp_rprop_variant)(b < 250 ? b % 2 : b);
+        c.rprop_increase = take_value(src);
+        c.rprop_decrease = take_value(src) / 4;
+        c.rprop_delta0 = take_value(src);
+        c.rprop_delta_min = take_value(src);
+        c.rprop_delta_max = take_value(src);
+    }
+    b = take8(src);
+    if (b == 0xFF) c.struct_size = 8;
+    if (b == 0xFD) c.struct_size = offsetof(smlp_optimizer_config, rprop_variant); /* 0.1.0's size */
     if (s->m == NULL) {
         ALLOW(smlp_set_optimizer(NULL, &c), NUL, "smlp_set_optimizer");
         return;
@@ -1189,6 +1212,59 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
+/* FANN data files: hostile text for smlp_data_load_fann (out_data must be NULL after
+ * a failure; a loaded set is freed), and smlp_data_save_fann of fuzzed values, whose
+ * file must load back to the same bits. */
+static void op_data(source *src) {
+    static const char *const tokens[] = {"0", "1", "-1", "0.5", "1e39", "nan", "x", " ", "\t", "\n",
+                                         "\r\n", "2", "3", "1e-320", "+", "4294967297"};
+    char path[4200];
+    uint8_t flags = take8(src);
+    smlp_dtype dtype = (flags & 1) ? SMLP_FLOAT32 : SMLP_FLOAT64;
+    smlp_owned_dataset *d = (smlp_owned_dataset *)0x1;
+    double x[4 * 3], y[4 * 3];
+    float xf[4 * 3], yf[4 * 3];
+    smlp_dataset set;
+    smlp_status st;
+    size_t i, n;
+    snprintf(path, sizeof path, "%s/d.data", scratch_dir);
+    set.dtype = dtype;
+    set.n_rows = take_small(src, 1, 4);
+    set.n_inputs = take_small(src, 1, 3);
+    set.n_outputs = take_small(src, 1, 3);
+    set.x = dtype == SMLP_FLOAT32 ? (const void *)xf : (const void *)x;
+    set.y = dtype == SMLP_FLOAT32 ? (const void *)yf : (const void *)y;
+    set.labels = NULL;
+    if (flags & 2) {
+        FILE *f = fopen(path, "wb");
+        if (f == NULL) return;
+        n = take8(src);
+        for (i = 0; i < n; i++) fputs(tokens[take8(src) % 16], f);
+        fclose(f);
+        TRACE("data_load_fann of %zu fuzzed tokens", n);
+    } else {
+        for (i = 0; i < 12; i++) {
+            x[i] = (flags & 4) ? take_value(src) : (double)(int8_t)take8(src) / 8;
+            y[i] = (double)(int8_t)take8(src) / 16;
+            xf[i] = (float)x[i];
+            yf[i] = (float)y[i];
+        }
+        TRACE("data_save_fann %zu x %zu + %zu", set.n_rows, set.n_inputs, set.n_outputs);
+        st = ALLOW(smlp_data_save_fann(path, &set), OK_ | NFI, "smlp_data_save_fann");
+        if (st != SMLP_OK) return;
+    }
+    st = ALLOW(smlp_data_load_fann(path, dtype, &d), OK_ | BAD | OOM, "smlp_data_load_fann");
+    if (st != SMLP_OK && d != NULL) die("out_data not NULL after a failure", "smlp_data_load_fann", st);
+    if (st == SMLP_OK && !(flags & 2)) {
+        size_t size = dtype == SMLP_FLOAT32 ? sizeof(float) : sizeof(double);
+        if (d->data.n_rows != set.n_rows || d->data.n_inputs != set.n_inputs || d->data.n_outputs != set.n_outputs ||
+            memcmp(d->data.x, set.x, set.n_rows * set.n_inputs * size) != 0 ||
+            memcmp(d->data.y, set.y, set.n_rows * set.n_outputs * size) != 0)
+            die("a saved data set loads back different", "smlp_data_load_fann", st);
+    }
+    if (st == SMLP_OK) smlp_data_free(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     source src;
     int ops = 0, i;
@@ -1218,6 +1294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 18: op_epoch_and_queries(&src); break;
         case 19: if ((op & 0xE0) == 0xE0) op_files(&src); else op_step(&src); break;
         case 20: op_misc(&src); break;
+        case 21: op_data(&src); break;
         default: op_step(&src); break;
         }
     }

@@ -145,6 +145,7 @@ for source in "$ROOT"/Tests/c/test_*.c "$ROOT"/Tests/hardening/test_nonfinite.c 
 done
 run examples/xor "$ROOT/build/examples/xor"
 run examples/digits "$ROOT/build/examples/digits" "$ROOT/examples/data"
+run examples/parity "$ROOT/build/examples/parity"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -24,7 +24,8 @@ x, y = load_digits(return_X_y=True)
 x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
 
 model = swiftmlp.MLPClassifier(hidden_layer_sizes=(128,), learning_rate_init=0.003, learning_rate="cosine",
-                               alpha=1e-3, max_iter=100, random_state=0, verbose=sys.stderr.isatty())
+                               alpha=1e-3, max_iter=100, random_state=0, standardize=True,
+                               progress=sys.stderr.isatty())
 start = time.perf_counter()
 model.fit(x_train, y_train)
 seconds = time.perf_counter() - start

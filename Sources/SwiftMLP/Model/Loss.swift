@@ -7,6 +7,10 @@
 //                            written in z so it never takes log 0)   dL/dz = a - y
 //   softmaxCrossEntropy      L = sum_j y_j (logsumexp(z) - z_j)    dL/dz = a sum(y) - y
 //                            (= a - y for one-hot or label targets)
+//   poisson                  L = sum_j [e^z_j - y_j z_j + y_j log y_j - y_j]
+//                            (identity output z = log of the mean; half the Poisson
+//                            deviance, 0 when e^z = y; y log y is 0 for y <= 0)
+//                                                                   dL/dz = e^z - y
 // A batch of n samples reduces to (1/n) sum_i L_i (mean) or sum_i L_i (sum), and the
 // same factor scales every dL/dZ, so every parameter gradient follows the reduction.
 
@@ -17,6 +21,8 @@ public enum Loss: Sendable, Equatable, CaseIterable {
     case binaryCrossEntropy
     /// Requires a softmax output layer; targets may be one-hot rows or class labels.
     case softmaxCrossEntropy
+    /// Requires an identity output layer, whose output is the log of the predicted mean.
+    case poisson
 }
 
 extension Loss: CustomStringConvertible {
@@ -27,6 +33,7 @@ extension Loss: CustomStringConvertible {
         case .meanSquaredError: return "mse"
         case .binaryCrossEntropy: return "binary_cross_entropy"
         case .softmaxCrossEntropy: return "softmax_cross_entropy"
+        case .poisson: return "poisson"
         }
     }
 }
@@ -122,8 +129,30 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
             }
             addRow(UnsafePointer(dzRow), into: biasGradient, width: width)
         }
+
+    case .poisson:
+        biasGradient.update(repeating: 0, count: width)
+        for i in 0..<rows {
+            let zRow = z + i * width, dzRow = dz + i * width
+            var rowLoss: Scalar = 0
+            for j in 0..<width {
+                let target = targetValue(targets, row: i, column: j, width: width)
+                let mean = Scalar.exponential(zRow[j])
+                rowLoss += poissonLoss(logMean: zRow[j], mean: mean, target: target)
+                dzRow[j] = (mean - target) * scale
+            }
+            addRow(UnsafePointer(dzRow), into: biasGradient, width: width)
+            total += Double(rowLoss)
+        }
     }
     return reduction == .mean ? total / Double(rows) : total
+}
+
+/// e^z - y z + y log y - y for one output (y log y taken as 0 for y <= 0).
+@inline(__always)
+func poissonLoss<Scalar: MLPScalar>(logMean z: Scalar, mean: Scalar, target y: Scalar) -> Scalar {
+    let entropy: Scalar = y > 0 ? y * Scalar.logarithm(y) : 0
+    return mean - y * z + entropy - y
 }
 
 /// logsumexp(z) of one row, reusing the softmax output the forward pass computed:
@@ -169,6 +198,11 @@ func batchLoss<Scalar: MLPScalar>(
             let logSumExp = rowMax + Scalar.logarithm(sumExp)
             for j in 0..<width {
                 rowLoss += targetValue(targets, row: i, column: j, width: width) * (logSumExp - zRow[j])
+            }
+        case .poisson:
+            for j in 0..<width {
+                let target = targetValue(targets, row: i, column: j, width: width)
+                rowLoss += poissonLoss(logMean: zRow[j], mean: Scalar.exponential(zRow[j]), target: target)
             }
         }
         total += Double(rowLoss)

@@ -60,6 +60,12 @@ public struct NetworkConfiguration: Sendable, Equatable {
             guard layerSizes[layerSizes.count - 1] >= 2 else {
                 throw MLPError(.invalidArgument, "softmax cross-entropy needs at least 2 outputs")
             }
+        case .poisson:
+            guard output == .identity else {
+                throw MLPError(.invalidArgument,
+                    "poisson needs an identity output layer (its output is the log of the mean), "
+                    + "but the last activation is \(output)")
+            }
         }
         return layout
     }

@@ -10,6 +10,8 @@
 //   AdamW    p *= 1 - lr wd; then Adam with no wd term
 //   RMSprop  g += wd p; s = alpha s + (1-alpha) g^2; d = g / (sqrt(s) + eps)
 //            v = mu v + d, p -= lr v (if mu > 0), else p -= lr d
+//   RPROP    iRPROP- and iRPROP+ (Rprop.swift): a step size per parameter, grown or
+//            shrunk by the sign of g times the previous g; lr is not used
 // Weight decay touches weights only unless `decayBiases` is set (scikit-learn's and
 // the classic tutorials' convention; PyTorch decays every parameter it is given).
 
@@ -21,6 +23,18 @@ public enum OptimizerKind: Sendable, Equatable, CaseIterable {
     case adam
     case adamW
     case rmsProp
+    /// Resilient backpropagation (Rprop.swift); the variant is a configuration field.
+    case rprop
+}
+
+/// Which RPROP (Igel and Huesken, 2000).
+public enum RpropVariant: Sendable, Equatable, CaseIterable {
+    /// iRPROP-: after a sign change the step shrinks and the parameter stays
+    /// (FANN's FANN_TRAIN_RPROP and PyTorch's torch.optim.Rprop).
+    case minus
+    /// iRPROP+: after a sign change the step shrinks, and the previous update is
+    /// undone when the loss went up.
+    case plus
 }
 
 /// How the learning rate changes with the epoch count e (0 for the first epoch),
@@ -35,6 +49,9 @@ public enum LearningRateSchedule: Sendable, Equatable {
     /// minimum + (lr - minimum) (1 + cos(pi min(e, period) / period)) / 2
     /// (CosineAnnealingLR, held at `minimum` after `period` epochs)
     case cosine(period: Int, minimum: Double)
+    /// lr / (e + 1)^power  (scikit-learn's "invscaling" when e is set to the samples
+    /// seen so far)
+    case inverseScaling(power: Double)
 
     /// The learning rate for epoch `epoch` given the base rate.
     public func learningRate(base: Double, epoch: Int) -> Double {
@@ -48,6 +65,8 @@ public enum LearningRateSchedule: Sendable, Equatable {
         case .cosine(let period, let minimum):
             let progress = Double(min(epoch, period)) / Double(period)
             return minimum + (base - minimum) * (1 + cos(Double.pi * progress)) / 2
+        case .inverseScaling(let power):
+            return base / pow(Double(epoch) + 1, power)
         }
     }
 }
@@ -78,6 +97,15 @@ public struct OptimizerConfiguration: Sendable, Equatable {
     /// 0 disables clipping.
     public var clipNorm: Double = 0
     public var schedule: LearningRateSchedule = .constant
+    /// RPROP: which variant, the step-size factors (eta+ > 1, 0 < eta- < 1), the
+    /// initial step size and its bounds. Defaults: FANN's factors and initial step,
+    /// PyTorch's step_sizes.
+    public var rpropVariant: RpropVariant = .minus
+    public var increaseFactor: Double = 1.2
+    public var decreaseFactor: Double = 0.5
+    public var initialStep: Double = 0.1
+    public var minimumStep: Double = 1e-6
+    public var maximumStep: Double = 50
 
     /// PyTorch's defaults: SGD lr 0.01 (PyTorch requires one; 0.01 is the customary
     /// choice), Adam and AdamW lr 1e-3, RMSprop lr 1e-2; AdamW weight decay 0.01.
@@ -88,6 +116,7 @@ public struct OptimizerConfiguration: Sendable, Equatable {
         case .adam: learningRate = 0.001
         case .adamW: learningRate = 0.001; weightDecay = 0.01
         case .rmsProp: learningRate = 0.01
+        case .rprop: learningRate = 0.01
         }
     }
 
@@ -109,6 +138,9 @@ public struct OptimizerConfiguration: Sendable, Equatable {
         if nesterov && !(kind == .sgd && momentum > 0) {
             throw MLPError(.invalidArgument, "optimizer nesterov needs SGD with momentum > 0")
         }
+        if kind == .rprop {
+            try validateRprop()
+        }
         switch schedule {
         case .constant: break
         case .step(let stepSize, let gamma):
@@ -123,6 +155,8 @@ public struct OptimizerConfiguration: Sendable, Equatable {
                 throw MLPError(.invalidArgument, "schedule period is \(period); it must be >= 1")
             }
             try require(minimum.isFinite && minimum >= 0, "schedule min_lr", minimum, "finite and >= 0")
+        case .inverseScaling(let power):
+            try require(power.isFinite && power >= 0, "schedule gamma", power, "finite and >= 0")
         }
     }
 
@@ -140,6 +174,9 @@ public struct OptimizerConfiguration: Sendable, Equatable {
         guard Scalar(epsilon) > 0 else {
             throw MLPError(.invalidArgument, "optimizer epsilon is \(epsilon), which is 0 in \(name)")
         }
+        if kind == .rprop {
+            try validateRpropRepresentable(in: type)
+        }
     }
 
     /// How many parameter-sized state buffers this optimizer keeps.
@@ -148,17 +185,23 @@ public struct OptimizerConfiguration: Sendable, Equatable {
         case .sgd: return momentum > 0 ? 1 : 0
         case .adam, .adamW: return 2
         case .rmsProp: return momentum > 0 ? 2 : 1
+        case .rprop: return rpropVariant == .plus ? 3 : 2
         }
     }
 }
 
-/// The optimizer's mutable state: step count and up to two buffers shaped like the
-/// parameters (SGD: velocity; Adam: m, v; RMSprop: square average s, velocity).
+/// The optimizer's mutable state: step count and up to three buffers shaped like the
+/// parameters (SGD: velocity; Adam: m, v; RMSprop: square average s, velocity;
+/// RPROP: previous gradient, step size, and for iRPROP+ previous update), plus
+/// iRPROP+'s previous loss.
 struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
     var configuration: OptimizerConfiguration
     var stepCount = 0
     var first = ScalarBuffer<Scalar>()
     var second = ScalarBuffer<Scalar>()
+    var third = ScalarBuffer<Scalar>()
+    /// iRPROP+: the loss of the previous step; +infinity before the first.
+    var previousLoss = Double.infinity
 
     init(configuration: OptimizerConfiguration, parameterCount: Int) throws(MLPError) {
         self.configuration = configuration
@@ -169,13 +212,43 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
         if buffers >= 2 {
             second = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
         }
+        if buffers >= 3 {
+            third = try ScalarBuffer(zeroedCount: parameterCount, purpose: "optimizer state")
+        }
+        // The buffers come zeroed (large ones as untouched pages); only RPROP's step
+        // sizes start elsewhere.
+        if configuration.kind == .rprop {
+            second.fill(with: Scalar(configuration.initialStep))
+        }
     }
 
-    /// Back to the state of a freshly set optimizer: zero buffers, no steps.
+    /// Back to the state of a freshly set optimizer: no steps, zero buffers, except
+    /// RPROP's step sizes, which start at the initial step.
     mutating func reset() {
         first.fill(with: 0)
         second.fill(with: 0)
+        third.fill(with: 0)
+        if configuration.kind == .rprop {
+            second.fill(with: Scalar(configuration.initialStep))
+        }
+        previousLoss = .infinity
         stepCount = 0
+    }
+
+    /// A copy with its own buffers (the training snapshot).
+    func duplicate() throws(MLPError) -> OptimizerState {
+        var copy = try OptimizerState(configuration: configuration, parameterCount: first.count)
+        copy.restore(from: self)
+        return copy
+    }
+
+    /// Takes `other`'s values; both must have the same configuration and size.
+    mutating func restore(from other: borrowing OptimizerState) {
+        first.copy(from: other.first)
+        second.copy(from: other.second)
+        third.copy(from: other.third)
+        previousLoss = other.previousLoss
+        stepCount = other.stepCount
     }
 
     /// One more update applied. Saturating: a count restored from a file may be
@@ -252,15 +325,22 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
 
     /// Applies one update to `parameters` from `gradient` (both laid out as `plans` say),
     /// with the gradient scaled by `gradientScale` first (clipping), at rate
-    /// `learningRate`. Advances the step count.
+    /// `learningRate`. `loss` is the batch loss at the current parameters, which
+    /// iRPROP+ needs (the caller refuses iRPROP+ without one). Advances the step count.
     /// Returns false when an updated parameter or state value is not finite (the
     /// update overflowed).
     mutating func apply(
         parameters: UnsafeMutablePointer<Scalar>, gradient: UnsafePointer<Scalar>,
         gradientScale: Scalar, learningRate: Double,
-        plans: UnsafePointer<LayerPlan>, layerCount: Int
+        plans: UnsafePointer<LayerPlan>, layerCount: Int, loss: Double? = nil
     ) -> Bool {
         countStep()
+        if configuration.kind == .rprop {
+            let layer = plans[layerCount - 1]
+            return applyRprop(
+                parameters: parameters, gradient: gradient, gradientScale: gradientScale,
+                count: layer.biasOffset + layer.fanOut, loss: loss ?? .infinity)
+        }
         var nonFinite: Scalar.NonFiniteBits = 0
         for l in 0..<layerCount {
             let layer = plans[l]
@@ -347,6 +427,8 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
                 }
                 nonFinite |= Scalar.nonFiniteBits(parameters[i])
             }
+        case .rprop:
+            break  // `apply` hands RPROP to `applyRprop` before any segment
         }
         return nonFinite
     }

@@ -324,7 +324,7 @@ extension Network {
         guard loss.isFinite, squaredNorm.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
-        try applyGradient(squaredNorm: squaredNorm)
+        try applyGradient(squaredNorm: squaredNorm, loss: loss)
         return loss
     }
 
@@ -343,12 +343,13 @@ extension Network {
     }
 
     /// Applies the optimizer to the gradient now in `gradient`, clipping first
-    /// (`squaredNorm` is only read when clipping is on).
+    /// (`squaredNorm` is only read when clipping is on). `loss` is the loss at the
+    /// current parameters, for iRPROP+.
     /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
     /// - Throws: `nonFinite` when the update itself overflowed. With plain SGD nothing
     ///   has changed then. With an optimizer that keeps state, the parameters hold
     ///   that result and the optimizer state is reset, which the message says.
-    func applyGradient(squaredNorm: Double) throws(MLPError) {
+    func applyGradient(squaredNorm: Double, loss: Double? = nil) throws(MLPError) {
         var scale: Scalar = 1
         let clip = optimizer.configuration.clipNorm
         if clip > 0 {
@@ -365,7 +366,7 @@ extension Network {
         }
         let finite = optimizer.apply(
             parameters: parameters.pointer, gradient: gradient.pointer, gradientScale: scale,
-            learningRate: currentLearningRate, plans: plans, layerCount: layerCount)
+            learningRate: currentLearningRate, plans: plans, layerCount: layerCount, loss: loss)
         guard finite else {
             // The overflowed state would poison every later step; start it afresh.
             optimizer.reset()

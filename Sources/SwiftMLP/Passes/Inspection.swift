@@ -126,7 +126,7 @@ extension Network {
     /// gradient, except with plain SGD, which uses the buffer as scratch (its
     /// contents are then unspecified, as after a plain-SGD `step`). Throws
     /// `nonFinite` (nothing changed) for a non-finite entry, and as `step` for an
-    /// update that overflows.
+    /// update that overflows; `invalidArgument` for iRPROP+, which needs each step's loss.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func applyGradients(_ gradient: UnsafeBufferPointer<Scalar>, scale: Double = 1) throws(MLPError) {
@@ -135,6 +135,10 @@ extension Network {
         }
         guard scale.isFinite else {
             throw MLPError(.invalidArgument, "scale is \(scale.messageText); it must be finite")
+        }
+        if optimizer.configuration.kind == .rprop && optimizer.configuration.rpropVariant == .plus {
+            throw MLPError(.invalidArgument,
+                "iRPROP+ compares the loss of each step with the previous one, and a gradient applied alone has no loss; use step or train, or iRPROP-")
         }
         let factor = Scalar(scale)
         var squaredNorm = 0.0

@@ -185,3 +185,29 @@ func openRegularFileForReading(_ path: String) throws(MLPError) -> (descriptor: 
     if flags >= 0 { _ = fcntl(descriptor, F_SETFL, flags & ~O_NONBLOCK) }
     return (descriptor, Int(info.st_size))
 }
+
+/// Calls `body` with the whole contents of the regular file at `path` (opened as
+/// `openRegularFileForReading` does, its real size from fstat).
+/// - Throws: `io` (missing, not a regular file, unreadable), `outOfMemory`, or what
+///   `body` throws.
+public func withContents<T>(
+    ofFile path: String, _ body: (UnsafeRawBufferPointer) throws(MLPError) -> T
+) throws(MLPError) -> T {
+    let (descriptor, size) = try openRegularFileForReading(path)
+    defer { close(descriptor) }
+    guard let memory = malloc(max(size, 1)) else {
+        throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to read \(path)")
+    }
+    defer { free(memory) }
+    var done = 0
+    while done < size {
+        let result = read(descriptor, memory + done, size - done)
+        if result < 0 {
+            if errno == EINTR { continue }
+            throw MLPError(.io, "cannot read \(path): \(systemErrorText(errno))")
+        }
+        if result == 0 { break }
+        done += result
+    }
+    return try body(UnsafeRawBufferPointer(start: memory, count: done))
+}

@@ -29,21 +29,5 @@ extension Network {
 /// - Throws: `io` (missing, not a regular file, unreadable), `outOfMemory`, then what
 ///   `deserializeNetwork` throws.
 public func loadNetwork(from path: String) throws(MLPError) -> AnyNetwork {
-    let (descriptor, size) = try openRegularFileForReading(path)
-    defer { close(descriptor) }
-    guard let memory = malloc(max(size, 1)) else {
-        throw MLPError(.outOfMemory, "cannot allocate \(size) bytes to read \(path)")
-    }
-    defer { free(memory) }
-    var done = 0
-    while done < size {
-        let result = read(descriptor, memory + done, size - done)
-        if result < 0 {
-            if errno == EINTR { continue }
-            throw MLPError(.io, "cannot read \(path): \(systemErrorText(errno))")
-        }
-        if result == 0 { break }
-        done += result
-    }
-    return try deserializeNetwork(UnsafeRawBufferPointer(start: memory, count: done))
+    try withContents(ofFile: path) { (bytes) throws(MLPError) in try deserializeNetwork(bytes) }
 }

@@ -1,9 +1,10 @@
-// The model file format, version 1.0 (docs/format.md has the byte-by-byte table).
+// The model file format, version 1.1 (docs/format.md has the byte-by-byte table).
 //
 //   header   24 bytes: magic "SMLPMODL", u16 major, u16 minor, u32 flags (0),
 //            u64 payload length
 //   payload  model, optimizer, training state, scaler, parameters, optimizer state,
-//            metadata, in that order, little-endian
+//            metadata, then (1.1) RPROP settings and state, in that order,
+//            little-endian
 //   trailer  u32 CRC-32 of header + payload
 //
 // Enum codes in the file are the C header's values. Readers accept every major
@@ -12,7 +13,7 @@
 
 /// The format version this library writes.
 public let modelFormatMajorVersion: UInt16 = 1
-public let modelFormatMinorVersion: UInt16 = 0
+public let modelFormatMinorVersion: UInt16 = 1
 let modelFormatMagic: [UInt8] = Array("SMLPMODL".utf8)
 let modelHeaderSize = 24
 let modelTrailerSize = 4
@@ -28,10 +29,14 @@ public enum AnyNetwork {
 let activationCodes: [(Activation, UInt8)] = [
     (.identity, 0), (.sigmoid, 1), (.tanh, 2), (.relu, 3), (.leakyReLU, 4), (.softmax, 5),
 ]
-let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2)]
+let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2),
+                                  (.poisson, 3)]
 let reductionCodes: [(Reduction, UInt8)] = [(.mean, 0), (.sum, 1)]
 let initializationCodes: [(Initialization, UInt8)] = [(.automatic, 0), (.glorotUniform, 1), (.heUniform, 2)]
-let optimizerCodes: [(OptimizerKind, UInt8)] = [(.sgd, 0), (.adam, 1), (.adamW, 2), (.rmsProp, 3)]
+let optimizerCodes: [(OptimizerKind, UInt8)] = [(.sgd, 0), (.adam, 1), (.adamW, 2), (.rmsProp, 3), (.rprop, 4)]
+let rpropVariantCodes: [(RpropVariant, UInt8)] = [(.minus, 0), (.plus, 1)]
+/// Bytes of the 1.1 RPROP section: variant, five settings, previous loss.
+let rpropSectionSize = 1 + 6 * 8
 
 func code<T: Equatable>(_ value: T, in table: [(T, UInt8)]) -> UInt8 {
     table.first { $0.0 == value }.map { $0.1 } ?? 0xFF
@@ -157,6 +162,7 @@ extension Network {
         case .step(let s, let g): scheduleCode = 1; stepSize = s; gamma = g
         case .exponential(let g): scheduleCode = 2; gamma = g
         case .cosine(let p, let m): scheduleCode = 3; period = p; minimum = m
+        case .inverseScaling(let power): scheduleCode = 4; gamma = power
         }
         w.u8(scheduleCode)
         for value in [o.learningRate, o.momentum, o.beta1, o.beta2, o.epsilon, o.alpha,
@@ -188,6 +194,7 @@ extension Network {
         w.u8(UInt8(buffers))
         if buffers >= 1 { writeScalars(optimizer.first, into: &w) }
         if buffers >= 2 { writeScalars(optimizer.second, into: &w) }
+        if buffers >= 3 { writeScalars(optimizer.third, into: &w) }
 
         // metadata
         w.u32(UInt32(metadata.count))
@@ -196,6 +203,13 @@ extension Network {
             w.raw(entry.key.utf8)
             w.u32(UInt32(entry.value.utf8.count))
             w.raw(entry.value.utf8)
+        }
+
+        // RPROP settings and state (1.1), written whatever the kind
+        w.u8(code(o.rpropVariant, in: rpropVariantCodes))
+        for value in [o.increaseFactor, o.decreaseFactor, o.initialStep, o.minimumStep, o.maximumStep,
+                      optimizer.previousLoss] {
+            w.f64(value)
         }
     }
 
@@ -337,12 +351,8 @@ private func readNetwork<Scalar: MLPScalar>(
     case 1: o.schedule = .step(stepSize: stepSize, gamma: gamma)
     case 2: o.schedule = .exponential(gamma: gamma)
     case 3: o.schedule = .cosine(period: period, minimum: minimum)
+    case 4: o.schedule = .inverseScaling(power: gamma)
     default: throw MLPError(.badFormat, "schedule code \(scheduleCode) is not defined")
-    }
-    do {
-        try o.validate()
-    } catch {
-        throw MLPError(.badFormat, "the stored optimizer is invalid: \(error.message)")
     }
     let stepCount = try r.count("optimizer step count", limit: Int.max)
 
@@ -385,7 +395,6 @@ private func readNetwork<Scalar: MLPScalar>(
     let network: Network<Scalar>
     do {
         network = try Network<Scalar>(configuration)
-        try network.setOptimizer(o)
     } catch {
         throw asFormatError(error)
     }
@@ -393,14 +402,14 @@ private func readNetwork<Scalar: MLPScalar>(
     for index in 0..<network.parameterCount where !network.parameters.pointer[index].isFinite {
         throw MLPError(.badFormat, "parameter \(index) is not finite")
     }
+    // The optimizer state buffers are read after the 1.1 RPROP section, which
+    // decides how many an RPROP optimizer has: here they are only skipped.
     let buffers = Int(try r.u8("optimizer buffer count"))
-    guard buffers == o.stateBufferCount else {
-        throw MLPError(.badFormat, "the file has \(buffers) optimizer state buffers; its optimizer needs \(o.stateBufferCount)")
+    guard buffers <= 3 else {
+        throw MLPError(.badFormat, "the file has \(buffers) optimizer state buffers; no optimizer has more than 3")
     }
-    if buffers >= 1 { try readScalars(into: network.optimizer.first, &r, "optimizer state") }
-    if buffers >= 2 { try readScalars(into: network.optimizer.second, &r, "optimizer state") }
-    try checkOptimizerState(network.optimizer)
-    network.optimizer.stepCount = stepCount
+    var stateReader = r
+    _ = try r.bytes(buffers * parameterBytes, "optimizer state")
     network.epoch = epoch
     network.generator = generator
     do {
@@ -431,21 +440,60 @@ private func readNetwork<Scalar: MLPScalar>(
             throw MLPError(.badFormat, "stored metadata is invalid: \(error.message)")
         }
     }
+
+    // RPROP settings and state (1.1); a 1.0 file has none and cannot hold RPROP.
+    var previousLoss = Double.infinity
+    if minor >= 1 {
+        o.rpropVariant = try decode(try r.u8("rprop_variant"), in: rpropVariantCodes, "rprop_variant")
+        o.increaseFactor = try r.f64("rprop_increase")
+        o.decreaseFactor = try r.f64("rprop_decrease")
+        o.initialStep = try r.f64("rprop_delta0")
+        o.minimumStep = try r.f64("rprop_delta_min")
+        o.maximumStep = try r.f64("rprop_delta_max")
+        previousLoss = try r.f64("rprop previous loss")
+        guard !previousLoss.isNaN, previousLoss != -.infinity else {
+            throw MLPError(.badFormat, "the RPROP previous loss is \(previousLoss), which no training run produces")
+        }
+    } else if o.kind == .rprop {
+        throw MLPError(.badFormat, "optimizer code 4 (RPROP) needs format 1.1, but the file is 1.\(minor)")
+    }
+    do {
+        try o.validate()
+    } catch {
+        throw MLPError(.badFormat, "the stored optimizer is invalid: \(error.message)")
+    }
+    do {
+        try network.setOptimizer(o)
+    } catch {
+        throw asFormatError(error)
+    }
+    guard buffers == o.stateBufferCount else {
+        throw MLPError(.badFormat, "the file has \(buffers) optimizer state buffers; its optimizer needs \(o.stateBufferCount)")
+    }
+    if buffers >= 1 { try readScalars(into: network.optimizer.first, &stateReader, "optimizer state") }
+    if buffers >= 2 { try readScalars(into: network.optimizer.second, &stateReader, "optimizer state") }
+    if buffers >= 3 { try readScalars(into: network.optimizer.third, &stateReader, "optimizer state") }
+    try checkOptimizerState(network.optimizer)
+    network.optimizer.stepCount = stepCount
+    network.optimizer.previousLoss = previousLoss
     return network
 }
 
 /// Optimizer state a real run can produce: finite everywhere, and the running
-/// averages of squared gradients (Adam's v, RMSprop's s) never negative. Anything
-/// else would turn into NaN parameters at the next step.
+/// averages of squared gradients (Adam's v, RMSprop's s) and RPROP's step sizes
+/// never negative. Anything else would turn into NaN parameters at the next step
+/// (or, for a negative step size, walk uphill).
 func checkOptimizerState<Scalar: MLPScalar>(_ state: borrowing OptimizerState<Scalar>) throws(MLPError) {
     let squaresBuffer: Int
     switch state.configuration.kind {
     case .sgd: squaresBuffer = -1
     case .adam, .adamW: squaresBuffer = 2
     case .rmsProp: squaresBuffer = 1
+    case .rprop: squaresBuffer = 2
     }
-    for number in 1...2 {
-        let buffer = number == 1 ? state.first.bufferPointer : state.second.bufferPointer
+    for number in 1...3 {
+        let buffer = number == 1 ? state.first.bufferPointer
+            : number == 2 ? state.second.bufferPointer : state.third.bufferPointer
         for index in 0..<buffer.count {
             let value = buffer[index]
             guard value.isFinite, number != squaresBuffer || value >= 0 else {

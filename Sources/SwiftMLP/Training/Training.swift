@@ -32,12 +32,18 @@ public struct TrainingOptions: Sendable, Equatable {
     public var shuffle = true
     /// Drop the last batch when it is smaller than batchSize.
     public var dropLast = false
-    /// Stop after this many epochs without a validation-loss improvement of more than
-    /// `minDelta`; 0 disables early stopping.
+    /// Stop after this many consecutive epochs whose validation loss is not below the
+    /// best so far by more than `minDelta`; 0 disables early stopping. `minDelta` only
+    /// drives this count: the best epoch is always the lowest validation loss.
     public var patience = 0
     public var minDelta = 0.0
-    /// With validation data: end with the parameters of the best validation epoch.
+    /// With validation data: end with the parameters of the best (lowest) validation epoch.
     public var restoreBest = true
+    /// Mini-batch optimizer steps, or L-BFGS on the whole data set (LBFGS.swift),
+    /// which ignores batchSize, shuffle and dropLast.
+    public var method: TrainingMethod = .miniBatch
+    /// Used when `method` is `.lbfgs`.
+    public var lbfgs = LBFGSOptions()
 
     public init() {}
 
@@ -50,6 +56,7 @@ public struct TrainingOptions: Sendable, Equatable {
         guard minDelta.isFinite, minDelta >= 0 else {
             throw MLPError(.invalidArgument, "min_delta is \(minDelta); it must be finite and >= 0")
         }
+        if method == .lbfgs { try lbfgs.validate() }
     }
 }
 
@@ -62,6 +69,8 @@ public struct EpochReport: Sendable, Equatable {
     public var validationLoss: Double
     /// NaN without validation data, or for mean squared error.
     public var validationAccuracy: Double
+    /// The learning rate used this epoch; for L-BFGS, the step length the line
+    /// search accepted.
     public var learningRate: Double
 }
 
@@ -75,6 +84,15 @@ public struct TrainingSummary: Sendable, Equatable {
     public var finalValidationLoss = Double.nan
     public var stoppedEarly = false
     public var stoppedByCallback = false
+    /// Optimizer steps (mini-batch) or L-BFGS iterations.
+    public var iterations = 0
+    /// Loss-and-gradient evaluations: one per step (mini-batch), or over the whole
+    /// data set, line search included (L-BFGS).
+    public var functionEvaluations = 0
+    public var stopReason: StopReason = .maxEpochs
+    /// L-BFGS: the objective minimised (loss plus L2 term, see LBFGS.swift) at the
+    /// end of the last iteration; nil for mini-batch training (NaN in C).
+    public var finalObjective: Double? = nil
 }
 
 /// Loss and accuracy of a network on a data set.
@@ -122,32 +140,23 @@ struct TrainingPosition {
 /// A copy of everything `train` may change, to roll back to.
 struct TrainingSnapshot<Scalar: MLPScalar>: ~Copyable {
     let parameters: ScalarBuffer<Scalar>
-    let first: ScalarBuffer<Scalar>
-    let second: ScalarBuffer<Scalar>
-    let stepCount: Int
+    let optimizer: OptimizerState<Scalar>
     let generator: Xoshiro256StarStar
     let epoch: Int
 
     init(of network: Network<Scalar>) throws(MLPError) {
         let parameters = try ScalarBuffer<Scalar>(zeroedCount: network.parameterCount, purpose: "training snapshot")
-        let first = try ScalarBuffer<Scalar>(zeroedCount: network.optimizer.first.count, purpose: "training snapshot")
-        let second = try ScalarBuffer<Scalar>(zeroedCount: network.optimizer.second.count, purpose: "training snapshot")
+        let optimizer = try network.optimizer.duplicate()
         parameters.copy(from: network.parameters)
-        first.copy(from: network.optimizer.first)
-        second.copy(from: network.optimizer.second)
         self.parameters = parameters
-        self.first = first
-        self.second = second
-        self.stepCount = network.optimizer.stepCount
+        self.optimizer = optimizer
         self.generator = network.generator
         self.epoch = network.epoch
     }
 
     func restore(into network: Network<Scalar>) {
         network.parameters.copy(from: parameters)
-        network.optimizer.first.copy(from: first)
-        network.optimizer.second.copy(from: second)
-        network.optimizer.stepCount = stepCount
+        network.optimizer.restore(from: optimizer)
         network.generator = generator
         network.epoch = epoch
     }
@@ -179,6 +188,9 @@ extension Network {
         let snapshot = try TrainingSnapshot(of: self)
         var position = TrainingPosition()
         do {
+            if options.method == .lbfgs {
+                return try lbfgsLoop(data, validation: validation, options: options, onEpoch: onEpoch)
+            }
             return try trainLoop(data, validation: validation, options: options, onEpoch: onEpoch, position: &position)
         } catch {
             snapshot.restore(into: self)
@@ -267,6 +279,7 @@ extension Network {
                 lossSum += configuration.reduction == .mean ? loss * Double(count) : loss
                 samplesSeen += count
                 start += count
+                summary.iterations += 1
             }
             epoch = epoch == Int.max ? Int.max : epoch + 1   // saturating, like the step count
             let trainLoss = samplesSeen > 0 ? lossSum / Double(samplesSeen) : .nan
@@ -283,27 +296,35 @@ extension Network {
                 report.validationLoss = result.loss
                 report.validationAccuracy = result.accuracy
                 summary.finalValidationLoss = result.loss
-                if summary.bestEpoch == 0 || result.loss < summary.bestValidationLoss - options.minDelta {
-                    summary.bestEpoch = epochIndex
-                    summary.bestValidationLoss = result.loss
+                // Patience counts epochs that do not beat the best loss so far by more
+                // than minDelta; the best epoch is the lowest loss whatever minDelta says.
+                let first = summary.bestEpoch == 0
+                if first || result.loss < summary.bestValidationLoss - options.minDelta {
                     epochsWithoutImprovement = 0
-                    if keepsBest { bestParameters.copy(from: parameters) }
                 } else {
                     epochsWithoutImprovement += 1
                     stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
+                }
+                if first || result.loss < summary.bestValidationLoss {
+                    summary.bestEpoch = epochIndex
+                    summary.bestValidationLoss = result.loss
+                    if keepsBest { bestParameters.copy(from: parameters) }
                 }
             } else {
                 summary.bestEpoch = epochIndex
             }
             if !onEpoch(report) {
                 summary.stoppedByCallback = true
+                summary.stopReason = .callback
                 break
             }
             if stopEarly {
                 summary.stoppedEarly = true
+                summary.stopReason = .earlyStopping
                 break
             }
         }
+        summary.functionEvaluations = summary.iterations
         if keepsBest {
             parameters.copy(from: bestParameters)
         }
@@ -347,7 +368,8 @@ extension Network {
             start += count
         }
         let loss = lossSum / Double(data.rows)
-        let accuracy = configuration.loss == .meanSquaredError ? Double.nan : Double(correct) / Double(data.rows)
+        let regression = configuration.loss == .meanSquaredError || configuration.loss == .poisson
+        let accuracy = regression ? Double.nan : Double(correct) / Double(data.rows)
         return Evaluation(loss: loss, accuracy: accuracy)
     }
 
@@ -378,7 +400,7 @@ extension Network {
                     if predicted != expected { allRight = false }
                 }
                 if allRight { correct += 1 }
-            case .meanSquaredError:
+            case .meanSquaredError, .poisson:
                 break
             }
         }

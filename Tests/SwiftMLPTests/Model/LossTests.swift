@@ -42,6 +42,28 @@ final class LossTests: XCTestCase {
         }
     }
 
+    /// Poisson: L = e^z - y z + y log y - y per output (y log y = 0 at y = 0), and
+    /// dL/dz = e^z - y, scaled by 1/n under mean; it needs an identity output. Sums of a
+    /// few exponentials and logs in Float64: 1e-13 relative.
+    func testPoissonMatchesDefinition() throws {
+        let x = [0.5, -1.0, 2.0, 0.25, -3.0, 1.5]   // 3 rows of 2: z, the log of the mean
+        let y = [1.0, 0.0, 7.0, 2.0, 0.0, 4.0]
+        var expectedLoss = 0.0
+        var expectedDb = [0.0, 0.0]
+        for i in 0..<6 {
+            expectedLoss += exp(x[i]) - y[i] * x[i] + (y[i] > 0 ? y[i] * log(y[i]) : 0) - y[i]
+            expectedDb[i % 2] += exp(x[i]) - y[i]
+        }
+        for reduction in Reduction.allCases {
+            let net = try passThrough(width: 2, activation: .identity, loss: .poisson, reduction: reduction)
+            let n = reduction == .mean ? 3.0 : 1.0
+            XCTAssertEqual(try net.gradients(inputs: x, targets: y).loss, expectedLoss / n,
+                           accuracy: 1e-13 * expectedLoss)
+            assertClose(biasGradient(net), expectedDb.map { $0 / n }, tolerance: 1e-13)
+        }
+        XCTAssertThrowsError(try passThrough(width: 2, activation: .sigmoid, loss: .poisson, reduction: .mean))
+    }
+
     /// BCE with a sigmoid output against -[y log a + (1 - y) log(1 - a)] for moderate
     /// logits (where the naive form is accurate to ~1e-15 relative; 1e-13 allows for the
     /// log near 1), and dL/dz = a - y.

@@ -305,6 +305,11 @@ func referenceGradient(
                 total += -t[j] * Foundation.log(a[j])
                 delta[j] = a[j] * mass - t[j]
             }
+        case .poisson:  // identity output: a = z, the log of the mean
+            for j in 0..<width {
+                total += Foundation.exp(z[j]) - t[j] * z[j] + (t[j] > 0 ? t[j] * Foundation.log(t[j]) : 0) - t[j]
+                delta[j] = Foundation.exp(z[j]) - t[j]
+            }
         }
         for j in 0..<width { dzLast[i * width + j] = delta[j] * scale }
     }

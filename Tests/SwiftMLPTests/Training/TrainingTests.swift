@@ -7,7 +7,7 @@
 // - every epoch runs ceil(n / batch) optimizer steps (floor with dropLast; one when
 //   batch >= n), in row order when shuffle is off, and reports the mean per-sample
 //   loss of its batches under both reductions;
-// - early stopping follows patience and minDelta; restoreBest ends at the best epoch;
+// - early stopping follows patience and minDelta; restoreBest ends at the best (lowest) epoch;
 // - the callback sees epochs 1...k in order with the scheduled learning rate, and
 //   returning false stops the run;
 // - train is all or nothing: every piece of state (parameters, optimizer moments and
@@ -387,11 +387,15 @@ final class TrainingTests: XCTestCase {
             let s = try n.trainOn(train, validation: validation, options: o) {
                 reports.append($0); return true
             }
-            // Replay the documented rule on the reported validation losses.
-            var best = Double.nan, bestEpoch = 0, wait = 0, stop = 0
+            // Replay the documented rule on the reported validation losses: patience
+            // counts epochs not below the best so far by more than minDelta; the best
+            // epoch is the lowest loss whatever minDelta says.
+            var best = Double.nan, bestEpoch = 0, wait = 0, stop = 0, lastImprovement = 0
             for r in reports {
-                if bestEpoch == 0 || r.validationLoss < best - minDelta {
-                    best = r.validationLoss; bestEpoch = r.epoch; wait = 0
+                let improved = bestEpoch == 0 || r.validationLoss < best - minDelta
+                if bestEpoch == 0 || r.validationLoss < best { best = r.validationLoss; bestEpoch = r.epoch }
+                if improved {
+                    wait = 0; lastImprovement = r.epoch
                 } else {
                     wait += 1
                     if wait >= patience { stop = r.epoch; break }
@@ -404,13 +408,14 @@ final class TrainingTests: XCTestCase {
             XCTAssertEqual(s.epochsRun, stop, label)
             XCTAssertEqual(reports.count, stop, label)
             XCTAssertEqual(s.bestEpoch, bestEpoch, label)
-            XCTAssertEqual(s.epochsRun - s.bestEpoch, patience, label)
+            XCTAssertEqual(s.epochsRun - lastImprovement, patience, label)
             XCTAssertEqual(s.bestValidationLoss, best, label)
+            XCTAssertEqual(s.bestValidationLoss, reports.map(\.validationLoss).min(), "\(label): the lowest loss")
             if minDelta > 0 {
-                // The case exercises minDelta: some later epoch was lower than the best,
-                // but not by more than minDelta, so it did not count.
-                XCTAssertTrue(reports.contains { $0.epoch > s.bestEpoch && $0.validationLoss < s.bestValidationLoss },
-                              "\(label): an improvement smaller than minDelta was ignored")
+                // The case exercises minDelta: a later epoch was lower than the best but
+                // not by more than minDelta; it did not reset patience, yet it is the best.
+                XCTAssertGreaterThan(s.bestEpoch, lastImprovement,
+                                     "\(label): an improvement smaller than minDelta is still the best epoch")
             }
             XCTAssertEqual(s.finalValidationLoss, reports.last?.validationLoss, label)
             XCTAssertTrue(reports.allSatisfy { $0.validationAccuracy.isNaN }, "\(label): NaN accuracy for MSE")
@@ -441,14 +446,18 @@ final class TrainingTests: XCTestCase {
         let (train, validation) = earlyStoppingData()
         let n = try regressionNetwork(seed: 5)
         var o = options(epochs: 15, batch: 5)
-        o.minDelta = 1e300  // nothing ever counts as an improvement
-        let s = try n.trainOn(train, validation: validation, options: o)
+        o.minDelta = 1e300  // nothing ever counts as an improvement for patience
+        var reports: [EpochReport] = []
+        let s = try n.trainOn(train, validation: validation, options: o) { reports.append($0); return true }
         XCTAssertEqual(s.epochsRun, 15)
         XCTAssertFalse(s.stoppedEarly)
-        XCTAssertEqual(s.bestEpoch, 1)
+        // ... but the best epoch is still the lowest validation loss
+        let lowest = reports.map(\.validationLoss).min()
+        XCTAssertEqual(s.bestValidationLoss, lowest)
+        XCTAssertEqual(s.bestEpoch, reports.first { $0.validationLoss == lowest }?.epoch)
         o.patience = 4
         let s2 = try n.trainOn(train, validation: validation, options: o)
-        XCTAssertEqual(s2.epochsRun, 5, "best epoch 1, then patience 4")
+        XCTAssertEqual(s2.epochsRun, 5, "epoch 1 resets patience, then 4 more")
         XCTAssertTrue(s2.stoppedEarly)
         let s3 = try n.trainOn(train, options: o)
         XCTAssertEqual(s3.epochsRun, 15, "patience needs validation data")
@@ -693,6 +702,7 @@ final class TrainingTests: XCTestCase {
                 case .meanSquaredError: y[i * k + j] = random.uniform(-1, 1)
                 case .binaryCrossEntropy: y[i * k + j] = random.uniform(0, 1) < 0.5 ? 0 : 1
                 case .softmaxCrossEntropy: y[i * k + j] = Int32(j) == labels[i] ? 1 : 0
+                case .poisson: y[i * k + j] = Double(random.int(0...3))
                 }
             }
         }
@@ -722,6 +732,8 @@ final class TrainingTests: XCTestCase {
                     l -= t * Foundation.log(p)
                     if p > a[i * k + best] { best = j }
                     if t > y[i * k + target] { target = j }
+                case .poisson:  // p is z, the log of the mean
+                    l += Foundation.exp(p) - t * p + (t > 0 ? t * Foundation.log(t) : 0) - t
                 }
             }
             if loss == .softmaxCrossEntropy { right = best == target }
@@ -730,8 +742,8 @@ final class TrainingTests: XCTestCase {
         }
         let want = total / Double(rows)
         XCTAssertEqual(result.loss, want, accuracy: 1e-12 * max(1, abs(want)), "\(label): mean per-sample loss")
-        if loss == .meanSquaredError {
-            XCTAssertTrue(result.accuracy.isNaN, "\(label): NaN accuracy for MSE")
+        if loss == .meanSquaredError || loss == .poisson {
+            XCTAssertTrue(result.accuracy.isNaN, "\(label): NaN accuracy for MSE and Poisson")
         } else {
             XCTAssertEqual(result.accuracy, Double(correct) / Double(rows), "\(label): accuracy")
             XCTAssertTrue(correct > 0 && correct < rows, "\(label): informative accuracy \(correct)/\(rows)")
@@ -744,6 +756,8 @@ final class TrainingTests: XCTestCase {
                 try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .identity], loss: .meanSquaredError,
                                   reduction: reduction, labels: false, rows: rows)
                 try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .sigmoid], loss: .binaryCrossEntropy,
+                                  reduction: reduction, labels: false, rows: rows)
+                try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .identity], loss: .poisson,
                                   reduction: reduction, labels: false, rows: rows)
                 try checkEvaluate(sizes: [3, 6, 4], activations: [.relu, .softmax], loss: .softmaxCrossEntropy,
                                   reduction: reduction, labels: true, rows: rows)

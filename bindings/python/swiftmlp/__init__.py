@@ -26,6 +26,7 @@ from ._native import check as _check
 from ._native import path as library_path
 from .network import (EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, Metadata, ModelInfo, Network,
                       TrainSummary, optimizer_defaults)
+from .datafiles import load_fann, save_fann
 
 from ._capi import SMLP_VERSION_STRING as __version__  # include/swiftmlp.h's version
 
@@ -36,7 +37,7 @@ __all__ = [
     "MLPClassifier", "MLPRegressor", "Network",
     "EpochReport", "Evaluation", "GradCheck", "Gradients", "LayerInfo", "Metadata", "ModelInfo", "TrainSummary",
     "optimizer_defaults", "version", "version_string", "status_string", "set_num_threads",
-    "get_num_threads", "library_path",
+    "get_num_threads", "library_path", "load_fann", "save_fann",
     "Activation", "CacheKind", "DType", "Init", "Loss", "Optimizer", "Reduction", "Schedule", "Status",
     "SwiftMLPError", "ArgumentError", "OutOfMemoryError", "NonFiniteError", "BusyError",
     "LibraryOSError", "FormatError",

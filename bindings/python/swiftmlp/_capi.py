@@ -66,6 +66,7 @@ class Loss(IntEnum):
     MSE = 0
     BINARY_CROSS_ENTROPY = 1
     SOFTMAX_CROSS_ENTROPY = 2
+    POISSON = 3
 
 
 class Reduction(IntEnum):
@@ -87,6 +88,7 @@ class Schedule(IntEnum):
     SCHEDULE_STEP = 1
     SCHEDULE_EXPONENTIAL = 2
     SCHEDULE_COSINE = 3
+    SCHEDULE_INVERSE_SCALING = 4
 
 
 class Optimizer(IntEnum):
@@ -95,6 +97,13 @@ class Optimizer(IntEnum):
     ADAM = 1
     ADAMW = 2
     RMSPROP = 3
+    RPROP = 4
+
+
+class RpropVariant(IntEnum):
+    """``smlp_rprop_variant``."""
+    IRPROP_MINUS = 0
+    IRPROP_PLUS = 1
 
 
 class CacheKind(IntEnum):
@@ -102,6 +111,23 @@ class CacheKind(IntEnum):
     CACHE_Z = 0
     CACHE_A = 1
     CACHE_DZ = 2
+
+
+class TrainMethod(IntEnum):
+    """``smlp_train_method``."""
+    TRAIN_MINIBATCH = 0
+    TRAIN_LBFGS = 1
+
+
+class StopReason(IntEnum):
+    """``smlp_stop_reason``."""
+    STOP_MAX_EPOCHS = 0
+    STOP_EARLY_STOPPING = 1
+    STOP_CALLBACK = 2
+    STOP_GRADIENT_TOLERANCE = 3
+    STOP_LOSS_CHANGE = 4
+    STOP_MAX_FUNCTION_EVALS = 5
+    STOP_LINE_SEARCH_FAILED = 6
 
 
 #: C typedef name -> the IntEnum that mirrors it.
@@ -114,7 +140,10 @@ ENUMS = {
     "smlp_init": Init,
     "smlp_schedule": Schedule,
     "smlp_optimizer": Optimizer,
+    "smlp_rprop_variant": RpropVariant,
     "smlp_cache_kind": CacheKind,
+    "smlp_train_method": TrainMethod,
+    "smlp_stop_reason": StopReason,
 }
 
 # ---- Structs -------------------------------------------------------------------
@@ -194,6 +223,12 @@ class smlp_optimizer_config(Structure):
         ("gamma", c_double),
         ("t_max", c_size_t),
         ("min_lr", c_double),
+        ("rprop_variant", c_int),
+        ("rprop_increase", c_double),
+        ("rprop_decrease", c_double),
+        ("rprop_delta0", c_double),
+        ("rprop_delta_min", c_double),
+        ("rprop_delta_max", c_double),
     ]
 
 
@@ -211,6 +246,16 @@ class smlp_epoch_report(Structure):
 smlp_epoch_callback = CFUNCTYPE(c_int, POINTER(smlp_epoch_report), c_void_p)
 
 
+class smlp_train_details(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("iterations", c_size_t),
+        ("function_evals", c_size_t),
+        ("stop_reason", c_int),
+        ("final_objective", c_double),
+    ]
+
+
 class smlp_train_options(Structure):
     _fields_ = [
         ("struct_size", c_size_t),
@@ -224,6 +269,12 @@ class smlp_train_options(Structure):
         ("restore_best", c_int),
         ("callback", smlp_epoch_callback),
         ("user_data", c_void_p),
+        ("method", c_int),
+        ("lbfgs_history", c_size_t),
+        ("tolerance_grad", c_double),
+        ("tolerance_change", c_double),
+        ("max_function_evals", c_size_t),
+        ("details", POINTER(smlp_train_details)),
     ]
 
 
@@ -239,6 +290,12 @@ class smlp_train_summary(Structure):
     ]
 
 
+class smlp_owned_dataset(Structure):
+    _fields_ = [
+        ("data", smlp_dataset),
+    ]
+
+
 #: C struct name -> its ctypes mirror.
 STRUCTS = {
     "smlp_config": smlp_config,
@@ -247,8 +304,10 @@ STRUCTS = {
     "smlp_dataset": smlp_dataset,
     "smlp_optimizer_config": smlp_optimizer_config,
     "smlp_epoch_report": smlp_epoch_report,
+    "smlp_train_details": smlp_train_details,
     "smlp_train_options": smlp_train_options,
     "smlp_train_summary": smlp_train_summary,
+    "smlp_owned_dataset": smlp_owned_dataset,
 }
 
 # ---- Functions -----------------------------------------------------------------
@@ -315,6 +374,10 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_metadata_count": (c_size_t, (_model,)),
     "smlp_metadata_key": (_status, (_model, c_size_t, POINTER(c_char), c_size_t, POINTER(c_size_t))),
     "smlp_export_c": (_status, (_model, c_char_p, c_char_p)),
+    # Data files
+    "smlp_data_load_fann": (_status, (c_char_p, _enum, POINTER(POINTER(smlp_owned_dataset)))),
+    "smlp_data_save_fann": (_status, (c_char_p, POINTER(smlp_dataset))),
+    "smlp_data_free": (None, (POINTER(smlp_owned_dataset),)),
     # Threads
     "smlp_set_num_threads": (_status, (c_int,)),
     "smlp_get_num_threads": (c_int, ()),

@@ -58,7 +58,8 @@ class LibraryOSError(SwiftMLPError, OSError):
 
 
 class FormatError(SwiftMLPError, ValueError):
-    """Not a model file, a corrupted one, or one from a newer major version."""
+    """Not a model file, a corrupted one, or one from a newer major version; a
+    malformed data file."""
 
 
 _CLASSES = {

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from . import _capi
-from ._capi import Activation, CacheKind, DType, Init, Loss, Optimizer, Reduction, Schedule
+from ._capi import Activation, CacheKind, DType, Init, Loss, Optimizer, Reduction, RpropVariant, Schedule
 from ._native import check, lib
 from ._progress import progress_bar
 
@@ -58,7 +58,7 @@ _LOSS_NAMES = {
     "mse": Loss.MSE, "squared_error": Loss.MSE,
     "binary_cross_entropy": Loss.BINARY_CROSS_ENTROPY, "bce": Loss.BINARY_CROSS_ENTROPY,
     "softmax_cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
-    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
+    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY, "poisson": Loss.POISSON,
 }
 _REDUCTION_NAMES = {"mean": Reduction.REDUCTION_MEAN, "sum": Reduction.REDUCTION_SUM}
 _INIT_NAMES = {
@@ -66,19 +66,24 @@ _INIT_NAMES = {
     "glorot": Init.INIT_GLOROT_UNIFORM, "he_uniform": Init.INIT_HE_UNIFORM, "he": Init.INIT_HE_UNIFORM,
 }
 _OPTIMIZER_NAMES = {"sgd": Optimizer.SGD, "adam": Optimizer.ADAM, "adamw": Optimizer.ADAMW,
-                    "rmsprop": Optimizer.RMSPROP}
+                    "rmsprop": Optimizer.RMSPROP, "rprop": Optimizer.RPROP}
+_RPROP_VARIANTS = {"irprop-": RpropVariant.IRPROP_MINUS, "irprop+": RpropVariant.IRPROP_PLUS}
 _SCHEDULE_NAMES = {
     "constant": Schedule.SCHEDULE_CONSTANT, "step": Schedule.SCHEDULE_STEP,
     "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
+    "inverse_scaling": Schedule.SCHEDULE_INVERSE_SCALING,
 }
+_TRAIN_METHODS = {"minibatch": _capi.TrainMethod.TRAIN_MINIBATCH, "lbfgs": _capi.TrainMethod.TRAIN_LBFGS}
+_STOP_REASONS = {int(reason): reason.name[len("STOP_"):].lower() for reason in _capi.StopReason}
 _CACHE_NAMES = {"z": CacheKind.CACHE_Z, "a": CacheKind.CACHE_A, "dz": CacheKind.CACHE_DZ}
 _OUTPUT_FOR_LOSS = {
     Loss.MSE: Activation.IDENTITY,
     Loss.BINARY_CROSS_ENTROPY: Activation.SIGMOID,
     Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
+    Loss.POISSON: Activation.IDENTITY,
 }
 _LOSS_DISPLAY = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
-                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy"}
+                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy", Loss.POISSON: "poisson"}
 _ACTIVATION_DISPLAY = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid",
                        Activation.TANH: "tanh", Activation.RELU: "relu",
                        Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
@@ -232,6 +237,25 @@ class TrainSummary:
     stopped_early: bool
     stopped_by_callback: bool
     history: list[EpochReport] = field(default_factory=list)
+    #: L-BFGS iterations, or optimizer steps of mini-batch training (smlp_train_details).
+    n_iter: int = 0
+    #: Loss-and-gradient evaluations (L-BFGS: over the whole data set, line search included).
+    n_fun: int = 0
+    #: Why training stopped: "max_epochs", "early_stopping", "callback",
+    #: "gradient_tolerance", "loss_change", "max_function_evals" or "line_search_failed".
+    stop_reason: str = "max_epochs"
+    #: L-BFGS: the objective minimised (loss + weight_decay/2 ||W||^2) at the end; NaN otherwise.
+    final_objective: float = float("nan")
+
+    @property
+    def loss_curve(self) -> list[float]:
+        """The train loss after each epoch (L-BFGS: each iteration), as scikit-learn's loss_curve_."""
+        return [report.train_loss for report in self.history]
+
+    @property
+    def converged(self) -> bool:
+        """L-BFGS stopped on a tolerance (not on a limit, a callback or early stopping)."""
+        return self.stop_reason in ("gradient_tolerance", "loss_change", "line_search_failed")
 
 
 class Evaluation(NamedTuple):
@@ -297,6 +321,10 @@ def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
         "schedule": Schedule(config.schedule).name.removeprefix("SCHEDULE_").lower(),
         "step_size": config.step_size, "gamma": config.gamma, "t_max": config.t_max,
         "min_lr": config.min_lr,
+        "variant": {code: name for name, code in _RPROP_VARIANTS.items()}[config.rprop_variant],
+        "increase": config.rprop_increase, "decrease": config.rprop_decrease,
+        "delta0": config.rprop_delta0, "delta_min": config.rprop_delta_min,
+        "delta_max": config.rprop_delta_max,
     }
 
 
@@ -306,6 +334,9 @@ _OPTIMIZER_FIELDS = {
     "eps": "epsilon", "alpha": "alpha", "weight_decay": "weight_decay",
     "decay_biases": "decay_biases", "clip_norm": "clip_norm", "schedule": "schedule",
     "step_size": "step_size", "gamma": "gamma", "t_max": "t_max", "min_lr": "min_lr",
+    "variant": "rprop_variant", "increase": "rprop_increase", "etaplus": "rprop_increase",
+    "decrease": "rprop_decrease", "etaminus": "rprop_decrease", "delta0": "rprop_delta0",
+    "delta_min": "rprop_delta_min", "delta_max": "rprop_delta_max",
 }
 
 
@@ -359,8 +390,9 @@ class Network:
         sigmoid for ``"binary_cross_entropy"``, softmax for ``"softmax_cross_entropy"``.
         Names: identity (linear), sigmoid (logistic), tanh, relu, leaky_relu, softmax.
     loss:
-        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output) or
-        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels).
+        ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output),
+        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels) or
+        ``"poisson"`` (identity output, which is the log of the predicted mean).
     reduction:
         ``"mean"`` or ``"sum"`` of the per-sample losses of a batch.
     dtype:
@@ -585,17 +617,28 @@ class Network:
         check(lib.smlp_set_params(self._h, self._c_dtype, _pointer(array), array.size))
 
     def weights(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
-        """W of ``layer`` (n_in x n_out) as a view into ``params`` (default: a fresh
-        copy of the parameters). Change a view, then assign ``params`` back."""
-        flat = self.params if params is None else self._check_flat(params)
+        """W of ``layer`` (n_in x n_out).
+
+        Without ``params``: a read-only copy of the model's W, so that
+        ``net.weights(0)[...] = W``, which could not change the model, raises
+        ValueError instead of silently doing nothing. To change weights, take
+        ``p = net.params``, change the writable view ``net.weights(0, p)``, and assign
+        ``net.params = p``."""
+        flat = self._read_only_params() if params is None else self._check_flat(params)
         info = self._layer(layer)
         return flat[info.weight_offset:info.bias_offset].reshape(info.n_inputs, info.n_outputs)
 
     def biases(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
-        """b of ``layer`` (n_out) as a view into ``params`` (default: a fresh copy)."""
-        flat = self.params if params is None else self._check_flat(params)
+        """b of ``layer`` (n_out): a read-only copy of the model's, or a view into
+        ``params`` when given (as :meth:`weights`)."""
+        flat = self._read_only_params() if params is None else self._check_flat(params)
         info = self._layer(layer)
         return flat[info.bias_offset:info.bias_offset + info.n_outputs]
+
+    def _read_only_params(self) -> np.ndarray:
+        flat = self.params
+        flat.flags.writeable = False
+        return flat
 
     def unflatten(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per-layer views ``([W_0, W_1, ...], [b_0, b_1, ...])`` into a flat vector
@@ -787,23 +830,38 @@ class Network:
     def set_optimizer(self, kind: str | int = "sgd", **hyperparameters: Any) -> None:
         """Sets the optimizer (and resets its state).
 
-        ``kind``: "sgd", "adam", "adamw" or "rmsprop". Keywords (defaults are
-        PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
+        ``kind``: "sgd", "adam", "adamw", "rmsprop" or "rprop". Keywords (defaults
+        are PyTorch's, see :func:`optimizer_defaults`): learning_rate (lr), momentum,
         nesterov, beta1, beta2, betas=(beta1, beta2), epsilon (eps), alpha,
         weight_decay, decay_biases, clip_norm, schedule ("constant", "step",
-        "exponential", "cosine"), step_size, gamma, t_max, min_lr.
+        "exponential", "cosine", "inverse_scaling"), step_size, gamma, t_max, min_lr.
+
+        RPROP (the header has the rules): variant ("irprop-", the default and FANN's
+        and PyTorch's, or "irprop+"), increase (etaplus, 1.2), decrease (etaminus,
+        0.5), delta0 (0.1, FANN's; PyTorch's is its lr, 0.01), delta_min (1e-6),
+        delta_max (50); PyTorch's etas=(etaminus, etaplus) and
+        step_sizes=(delta_min, delta_max) are accepted too. RPROP ignores the
+        learning rate and takes no weight decay. It is a full-batch method: train
+        with ``batch_size`` >= the number of rows (each step is one RPROP step on the
+        batch it is given).
         """
         config = _capi.smlp_optimizer_config()
         lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
         if "betas" in hyperparameters:
             hyperparameters["beta1"], hyperparameters["beta2"] = hyperparameters.pop("betas")
+        if "etas" in hyperparameters:
+            hyperparameters["decrease"], hyperparameters["increase"] = hyperparameters.pop("etas")
+        if "step_sizes" in hyperparameters:
+            hyperparameters["delta_min"], hyperparameters["delta_max"] = hyperparameters.pop("step_sizes")
         for key, value in hyperparameters.items():
             name = _OPTIMIZER_FIELDS.get(key)
             if name is None:
                 raise TypeError(f"set_optimizer() got an unexpected keyword {key!r}; known: "
-                                f"{', '.join(sorted(_OPTIMIZER_FIELDS))}, betas")
+                                f"{', '.join(sorted(_OPTIMIZER_FIELDS))}, betas, etas, step_sizes")
             if name == "schedule":
                 value = _code(value, _SCHEDULE_NAMES, "schedule")
+            elif name == "rprop_variant":
+                value = _code(value, _RPROP_VARIANTS, "variant")
             elif name in ("nesterov", "decay_biases"):
                 value = 1 if value else 0
             elif name in ("step_size", "t_max"):
@@ -818,8 +876,24 @@ class Network:
               validation_data: tuple[ArrayLike, ArrayLike] | None = None, patience: int = 0,
               min_delta: float = 0.0, restore_best: bool = True,
               callback: Callable[[EpochReport], Any] | None = None,
-              progress: bool = False) -> TrainSummary:
+              progress: bool = False, method: str = "minibatch", history_size: int = 10,
+              tol: float = 1e-5, tolerance_change: float = 2.220446049250313e-9,
+              max_fun: int = 15000) -> TrainSummary:
         """Trains on a whole data set in memory (smlp_train).
+
+        ``method="minibatch"`` (default) runs epochs of optimizer steps on batches.
+        ``method="lbfgs"`` runs L-BFGS on the whole data set (see smlp_train in
+        swiftmlp.h): ``epochs`` is then the iteration limit (scikit-learn's
+        max_iter), ``max_fun`` the limit on loss-and-gradient evaluations,
+        ``tol`` the gradient tolerance (max |gradient entry|; scipy's gtol),
+        ``tolerance_change`` the relative decrease below which it stops (scipy's
+        ftol), ``history_size`` the number of correction pairs. It minimises the
+        loss plus ``weight_decay``/2 * ||W||^2 from :meth:`set_optimizer` (other
+        optimizer settings are unused); scikit-learn's ``alpha`` is
+        ``weight_decay = alpha / n_samples``. batch_size, shuffle and drop_last are
+        ignored; validation, patience and the callback work per iteration. The
+        summary's ``n_iter``, ``n_fun``, ``stop_reason`` and ``loss_curve`` say what
+        happened.
 
         The data are converted once; every epoch and batch then runs in the library.
         ``callback(report)`` is called after each epoch with an :class:`EpochReport`;
@@ -851,6 +925,16 @@ class Network:
         options.patience = _index(patience, "patience")
         options.min_delta = float(min_delta)
         options.restore_best = 1 if restore_best else 0
+        if method not in _TRAIN_METHODS:
+            raise ValueError(f"method must be one of {sorted(_TRAIN_METHODS)}, not {method!r}")
+        options.method = _TRAIN_METHODS[method]
+        options.lbfgs_history = _index(history_size, "history_size")
+        options.tolerance_grad = float(tol)
+        options.tolerance_change = float(tolerance_change)
+        options.max_function_evals = _index(max_fun, "max_fun")
+        details = _capi.smlp_train_details()
+        details.struct_size = ctypes.sizeof(details)
+        options.details = ctypes.pointer(details)
 
         history: list[EpochReport] = []
         pending: list[BaseException] = []
@@ -895,7 +979,10 @@ class Network:
             final_train_loss=summary.final_train_loss,
             final_validation_loss=summary.final_validation_loss,
             stopped_early=bool(summary.stopped_early),
-            stopped_by_callback=bool(summary.stopped_by_callback), history=history)
+            stopped_by_callback=bool(summary.stopped_by_callback), history=history,
+            n_iter=int(details.iterations), n_fun=int(details.function_evals),
+            stop_reason=_STOP_REASONS.get(details.stop_reason, str(details.stop_reason)),
+            final_objective=details.final_objective)
 
     def evaluate(self, x: ArrayLike, y: ArrayLike) -> Evaluation:
         """Mean per-sample loss and accuracy on a data set, without training.

@@ -65,6 +65,8 @@ def expected_ctype(c_type: str):
         return c_void_p
     if pointers == 1 and base == "char":
         return c_char_p if const else POINTER(c_char)
+    if pointers == 2 and base in _capi.STRUCTS:  # an out-parameter for a struct the library allocates
+        return POINTER(POINTER(_capi.STRUCTS[base]))
     assert pointers == 1, c_type
     if base in _capi.STRUCTS:
         return POINTER(_capi.STRUCTS[base])

@@ -53,8 +53,11 @@ def test_constructor_stores_parameters_unchanged():
     assert params["standardize"] is False and params["batch_size"] == 16
     sk = set(sklearn.neural_network.MLPClassifier().get_params())
     ours = set(params)
-    assert ours - sk == {"dtype", "standardize"}
-    assert sk - ours == {"power_t", "max_fun"}  # the L-BFGS and invscaling knobs
+    assert ours - sk == {"dtype", "standardize", "progress"}
+    assert sk - ours == set()
+    sk_regressor = set(sklearn.neural_network.MLPRegressor().get_params())
+    assert set(MLPRegressor().get_params()) - sk_regressor == {"dtype", "standardize", "progress"}
+    assert sk_regressor - set(MLPRegressor().get_params()) == set()
     assert model.set_params(alpha=1.0) is model and model.alpha == 1.0
     with pytest.raises(ValueError, match="Invalid parameter"):
         model.set_params(nonsense=1)
@@ -141,7 +144,7 @@ def test_multiclass_with_arbitrary_labels():
     assert list(model.classes_) == [-7, 3, 10, 42]
     assert model.network_.loss == swiftmlp.Loss.SOFTMAX_CROSS_ENTROPY
     assert model.score(x, labels) > 0.95
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
         model.partial_fit(x[:5], np.array([1, 2, 3, 4, 5]))
 
 
@@ -157,9 +160,16 @@ def test_multilabel():
     assert model.predict_proba(x).shape == (200, 3)
 
 
-def test_one_class_is_an_error():
-    with pytest.raises(ValueError, match="1 class"):
-        MLPClassifier().fit(np.ones((5, 2)), np.zeros(5))
+def test_one_class_behaves_as_sklearn():
+    """sklearn fits a single class (one sigmoid output trained towards 0): predict
+    gives that class and predict_proba two columns, as its LabelBinarizer does."""
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(x, np.full(6, 3))
+    assert list(model.classes_) == [3] and model.n_outputs_ == 1 and model.out_activation_ == "logistic"
+    assert np.array_equal(model.predict(x), np.full(6, 3))
+    proba = model.predict_proba(x)
+    assert proba.shape == (6, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert model.score(x, np.full(6, 3)) == 1.0
 
 
 def test_regressor():
@@ -193,7 +203,8 @@ def test_partial_fit(iris):
     for epoch in range(100):
         model.partial_fit(x_train[:50], y_train[:50], classes=[0, 1, 2])
         model.partial_fit(x_train[50:], y_train[50:])
-    assert model.n_iter_ == 200 and len(model.loss_curve_) == 200
+    # as in sklearn, n_iter_ counts the iterations of the last call (1 for partial_fit)
+    assert model.n_iter_ == 1 and len(model.loss_curve_) == 200 and model.t_ == 100 * len(x_train)
     assert model.score(x_test, y_test) >= 0.9
     with pytest.raises(ValueError, match="X has 3 features"):
         model.partial_fit(x_train[:, :3], y_train)
@@ -203,7 +214,8 @@ def test_partial_fit(iris):
     x, y = make_regression(n_samples=50, n_features=3, random_state=1)
     regressor.partial_fit(x, y)
     regressor.partial_fit(x, y)
-    assert regressor.n_iter_ == 2 and regressor.predict(x).shape == (50,)
+    assert regressor.n_iter_ == 1 and len(regressor.loss_curve_) == 2
+    assert regressor.predict(x).shape == (50,)
 
 
 def test_tol_stops_training_like_sklearn():
@@ -261,7 +273,8 @@ def test_warm_start_continues():
     first = model.coefs_[0].copy()
     network = model.network_
     model.fit(x, y)
-    assert model.network_ is network and model.n_iter_ == 10 and len(model.loss_curve_) == 10
+    # n_iter_ is this fit's (sklearn resets it each fit); loss_curve_ keeps growing
+    assert model.network_ is network and model.n_iter_ == 5 and len(model.loss_curve_) == 10
     assert not np.array_equal(first, model.coefs_[0])
     cold = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(x, y)
     assert np.array_equal(cold.fit(x, y).coefs_[0], first)  # refit from scratch
@@ -314,14 +327,16 @@ def test_not_fitted():
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"solver": "lbfgs"}, "L-BFGS is not available"),
-    ({"activation": "softmax"}, "activation must be one of"),
+    ({"solver": "newton"}, "The 'solver' parameter of MLPClassifier must be a str among"),
+    ({"activation": "softmax"}, "The 'activation' parameter of MLPClassifier must be a str among"),
     ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes must be > 0"),
-    ({"learning_rate": "invscaling"}, "learning_rate must be 'constant' or 'cosine'"),
-    ({"max_iter": 0}, "max_iter must be an int >= 1"),
-    ({"batch_size": 0}, "batch_size must be 'auto' or an int >= 1"),
-    ({"validation_fraction": 1.0}, "validation_fraction must be in"),
-    ({"learning_rate_init": -1.0}, "learning_rate_init must be a number > 0"),
+    ({"learning_rate": "step"}, "The 'learning_rate' parameter of MLPClassifier must be a str among"),
+    ({"max_iter": 0}, "The 'max_iter' parameter of MLPClassifier must be an int >= 1. Got 0 instead."),
+    ({"batch_size": 0}, "'batch_size' parameter of MLPClassifier must be 'auto' or an int >= 1"),
+    ({"validation_fraction": 1.0}, "'validation_fraction' parameter of MLPClassifier must be in"),
+    ({"learning_rate_init": -1.0}, "'learning_rate_init' parameter of MLPClassifier must be a number > 0"),
+    ({"n_iter_no_change": 0.5}, "must be an int >= 1 or numpy.inf"),
+    ({"dtype": "float16"}, "dtype must be None, 'float32' or 'float64'"),
 ])
 def test_invalid_hyperparameters_are_reported_at_fit(params, message):
     model = MLPClassifier(**params)  # the constructor never checks
@@ -337,12 +352,13 @@ def test_solvers_and_cosine_schedule(iris):
         assert model.score(x_test, y_test) >= 0.85, solver
 
 
-def test_verbose_shows_a_progress_bar(monkeypatch, capsys):
+def test_progress_shows_a_progress_bar(monkeypatch, capsys):
     import swiftmlp._progress as progress
     monkeypatch.setattr(progress, "TqdmBar", lambda total, desc: progress.PlainBar(total, desc))
     x, y = load_iris(return_X_y=True)
-    MLPClassifier(hidden_layer_sizes=(4,), max_iter=7, verbose=True, random_state=0).fit(x, y)
-    assert "7/7 epochs" in capsys.readouterr().err
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=7, progress=True, random_state=0).fit(x, y)
+    captured = capsys.readouterr()
+    assert "7/7 epochs" in captured.err and captured.out == ""
     MLPClassifier(hidden_layer_sizes=(4,), max_iter=7, random_state=0).fit(x, y)
     assert capsys.readouterr().err == ""
 
@@ -352,10 +368,15 @@ def test_keyboard_interrupt_in_fit_keeps_a_usable_model(monkeypatch):
     import swiftmlp.network as network_module
     real_train = network_module.Network.train
 
+    calls = []
+
     def interrupted_train(self, *args, callback=None, **kwargs):
+        # The estimator trains one epoch per call; Ctrl-C arrives during the third.
+        calls.append(1)
+
         def wrapped(report):
             result = callback(report)
-            if report.epoch == 3:
+            if len(calls) == 3:
                 raise KeyboardInterrupt
             return result
         return real_train(self, *args, callback=wrapped, **kwargs)

@@ -61,3 +61,12 @@ def test_two_moons_without_matplotlib_skips_gracefully(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "matplotlib, which is not installed" in done.stdout
     assert not (tmp_path / "x.png").exists()
+
+
+def test_lbfgs_digits_example():
+    pytest.importorskip("sklearn")
+    done = run_example("lbfgs_digits.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    accuracy = float(done.stdout.split("swiftmlp     test accuracy ")[1].split("%")[0])
+    assert accuracy >= 95.0
+    assert "stopped on gradient_tolerance" in done.stdout
