@@ -110,7 +110,8 @@ install: library
 # Embedded Swift (docs/embedded.md): the same sources, compiled by swiftc directly.
 embedded: $(BUILD)/embedded/$(REALNAME)
 
-$(BUILD)/embedded/$(REALNAME): $(SWIFT_SOURCES) build-support/build-embedded.sh | bootstrap
+$(BUILD)/embedded/$(REALNAME): $(SWIFT_SOURCES) build-support/build-embedded.sh \
+        build-support/embedded-runtime.c | bootstrap
 	build-support/build-embedded.sh $(BUILD)/embedded $(REALNAME) $(SONAME)
 
 install-embedded: embedded

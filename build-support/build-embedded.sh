@@ -56,9 +56,13 @@ mapfile -t cabi_sources < <(find "$ROOT/Sources/SwiftMLPCABI" -name '*.swift' | 
 "$SWIFTC" "${swift_flags[@]}" -module-name SwiftMLPCABI -I "$OBJ" \
     -c -o "$OBJ/SwiftMLPCABI.o" "${cabi_sources[@]}"
 
+# The runtime functions Embedded Swift lacks and the sources need (number parsing).
+"$CC" -std=c99 -O2 -fPIC -Wall -Wextra -Werror -c -o "$OBJ/embedded-runtime.o" \
+    "$ROOT/build-support/embedded-runtime.c"
+
 # -z defs: every symbol must resolve here (a missing libc or runtime function is a
 # build error, not a load-time one).
-"$CC" -shared -o "$OBJ/$REALNAME" "$OBJ/SwiftMLP.o" "$OBJ/SwiftMLPCABI.o" \
+"$CC" -shared -o "$OBJ/$REALNAME" "$OBJ/SwiftMLP.o" "$OBJ/SwiftMLPCABI.o" "$OBJ/embedded-runtime.o" \
     -Wl,--gc-sections -Wl,-z,defs -Wl,--build-id \
     -Wl,--version-script="$ROOT/build-support/libswiftmlp.map" -Wl,-soname="$SONAME" \
     -L"$embedded_lib_dir" -lswiftUnicodeDataTables "${blas_libs[@]}" -lm

@@ -3,11 +3,7 @@
 // any smlp_dataset. Parsing and formatting are the engine's (FANNData.swift). The
 // block is 64-byte aligned (posix_memalign), so x and y are too.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import CShim
 import CSwiftMLP
 import SwiftMLP
 

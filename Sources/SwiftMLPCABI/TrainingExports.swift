@@ -130,16 +130,24 @@ func writeDetails(_ summary: TrainingSummary, to details: UnsafeMutablePointer<s
     let room = Int(clamping: UnsafeRawPointer(details).load(as: UInt.self))
     let raw = UnsafeMutableRawPointer(details)
     var written = MemoryLayout<Int>.size
-    func put<T>(_ field: PartialKeyPath<smlp_train_details>, _ value: T) {
-        let end = MemoryLayout<smlp_train_details>.offset(of: field)! + MemoryLayout<T>.size
-        guard end <= room else { return }
-        raw.storeBytes(of: value, toByteOffset: end - MemoryLayout<T>.size, as: T.self)
-        written = end
+    // Field offsets by pointer arithmetic on a local value: MemoryLayout.offset(of:)
+    // takes a key path, and Embedded Swift has none.
+    var fields = smlp_train_details()
+    withUnsafeMutablePointer(to: &fields) { base in
+        func offset<F>(_ field: UnsafeMutablePointer<F>) -> Int {
+            UnsafeMutableRawPointer(field) - UnsafeMutableRawPointer(base)
+        }
+        func put<T>(_ offset: Int, _ value: T) {
+            let end = offset + MemoryLayout<T>.size
+            guard end <= room else { return }
+            raw.storeBytes(of: value, toByteOffset: offset, as: T.self)
+            written = end
+        }
+        put(offset(&base.pointee.iterations), summary.iterations)
+        put(offset(&base.pointee.function_evals), summary.functionEvaluations)
+        put(offset(&base.pointee.stop_reason), reason)
+        put(offset(&base.pointee.final_objective), summary.finalObjective ?? .nan)
     }
-    put(\smlp_train_details.iterations, summary.iterations)
-    put(\smlp_train_details.function_evals, summary.functionEvaluations)
-    put(\smlp_train_details.stop_reason, reason)
-    put(\smlp_train_details.final_objective, summary.finalObjective ?? .nan)
     raw.storeBytes(of: room >= MemoryLayout<smlp_train_details>.size ? MemoryLayout<smlp_train_details>.size : written,
                    as: Int.self)
 }

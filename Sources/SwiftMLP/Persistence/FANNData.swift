@@ -17,13 +17,7 @@
 // must be finite in the data set's type. Writing gives each value's shortest
 // round-trip decimal form, which FANN's float and double builds both read back.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// The first line of a FANN data file.
 public struct FANNDataShape: Sendable, Equatable {

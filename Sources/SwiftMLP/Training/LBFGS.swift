@@ -22,13 +22,7 @@
 // updates x0 + t d and the two-loop's axpys before rounding. Every buffer is
 // allocated once before the first iteration.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// How `train` updates the parameters.
 public enum TrainingMethod: Sendable, Equatable {
