@@ -8,10 +8,11 @@
  *
  * Covered, for float32 and float64: initialisation (every activation, init mode and
  * loss), the scaler, gradients and the layer cache, steps of every optimizer (with
- * momentum, Nesterov, weight decay, clipping and each schedule), apply_gradients,
- * train with validation and early stopping, evaluate, predict, gradcheck, the saved
- * bytes, a reloaded model's predictions, the exported C source, and the error
- * messages of calls that fail with numbers in the message.
+ * momentum, Nesterov, weight decay, clipping, each schedule, both RPROP variants),
+ * apply_gradients, train with validation and early stopping, L-BFGS training and its
+ * details, evaluate, predict, gradcheck, the saved bytes, a reloaded model's
+ * predictions, the exported C source, a FANN data file written and read back, and
+ * the error messages of calls that fail with numbers in the message.
  *
  *   trace OUTDIR THREADS   (OUTDIR receives the files it writes and reads back;
  *                           THREADS is the OpenBLAS thread count, smlp_set_num_threads)
@@ -210,8 +211,9 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
     }
 
     /* Every optimizer, a few steps each, from where the previous one left off. */
-    for (k = 0; k < 6; k++) {
-        smlp_optimizer kinds[6] = {SMLP_SGD, SMLP_SGD, SMLP_ADAM, SMLP_ADAMW, SMLP_RMSPROP, SMLP_RMSPROP};
+    for (k = 0; k < 9; k++) {
+        smlp_optimizer kinds[9] = {SMLP_SGD, SMLP_SGD, SMLP_ADAM, SMLP_ADAMW, SMLP_RMSPROP, SMLP_RMSPROP,
+                                   SMLP_RPROP, SMLP_RPROP, SMLP_SGD};
         int step;
         smlp_optimizer_config_init(&optimizer, kinds[k]);
         if (k == 1) {
@@ -233,6 +235,12 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
             optimizer.weight_decay = 1e-2;
         } else if (k == 5) {
             optimizer.momentum = 0.5;
+        } else if (k == 7) {
+            optimizer.rprop_variant = SMLP_IRPROP_PLUS;
+            optimizer.rprop_delta0 = 0.05;
+        } else if (k == 8) {
+            optimizer.schedule = SMLP_SCHEDULE_INVERSE_SCALING;
+            optimizer.gamma = 0.5;
         }
         snprintf(label, sizeof label, "set_optimizer %d", k);
         put_status(label, smlp_set_optimizer(model, &optimizer));
@@ -263,6 +271,22 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
            summary.best_validation_loss, summary.final_train_loss, summary.final_validation_loss,
            summary.stopped_early, summary.stopped_by_callback);
     put_params("params after train", model, dtype);
+
+    {
+        smlp_train_details details;
+        memset(&details, 0, sizeof details);
+        details.struct_size = sizeof details;
+        smlp_train_options_init(&options);
+        options.method = SMLP_TRAIN_LBFGS;
+        options.epochs = 15;
+        options.lbfgs_history = 5;
+        options.details = &details;
+        put_status("train lbfgs", smlp_train(model, &train, &options, &summary));
+        printf("lbfgs summary: %zu %a; details %zu %zu %zu %d %a\n", summary.epochs_run,
+               summary.final_train_loss, details.struct_size, details.iterations,
+               details.function_evals, (int)details.stop_reason, details.final_objective);
+        put_params("params after lbfgs", model, dtype);
+    }
 
     put_status("evaluate", smlp_evaluate(model, &validation, &loss, &accuracy));
     put_doubles("evaluate loss", &loss, 1);
@@ -295,6 +319,18 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
     snprintf(path, sizeof path, "%s/trace_model.c", scratch_dir);
     put_status("export_c", smlp_export_c(model, path, "traced"));
     put_file("exported C", path);
+    {
+        smlp_owned_dataset *read = NULL;
+        snprintf(path, sizeof path, "%s/trace_data.fann", scratch_dir);
+        put_status("data_save_fann", smlp_data_save_fann(path, &validation));
+        put_file("FANN data file", path);
+        put_status("data_load_fann", smlp_data_load_fann(path, dtype, &read));
+        if (read) {
+            put_values("FANN data x", dtype, read->data.x, read->data.n_rows * read->data.n_inputs);
+            put_values("FANN data y", dtype, read->data.y, read->data.n_rows * read->data.n_outputs);
+            smlp_data_free(read);
+        }
+    }
     snprintf(path, sizeof path, "%s/trace_model.smlp", scratch_dir);
     put_status("save", smlp_save(model, path));
     put_status("load", smlp_load(path, &loaded));
@@ -395,6 +431,8 @@ int main(int argc, char **argv) {
          SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 0, 37},
         {"softmax ce labels sum", 4, {6, 9, 7, 3}, {SMLP_TANH, SMLP_SIGMOID, SMLP_SOFTMAX},
          SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_SUM, SMLP_INIT_AUTO, 1, 37},
+        {"poisson tanh-identity", 3, {4, 6, 3}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_POISSON,
+         SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 0, 37},
         /* Large enough for OpenBLAS to split products over two threads. */
         {"digits-sized relu softmax", 3, {64, 256, 10}, {SMLP_RELU, SMLP_SOFTMAX},
          SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 1, 600},
