@@ -29,9 +29,8 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if ! pkg-config --exists openblas 2>/dev/null; then missing+=(libopenblas-dev); fi
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)   # make valgrind (in make test)
-if ((want_bench)); then
-    [[ -e /usr/include/fann.h ]] || missing+=(libfann-dev)
-fi
+# FANN: the benchmark's peer, and Tests/c/test_fann_libfann.sh (.net files libfann wrote)
+[[ -e /usr/include/fann.h ]] || missing+=(libfann-dev)
 if ((want_mpi)); then
     { command -v mpirun && command -v mpicc; } >/dev/null 2>&1 || missing+=(openmpi-bin)
     pkg-config --exists ompi-c 2>/dev/null || missing+=(libopenmpi-dev)
@@ -54,9 +53,10 @@ if ((want_python)); then
     PYTHON=${PYTHON:-python3}
     py_missing=()
     # module:package pairs; scikit-learn, matplotlib and tqdm are used by the binding's
-    # estimator tests and examples, wheel/setuptools by its packaging test.
+    # estimator tests and examples, wheel/setuptools by its packaging test, onnx and
+    # onnxruntime by the interop tests (swiftmlp.interop).
     for pair in numpy:numpy pytest:pytest sklearn:scikit-learn matplotlib:matplotlib \
-                tqdm:tqdm wheel:wheel setuptools:setuptools; do
+                tqdm:tqdm wheel:wheel setuptools:setuptools onnx:onnx onnxruntime:onnxruntime; do
         module=${pair%%:*} package=${pair#*:}
         "$PYTHON" -c "import $module" >/dev/null 2>&1 || py_missing+=("$package")
     done

@@ -311,6 +311,8 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_metadata_count": (c_size_t, (_model,)),
     "smlp_metadata_key": (_status, (_model, c_size_t, POINTER(c_char), c_size_t, POINTER(c_size_t))),
     "smlp_export_c": (_status, (_model, c_char_p, c_char_p)),
+    # Models from other libraries
+    "smlp_load_fann": (_status, (c_char_p, _enum, POINTER(_model))),
     # Threads
     "smlp_set_num_threads": (_status, (c_int,)),
     "smlp_get_num_threads": (c_int, ()),
