@@ -75,34 +75,56 @@ private func trimmed(_ text: Substring) -> Substring {
     return text[start..<end]
 }
 
-/// The "(a, b, c) (d, e, f) " groups of a value, each split at its commas.
-private func groups(_ value: Substring, arity: Int, key: String, line: Int) throws(MLPError) -> [[Substring]] {
-    var result: [[Substring]] = []
-    var rest = trimmed(value)
-    while !rest.isEmpty {
-        guard rest.first == "(", let close = rest.firstIndex(of: ")") else {
-            throw MLPError(.badFormat, "line \(line): \(key): expected \"(...)\" groups, found \"\(rest.prefix(40))\"")
+/// The fields of the "(a, b, c) (d, e, f) " groups of a value, flat: group g's
+/// field k is at g * arity + k. Works on the UTF-8 bytes and allocates one array: a
+/// large network's connections line holds millions of characters.
+private func groups(_ value: Substring, arity: Int, key: String, line: Int) throws(MLPError) -> [Substring] {
+    var result: [Substring] = []
+    var count = 0
+    let bytes = value.utf8
+    var index = bytes.startIndex
+    while true {
+        while index < bytes.endIndex, isBlank(bytes[index]) { index = bytes.index(after: index) }
+        guard index < bytes.endIndex else { break }
+        guard bytes[index] == UInt8(ascii: "(") else {
+            throw MLPError(.badFormat, "line \(line): \(key): expected \"(...)\" groups, found \"\(Substring(bytes[index...]).prefix(40))\"")
         }
-        let fields = rest[rest.index(after: rest.startIndex)..<close].split(separator: ",", omittingEmptySubsequences: false).map(trimmed)
-        guard fields.count == arity else {
-            throw MLPError(.badFormat, "line \(line): \(key): group \(result.count) has \(fields.count) fields, expected \(arity)")
+        index = bytes.index(after: index)
+        var start = index, fields = 0
+        while true {
+            guard index < bytes.endIndex else {
+                throw MLPError(.badFormat, "line \(line): \(key): group \(count) has no closing \")\"")
+            }
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ",") || byte == UInt8(ascii: ")") {
+                if fields < arity { result.append(trimmed(Substring(bytes[start..<index]))) }
+                fields += 1
+                index = bytes.index(after: index)
+                start = index
+                if byte == UInt8(ascii: ")") { break }
+            } else {
+                index = bytes.index(after: index)
+            }
         }
-        result.append(fields)
-        rest = trimmed(rest[rest.index(after: close)...])
+        guard fields == arity else {
+            throw MLPError(.badFormat, "line \(line): \(key): group \(count) has \(fields) fields, expected \(arity)")
+        }
+        count += 1
     }
     return result
 }
 
-private func integer(_ text: Substring, _ what: String, line: Int) throws(MLPError) -> Int {
+/// `what` names the field in the message; built only on failure.
+private func integer(_ text: Substring, _ what: @autoclosure () -> String, line: Int) throws(MLPError) -> Int {
     guard let value = Int(text), value >= 0 else {
-        throw MLPError(.badFormat, "line \(line): \(what) is \"\(text)\", not a non-negative integer")
+        throw MLPError(.badFormat, "line \(line): \(what()) is \"\(text)\", not a non-negative integer")
     }
     return value
 }
 
-private func real(_ text: Substring, _ what: String, line: Int) throws(MLPError) -> Double {
+private func real(_ text: Substring, _ what: @autoclosure () -> String, line: Int) throws(MLPError) -> Double {
     guard let value = Double(text), value.isFinite else {
-        throw MLPError(.badFormat, "line \(line): \(what) is \"\(text)\", not a finite number")
+        throw MLPError(.badFormat, "line \(line): \(what()) is \"\(text)\", not a finite number")
     }
     return value
 }
@@ -115,7 +137,9 @@ private func real(_ text: Substring, _ what: String, line: Int) throws(MLPError)
 ///   the line.
 public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -> FANNNetworkDescription {
     let text = String(decoding: bytes, as: UTF8.self)
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    // Split on the byte: "\r\n" would be one Character (a Windows file's trailing
+    // "\r" is trimmed from each line's values instead), and bytes are faster.
+    let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
     let version = lines.first.map(trimmed) ?? ""
     if version.hasPrefix("FANN_FIX_") {
         throw MLPError(.unsupportedVersion,
@@ -173,8 +197,8 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
     let (neuronsText, neuronsLine) = try field(neuronsKey)
     let neurons = try groups(neuronsText, arity: 3, key: "neurons", line: neuronsLine)
     let totalNeurons = counts.reduce(0, +)
-    guard neurons.count == totalNeurons else {
-        throw MLPError(.badFormat, "line \(neuronsLine): \(neurons.count) neurons listed, but layer_sizes adds up to \(totalNeurons)")
+    guard neurons.count / 3 == totalNeurons else {
+        throw MLPError(.badFormat, "line \(neuronsLine): \(neurons.count / 3) neurons listed, but layer_sizes adds up to \(totalNeurons)")
     }
     let connectionsKey: Substring = "connections (connected_to_neuron, weight)"
     let (connectionsText, connectionsLine) = try field(connectionsKey)
@@ -184,7 +208,7 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
     var firstNeuron = [0]
     for count in counts { firstNeuron.append(firstNeuron[firstNeuron.count - 1] + count) }
     for neuron in 0..<counts[0] {
-        let inputs = try integer(neurons[neuron][0], "num_inputs of neuron \(neuron)", line: neuronsLine)
+        let inputs = try integer(neurons[3 * neuron], "num_inputs of neuron \(neuron)", line: neuronsLine)
         guard inputs == 0 else {
             throw MLPError(.badFormat, "line \(neuronsLine): input neuron \(neuron) has \(inputs) connections; input neurons have none")
         }
@@ -198,10 +222,9 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
         var layerActivation: (activation: Activation, code: Int, neuron: Int)? = nil
         for unit in 0..<counts[layer] {
             let neuron = firstNeuron[layer] + unit
-            let fields = neurons[neuron]
-            let inputs = try integer(fields[0], "num_inputs of neuron \(neuron)", line: neuronsLine)
-            let code = try integer(fields[1], "activation_function of neuron \(neuron)", line: neuronsLine)
-            let steepness = try real(fields[2], "activation_steepness of neuron \(neuron)", line: neuronsLine)
+            let inputs = try integer(neurons[3 * neuron], "num_inputs of neuron \(neuron)", line: neuronsLine)
+            let code = try integer(neurons[3 * neuron + 1], "activation_function of neuron \(neuron)", line: neuronsLine)
+            let steepness = try real(neurons[3 * neuron + 2], "activation_steepness of neuron \(neuron)", line: neuronsLine)
             if unit == counts[layer] - 1 {
                 // The bias neuron: its value is always 1.
                 guard inputs == 0 else {
@@ -234,8 +257,8 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
     // parameters are allocated only for a file that lists that many.
     let layerSizes = counts.map { $0 - 1 }
     let layout = try ParameterLayout(layerSizes: layerSizes)
-    guard connections.count == layout.parameterCount else {
-        throw MLPError(.badFormat, "line \(connectionsLine): \(connections.count) connections listed, but the neurons need \(layout.parameterCount)")
+    guard connections.count / 2 == layout.parameterCount else {
+        throw MLPError(.badFormat, "line \(connectionsLine): \(connections.count / 2) connections listed, but the neurons need \(layout.parameterCount)")
     }
     // Pass 2, the connections, grouped by receiving neuron in neuron order.
     var parameters = [Double](repeating: 0, count: layout.parameterCount)
@@ -248,8 +271,8 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
             let neuron = firstNeuron[layer] + unit
             for slot in 0..<previousCount { seen[slot] = false }
             for _ in 0..<previousCount {
-                let source = try integer(connections[connection][0], "connected_to_neuron of connection \(connection)", line: connectionsLine)
-                let weight = try real(connections[connection][1], "weight of connection \(connection)", line: connectionsLine)
+                let source = try integer(connections[2 * connection], "connected_to_neuron of connection \(connection)", line: connectionsLine)
+                let weight = try real(connections[2 * connection + 1], "weight of connection \(connection)", line: connectionsLine)
                 guard source >= previous, source < previous + previousCount, !seen[source - previous] else {
                     throw MLPError(.invalidArgument,
                         "line \(connectionsLine): connection \(connection) links neuron \(neuron) (layer \(layer)) to neuron \(source), which is not a neuron of layer \(layer - 1) it is not yet connected to: not a fully connected layered network")
