@@ -655,11 +655,11 @@ def to_fann(network: Network, path: PathLike) -> None:
     ``fann_save`` writes it) that ``fann_create_from_file`` reads: identity ->
     FANN_LINEAR, sigmoid -> FANN_SIGMOID (steepness 0.5), tanh ->
     FANN_SIGMOID_SYMMETRIC (steepness 1), relu -> FANN_LINEAR_PIECE_RECT and leaky
-    relu (slope 0.01 only) -> FANN_LINEAR_PIECE_RECT_LEAKY, the last two from FANN
-    2.3 on. The scaler is folded into the first layer (FANN's own scaling is not
-    applied by fann_run). Softmax and other leaky slopes have no FANN counterpart
-    and raise :class:`InteropError`. Weights are written with 20 digits, as
-    fann_save does, so they read back exactly."""
+    relu (slope 0.01 only) -> FANN_LINEAR_PIECE_RECT_LEAKY, the last two only in
+    FANN newer than the 2.2.0 release. The scaler is folded into the first layer
+    (FANN's own scaling is not applied by fann_run). Softmax and other leaky
+    slopes have no FANN counterpart and raise :class:`InteropError`. Weights are
+    written with 20 digits, as fann_save does, so they read back exactly."""
     weights, biases, activations = _layers(network)
     for index, activation in enumerate(activations):
         if activation == "softmax":
