@@ -559,7 +559,8 @@ def from_torch(module: Any, *, dtype: Any = None, loss: str | None = None) -> Ne
                 raise InteropError(f"module {path} (LeakyReLU) has slope {child.negative_slope}, an earlier one "
                                    f"{slope}; swiftmlp has one slope per network")
             slope = float(child.negative_slope)
-        if name == "softmax" and child.dim not in (-1, 1):
+        # dim None is torch's legacy implicit choice: 1 for a batch of rows.
+        if name == "softmax" and child.dim not in (-1, 1, None):
             raise InteropError(f"module {path} (Softmax) is over dim {child.dim}; only the last (-1, or 1 for "
                                "a batch of rows) is supported")
         activations.append(name)

@@ -99,8 +99,11 @@ def test_torch_onnx_export_loads(tmp_path, rng):
     pytest.importorskip("onnx")
     model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3), nn.Softmax(dim=-1)).eval()
     path = tmp_path / "torch.onnx"
-    torch.onnx.export(model, (torch.zeros(1, 4),), str(path), input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+    arguments = dict(input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+    try:  # torch >= 2.5 has two exporters; the TorchScript one needs no onnxscript
+        torch.onnx.export(model, (torch.zeros(1, 4),), str(path), dynamo=False, **arguments)
+    except TypeError:
+        torch.onnx.export(model, (torch.zeros(1, 4),), str(path), **arguments)
     network = from_onnx(path)
     x = rng.normal(size=(30, 4)).astype(np.float32)
     with torch.no_grad():
