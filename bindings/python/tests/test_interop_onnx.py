@@ -111,6 +111,17 @@ def test_leaky_slope_above_one_in_float64(tmp_path, rng):
     np.testing.assert_array_equal(back.predict(x), network.predict(x))
 
 
+def test_leaky_relu_operator_in_float64(tmp_path, rng):
+    """A float64 slope that is also a float (0.25) stays a LeakyRelu node, which
+    onnxruntime runs with its double kernel."""
+    network = Network([3, 6, 2], ["leaky_relu", "identity"], dtype="float64", leaky_relu_slope=0.25, seed=9)
+    to_onnx(network, tmp_path / "m.onnx")
+    assert "LeakyRelu" in [n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node]
+    x = rng.normal(size=(200, 3))
+    assert_close(run_onnxruntime(tmp_path / "m.onnx", x), network.predict(x), 1e-12)
+    assert from_onnx(tmp_path / "m.onnx").leaky_relu_slope == 0.25
+
+
 def test_opset_choice_and_floor():
     network = Network([2, 2], ["softmax"], loss="softmax_cross_entropy")
     assert to_onnx(network, opset=13).opset_import[0].version == 13
