@@ -649,8 +649,9 @@ smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefi
  * see docs/interop.md. path is a UTF-8 string.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (dtype, path not UTF-8; a network swiftmlp
  * cannot represent: shortcut or cascade-trained, sparse, an activation it lacks, two
- * activations in one layer, a weight that overflows the dtype; the message names the
- * line and the neuron), IO, BAD_FORMAT (not a FANN network file, or a malformed one;
+ * activations in one layer, named with the line and the neuron or connection; a
+ * folded weight that overflows the dtype, named by its parameter index), IO,
+ * BAD_FORMAT (not a FANN network file, or a malformed one;
  * the message names the line), UNSUPPORTED_VERSION (fixed-point FANN_FIX_* files and
  * the FANN 1.x format), OUT_OF_MEMORY. On failure *out_model is NULL. */
 smlp_status smlp_load_fann(const char *path, smlp_dtype dtype, smlp_model **out_model);
