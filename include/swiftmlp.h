@@ -896,6 +896,29 @@ smlp_status smlp_data_save_fann(const char *path, const smlp_dataset *data);
 /* Frees a data set made by smlp_data_load_fann, and its arrays. NULL is ignored. */
 void smlp_data_free(smlp_owned_dataset *data);
 
+/* ---- Models from other libraries ------------------------------------------------- */
+
+/* Reads a network saved by FANN 2.x (fann_save: a "FANN_FLO_2.0" or "FANN_FLO_2.1"
+ * text .net file) into *out_model, a new model of the given dtype that the caller
+ * frees with smlp_free. Its predictions are what fann_run computes: FANN's
+ * activations map as FANN_LINEAR -> SMLP_IDENTITY, FANN_SIGMOID -> SMLP_SIGMOID,
+ * FANN_SIGMOID_SYMMETRIC -> SMLP_TANH, FANN_LINEAR_PIECE_RECT -> SMLP_RELU and
+ * FANN_LINEAR_PIECE_RECT_LEAKY -> SMLP_LEAKY_RELU (slope 0.01), with each neuron's
+ * steepness folded into its weights and bias (times 2 for FANN_SIGMOID, which is
+ * 1/(1+exp(-2 s z))). The bias neurons become the biases; the loss is SMLP_MSE,
+ * the optimizer plain SGD as after smlp_create; FANN's training settings and its
+ * input/output scaling parameters (which fann_run does not apply) are not read.
+ * FANN also clamps steepness * sum to +-150/steepness, which the model does not;
+ * see docs/interop.md. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (dtype, path not UTF-8; a network swiftmlp
+ * cannot represent: shortcut or cascade-trained, sparse, an activation it lacks, two
+ * activations in one layer, named with the line and the neuron or connection; a
+ * folded weight that overflows the dtype, named by its parameter index), IO,
+ * BAD_FORMAT (not a FANN network file, or a malformed one;
+ * the message names the line), UNSUPPORTED_VERSION (fixed-point FANN_FIX_* files and
+ * the FANN 1.x format), OUT_OF_MEMORY. On failure *out_model is NULL. */
+smlp_status smlp_load_fann(const char *path, smlp_dtype dtype, smlp_model **out_model);
+
 /* ---- Threads ------------------------------------------------------------------------ */
 
 /* Sets how many threads OpenBLAS uses inside each matrix product, for the whole

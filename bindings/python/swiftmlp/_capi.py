@@ -378,6 +378,8 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_data_load_fann": (_status, (c_char_p, _enum, POINTER(POINTER(smlp_owned_dataset)))),
     "smlp_data_save_fann": (_status, (c_char_p, POINTER(smlp_dataset))),
     "smlp_data_free": (None, (POINTER(smlp_owned_dataset),)),
+    # Models from other libraries
+    "smlp_load_fann": (_status, (c_char_p, _enum, POINTER(_model))),
     # Threads
     "smlp_set_num_threads": (_status, (c_int,)),
     "smlp_get_num_threads": (c_int, ()),
