@@ -443,9 +443,7 @@ typedef struct smlp_optimizer_config {
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
     /* RPROP (fields added after 0.1.0; smlp_set_optimizer also accepts a config of
-     * 0.1.0's size, which ends before them, and then uses their defaults. But
-     * smlp_optimizer_config_init writes the whole struct of this header: a program
-     * built against 0.1.0's header must be rebuilt before calling it). */
+     * 0.1.0's size, which ends before them, and then uses their defaults). */
     smlp_rprop_variant rprop_variant; /* default SMLP_IRPROP_MINUS                   */
     double rprop_increase;          /* eta+: > 1 (default 1.2)                       */
     double rprop_decrease;          /* eta-: in (0, 1) (default 0.5)                 */
@@ -463,8 +461,17 @@ typedef struct smlp_optimizer_config {
  *   increase 1.2, decrease 0.5, delta0 0.1, delta_min 1e-6, delta_max 50 (FANN's
  *   values but delta_min, which is PyTorch's; PyTorch's delta0 is its lr, 0.01).
  * Does nothing when config is NULL; an unknown kind gives SGD's defaults with that
- * kind kept, so smlp_set_optimizer() reports it. */
+ * kind kept, so smlp_set_optimizer() reports it.
+ * It is a macro passing sizeof *config to smlp_optimizer_config_init_sized, which
+ * writes only that many bytes (and sets struct_size to it), so a program built
+ * against an older, shorter struct is never written past. The function of the same
+ * name is what programs built against 0.1.0 call: it writes 0.1.0's struct, which
+ * ends before the RPROP fields. */
+void smlp_optimizer_config_init_sized(smlp_optimizer_config *config, smlp_optimizer kind,
+                                      size_t size);
 void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer kind);
+#define smlp_optimizer_config_init(config, kind) \
+    smlp_optimizer_config_init_sized((config), (kind), sizeof *(config))
 
 /* Sets the optimizer and resets its state (momentum buffers, moments, step count;
  * RPROP's step sizes back to rprop_delta0).
@@ -576,8 +583,13 @@ typedef struct smlp_train_options {
     smlp_train_details *details;    /* NULL (default), or filled on success          */
 } smlp_train_options;
 
-/* Fills *options with the defaults above. Does nothing when options is NULL. */
+/* Fills *options with the defaults above. Does nothing when options is NULL.
+ * As smlp_optimizer_config_init, a macro passing sizeof *options to the _sized
+ * function, which writes only that many bytes; the plain function (what programs
+ * built against 0.1.0 call) writes 0.1.0's struct, which ends at user_data. */
+void smlp_train_options_init_sized(smlp_train_options *options, size_t size);
 void smlp_train_options_init(smlp_train_options *options);
+#define smlp_train_options_init(options) smlp_train_options_init_sized((options), sizeof *(options))
 
 typedef struct smlp_train_summary {
     size_t epochs_run;
