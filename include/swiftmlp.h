@@ -443,9 +443,7 @@ typedef struct smlp_optimizer_config {
     size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
     /* RPROP (fields added after 0.1.0; smlp_set_optimizer also accepts a config of
-     * 0.1.0's size, which ends before them, and then uses their defaults. But
-     * smlp_optimizer_config_init writes the whole struct of this header: a program
-     * built against 0.1.0's header must be rebuilt before calling it). */
+     * 0.1.0's size, which ends before them, and then uses their defaults). */
     smlp_rprop_variant rprop_variant; /* default SMLP_IRPROP_MINUS                   */
     double rprop_increase;          /* eta+: > 1 (default 1.2)                       */
     double rprop_decrease;          /* eta-: in (0, 1) (default 0.5)                 */
@@ -463,8 +461,17 @@ typedef struct smlp_optimizer_config {
  *   increase 1.2, decrease 0.5, delta0 0.1, delta_min 1e-6, delta_max 50 (FANN's
  *   values but delta_min, which is PyTorch's; PyTorch's delta0 is its lr, 0.01).
  * Does nothing when config is NULL; an unknown kind gives SGD's defaults with that
- * kind kept, so smlp_set_optimizer() reports it. */
+ * kind kept, so smlp_set_optimizer() reports it.
+ * It is a macro passing sizeof *config to smlp_optimizer_config_init_sized, which
+ * writes only that many bytes (and sets struct_size to it), so a program built
+ * against an older, shorter struct is never written past. The function of the same
+ * name is what programs built against 0.1.0 call: it writes 0.1.0's struct, which
+ * ends before the RPROP fields. */
+void smlp_optimizer_config_init_sized(smlp_optimizer_config *config, smlp_optimizer kind,
+                                      size_t size);
 void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer kind);
+#define smlp_optimizer_config_init(config, kind) \
+    smlp_optimizer_config_init_sized((config), (kind), sizeof *(config))
 
 /* Sets the optimizer and resets its state (momentum buffers, moments, step count;
  * RPROP's step sizes back to rprop_delta0).
@@ -576,8 +583,13 @@ typedef struct smlp_train_options {
     smlp_train_details *details;    /* NULL (default), or filled on success          */
 } smlp_train_options;
 
-/* Fills *options with the defaults above. Does nothing when options is NULL. */
+/* Fills *options with the defaults above. Does nothing when options is NULL.
+ * As smlp_optimizer_config_init, a macro passing sizeof *options to the _sized
+ * function, which writes only that many bytes; the plain function (what programs
+ * built against 0.1.0 call) writes 0.1.0's struct, which ends at user_data. */
+void smlp_train_options_init_sized(smlp_train_options *options, size_t size);
 void smlp_train_options_init(smlp_train_options *options);
+#define smlp_train_options_init(options) smlp_train_options_init_sized((options), sizeof *(options))
 
 typedef struct smlp_train_summary {
     size_t epochs_run;
@@ -895,6 +907,29 @@ smlp_status smlp_data_save_fann(const char *path, const smlp_dataset *data);
 
 /* Frees a data set made by smlp_data_load_fann, and its arrays. NULL is ignored. */
 void smlp_data_free(smlp_owned_dataset *data);
+
+/* ---- Models from other libraries ------------------------------------------------- */
+
+/* Reads a network saved by FANN 2.x (fann_save: a "FANN_FLO_2.0" or "FANN_FLO_2.1"
+ * text .net file) into *out_model, a new model of the given dtype that the caller
+ * frees with smlp_free. Its predictions are what fann_run computes: FANN's
+ * activations map as FANN_LINEAR -> SMLP_IDENTITY, FANN_SIGMOID -> SMLP_SIGMOID,
+ * FANN_SIGMOID_SYMMETRIC -> SMLP_TANH, FANN_LINEAR_PIECE_RECT -> SMLP_RELU and
+ * FANN_LINEAR_PIECE_RECT_LEAKY -> SMLP_LEAKY_RELU (slope 0.01), with each neuron's
+ * steepness folded into its weights and bias (times 2 for FANN_SIGMOID, which is
+ * 1/(1+exp(-2 s z))). The bias neurons become the biases; the loss is SMLP_MSE,
+ * the optimizer plain SGD as after smlp_create; FANN's training settings and its
+ * input/output scaling parameters (which fann_run does not apply) are not read.
+ * FANN also clamps steepness * sum to +-150/steepness, which the model does not;
+ * see docs/interop.md. path is a UTF-8 string.
+ * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (dtype, path not UTF-8; a network swiftmlp
+ * cannot represent: shortcut or cascade-trained, sparse, an activation it lacks, two
+ * activations in one layer, named with the line and the neuron or connection; a
+ * folded weight that overflows the dtype, named by its parameter index), IO,
+ * BAD_FORMAT (not a FANN network file, or a malformed one;
+ * the message names the line), UNSUPPORTED_VERSION (fixed-point FANN_FIX_* files and
+ * the FANN 1.x format), OUT_OF_MEMORY. On failure *out_model is NULL. */
+smlp_status smlp_load_fann(const char *path, smlp_dtype dtype, smlp_model **out_model);
 
 /* ---- Threads ------------------------------------------------------------------------ */
 

@@ -55,6 +55,8 @@ if ((want_test)); then
     command -v c++ >/dev/null 2>&1 || missing+=(g++)             # its C++ CMake project
     command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)       # make deb
     command -v unshare >/dev/null 2>&1 || missing+=(util-linux)  # the wheel test's namespace
+    # FANN: Tests/c/test_fann_libfann.sh (.net files libfann wrote) and the benchmark
+    [[ -e /usr/include/fann.h ]] || missing+=(libfann-dev)
 fi
 if ((want_test || want_wheel)); then
     # python3 -m venv (the wheel test's fresh environment) needs python3-venv on Debian's
@@ -103,9 +105,11 @@ pip_install() { # pip_install <module:package>...: installs the packages whose m
 if ((want_python)); then
     # scikit-learn, matplotlib and tqdm are used by the binding's estimator tests and
     # examples, pandas by scikit-learn's own MLP tests (the conformance run),
-    # wheel/setuptools by its packaging test.
+    # wheel/setuptools by its packaging test, onnx and onnxruntime by the interop
+    # tests (swiftmlp.interop).
     pip_install numpy:numpy pytest:pytest sklearn:scikit-learn matplotlib:matplotlib \
-                tqdm:tqdm pandas:pandas wheel:wheel setuptools:setuptools
+                tqdm:tqdm pandas:pandas wheel:wheel setuptools:setuptools \
+                onnx:onnx onnxruntime:onnxruntime
 fi
 
 if ((want_wheel)); then

@@ -139,7 +139,7 @@ class _OptimizerConfig(Structure):
                 ("weight_decay", c_double), ("decay_biases", c_int), ("clip_norm", c_double),
                 ("schedule", c_int), ("step_size", c_size_t), ("gamma", c_double),
                 ("t_max", c_size_t), ("min_lr", c_double),
-                # RPROP fields: smlp_optimizer_config_init writes the whole struct
+                # RPROP fields (smlp_optimizer_config_init_sized fills them)
                 ("rprop_variant", c_int), ("rprop_increase", c_double), ("rprop_decrease", c_double),
                 ("rprop_delta0", c_double), ("rprop_delta_min", c_double), ("rprop_delta_max", c_double)]
 
@@ -188,7 +188,7 @@ def load_library(path=None):
         "smlp_predict": (c_int, (model, c_int, c_void_p, c_size_t, c_size_t, c_void_p, c_size_t)),
         "smlp_gradients": (c_int, (model, POINTER(_Dataset), POINTER(c_double), c_void_p, c_size_t)),
         "smlp_step": (c_int, (model, POINTER(_Dataset), POINTER(c_double))),
-        "smlp_optimizer_config_init": (None, (POINTER(_OptimizerConfig), c_int)),
+        "smlp_optimizer_config_init_sized": (None, (POINTER(_OptimizerConfig), c_int, c_size_t)),
         "smlp_set_optimizer": (c_int, (model, POINTER(_OptimizerConfig))),
         "smlp_set_epoch": (c_int, (model, c_size_t)),
         "smlp_evaluate": (c_int, (model, POINTER(_Dataset), POINTER(c_double), POINTER(c_double))),
@@ -327,7 +327,7 @@ class LibraryModel:
     def set_optimizer(self, config):
         """From a ref.OptimizerConfig (every field set explicitly)."""
         c = _OptimizerConfig()
-        self.lib.smlp_optimizer_config_init(ctypes.byref(c), OPTIMIZER_CODES[config.kind])
+        self.lib.smlp_optimizer_config_init_sized(ctypes.byref(c), OPTIMIZER_CODES[config.kind], ctypes.sizeof(c))
         c.learning_rate, c.momentum, c.nesterov = config.learning_rate, config.momentum, int(config.nesterov)
         c.beta1, c.beta2, c.epsilon, c.alpha = config.beta1, config.beta2, config.epsilon, config.alpha
         c.weight_decay, c.decay_biases = config.weight_decay, int(config.decay_biases)

@@ -313,14 +313,28 @@ public func smlp_step(
 
 // MARK: Optimizers
 
+@_cdecl("smlp_optimizer_config_init_sized")
+public func smlp_optimizer_config_init_sized(
+    _ config: UnsafeMutablePointer<smlp_optimizer_config>?, _ kind: smlp_optimizer, _ size: UInt
+) {
+    guard let config else { return }
+    writeGrowingStruct(defaultOptimizerConfig(kind), to: config, size: size)
+}
+
+/// What a program built against 0.1.0's header calls: its struct ends before the
+/// RPROP fields.
 @_cdecl("smlp_optimizer_config_init")
 public func smlp_optimizer_config_init(
     _ config: UnsafeMutablePointer<smlp_optimizer_config>?, _ kind: smlp_optimizer
 ) {
-    guard let config else { return }
+    smlp_optimizer_config_init_sized(config, kind, UInt(legacyOptimizerConfigSize))
+}
+
+/// PyTorch's defaults for `kind` (SGD's with `kind` kept for an unknown one).
+func defaultOptimizerConfig(_ kind: smlp_optimizer) -> smlp_optimizer_config {
     let engineKind = (try? optimizerKind(from: kind)) ?? .sgd
     let defaults = OptimizerConfiguration(kind: engineKind)
-    config.pointee = smlp_optimizer_config(
+    return smlp_optimizer_config(
         struct_size: MemoryLayout<smlp_optimizer_config>.size, kind: kind,
         learning_rate: defaults.learningRate, momentum: defaults.momentum,
         nesterov: defaults.nesterov ? 1 : 0, beta1: defaults.beta1, beta2: defaults.beta2,
@@ -350,8 +364,7 @@ public func smlp_set_optimizer(
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT,
                     "config.struct_size is \(size), expected \(fullSize) (or \(legacyOptimizerConfigSize), the size before the RPROP fields); call smlp_optimizer_config_init first")
             }
-            var c = smlp_optimizer_config()
-            smlp_optimizer_config_init(&c, SMLP_SGD)
+            var c = defaultOptimizerConfig(SMLP_SGD)
             withUnsafeMutableBytes(of: &c) { bytes in
                 bytes.baseAddress!.copyMemory(from: UnsafeRawPointer(given), byteCount: Int(size))
             }

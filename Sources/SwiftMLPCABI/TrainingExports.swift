@@ -13,10 +13,16 @@ public func smlp_set_epoch(_ model: OpaquePointer?, _ epoch: UInt) -> smlp_statu
     }
 }
 
+@_cdecl("smlp_train_options_init_sized")
+public func smlp_train_options_init_sized(_ options: UnsafeMutablePointer<smlp_train_options>?, _ size: UInt) {
+    guard let options else { return }
+    writeGrowingStruct(defaultTrainOptions(), to: options, size: size)
+}
+
+/// What a program built against 0.1.0's header calls: its struct ends at user_data.
 @_cdecl("smlp_train_options_init")
 public func smlp_train_options_init(_ options: UnsafeMutablePointer<smlp_train_options>?) {
-    guard let options else { return }
-    options.pointee = defaultTrainOptions()
+    smlp_train_options_init_sized(options, UInt(legacyTrainOptionsSize))
 }
 
 func defaultTrainOptions() -> smlp_train_options {

@@ -544,7 +544,8 @@ static void test_optimizer_config_init(void) {
           "RMSprop defaults: lr 0.01, alpha 0.99, eps 1e-8, momentum 0");
     smlp_optimizer_config_init(&c, (smlp_optimizer)99);
     CHECK(c.kind == (smlp_optimizer)99 && c.learning_rate == 0.01, "unknown kind: SGD defaults, kind kept");
-    smlp_optimizer_config_init(NULL, SMLP_SGD);
+    (smlp_optimizer_config_init)(NULL, SMLP_SGD);
+    smlp_optimizer_config_init_sized(NULL, SMLP_SGD, sizeof(smlp_optimizer_config));
     CHECK(1, "smlp_optimizer_config_init(NULL) returns");
 }
 

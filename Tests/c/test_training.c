@@ -198,7 +198,8 @@ static void test_defaults(void) {
     CHECK(o.restore_best == 1, "default restore_best 1");
     CHECK(o.callback == NULL, "default callback NULL");
     CHECK(o.user_data == NULL, "default user_data NULL");
-    smlp_train_options_init(NULL); /* must not crash */
+    (smlp_train_options_init)(NULL); /* must not crash */
+    smlp_train_options_init_sized(NULL, sizeof(smlp_train_options));
     CHECK(1, "smlp_train_options_init(NULL) returns");
 }
 

@@ -1186,8 +1186,10 @@ static void op_misc(source *src) {
     if (smlp_version() / 10000 != SMLP_VERSION_MAJOR) die("version", "smlp_version", 0);
     if (strcmp(smlp_version_string(), SMLP_VERSION_STRING) != 0) die("version string", "smlp_version_string", 0);
     smlp_config_init(NULL);
-    smlp_optimizer_config_init(NULL, SMLP_ADAM);
-    smlp_train_options_init(NULL);
+    (smlp_optimizer_config_init)(NULL, SMLP_ADAM);
+    smlp_optimizer_config_init_sized(NULL, SMLP_ADAM, sizeof(smlp_optimizer_config));
+    (smlp_train_options_init)(NULL);
+    smlp_train_options_init_sized(NULL, sizeof(smlp_train_options));
     n = (b & 0x80) ? (int)take32(src) : (int)(b % 4) - 1;
     TRACE("set_num_threads %d", n);
     ALLOW(smlp_set_num_threads(n), (n >= 1 ? OK_ : 0) | INV, "smlp_set_num_threads");

@@ -342,10 +342,12 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_gradients": (_status, (_model, POINTER(smlp_dataset), POINTER(c_double), c_void_p, c_size_t)),
     "smlp_step": (_status, (_model, POINTER(smlp_dataset), POINTER(c_double))),
     # Optimizers
+    "smlp_optimizer_config_init_sized": (None, (POINTER(smlp_optimizer_config), _enum, c_size_t)),
     "smlp_optimizer_config_init": (None, (POINTER(smlp_optimizer_config), _enum)),
     "smlp_set_optimizer": (_status, (_model, POINTER(smlp_optimizer_config))),
     "smlp_set_epoch": (_status, (_model, c_size_t)),
     # Training on a whole data set
+    "smlp_train_options_init_sized": (None, (POINTER(smlp_train_options), c_size_t)),
     "smlp_train_options_init": (None, (POINTER(smlp_train_options),)),
     "smlp_train": (_status, (_model, POINTER(smlp_dataset), POINTER(smlp_train_options),
                              POINTER(smlp_train_summary))),
@@ -378,6 +380,8 @@ PROTOTYPES: dict[str, tuple[object, tuple[object, ...]]] = {
     "smlp_data_load_fann": (_status, (c_char_p, _enum, POINTER(POINTER(smlp_owned_dataset)))),
     "smlp_data_save_fann": (_status, (c_char_p, POINTER(smlp_dataset))),
     "smlp_data_free": (None, (POINTER(smlp_owned_dataset),)),
+    # Models from other libraries
+    "smlp_load_fann": (_status, (c_char_p, _enum, POINTER(_model))),
     # Threads
     "smlp_set_num_threads": (_status, (c_int,)),
     "smlp_get_num_threads": (c_int, ()),

@@ -27,7 +27,7 @@ import sysconfig
 import threading
 import weakref
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
-from ctypes import POINTER, byref, c_double, c_int, c_int32, c_size_t, c_void_p
+from ctypes import POINTER, byref, c_double, c_int, c_int32, c_size_t, c_void_p, sizeof
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
 
@@ -312,7 +312,7 @@ class LayerInfo:
 def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
     """The library's defaults (PyTorch's) for an optimizer, as set_optimizer keywords."""
     config = _capi.smlp_optimizer_config()
-    lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
+    lib.smlp_optimizer_config_init_sized(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"), sizeof(config))
     return {
         "learning_rate": config.learning_rate, "momentum": config.momentum,
         "nesterov": bool(config.nesterov), "beta1": config.beta1, "beta2": config.beta2,
@@ -846,7 +846,7 @@ class Network:
         batch it is given).
         """
         config = _capi.smlp_optimizer_config()
-        lib.smlp_optimizer_config_init(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"))
+        lib.smlp_optimizer_config_init_sized(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"), sizeof(config))
         if "betas" in hyperparameters:
             hyperparameters["beta1"], hyperparameters["beta2"] = hyperparameters.pop("betas")
         if "etas" in hyperparameters:
@@ -916,7 +916,7 @@ class Network:
             x_val, y_val = validation_data
             validation, keep_val = self._dataset(x_val, y_val, "validation_data ")
         options = _capi.smlp_train_options()
-        lib.smlp_train_options_init(byref(options))
+        lib.smlp_train_options_init_sized(byref(options), sizeof(options))
         options.epochs = _index(epochs, "epochs")
         options.batch_size = _index(batch_size, "batch_size")
         options.shuffle = 1 if shuffle else 0
