@@ -23,13 +23,7 @@
 // swiftmlp counterpart and are refused, as are shortcut (and so cascade-trained)
 // networks, sparse layers, fixed-point files and the pre-2.0 format.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CShim
 
 /// A FANN network as swiftmlp sees it: widths (without bias neurons), one activation
 /// per weight layer, and the parameters in `ParameterLayout` order with the
