@@ -1,8 +1,9 @@
 # swiftmlp - build, install, demo and test.
 #
-#   make                    release libswiftmlp.so in build/lib (Swift runtime inside)
-#   make embedded           libswiftmlp.so as Embedded Swift in build/embedded (no Swift
-#                           runtime: needs only libc, libm and OpenBLAS)
+#   make                    libswiftmlp.so in build/lib: Embedded Swift (no Swift runtime;
+#                           needs only libc, libm and OpenBLAS; docs/embedded.md)
+#   make library-swiftpm    the same library built by SwiftPM with the Swift runtime
+#                           inside, in build/swiftpm (the reference for test-same-bits)
 #   make install PREFIX=/p  lib/ (+ pkgconfig/, cmake/swiftmlp/), include/, share/swiftmlp/
 #                           under /p (default /usr/local)
 #   make wheel              dist/swiftmlp-*-manylinux_*.whl: the Python package with the
@@ -10,14 +11,13 @@
 #   make deb                dist/swiftmlp_*.deb: library, header, pkg-config, CMake files
 #   make dist               dist/swiftmlp-VERSION.tar.gz: the tracked sources
 #   make demo               build, then run the examples
-#   make test               every test: Swift, C (against an installed copy of each
-#                           build), Python, the NumPy reference (quick), the packages
-#                           (test-install)
+#   make test               every test: Swift, C (against an installed copy), the same
+#                           bits from both builds, Python, the NumPy reference (quick),
+#                           the packages (test-install)
 #   make compare            the full NumPy comparison
 #   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
 #   make fuzz-api           libFuzzer on the whole C ABI for FUZZ_SECONDS
-#   make hardening | sanitize | valgrind   the reliability checks (also in make test;
-#                           hardening-embedded, valgrind-embedded: on the Embedded build)
+#   make hardening | sanitize | valgrind   the reliability checks (also in make test)
 #   make bench              the benchmark against peers and the BLAS roofline
 #   make clean
 
@@ -47,10 +47,10 @@ SWIFT_RELEASE_FLAGS := -c release --product swiftmlp \
 SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o -name '*.h') \
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
-.PHONY: all bootstrap bootstrap-test library embedded install install-embedded uninstall \
-        wheel deb dist demo examples test test-swift test-c test-embedded test-install \
-        test-python test-scripts test-fuzz test-mpi hardening hardening-embedded sanitize \
-        valgrind valgrind-embedded fuzz-api \
+.PHONY: all bootstrap bootstrap-test library library-swiftpm embedded install install-swiftpm uninstall \
+        wheel deb dist demo examples test test-swift test-c test-same-bits test-install \
+        test-python test-scripts test-fuzz test-mpi hardening sanitize \
+        valgrind fuzz-api \
         test-fuzz-api fuzz bench bench-quick compare clean
 
 all: library
@@ -63,20 +63,34 @@ bootstrap:
 bootstrap-test:
 	@scripts/bootstrap.sh test
 
+# The shipped library is the Embedded Swift build (docs/embedded.md): no Swift runtime
+# inside, about 0.9 MB, needing only libc, libm and OpenBLAS. Its unstripped twin (same
+# build-id, for debuggers, valgrind and test_vectorised.sh) is build/embedded/obj/.
 library: $(BUILD)/lib/$(REALNAME)
 
-$(BUILD)/lib/$(REALNAME): $(SWIFT_SOURCES) | bootstrap
-	@# SwiftPM does not track the version script: drop the old link so it relinks.
-	rm -f .build/release/$(LIBNAME)
-	$(SWIFT) build $(SWIFT_RELEASE_FLAGS)
+$(BUILD)/lib/$(REALNAME): $(BUILD)/embedded/$(REALNAME)
 	mkdir -p $(BUILD)/lib
-	cp .build/release/$(LIBNAME) $@.tmp
-	@# Debug info out, symbol table kept (2.8 MB): valgrind then names the Swift runtime's
-	@# frames, so share/swiftmlp/valgrind.supp matches in users' own runs.
-	strip --strip-debug $@.tmp
+	cp $< $@.tmp
 	mv $@.tmp $@
 	ln -sf $(REALNAME) $(BUILD)/lib/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/lib/$(LIBNAME)
+
+UNSTRIPPED := $(CURDIR)/$(BUILD)/embedded/obj/$(REALNAME)
+
+# The same C library built by SwiftPM with the Swift runtime linked in statically
+# (-static-stdlib, 6.9 MB): the reference the Embedded build must match bit for bit.
+library-swiftpm: $(BUILD)/swiftpm/$(REALNAME)
+
+$(BUILD)/swiftpm/$(REALNAME): $(SWIFT_SOURCES) | bootstrap
+	@# SwiftPM does not track the version script: drop the old link so it relinks.
+	rm -f .build/release/$(LIBNAME)
+	$(SWIFT) build $(SWIFT_RELEASE_FLAGS)
+	mkdir -p $(BUILD)/swiftpm
+	cp .build/release/$(LIBNAME) $@.tmp
+	strip --strip-unneeded $@.tmp
+	mv $@.tmp $@
+	ln -sf $(REALNAME) $(BUILD)/swiftpm/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/swiftpm/$(LIBNAME)
 
 # Substitutes the install's paths and version into a build-support/*.in template.
 SUBSTITUTE = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
@@ -87,9 +101,9 @@ INSTALLED := $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(SONAME) $(LIBDIR)/$(LIBNAME) \
     $(INCLUDEDIR)/swiftmlp.h $(LIBDIR)/pkgconfig/swiftmlp.pc $(CMAKEDIR)/swiftmlpConfig.cmake \
     $(CMAKEDIR)/swiftmlpConfigVersion.cmake $(DATADIR)/valgrind.supp
 
-# $(call install_library,DIR): the library in DIR (build/lib or build/embedded) (+ soname
+# $(call install_library,DIR): the library in DIR (build/lib or build/swiftpm) (+ soname
 # links), the header, pkg-config and CMake files, and the valgrind suppressions for the
-# Swift runtime's one-time allocations (docs/install.md).
+# Swift runtime's one-time allocations, which only the SwiftPM build has (docs/install.md).
 define install_library
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(CMAKEDIR) \
 	    $(DESTDIR)$(DATADIR)
@@ -114,8 +128,8 @@ $(BUILD)/embedded/$(REALNAME): $(SWIFT_SOURCES) build-support/build-embedded.sh 
         build-support/embedded-runtime.c | bootstrap
 	build-support/build-embedded.sh $(BUILD)/embedded $(REALNAME) $(SONAME)
 
-install-embedded: embedded
-	$(call install_library,$(BUILD)/embedded)
+install-swiftpm: library-swiftpm
+	$(call install_library,$(BUILD)/swiftpm)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
@@ -187,9 +201,8 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: bootstrap-test test-swift test-c test-embedded test-python test-scripts test-fuzz \
-      test-mpi hardening hardening-embedded sanitize valgrind valgrind-embedded test-fuzz-api \
-      test-install
+test: bootstrap-test test-swift test-c test-same-bits test-python test-scripts test-fuzz \
+      test-mpi hardening sanitize valgrind test-fuzz-api test-install
 
 test-swift: | bootstrap
 	$(SWIFT) test
@@ -199,20 +212,18 @@ test-swift: | bootstrap
 test-c: library
 	rm -rf $(TEST_PREFIX)
 	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
-	PREFIX=$(TEST_PREFIX) CC=$(CC) Tests/c/run.sh
+	PREFIX=$(TEST_PREFIX) CC=$(CC) SWIFTMLP_EMBEDDED=1 SWIFTMLP_UNSTRIPPED=$(UNSTRIPPED) \
+	    Tests/c/run.sh
 
-# The Embedded Swift build: every C test against an installed copy of it, its size and
-# dependencies (test_symbols.sh with SWIFTMLP_EMBEDDED=1), the vectorised loops in its
-# unstripped twin, and the same bits as the SwiftPM build (Tests/embedded/compare.sh).
-EMBEDDED_TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix-embedded
-ORDINARY_TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix-ordinary
-test-embedded: library embedded
-	rm -rf $(EMBEDDED_TEST_PREFIX) $(ORDINARY_TEST_PREFIX)
-	$(MAKE) --no-print-directory install-embedded PREFIX=$(EMBEDDED_TEST_PREFIX)
-	$(MAKE) --no-print-directory install PREFIX=$(ORDINARY_TEST_PREFIX)
-	PREFIX=$(EMBEDDED_TEST_PREFIX) CC=$(CC) SWIFTMLP_EMBEDDED=1 \
-	    SWIFTMLP_UNSTRIPPED=$(CURDIR)/$(BUILD)/embedded/obj/$(REALNAME) Tests/c/run.sh
-	CC=$(CC) Tests/embedded/compare.sh $(ORDINARY_TEST_PREFIX) $(EMBEDDED_TEST_PREFIX)
+# The shipped (Embedded) library and the SwiftPM build give the same bits and the same
+# messages on the same calls (Tests/embedded/compare.sh, at 1 and 2 BLAS threads).
+SWIFTPM_TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix-swiftpm
+SHIPPED_TEST_PREFIX := $(CURDIR)/$(BUILD)/test-prefix-shipped
+test-same-bits: library library-swiftpm
+	rm -rf $(SWIFTPM_TEST_PREFIX) $(SHIPPED_TEST_PREFIX)
+	$(MAKE) --no-print-directory install-swiftpm PREFIX=$(SWIFTPM_TEST_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(SHIPPED_TEST_PREFIX)
+	CC=$(CC) Tests/embedded/compare.sh $(SWIFTPM_TEST_PREFIX) $(SHIPPED_TEST_PREFIX)
 
 test-python: library
 	@scripts/bootstrap.sh python
@@ -255,20 +266,11 @@ test-fuzz: | bootstrap
 hardening: library
 	Tests/hardening/run.sh
 
-hardening-embedded: embedded
-	HARDENING_LIBDIR=$(CURDIR)/$(BUILD)/embedded Tests/hardening/run.sh
-
 sanitize: | bootstrap
 	Tests/hardening/sanitizers.sh
 
 valgrind: library examples | bootstrap-test
-	Tests/hardening/valgrind.sh
-
-# The same under the Embedded build (the examples load it through LD_LIBRARY_PATH).
-valgrind-embedded: embedded examples | bootstrap-test
-	VALGRIND_LIBRARY=$(CURDIR)/$(BUILD)/embedded/$(SONAME) \
-	VALGRIND_UNSTRIPPED=$(CURDIR)/$(BUILD)/embedded/obj/$(REALNAME) \
-	VALGRIND_OUT=$(CURDIR)/$(BUILD)/valgrind-embedded Tests/hardening/valgrind.sh
+	VALGRIND_UNSTRIPPED=$(UNSTRIPPED) Tests/hardening/valgrind.sh
 
 fuzz-api: | bootstrap
 	Tests/fuzz_api/run.sh $(FUZZ_SECONDS)

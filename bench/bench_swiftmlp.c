@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
     int n_configs = read_configs(argv[1], configs, 32);
     timing_opts opts = timing_from_env();
     /* The rows' name: bench/run.sh runs this program a second time against the
-     * Embedded Swift build with BENCH_SWIFTMLP_IMPL=swiftmlp-embedded; the roofline
+     * SwiftPM build with BENCH_SWIFTMLP_IMPL=swiftmlp-swiftpm; the roofline
      * rows come from the first run only. */
     const char *impl = getenv("BENCH_SWIFTMLP_IMPL");
     if (!impl || !*impl) impl = "swiftmlp-c";

@@ -35,8 +35,8 @@ SAME = 0.02   # "2 threads never slower": within this, two times count as equal
 ROWS = [  # (impl, dtype, label)
     ("swiftmlp-c", "float32", "swiftmlp from C, float32"),
     ("swiftmlp-c", "float64", "swiftmlp from C, float64"),
-    ("swiftmlp-embedded", "float32", "swiftmlp Embedded build from C, float32"),
-    ("swiftmlp-embedded", "float64", "swiftmlp Embedded build from C, float64"),
+    ("swiftmlp-swiftpm", "float32", "swiftmlp SwiftPM build (runtime inside) from C, float32"),
+    ("swiftmlp-swiftpm", "float64", "swiftmlp SwiftPM build (runtime inside) from C, float64"),
     ("swiftmlp-python", "float32", "swiftmlp via Python, float32"),
     ("swiftmlp-python", "float64", "swiftmlp via Python, float64"),
     ("numpy", "float32", "NumPy reference, float32"),

@@ -86,15 +86,15 @@ mkdir -p "$OUT" "$BENCH/results"
 
 # ---- build -----------------------------------------------------------------------
 LIB="$ROOT/build/lib/libswiftmlp.so.0"
-EMBEDDED_LIB="$ROOT/build/embedded/libswiftmlp.so.0"
+SWIFTPM_LIB="$ROOT/build/swiftpm/libswiftmlp.so.0"
 if ((build)); then
-    say "== building libswiftmlp (release) =="
+    say "== building libswiftmlp (release, Embedded Swift) =="
     if ! make -C "$ROOT" --no-print-directory library >&2; then
         say "bench/run.sh: the library did not build; nothing to measure"
         exit 1
     fi
-    say "== building libswiftmlp as Embedded Swift (make embedded) =="
-    make -C "$ROOT" --no-print-directory embedded >&2 || say "the Embedded build failed (its rows: not run)"
+    say "== building libswiftmlp with SwiftPM (make library-swiftpm) =="
+    make -C "$ROOT" --no-print-directory library-swiftpm >&2 || say "the SwiftPM build failed (its rows: not run)"
 fi
 [[ -e $LIB ]] || { say "bench/run.sh: $LIB is missing (run make library)"; exit 1; }
 # Measure a snapshot: other builds may replace build/lib while this runs, and every
@@ -108,12 +108,12 @@ lib_sum=$(sha256sum "$OUT/lib/libswiftmlp.so.0" | cut -c1-12)
 git_head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$ROOT" diff --quiet HEAD -- Sources include Package.swift 2>/dev/null || git_head="$git_head + uncommitted engine changes"
 LIB="$OUT/lib/libswiftmlp.so.0"
-# The Embedded Swift build, snapshotted the same way, for its own rows.
-rm -rf "$OUT/lib-embedded"
-if [[ -e $EMBEDDED_LIB ]]; then
-    mkdir -p "$OUT/lib-embedded"
-    cp -L "$EMBEDDED_LIB" "$OUT/lib-embedded/libswiftmlp.so.0"
-    ln -sf libswiftmlp.so.0 "$OUT/lib-embedded/libswiftmlp.so"
+# The SwiftPM build (Swift runtime inside), snapshotted the same way, for its own rows.
+rm -rf "$OUT/lib-swiftpm"
+if [[ -e $SWIFTPM_LIB ]]; then
+    mkdir -p "$OUT/lib-swiftpm"
+    cp -L "$SWIFTPM_LIB" "$OUT/lib-swiftpm/libswiftmlp.so.0"
+    ln -sf libswiftmlp.so.0 "$OUT/lib-swiftpm/libswiftmlp.so"
 fi
 
 CFLAGS=(-O2 -std=c11 -Wall -Wextra -I"$ROOT/include" -I"$BENCH")
@@ -126,12 +126,12 @@ have_fann=0
     # shellcheck disable=SC2086
     $CC "${CFLAGS[@]}" $BLAS_CFLAGS -o "$OUT/bench_swiftmlp" "$BENCH/bench_swiftmlp.c" \
         "${LIB_LINK[@]}" $BLAS_LIBS -ldl -lm || { say "bench_swiftmlp did not build"; exit 1; }
-    rm -f "$OUT/bench_swiftmlp_embedded"
-    if [[ -d $OUT/lib-embedded ]]; then
+    rm -f "$OUT/bench_swiftmlp_swiftpm"
+    if [[ -d $OUT/lib-swiftpm ]]; then
         # shellcheck disable=SC2086
-        $CC "${CFLAGS[@]}" $BLAS_CFLAGS -o "$OUT/bench_swiftmlp_embedded" "$BENCH/bench_swiftmlp.c" \
-            -L"$OUT/lib-embedded" -lswiftmlp -Wl,-rpath,"$OUT/lib-embedded" $BLAS_LIBS -ldl -lm ||
-            say "bench_swiftmlp did not build against the Embedded build (its rows: not run)"
+        $CC "${CFLAGS[@]}" $BLAS_CFLAGS -o "$OUT/bench_swiftmlp_swiftpm" "$BENCH/bench_swiftmlp.c" \
+            -L"$OUT/lib-swiftpm" -lswiftmlp -Wl,-rpath,"$OUT/lib-swiftpm" $BLAS_LIBS -ldl -lm ||
+            say "bench_swiftmlp did not build against the SwiftPM build (its rows: not run)"
     fi
     # shellcheck disable=SC2086
     $CC "${CFLAGS[@]}" $BLAS_CFLAGS -o "$OUT/bench_mem" "$BENCH/bench_mem.c" \
@@ -184,9 +184,9 @@ for ((round = 1; round <= rounds; round++)); do
         say "== round $round/$rounds, $t thread(s), taskset -c $cpus =="
         export BENCH_THREADS=$t BENCH_ROUND=$round OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t
         run "swiftmlp C + roofline" taskset -c "$cpus" "$OUT/bench_swiftmlp" "$BENCH/configs.txt" "$only"
-        if [[ -x $OUT/bench_swiftmlp_embedded ]]; then
-            run "swiftmlp Embedded C" env BENCH_SWIFTMLP_IMPL=swiftmlp-embedded taskset -c "$cpus" \
-                "$OUT/bench_swiftmlp_embedded" "$BENCH/configs.txt" "$only"
+        if [[ -x $OUT/bench_swiftmlp_swiftpm ]]; then
+            run "swiftmlp SwiftPM C" env BENCH_SWIFTMLP_IMPL=swiftmlp-swiftpm taskset -c "$cpus" \
+                "$OUT/bench_swiftmlp_swiftpm" "$BENCH/configs.txt" "$only"
         fi
         if ((have_fann)); then
             run "FANN float" taskset -c "$cpus" "$OUT/bench_fann_float" "$BENCH/configs.txt" "$only"
