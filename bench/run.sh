@@ -24,6 +24,10 @@
 #                           FANN's RPROP and scikit-learn's lbfgs; ~1-3 min, 1 seed
 #                           with --quick, 5 otherwise)
 #            --trainers-only  only that table
+#            --no-small     skip the small-networks table (bench/bench_small.c: one
+#                           sample at a time on FANN's benchmark networks, float32,
+#                           1 thread, against FANN and the FLOP limit; ~15 s)
+#            --small-only   only that table
 #
 # Every cell runs pinned with taskset (1 thread: CPU 0; 2 threads: CPUs 0,1) and
 # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS set to the thread count. OPENBLAS_CORETYPE and
@@ -48,6 +52,7 @@ docs=auto
 build=1
 trainers=1
 speed=1
+small=1
 while (($#)); do
     case "$1" in
         --quick) mode=quick ;;
@@ -61,7 +66,9 @@ while (($#)); do
         --docs) docs=yes ;;
         --no-build) build=0 ;;
         --no-trainers) trainers=0 ;;
-        --trainers-only) speed=0 ;;
+        --trainers-only) speed=0; small=0 ;;
+        --no-small) small=0 ;;
+        --small-only) speed=0; trainers=0 ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "bench/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -141,6 +148,8 @@ have_fann=0
         $CC "${CFLAGS[@]}" -DBENCH_FANN_FLOAT -o "$OUT/bench_fann_float" "$BENCH/bench_fann.c" -lfloatfann -lm &&
         $CC "${CFLAGS[@]}" -DBENCH_FANN_DOUBLE -o "$OUT/bench_fann_double" "$BENCH/bench_fann.c" -ldoublefann -lm ||
             say "the FANN benchmark did not build (FANN rows: n/a)"
+        $CC "${CFLAGS[@]}" -o "$OUT/bench_small" "$BENCH/bench_small.c" "${LIB_LINK[@]}" \
+            -lfloatfann -ldl -lm || say "bench_small did not build (no small-networks table)"
     else
         say "libfann-dev is not installed: FANN rows n/a (apt-get install libfann-dev)"
     fi
@@ -228,6 +237,24 @@ if ((speed)) && ((have_python)); then
     "$PYTHON" "$BENCH/report.py" "${report_args[@]}" || say "bench/report.py failed; raw results: $RAW"
 elif ((speed)); then
     say "no Python: raw results are in $RAW"
+fi
+
+# ---- small networks: one sample at a time against FANN and the FLOP limit ----------
+# One thread, CPU 0, float32; the table goes to standard error and to
+# build/bench/small-<stamp>.md, and for a full run to bench/results/small-latest.md.
+if ((small)) && [[ -x $OUT/bench_small ]]; then
+    say "== small networks, one sample at a time (bench/bench_small.c) =="
+    mkdir -p "$OUT/small"
+    if OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 CC=$CC taskset -c 0 "$OUT/bench_small" "$OUT/small" \
+        >"$OUT/small-$stamp.jsonl" 2>"$OUT/last-stderr.txt"; then
+        { echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') by bench/run.sh ($mode), HEAD $git_head;" \
+               "load average $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)."
+          grep -v '^{' "$OUT/small-$stamp.jsonl"; } >"$OUT/small-$stamp.md"
+        cat "$OUT/small-$stamp.md" >&2
+        [[ $mode == full && -z $only ]] && cp "$OUT/small-$stamp.md" "$BENCH/results/small-latest.md"
+    else
+        say "bench_small FAILED: $(tail -n 3 "$OUT/last-stderr.txt")"
+    fi
 fi
 
 # ---- trainers: whole training runs, test error and time (bench/trainers.py) ----------

@@ -110,6 +110,11 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
             "no packed shift found: the loop of exponentiateNonPositive runs one element at a time"
         # relu: a packed max(x, 0). (One vectorised relu loop on the path satisfies
         # this; the check below catches the branch form in any copy.)
+        # The logistic (z >= 0 ? 1 : e) / (1 + e) is the only packed division on
+        # these paths: without it the sigmoid runs one element at a time.
+        divisions=$(grep -cE "v?divp[sd][[:space:]]+.*%[xyz]mm" "$code" || true)
+        check "$((divisions > 0 ? 1 : 0))" "the sigmoid on the path of $what is vectorised (a packed division)" \
+            "no packed division found: the bias + sigmoid loop runs one element at a time"
         relu=$(count_relu_max "$code")
         check "$((relu > 0 ? 1 : 0))" "the relu on the path of $what is vectorised (packed max with 0)" \
             "no packed max(x, 0) found"

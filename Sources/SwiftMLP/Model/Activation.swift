@@ -49,6 +49,13 @@ func logistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Scalar {
     z >= 0 ? 1 / (1 + e) : e / (1 + e)
 }
 
+/// `logistic(z, exponential:)` as (z >= 0 ? 1 : e) / (1 + e): the same bits, with
+/// a select between two values instead of a branch between two divisions.
+@inline(__always)
+func vectorLogistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Scalar {
+    (z >= 0 ? 1 : e) / (1 + e)
+}
+
 /// Adds the bias to every row of the product and applies the activation, in one
 /// pass.
 ///
@@ -90,17 +97,29 @@ func forwardBiasActivation<Scalar: MLPScalar>(
             $0 > 0 ? $0 : leakySlope * $0
         }
     case .sigmoid:
-        // Without Z the value goes to A first and is overwritten there (one store
-        // more in inference, no optional in the loop).
+        // e^-|z| comes from the vectorised exponential (VectorExponential.swift,
+        // within 2 ulp), and the logistic's two cases are one division by 1 + e of a
+        // selected numerator, so the loop has no call and no branch and vectorises:
+        // glibc's expf one element at a time was most of a small sigmoid network's
+        // forward pass (docs/performance.md, small networks).
+        guard let sigmoidExponentials else {
+            forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) {
+                vectorLogistic($0, exponential: Scalar.exponentialOfNonPositive(-abs($0)))
+            }
+            return
+        }
+        // Binary cross-entropy's output layer also keeps e^-|Z|. Without Z the
+        // value goes to A first and is overwritten there.
         let kept = z ?? a
         for i in 0..<rows {
             let pRow = product + i * width, zRow = kept + i * width, aRow = a + i * width
+            let eRow = sigmoidExponentials + i * width
             for j in 0..<width {
                 let value = pRow[j] + bias[j]
                 zRow[j] = value
-                let e = Scalar.exponential(-abs(value))
-                sigmoidExponentials?[i * width + j] = e
-                aRow[j] = logistic(value, exponential: e)
+                let e = Scalar.exponentialOfNonPositive(-abs(value))
+                eRow[j] = e
+                aRow[j] = vectorLogistic(value, exponential: e)
             }
         }
     case .tanh:

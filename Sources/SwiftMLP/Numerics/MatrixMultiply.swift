@@ -64,6 +64,34 @@ func multiply<Scalar: MLPScalar>(
             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
+    if !transposeA && !transposeB {
+        // Forward (Z = A W): each row of C accumulates k scaled rows of B, a
+        // contiguous loop over C's row that the compiler vectorises (a dot product
+        // down a column of B would be strided and scalar). Every element is still
+        // the sum 0 + a_0 b_0 + a_1 b_1 + ... in that order: the same bits as one
+        // dot product per element. Rows narrower than 8 keep the dot products: a
+        // vectorised loop over 1 to 7 elements is mostly its prologue.
+        if sgdStep == nil && n >= 8 {
+            for i in 0..<m {
+                let aRow = a + i * lda, cRow = c + i * ldc
+                cRow.update(repeating: 0, count: n)
+                for p in 0..<k { accumulateScaledRow(aRow[p], b + p * ldb, into: cRow, count: n) }
+            }
+            return
+        }
+    } else if transposeA && !transposeB && k == 1 {
+        // Weight gradient of one row (dW = x^T dz): an outer product, one contiguous
+        // (vectorised) loop per row of C; 0 + a_i b_j is what the general loop sums.
+        for i in 0..<m {
+            let scale = a[i], cRow = c + i * ldc   // A is stored k x m = 1 x m
+            if let sgdStep {
+                updateWithOuterProductRow(scale, b, into: cRow, count: n, rate: sgdStep)
+            } else {
+                for j in 0..<n { cRow[j] = 0 + scale * b[j] }
+            }
+        }
+        return
+    }
     // Every element as one dot product kept in a register: the inner loops store
     // nothing, so the compiler needs no runtime aliasing checks or vector prologues,
     // which at these sizes cost more than the arithmetic. Operands fit in L1 here.
@@ -81,5 +109,29 @@ func multiply<Scalar: MLPScalar>(
                 cRow[j] = total
             }
         }
+    }
+}
+
+/// c[j] += scale * row[j] for j < count (vectorised; c and row are distinct matrices).
+@inline(__always)
+func accumulateScaledRow<Scalar: MLPScalar>(
+    _ scale: Scalar, _ row: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, count: Int
+) {
+    for j in 0..<count { c[j] += scale * row[j] }
+}
+
+/// c[j] = rate.updated(c[j], 0 + scale * row[j]) for j < count: one row of a plain-SGD
+/// update by an outer-product gradient. The weight-decay test is outside the loop so
+/// that each variant is one vectorised loop.
+@inline(__always)
+func updateWithOuterProductRow<Scalar: MLPScalar>(
+    _ scale: Scalar, _ row: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, count: Int,
+    rate: PlainSGDRate<Scalar>
+) {
+    let lr = rate.learningRate, wd = rate.weightDecay
+    if wd == 0 {
+        for j in 0..<count { c[j] = c[j] - lr * (0 + scale * row[j]) }
+    } else {
+        for j in 0..<count { c[j] = c[j] - lr * ((0 + scale * row[j]) + wd * c[j]) }
     }
 }

@@ -1,8 +1,8 @@
 // e^x for x <= 0, vectorised: the exponentials of softmax (logits minus the row
 // maximum), which the C library's expf/exp evaluate one call at a time. On
 // configuration a (784-128-10, batch 64) the softmax's 640 calls, with the spills
-// around each, were ~0.7 % of a training step. (The logistic's e^-|z| could use it
-// too; sigmoid layers are not on a benchmarked hot path, so they keep the C library.)
+// around each, were ~0.7 % of a training step. The sigmoid layers' e^-|z| use it
+// too (Activation.swift): on small sigmoid networks expf dominated the forward pass.
 //
 // One algorithm for Float and Double (Cody-Waite range reduction and a Taylor
 // polynomial), its constants derived from the type's precision:

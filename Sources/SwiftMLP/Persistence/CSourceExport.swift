@@ -77,17 +77,30 @@ extension Network {
             let last = l == layout.layers.count - 1
             let target = last ? "out" : part(l & 1)
             out += "    /* layer \(l): z = input W + b, then \(configuration.activations[l]). */\n"
-            out += "    for (j = 0; j < \(layer.fanOut); j++) {\n"
-            out += "        \(type) z = \(prefix)_b\(l)[j];\n"
-            out += "        for (i = 0; i < \(layer.fanIn); i++) z += input[i] * \(prefix)_w\(l)[i * \(layer.fanOut) + j];\n"
-            switch configuration.activations[l] {
-            case .identity, .softmax: out += "        \(target)[j] = z;\n"
-            case .sigmoid: out += "        \(target)[j] = z >= 0 ? 1 / (1 + \(exp)(-z)) : \(exp)(z) / (1 + \(exp)(z));\n"
-            case .tanh: out += "        \(target)[j] = \(tanh)(z);\n"
-            case .relu: out += "        \(target)[j] = z > 0 ? z : 0;\n"
-            case .leakyReLU: out += "        \(target)[j] = z > 0 ? z : \(slope) * z;\n"
-            }
+            // The output row accumulates input[i] times row i of W: a contiguous
+            // loop a C compiler vectorises (a dot product down a column of W is
+            // strided). Each z_j is still b_j + x_0 w_0j + x_1 w_1j + ... in order.
+            out += "    for (j = 0; j < \(layer.fanOut); j++) \(target)[j] = \(prefix)_b\(l)[j];\n"
+            out += "    for (i = 0; i < \(layer.fanIn); i++) {\n"
+            out += "        const \(type) xi = input[i], *w = \(prefix)_w\(l) + i * \(layer.fanOut);\n"
+            out += "        for (j = 0; j < \(layer.fanOut); j++) \(target)[j] += xi * w[j];\n"
             out += "    }\n"
+            let activation = configuration.activations[l]
+            if activation != .identity && activation != .softmax {
+                out += "    for (j = 0; j < \(layer.fanOut); j++) {\n"
+                out += "        const \(type) z = \(target)[j];\n"
+                switch activation {
+                case .sigmoid:
+                    // one exponential, e^-|z|, for both cases
+                    out += "        const \(type) e = \(exp)(-\(isFloat ? "fabsf" : "fabs")(z));\n"
+                    out += "        \(target)[j] = (z >= 0 ? 1 : e) / (1 + e);\n"
+                case .tanh: out += "        \(target)[j] = \(tanh)(z);\n"
+                case .relu: out += "        \(target)[j] = z > 0 ? z : 0;\n"
+                case .leakyReLU: out += "        \(target)[j] = z > 0 ? z : \(slope) * z;\n"
+                case .identity, .softmax: break
+                }
+                out += "    }\n"
+            }
             if configuration.activations[l] == .softmax {
                 out += "    {\n        \(type) largest = \(target)[0], total = 0;\n"
                 out += "        for (j = 1; j < \(layer.fanOut); j++) if (\(target)[j] > largest) largest = \(target)[j];\n"

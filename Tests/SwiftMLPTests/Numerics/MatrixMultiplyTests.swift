@@ -81,4 +81,62 @@ final class MatrixMultiplyTests: XCTestCase {
         XCTAssertTrue(productGoesToBLAS(m: Int.max, n: Int.max, k: Int.max))
         XCTAssertTrue(productGoesToBLAS(m: 1 << 31, n: 1 << 31, k: 1 << 31))
     }
+
+    /// Every path of `multiply` at the sizes where the choice switches (m n k at
+    /// smallProductLimit and one above it; batch 1 and small batches), every
+    /// transpose pair, with and without the fused plain-SGD update, in Float and
+    /// Double, against the exact-enough product of the rounded inputs in Double.
+    /// Tolerance: a sum of k products in any order (loops or BLAS, with or without
+    /// FMA) is within about k u sum_p |a_p b_p| (u = unit roundoff of the type);
+    /// 4 (k + 2) u leaves room for the update's two more roundings (and |c0|) and
+    /// second-order terms. An indexing or update mistake is off by O(1).
+    func testEveryPathAtTheSwitchInFloatAndDouble() {
+        checkSwitch(Float.self)
+        checkSwitch(Double.self)
+    }
+
+    func checkSwitch<Scalar: MLPScalar>(_: Scalar.Type) {
+        var random = TestRandom(seed: 77)
+        let limit = smallProductLimit
+        // (m, n, k): batch 1 forward (1 x k by k x n), the weight gradient of one row
+        // (k = 1), small batches, each at the limit and one past it.
+        let shapes = [(1, 64, 64), (1, 64, 65), (1, 16, limit / 16), (1, 16, limit / 16 + 1),
+                      (64, 64, 1), (64, 65, 1), (4096, 1, 1), (4097, 1, 1),
+                      (4, 32, 32), (4, 32, 33), (16, 16, 16), (17, 16, 16), (3, 5, 2)]
+        let u = Double(Scalar.ulpOfOne) / 2
+        for (m, n, k) in shapes {
+            for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
+                for fused in [false, true] {
+                    let a = random.array(m * k, -1, 1), b = random.array(k * n, -1, 1)
+                    let c0 = random.array(m * n, -1, 1)
+                    let aS = a.map { Scalar($0) }, bS = b.map { Scalar($0) }
+                    var c = fused ? c0.map { Scalar($0) } : [Scalar](repeating: .nan, count: m * n)
+                    let lr = 0.25
+                    aS.withUnsafeBufferPointer { ab in
+                        bS.withUnsafeBufferPointer { bb in
+                            c.withUnsafeMutableBufferPointer { cb in
+                                multiply(transposeA: tA, transposeB: tB, m: m, n: n, k: k,
+                                         a: ab.baseAddress!, lda: tA ? m : k, b: bb.baseAddress!, ldb: tB ? k : n,
+                                         c: cb.baseAddress!, ldc: n,
+                                         sgdStep: fused ? PlainSGDRate(learningRate: Scalar(lr), weightDecay: 0) : nil)
+                            }
+                        }
+                    }
+                    // exact products of the rounded inputs, in Double
+                    let aR = aS.map { Double($0) }, bR = bS.map { Double($0) }
+                    let product = naive(tA, tB, m: m, n: n, k: k, a: aR, b: bR)
+                    let magnitude = naive(tA, tB, m: m, n: n, k: k, a: aR.map(abs), b: bR.map(abs))
+                    let path = productGoesToBLAS(m: m, n: n, k: k) ? "BLAS" : "loops"
+                    for e in 0..<(m * n) {
+                        let start = fused ? Double(Scalar(c0[e])) : 0
+                        let expected = fused ? start - lr * product[e] : product[e]
+                        let bound = 4 * Double(k + 2) * u * (fused ? abs(start) + lr * magnitude[e] : magnitude[e])
+                        XCTAssertEqual(Double(c[e]), expected, accuracy: bound,
+                                       "\(Scalar.self) m \(m) n \(n) k \(k) tA \(tA) tB \(tB) fused \(fused) (\(path)) element \(e)")
+                        if abs(Double(c[e]) - expected) > bound { return }
+                    }
+                }
+            }
+        }
+    }
 }
