@@ -6,9 +6,10 @@ import COpenBLAS
 import CShim
 
 /// The numeric element type of a network: its parameters, data and workspace.
-public enum DType: Sendable, Equatable {
-    case float32
-    case float64
+/// Raw values are the C header's `smlp_dtype` codes (and the model file's).
+public enum DType: UInt8, Sendable, Equatable, CaseIterable {
+    case float32 = 1
+    case float64 = 2
 }
 
 /// A floating-point type the engine can train in: `Float` or `Double`.

@@ -82,11 +82,9 @@ _OUTPUT_FOR_LOSS = {
     Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
     Loss.POISSON: Activation.IDENTITY,
 }
-_LOSS_DISPLAY = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
-                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy", Loss.POISSON: "poisson"}
-_ACTIVATION_DISPLAY = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid",
-                       Activation.TANH: "tanh", Activation.RELU: "relu",
-                       Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
+# The canonical names: the header constant without SMLP_, in lower case.
+_LOSS_DISPLAY = {member: member.name.lower() for member in Loss}
+_ACTIVATION_DISPLAY = {member: member.name.lower() for member in Activation}
 
 
 def _code(value: Any, names: dict[str, int], what: str) -> int:
