@@ -31,9 +31,10 @@ import numpy as np
 
 from ._capi import Activation, DType
 from ._native import check, lib
-from .network import _ACTIVATION_DISPLAY as _ACTIVATION_NAME
-from .network import _LOSS_DISPLAY as _LOSS_NAME
-from .network import Network, _np_dtype
+from ._arrays import _np_dtype
+from ._names import _ACTIVATION_DISPLAY as _ACTIVATION_NAME
+from ._names import _LOSS_DISPLAY as _LOSS_NAME
+from .network import Network
 
 __all__ = ["to_onnx", "from_onnx", "to_torch", "from_torch", "from_sklearn", "load_fann", "to_fann",
            "ONNX_OPSET", "InteropError"]
