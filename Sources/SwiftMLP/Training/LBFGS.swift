@@ -14,9 +14,9 @@
 // s.y <= eps y.y is skipped, which keeps H positive definite. Step: the strong Wolfe
 // line search (LineSearch.swift), first trying t = min(1, 1/||g||_1) while there is
 // no history (PyTorch's choice for its first iteration: the direction's scale is
-// unknown then) and t = 1 after. If the search makes no progress along the quasi-Newton direction, the
-// history is dropped and the iteration retries along -g (as L-BFGS-B does); if that
-// fails too, training stops (`.lineSearchFailed`).
+// unknown then) and t = 1 after. If the search makes no progress along the
+// quasi-Newton direction, the history is dropped and the iteration retries along -g
+// (as L-BFGS-B does); if that fails too, training stops (`.lineSearchFailed`).
 //
 // Vectors are in Scalar; dot products and norms accumulate in Double, as do the
 // updates x0 + t d and the two-loop's axpys before rounding. Every buffer is
