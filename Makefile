@@ -11,9 +11,9 @@
 #   make deb                dist/swiftmlp_*.deb: library, header, pkg-config, CMake files
 #   make dist               dist/swiftmlp-VERSION.tar.gz: the tracked sources
 #   make demo               build, then run the examples
-#   make test               every test: Swift, C (against an installed copy), the same
-#                           bits from both builds, Python, the NumPy reference (quick),
-#                           the packages (test-install)
+#   make test               every test: no compiler warnings, Swift, C (against an
+#                           installed copy), the same bits from both builds, Python,
+#                           the NumPy reference (quick), the packages (test-install)
 #   make compare            the full NumPy comparison
 #   make fuzz               libFuzzer on model loading for FUZZ_SECONDS (default 600)
 #   make fuzz-api           libFuzzer on the whole C ABI for FUZZ_SECONDS
@@ -48,7 +48,7 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap bootstrap-test library library-swiftpm embedded install install-swiftpm uninstall \
-        wheel deb dist demo examples test test-swift test-c test-same-bits test-install \
+        wheel deb dist demo examples test test-warnings test-swift test-c test-same-bits test-install \
         test-python test-scripts test-fuzz test-mpi hardening sanitize \
         valgrind fuzz-api \
         test-fuzz-api fuzz bench bench-quick compare clean
@@ -201,11 +201,23 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: bootstrap-test test-swift test-c test-same-bits test-python test-scripts test-fuzz \
-      test-mpi hardening sanitize valgrind test-fuzz-api test-install
+test: bootstrap-test test-warnings test-swift test-c test-same-bits test-python test-scripts \
+      test-fuzz test-mpi hardening sanitize valgrind test-fuzz-api test-install
 
 test-swift: | bootstrap
 	$(SWIFT) test
+
+# Zero warnings: the SwiftPM release library and the debug build with its tests compile
+# with warnings as errors, and the shipped Embedded build's log has no "warning:", all
+# in their own scratch path so that the ordinary builds keep theirs.
+test-warnings: | bootstrap
+	$(SWIFT) build --scratch-path .build-warnings $(SWIFT_RELEASE_FLAGS) -Xswiftc -warnings-as-errors
+	$(SWIFT) build --scratch-path .build-warnings --build-tests -Xswiftc -warnings-as-errors
+	mkdir -p .build-warnings
+	build-support/build-embedded.sh .build-warnings/embedded $(REALNAME) $(SONAME) \
+	    > .build-warnings/embedded.log 2>&1 || { cat .build-warnings/embedded.log; exit 1; }
+	@if grep "warning:" .build-warnings/embedded.log; then \
+	    echo "test-warnings: the Embedded build warns (above)"; exit 1; fi
 
 # The C tests build against a copy installed into a temporary prefix, with nothing
 # but pkg-config, exactly as a user's program would.

@@ -340,7 +340,7 @@ func defaultOptimizerConfig(_ kind: smlp_optimizer) -> smlp_optimizer_config {
         nesterov: defaults.nesterov ? 1 : 0, beta1: defaults.beta1, beta2: defaults.beta2,
         epsilon: defaults.epsilon, alpha: defaults.alpha, weight_decay: defaults.weightDecay,
         decay_biases: defaults.decayBiases ? 1 : 0, clip_norm: defaults.clipNorm,
-        schedule: SMLP_SCHEDULE_CONSTANT, step_size: 10, gamma: 0.1, t_max: 100, min_lr: 0,
+        schedule: cValue(defaults.schedule.kind), step_size: 10, gamma: 0.1, t_max: 100, min_lr: 0,
         rprop_variant: cValue(defaults.rpropVariant), rprop_increase: defaults.increaseFactor,
         rprop_decrease: defaults.decreaseFactor, rprop_delta0: defaults.initialStep,
         rprop_delta_min: defaults.minimumStep, rprop_delta_max: defaults.maximumStep)

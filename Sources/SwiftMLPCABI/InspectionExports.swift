@@ -34,13 +34,7 @@ public func smlp_get_layer_cache(
         try writing(model) { (box) throws(APIError) in
             let destination = try require(out, "out")
             try requireDType(dtype, matches: box, "out")
-            let cacheKind: CacheKind
-            switch kind {
-            case SMLP_CACHE_Z: cacheKind = .preActivation
-            case SMLP_CACHE_A: cacheKind = .activation
-            case SMLP_CACHE_DZ: cacheKind = .delta
-            default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "kind is \(kind.rawValue), not an smlp_cache_kind")
-            }
+            let cacheKind = try SwiftMLPCABI.cacheKind(from: kind)
             try box.network.copyCache(layer: layer, kind: cacheKind, into: destination, rows: nRows, columns: nColumns)
         }
     }

@@ -11,12 +11,7 @@ public func smlp_load_fann(
         let out = try require(outModel, "out_model")
         out.pointee = nil
         let source = try text(try require(path, "path"), "path")
-        let type: DType
-        switch dtype {
-        case SMLP_FLOAT32: type = .float32
-        case SMLP_FLOAT64: type = .float64
-        default: throw APIError(SMLP_ERR_INVALID_ARGUMENT, "dtype is \(dtype.rawValue), not an smlp_dtype")
-        }
+        let type = try SwiftMLPCABI.dtype(from: dtype)
         let network = try engine { () throws(MLPError) in try loadFANNNetwork(from: source, dtype: type) }
         out.pointee = handle(for: network)
     }

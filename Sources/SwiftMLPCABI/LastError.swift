@@ -31,17 +31,7 @@ struct APIError: Error {
 
     init(_ error: MLPError) {
         self.message = error.message
-        switch error.kind {
-        case .invalidArgument: status = SMLP_ERR_INVALID_ARGUMENT
-        case .shapeMismatch: status = SMLP_ERR_SHAPE_MISMATCH
-        case .dtypeMismatch: status = SMLP_ERR_DTYPE_MISMATCH
-        case .outOfMemory: status = SMLP_ERR_OUT_OF_MEMORY
-        case .nonFinite: status = SMLP_ERR_NON_FINITE
-        case .busy: status = SMLP_ERR_BUSY
-        case .io: status = SMLP_ERR_IO
-        case .badFormat: status = SMLP_ERR_BAD_FORMAT
-        case .unsupportedVersion: status = SMLP_ERR_UNSUPPORTED_VERSION
-        }
+        self.status = smlp_status(rawValue: .init(error.kind.rawValue))
     }
 }
 

@@ -88,13 +88,7 @@ public func smlp_train(
             engineOptions.patience = cSize(o.patience).saturatingInt
             engineOptions.minDelta = o.min_delta
             engineOptions.restoreBest = o.restore_best != 0
-            switch o.method {
-            case SMLP_TRAIN_MINIBATCH: engineOptions.method = .miniBatch
-            case SMLP_TRAIN_LBFGS: engineOptions.method = .lbfgs
-            default:
-                throw APIError(SMLP_ERR_INVALID_ARGUMENT,
-                    "options.method is \(o.method.rawValue); it must be SMLP_TRAIN_MINIBATCH (0) or SMLP_TRAIN_LBFGS (1)")
-            }
+            engineOptions.method = try trainingMethod(from: o.method)
             engineOptions.lbfgs.historySize = cSize(o.lbfgs_history).saturatingInt
             engineOptions.lbfgs.toleranceGrad = o.tolerance_grad
             engineOptions.lbfgs.toleranceChange = o.tolerance_change
@@ -121,16 +115,7 @@ public func smlp_train(
 
 /// The fields of smlp_train_details that fit in the caller's struct_size.
 func writeDetails(_ summary: TrainingSummary, to details: UnsafeMutablePointer<smlp_train_details>) {
-    let reason: smlp_stop_reason
-    switch summary.stopReason {
-    case .maxEpochs: reason = SMLP_STOP_MAX_EPOCHS
-    case .earlyStopping: reason = SMLP_STOP_EARLY_STOPPING
-    case .callback: reason = SMLP_STOP_CALLBACK
-    case .gradientTolerance: reason = SMLP_STOP_GRADIENT_TOLERANCE
-    case .lossChange: reason = SMLP_STOP_LOSS_CHANGE
-    case .maxFunctionEvaluations: reason = SMLP_STOP_MAX_FUNCTION_EVALS
-    case .lineSearchFailed: reason = SMLP_STOP_LINE_SEARCH_FAILED
-    }
+    let reason = cValue(summary.stopReason)
     // Whole fields that fit in the caller's struct_size (field ends grow with their
     // offsets, so these are a prefix); struct_size becomes the end of the last one.
     let room = Int(clamping: UnsafeRawPointer(details).load(as: UInt.self))

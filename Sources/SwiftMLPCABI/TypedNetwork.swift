@@ -58,7 +58,7 @@ extension AnyNetwork {
 }
 
 extension Network: CNetwork {
-    var cDType: smlp_dtype { Scalar.dtype == .float32 ? SMLP_FLOAT32 : SMLP_FLOAT64 }
+    var cDType: smlp_dtype { cValue(Scalar.dtype) }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

@@ -6,20 +6,21 @@
 // a(1 - a) at z instead of at a is the classic hand-derivation bug (see
 // docs/backprop.md and scripts/backprop_mistakes.py).
 
-/// The nonlinearity applied after a layer's affine map.
-public enum Activation: Sendable, Equatable, CaseIterable {
+/// The nonlinearity applied after a layer's affine map. Raw values are the C
+/// header's `smlp_activation` codes.
+public enum Activation: UInt8, Sendable, Equatable, CaseIterable {
     /// a = z
-    case identity
+    case identity = 0
     /// a = 1 / (1 + e^-z)
-    case sigmoid
+    case sigmoid = 1
     /// a = tanh z
-    case tanh
+    case tanh = 2
     /// a = max(z, 0)
-    case relu
+    case relu = 3
     /// a = z for z > 0, slope * z otherwise (slope is the network's `leakyReLUSlope`)
-    case leakyReLU
+    case leakyReLU = 4
     /// a_j = e^{z_j} / sum_k e^{z_k}, over each row; output layer only
-    case softmax
+    case softmax = 5
 }
 
 extension Activation: CustomStringConvertible {

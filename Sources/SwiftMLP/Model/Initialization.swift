@@ -4,14 +4,14 @@
 // w = (2u - 1) * r computed in Double, then rounded to the network's Scalar, so a Float
 // network and a Double network with the same seed start from the same numbers.
 
-/// How initial weights are scaled.
-public enum Initialization: Sendable, Equatable, CaseIterable {
+/// How initial weights are scaled. Raw values are the C header's `smlp_init` codes.
+public enum Initialization: UInt8, Sendable, Equatable, CaseIterable {
     /// He for relu and leaky relu layers, Glorot for every other activation.
-    case automatic
+    case automatic = 0
     /// r = sqrt(6 / (fanIn + fanOut)) (Glorot & Bengio, 2010).
-    case glorotUniform
+    case glorotUniform = 1
     /// r = sqrt(6 / fanIn) (He et al., 2015).
-    case heUniform
+    case heUniform = 2
 }
 
 /// The half-width r of the uniform range for one layer.

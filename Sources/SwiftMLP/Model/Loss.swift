@@ -14,15 +14,15 @@
 // A batch of n samples reduces to (1/n) sum_i L_i (mean) or sum_i L_i (sum), and the
 // same factor scales every dL/dZ, so every parameter gradient follows the reduction.
 
-/// The training objective.
-public enum Loss: Sendable, Equatable, CaseIterable {
-    case meanSquaredError
+/// The training objective. Raw values are the C header's `smlp_loss` codes.
+public enum Loss: UInt8, Sendable, Equatable, CaseIterable {
+    case meanSquaredError = 0
     /// Requires a sigmoid output layer.
-    case binaryCrossEntropy
+    case binaryCrossEntropy = 1
     /// Requires a softmax output layer; targets may be one-hot rows or class labels.
-    case softmaxCrossEntropy
+    case softmaxCrossEntropy = 2
     /// Requires an identity output layer, whose output is the log of the predicted mean.
-    case poisson
+    case poisson = 3
 }
 
 extension Loss: CustomStringConvertible {
@@ -38,12 +38,12 @@ extension Loss: CustomStringConvertible {
     }
 }
 
-/// How per-sample losses combine over a batch.
-public enum Reduction: Sendable, Equatable, CaseIterable {
+/// How per-sample losses combine over a batch. Raw values: `smlp_reduction`.
+public enum Reduction: UInt8, Sendable, Equatable, CaseIterable {
     /// (1/n) sum over the batch. The default, as in PyTorch and scikit-learn.
-    case mean
+    case mean = 0
     /// Plain sum over the batch, as in much hand-written NumPy code.
-    case sum
+    case sum = 1
 }
 
 /// The targets of a batch: dense rows in the network's dtype, or class indices.

@@ -4,17 +4,18 @@
 /// Why an engine call failed. Thrown with typed throws, so failing costs no
 /// existential box; the message string is built only on the failure path.
 public struct MLPError: Error, Sendable, CustomStringConvertible {
-    /// The class of failure.
-    public enum Kind: Sendable, Equatable {
-        case invalidArgument
-        case shapeMismatch
-        case dtypeMismatch
-        case outOfMemory
-        case nonFinite
-        case busy
-        case io
-        case badFormat
-        case unsupportedVersion
+    /// The class of failure. Raw values are the C header's `smlp_status` codes (the
+    /// header's other two, OK and NULL_ARGUMENT, belong to the C ABI alone).
+    public enum Kind: UInt8, Sendable, Equatable, CaseIterable {
+        case invalidArgument = 2
+        case shapeMismatch = 3
+        case dtypeMismatch = 4
+        case outOfMemory = 5
+        case nonFinite = 6
+        case busy = 7
+        case io = 8
+        case badFormat = 9
+        case unsupportedVersion = 10
     }
 
     public let kind: Kind

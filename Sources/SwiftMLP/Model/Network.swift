@@ -20,7 +20,7 @@ public final class Network<Scalar: MLPScalar> {
     public let layout: ParameterLayout
     // Exclusive access to a network is the caller's contract (the C ABI enforces it
     // with its busy flag), so the hot mutable properties skip Swift's run-time
-    // exclusivity bookkeeping, which cost ~5% of a tiny network's step.
+    // exclusivity bookkeeping (docs/performance.md, entry 6).
 
     /// The parameters: `layout.parameterCount` scalars, laid out as `ParameterLayout` says.
     /// A plain-SGD step may swap this buffer with `gradient` (PlainSGDStep.swift).

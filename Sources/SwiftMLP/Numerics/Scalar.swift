@@ -6,9 +6,10 @@ import COpenBLAS
 import CShim
 
 /// The numeric element type of a network: its parameters, data and workspace.
-public enum DType: Sendable, Equatable {
-    case float32
-    case float64
+/// Raw values are the C header's `smlp_dtype` codes (and the model file's).
+public enum DType: UInt8, Sendable, Equatable, CaseIterable {
+    case float32 = 1
+    case float64 = 2
 }
 
 /// A floating-point type the engine can train in: `Float` or `Double`.
@@ -35,9 +36,7 @@ public protocol MLPScalar: BinaryFloatingPoint, Sendable, CustomStringConvertibl
     /// when the exponent is all ones (an infinity or a NaN). OR these over a loop and
     /// test the result with `containsNonFinite`. Integer operations only, so the loop
     /// vectorises (a floating-point comparison reduction does not), raises no
-    /// floating-point exception and does not depend on the rounding mode. (x - x,
-    /// one operation fewer, was tried: it is -0 for every finite x under rounding
-    /// toward -infinity, and traps on an infinity when invalid-operation traps are on.)
+    /// floating-point exception and does not depend on the rounding mode.
     static func nonFiniteBits(_ x: Self) -> NonFiniteBits
     /// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, where op(A) is m x k and
     /// op(B) is k x n. `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.

@@ -1,8 +1,7 @@
 // e^x for x <= 0, vectorised: the exponentials of softmax (logits minus the row
-// maximum), which the C library's expf/exp evaluate one call at a time. On
-// configuration a (784-128-10, batch 64) the softmax's 640 calls, with the spills
-// around each, were ~0.7 % of a training step. The sigmoid layers' e^-|z| use it
-// too (Activation.swift): on small sigmoid networks expf dominated the forward pass.
+// maximum), which the C library's expf/exp evaluate one call at a time, and the
+// sigmoid layers' e^-|z| (Activation.swift). docs/performance.md (entry 15 and the
+// small-networks section) has what it bought and what was tried.
 //
 // One algorithm for Float and Double (Cody-Waite range reduction and a Taylor
 // polynomial), its constants derived from the type's precision:
@@ -27,19 +26,15 @@
 // clamped there for the arithmetic, and the last factor is 0 instead of 2^-m:
 // rounding upward would otherwise give the smallest subnormal, e.g. for e^-inf).
 // A NaN stays NaN (it reaches r, and NaN times any scale is NaN).
-// Accuracy: within 2 ulp of e^x over the whole domain (VectorExponentialTests; a
-// review measured a worst of 1.22 ulp over every Float in [-112, 0] and 1.13 ulp
-// over 4 M random Doubles), against 1 ulp or less for glibc; softmax outputs and
-// losses stay within the Float32 1e-5 / Float64 1e-10 tolerances of the NumPy
-// reference with a wide margin.
+// Accuracy: within 2 ulp of e^x over the whole domain (VectorExponentialTests),
+// against 1 ulp or less for glibc; softmax outputs and losses stay within the
+// Float32 1e-5 / Float64 1e-10 tolerances of the NumPy reference with a wide margin.
 //
 // Written as a scalar function without branches (the clamp is a select), which the
-// compiler vectorises in the loop of `exponentiateNonPositive`; explicit SIMD8 code
-// was slower: SIMD `replacing(with:where:)` lowered to a store and reload per lane.
-// Each element goes through the same operations whether it lands in a vector or in
-// the loop's scalar remainder, so a result does not depend on its position: the
-// exponential adds no dependence on the batch size (Tests/c/test_predict.c checks
-// it on the release library).
+// compiler vectorises in the loop of `exponentiateNonPositive`. Each element goes
+// through the same operations in a vector or in the loop's scalar remainder, so a
+// result does not depend on its position, nor on the batch size
+// (Tests/c/test_predict.c checks it on the release library).
 
 extension MLPScalar {
     /// e^x for x <= 0 or NaN (see the file comment; positive x is outside the
@@ -92,10 +87,9 @@ extension MLPScalar {
         let scaleUp = unsafeBitCast(
             (nBits &+ NonFiniteBits(m + exponentBias)) &<< NonFiniteBits(p), to: Self.self)
         // Below the range the second factor is 0 instead of 2^-m, so the product is
-        // exactly 0 in every rounding mode. The select picks between two constants
-        // and stays a select; selecting the result itself (`below ? 0 : result`) was
-        // turned into a branch around the whole computation, and the loop was no
-        // longer vectorised (Tests/c/test_vectorised.sh checks the release build).
+        // exactly 0 in every rounding mode. Selecting between two constants (not
+        // the result) keeps it a select, so the loop vectorises
+        // (Tests/c/test_vectorised.sh checks the release build).
         let twoToMinusM = Self(sign: .plus, exponent: Exponent(-m), significand: 1)
         let scaleDown = input < lowestInput ? 0 : twoToMinusM
         return (polynomial * scaleUp) * scaleDown

@@ -17,24 +17,33 @@
 
 import CShim
 
-/// Which update rule.
-public enum OptimizerKind: Sendable, Equatable, CaseIterable {
-    case sgd
-    case adam
-    case adamW
-    case rmsProp
+/// Which update rule. Raw values are the C header's `smlp_optimizer` codes.
+public enum OptimizerKind: UInt8, Sendable, Equatable, CaseIterable {
+    case sgd = 0
+    case adam = 1
+    case adamW = 2
+    case rmsProp = 3
     /// Resilient backpropagation (Rprop.swift); the variant is a configuration field.
-    case rprop
+    case rprop = 4
 }
 
-/// Which RPROP (Igel and Huesken, 2000).
-public enum RpropVariant: Sendable, Equatable, CaseIterable {
+/// Which RPROP (Igel and Huesken, 2000). Raw values: `smlp_rprop_variant`.
+public enum RpropVariant: UInt8, Sendable, Equatable, CaseIterable {
     /// iRPROP-: after a sign change the step shrinks and the parameter stays
     /// (FANN's FANN_TRAIN_RPROP and PyTorch's torch.optim.Rprop).
-    case minus
+    case minus = 0
     /// iRPROP+: after a sign change the step shrinks, and the previous update is
     /// undone when the loss went up.
-    case plus
+    case plus = 1
+}
+
+/// Which learning-rate schedule, without its settings. Raw values: `smlp_schedule`.
+public enum ScheduleKind: UInt8, Sendable, Equatable, CaseIterable {
+    case constant = 0
+    case step = 1
+    case exponential = 2
+    case cosine = 3
+    case inverseScaling = 4
 }
 
 /// How the learning rate changes with the epoch count e (0 for the first epoch),
@@ -52,6 +61,17 @@ public enum LearningRateSchedule: Sendable, Equatable {
     /// lr / (e + 1)^power  (scikit-learn's "invscaling" when e is set to the samples
     /// seen so far)
     case inverseScaling(power: Double)
+
+    /// The schedule's kind.
+    public var kind: ScheduleKind {
+        switch self {
+        case .constant: return .constant
+        case .step: return .step
+        case .exponential: return .exponential
+        case .cosine: return .cosine
+        case .inverseScaling: return .inverseScaling
+        }
+    }
 
     /// The learning rate for epoch `epoch` given the base rate.
     public func learningRate(base: Double, epoch: Int) -> Double {

@@ -2,14 +2,14 @@
 // finite-difference gradient check in Float64, and applying a gradient computed
 // elsewhere (data-parallel training sums shard gradients outside the library).
 
-/// Which cached matrix of a layer.
-public enum CacheKind: Sendable, Equatable, CaseIterable {
+/// Which cached matrix of a layer. Raw values: `smlp_cache_kind`.
+public enum CacheKind: UInt8, Sendable, Equatable, CaseIterable {
     /// Z_l = A_{l-1} W_l + b_l
-    case preActivation
+    case preActivation = 0
     /// A_l = f(Z_l)
-    case activation
+    case activation = 1
     /// dZ_l = dL/dZ_l, scaled by the reduction
-    case delta
+    case delta = 2
 }
 
 /// The largest error of one layer's analytic gradient against central differences,

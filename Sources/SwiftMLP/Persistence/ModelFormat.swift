@@ -24,29 +24,16 @@ public enum AnyNetwork {
     case float64(Network<Double>)
 }
 
-// MARK: Enum codes (the C header's values)
+// MARK: Enum codes: each enum's raw value, which is the C header's code
 
-let activationCodes: [(Activation, UInt8)] = [
-    (.identity, 0), (.sigmoid, 1), (.tanh, 2), (.relu, 3), (.leakyReLU, 4), (.softmax, 5),
-]
-let lossCodes: [(Loss, UInt8)] = [(.meanSquaredError, 0), (.binaryCrossEntropy, 1), (.softmaxCrossEntropy, 2),
-                                  (.poisson, 3)]
-let reductionCodes: [(Reduction, UInt8)] = [(.mean, 0), (.sum, 1)]
-let initializationCodes: [(Initialization, UInt8)] = [(.automatic, 0), (.glorotUniform, 1), (.heUniform, 2)]
-let optimizerCodes: [(OptimizerKind, UInt8)] = [(.sgd, 0), (.adam, 1), (.adamW, 2), (.rmsProp, 3), (.rprop, 4)]
-let rpropVariantCodes: [(RpropVariant, UInt8)] = [(.minus, 0), (.plus, 1)]
 /// Bytes of the 1.1 RPROP section: variant, five settings, previous loss.
 let rpropSectionSize = 1 + 6 * 8
 
-func code<T: Equatable>(_ value: T, in table: [(T, UInt8)]) -> UInt8 {
-    table.first { $0.0 == value }.map { $0.1 } ?? 0xFF
-}
-
-func decode<T>(_ code: UInt8, in table: [(T, UInt8)], _ what: String) throws(MLPError) -> T {
-    guard let entry = table.first(where: { $0.1 == code }) else {
+func decode<T: RawRepresentable>(_ code: UInt8, _ what: String) throws(MLPError) -> T where T.RawValue == UInt8 {
+    guard let value = T(rawValue: code) else {
         throw MLPError(.badFormat, "\(what) code \(code) is not defined")
     }
-    return entry.0
+    return value
 }
 
 // MARK: Limits a file must respect (checked before anything is allocated)
@@ -141,30 +128,30 @@ extension Network {
         w.u64(UInt64(payloadLength))
 
         // model
-        w.u8(Scalar.dtype == .float32 ? 1 : 2)
-        w.u8(code(configuration.loss, in: lossCodes))
-        w.u8(code(configuration.reduction, in: reductionCodes))
-        w.u8(code(configuration.initialization, in: initializationCodes))
+        w.u8(Scalar.dtype.rawValue)
+        w.u8(configuration.loss.rawValue)
+        w.u8(configuration.reduction.rawValue)
+        w.u8(configuration.initialization.rawValue)
         w.u64(configuration.seed)
         w.f64(configuration.leakyReLUSlope)
         w.u32(UInt32(configuration.layerSizes.count))
         for size in configuration.layerSizes { w.u64(size) }
-        for activation in configuration.activations { w.u8(code(activation, in: activationCodes)) }
+        for activation in configuration.activations { w.u8(activation.rawValue) }
 
         // optimizer
         let o = optimizer.configuration
-        w.u8(code(o.kind, in: optimizerCodes))
+        w.u8(o.kind.rawValue)
         w.u8(o.nesterov ? 1 : 0)
         w.u8(o.decayBiases ? 1 : 0)
-        var scheduleCode: UInt8 = 0, stepSize = 10, gamma = 0.1, period = 100, minimum = 0.0
+        var stepSize = 10, gamma = 0.1, period = 100, minimum = 0.0
         switch o.schedule {
         case .constant: break
-        case .step(let s, let g): scheduleCode = 1; stepSize = s; gamma = g
-        case .exponential(let g): scheduleCode = 2; gamma = g
-        case .cosine(let p, let m): scheduleCode = 3; period = p; minimum = m
-        case .inverseScaling(let power): scheduleCode = 4; gamma = power
+        case .step(let s, let g): stepSize = s; gamma = g
+        case .exponential(let g): gamma = g
+        case .cosine(let p, let m): period = p; minimum = m
+        case .inverseScaling(let power): gamma = power
         }
-        w.u8(scheduleCode)
+        w.u8(o.schedule.kind.rawValue)
         for value in [o.learningRate, o.momentum, o.beta1, o.beta2, o.epsilon, o.alpha,
                       o.weightDecay, o.clipNorm, gamma, minimum] {
             w.f64(value)
@@ -206,7 +193,7 @@ extension Network {
         }
 
         // RPROP settings and state (1.1), written whatever the kind
-        w.u8(code(o.rpropVariant, in: rpropVariantCodes))
+        w.u8(o.rpropVariant.rawValue)
         for value in [o.increaseFactor, o.decreaseFactor, o.initialStep, o.minimumStep, o.maximumStep,
                       optimizer.previousLoss] {
             w.f64(value)
@@ -263,13 +250,12 @@ public func deserializeNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError)
             "checksum mismatch (stored \(hex(storedCRC)), computed \(hex(actualCRC))): the file is corrupted")
     }
     var r = ByteReader(checked, offset: modelHeaderSize)
-    let dtypeCode = try r.u8("dtype")
+    let dtype: DType = try decode(try r.u8("dtype"), "dtype")
     let network: AnyNetwork
     do throws(MLPError) {
-        switch dtypeCode {
-        case 1: network = .float32(try readNetwork(Float.self, &r, minor: minor))
-        case 2: network = .float64(try readNetwork(Double.self, &r, minor: minor))
-        default: throw MLPError(.badFormat, "dtype code \(dtypeCode) is not defined")
+        switch dtype {
+        case .float32: network = .float32(try readNetwork(Float.self, &r, minor: minor))
+        case .float64: network = .float64(try readNetwork(Double.self, &r, minor: minor))
         }
     } catch {
         // Whatever the model's own checks reject in a file is a format error of the
@@ -294,9 +280,9 @@ private func readNetwork<Scalar: MLPScalar>(
     _ type: Scalar.Type, _ r: inout ByteReader, minor: UInt16
 ) throws(MLPError) -> Network<Scalar> {
     // model
-    let loss = try decode(try r.u8("loss"), in: lossCodes, "loss")
-    let reduction = try decode(try r.u8("reduction"), in: reductionCodes, "reduction")
-    let initialization = try decode(try r.u8("init"), in: initializationCodes, "init")
+    let loss: Loss = try decode(try r.u8("loss"), "loss")
+    let reduction: Reduction = try decode(try r.u8("reduction"), "reduction")
+    let initialization: Initialization = try decode(try r.u8("init"), "init")
     let seed = try r.u64("seed")
     let slope = try r.f64("leaky_relu_slope")
     let sizeCount = Int(try r.u32("layer size count"))
@@ -310,7 +296,7 @@ private func readNetwork<Scalar: MLPScalar>(
     }
     var activations: [Activation] = []
     for index in 0..<(sizeCount - 1) {
-        activations.append(try decode(try r.u8("activation"), in: activationCodes, "activation \(index)"))
+        activations.append(try decode(try r.u8("activation"), "activation \(index)"))
     }
     let configuration = NetworkConfiguration(
         layerSizes: sizes, activations: activations, loss: loss, reduction: reduction,
@@ -330,10 +316,10 @@ private func readNetwork<Scalar: MLPScalar>(
     }
 
     // optimizer
-    var o = OptimizerConfiguration(kind: try decode(try r.u8("optimizer"), in: optimizerCodes, "optimizer"))
+    var o = OptimizerConfiguration(kind: try decode(try r.u8("optimizer"), "optimizer"))
     o.nesterov = try r.u8("nesterov") != 0
     o.decayBiases = try r.u8("decay_biases") != 0
-    let scheduleCode = try r.u8("schedule")
+    let scheduleKind: ScheduleKind = try decode(try r.u8("schedule"), "schedule")
     o.learningRate = try r.f64("learning_rate")
     o.momentum = try r.f64("momentum")
     o.beta1 = try r.f64("beta1")
@@ -346,13 +332,12 @@ private func readNetwork<Scalar: MLPScalar>(
     let minimum = try r.f64("min_lr")
     let stepSize = try r.count("step_size", limit: Int(Int32.max))
     let period = try r.count("t_max", limit: Int(Int32.max))
-    switch scheduleCode {
-    case 0: o.schedule = .constant
-    case 1: o.schedule = .step(stepSize: stepSize, gamma: gamma)
-    case 2: o.schedule = .exponential(gamma: gamma)
-    case 3: o.schedule = .cosine(period: period, minimum: minimum)
-    case 4: o.schedule = .inverseScaling(power: gamma)
-    default: throw MLPError(.badFormat, "schedule code \(scheduleCode) is not defined")
+    switch scheduleKind {
+    case .constant: o.schedule = .constant
+    case .step: o.schedule = .step(stepSize: stepSize, gamma: gamma)
+    case .exponential: o.schedule = .exponential(gamma: gamma)
+    case .cosine: o.schedule = .cosine(period: period, minimum: minimum)
+    case .inverseScaling: o.schedule = .inverseScaling(power: gamma)
     }
     let stepCount = try r.count("optimizer step count", limit: Int.max)
 
@@ -444,7 +429,7 @@ private func readNetwork<Scalar: MLPScalar>(
     // RPROP settings and state (1.1); a 1.0 file has none and cannot hold RPROP.
     var previousLoss = Double.infinity
     if minor >= 1 {
-        o.rpropVariant = try decode(try r.u8("rprop_variant"), in: rpropVariantCodes, "rprop_variant")
+        o.rpropVariant = try decode(try r.u8("rprop_variant"), "rprop_variant")
         o.increaseFactor = try r.f64("rprop_increase")
         o.decreaseFactor = try r.f64("rprop_decrease")
         o.initialStep = try r.f64("rprop_delta0")
@@ -455,7 +440,7 @@ private func readNetwork<Scalar: MLPScalar>(
             throw MLPError(.badFormat, "the RPROP previous loss is \(previousLoss), which no training run produces")
         }
     } else if o.kind == .rprop {
-        throw MLPError(.badFormat, "optimizer code 4 (RPROP) needs format 1.1, but the file is 1.\(minor)")
+        throw MLPError(.badFormat, "optimizer code \(OptimizerKind.rprop.rawValue) (RPROP) needs format 1.1, but the file is 1.\(minor)")
     }
     do {
         try o.validate()

@@ -14,9 +14,9 @@
 // s.y <= eps y.y is skipped, which keeps H positive definite. Step: the strong Wolfe
 // line search (LineSearch.swift), first trying t = min(1, 1/||g||_1) while there is
 // no history (PyTorch's choice for its first iteration: the direction's scale is
-// unknown then) and t = 1 after. If the search makes no progress along the quasi-Newton direction, the
-// history is dropped and the iteration retries along -g (as L-BFGS-B does); if that
-// fails too, training stops (`.lineSearchFailed`).
+// unknown then) and t = 1 after. If the search makes no progress along the
+// quasi-Newton direction, the history is dropped and the iteration retries along -g
+// (as L-BFGS-B does); if that fails too, training stops (`.lineSearchFailed`).
 //
 // Vectors are in Scalar; dot products and norms accumulate in Double, as do the
 // updates x0 + t d and the two-loop's axpys before rounding. Every buffer is
@@ -24,29 +24,29 @@
 
 import CShim
 
-/// How `train` updates the parameters.
-public enum TrainingMethod: Sendable, Equatable {
+/// How `train` updates the parameters. Raw values: `smlp_train_method`.
+public enum TrainingMethod: UInt8, Sendable, Equatable, CaseIterable {
     /// Epochs of optimizer steps on mini-batches.
-    case miniBatch
+    case miniBatch = 0
     /// L-BFGS on the whole data set; `TrainingOptions.epochs` is the iteration limit.
-    case lbfgs
+    case lbfgs = 1
 }
 
-/// Why `train` stopped.
-public enum StopReason: Sendable, Equatable {
+/// Why `train` stopped. Raw values: `smlp_stop_reason`.
+public enum StopReason: UInt8, Sendable, Equatable, CaseIterable {
     /// All `epochs` epochs (L-BFGS: iterations) ran.
-    case maxEpochs
-    case earlyStopping
-    case callback
+    case maxEpochs = 0
+    case earlyStopping = 1
+    case callback = 2
     /// L-BFGS: max |g_i| <= toleranceGrad.
-    case gradientTolerance
+    case gradientTolerance = 3
     /// L-BFGS: (F_k - F_k+1) <= toleranceChange * max(|F_k|, |F_k+1|, 1).
-    case lossChange
+    case lossChange = 4
     /// L-BFGS: the evaluation budget is spent.
-    case maxFunctionEvaluations
+    case maxFunctionEvaluations = 5
     /// L-BFGS: no step along -g decreased the objective (a minimum to the precision
     /// of the type, in practice).
-    case lineSearchFailed
+    case lineSearchFailed = 6
 }
 
 /// L-BFGS settings. Defaults: scipy's L-BFGS-B (m 10, gtol 1e-5, ftol = 1e7 * eps

@@ -24,8 +24,9 @@ from ._errors import (ArgumentError, BusyError, FormatError, LibraryOSError, Non
 from ._native import lib as _lib
 from ._native import check as _check
 from ._native import path as library_path
-from .network import (EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, Metadata, ModelInfo, Network,
-                      TrainSummary, optimizer_defaults)
+from .metadata import Metadata
+from .network import Network, optimizer_defaults
+from .results import EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, ModelInfo, TrainSummary
 from .datafiles import load_fann, save_fann
 
 from ._capi import SMLP_VERSION_STRING as __version__  # include/swiftmlp.h's version

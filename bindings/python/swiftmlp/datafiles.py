@@ -15,7 +15,8 @@ import numpy as np
 
 from . import _capi
 from ._native import check, lib
-from .network import PathLike, _c_dtype, _np_dtype, as_c_array
+from ._arrays import _c_dtype, _np_dtype, as_c_array
+from .network import PathLike
 
 __all__ = ["load_fann", "save_fann"]
 

@@ -29,9 +29,12 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._capi import Activation, DType, Loss
+from ._capi import Activation, DType
 from ._native import check, lib
-from .network import Network, _np_dtype
+from ._arrays import _np_dtype
+from ._names import _ACTIVATION_DISPLAY as _ACTIVATION_NAME
+from ._names import _LOSS_DISPLAY as _LOSS_NAME
+from .network import Network
 
 __all__ = ["to_onnx", "from_onnx", "to_torch", "from_torch", "from_sklearn", "load_fann", "to_fann",
            "ONNX_OPSET", "InteropError"]
@@ -47,10 +50,6 @@ class InteropError(ValueError):
     which node, module or setting, and why)."""
 
 
-_LOSS_NAME = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
-              Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy"}
-_ACTIVATION_NAME = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid", Activation.TANH: "tanh",
-                    Activation.RELU: "relu", Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
 
 
 def _default_loss(activations: Sequence[str]) -> str:

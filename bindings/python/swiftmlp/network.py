@@ -21,22 +21,25 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
-import sys
-import sysconfig
 import threading
 import weakref
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from ctypes import POINTER, byref, c_double, c_int, c_int32, c_size_t, c_void_p, sizeof
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
 import numpy as np
 
 from . import _capi
-from ._capi import Activation, CacheKind, DType, Init, Loss, Optimizer, Reduction, RpropVariant, Schedule
+from ._arrays import _address, _as_labels, _c_dtype, _int32, _ndarray, _np_dtype, _pointer, as_c_array
+from ._capi import Activation, DType, Loss, Reduction, Schedule
+from ._interrupt import _Interrupts
+from ._names import (_ACTIVATION_DISPLAY, _ACTIVATION_NAMES, _CACHE_NAMES, _INIT_NAMES, _LOSS_DISPLAY,
+                     _LOSS_NAMES, _OPTIMIZER_NAMES, _OUTPUT_FOR_LOSS, _REDUCTION_NAMES, _RPROP_VARIANTS,
+                     _SCHEDULE_NAMES, _STOP_REASONS, _TRAIN_METHODS, _code)
 from ._native import check, lib
 from ._progress import progress_bar
+from .metadata import Metadata
+from .results import EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, ModelInfo, TrainSummary
 
 __all__ = [
     "Network", "EpochReport", "TrainSummary", "Evaluation", "Gradients", "GradCheck",
@@ -45,268 +48,6 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 ArrayLike = Any
-
-# ---- Names accepted for the enums ---------------------------------------------------
-
-_ACTIVATION_NAMES = {
-    "identity": Activation.IDENTITY, "linear": Activation.IDENTITY,
-    "sigmoid": Activation.SIGMOID, "logistic": Activation.SIGMOID,
-    "tanh": Activation.TANH, "relu": Activation.RELU,
-    "leaky_relu": Activation.LEAKY_RELU, "softmax": Activation.SOFTMAX,
-}
-_LOSS_NAMES = {
-    "mse": Loss.MSE, "squared_error": Loss.MSE,
-    "binary_cross_entropy": Loss.BINARY_CROSS_ENTROPY, "bce": Loss.BINARY_CROSS_ENTROPY,
-    "softmax_cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
-    "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY, "poisson": Loss.POISSON,
-}
-_REDUCTION_NAMES = {"mean": Reduction.REDUCTION_MEAN, "sum": Reduction.REDUCTION_SUM}
-_INIT_NAMES = {
-    "auto": Init.INIT_AUTO, "glorot_uniform": Init.INIT_GLOROT_UNIFORM,
-    "glorot": Init.INIT_GLOROT_UNIFORM, "he_uniform": Init.INIT_HE_UNIFORM, "he": Init.INIT_HE_UNIFORM,
-}
-_OPTIMIZER_NAMES = {"sgd": Optimizer.SGD, "adam": Optimizer.ADAM, "adamw": Optimizer.ADAMW,
-                    "rmsprop": Optimizer.RMSPROP, "rprop": Optimizer.RPROP}
-_RPROP_VARIANTS = {"irprop-": RpropVariant.IRPROP_MINUS, "irprop+": RpropVariant.IRPROP_PLUS}
-_SCHEDULE_NAMES = {
-    "constant": Schedule.SCHEDULE_CONSTANT, "step": Schedule.SCHEDULE_STEP,
-    "exponential": Schedule.SCHEDULE_EXPONENTIAL, "cosine": Schedule.SCHEDULE_COSINE,
-    "inverse_scaling": Schedule.SCHEDULE_INVERSE_SCALING,
-}
-_TRAIN_METHODS = {"minibatch": _capi.TrainMethod.TRAIN_MINIBATCH, "lbfgs": _capi.TrainMethod.TRAIN_LBFGS}
-_STOP_REASONS = {int(reason): reason.name[len("STOP_"):].lower() for reason in _capi.StopReason}
-_CACHE_NAMES = {"z": CacheKind.CACHE_Z, "a": CacheKind.CACHE_A, "dz": CacheKind.CACHE_DZ}
-_OUTPUT_FOR_LOSS = {
-    Loss.MSE: Activation.IDENTITY,
-    Loss.BINARY_CROSS_ENTROPY: Activation.SIGMOID,
-    Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
-    Loss.POISSON: Activation.IDENTITY,
-}
-_LOSS_DISPLAY = {Loss.MSE: "mse", Loss.BINARY_CROSS_ENTROPY: "binary_cross_entropy",
-                 Loss.SOFTMAX_CROSS_ENTROPY: "softmax_cross_entropy", Loss.POISSON: "poisson"}
-_ACTIVATION_DISPLAY = {Activation.IDENTITY: "identity", Activation.SIGMOID: "sigmoid",
-                       Activation.TANH: "tanh", Activation.RELU: "relu",
-                       Activation.LEAKY_RELU: "leaky_relu", Activation.SOFTMAX: "softmax"}
-
-
-def _code(value: Any, names: dict[str, int], what: str) -> int:
-    """An enum value from a name (case-insensitive), an IntEnum member or an int.
-
-    Unknown names raise ValueError listing the choices; unknown integers are passed
-    on, so that the library reports them.
-    """
-    if isinstance(value, str):
-        try:
-            return int(names[value.lower()])
-        except KeyError:
-            raise ValueError(f"unknown {what} {value!r}; choose one of "
-                             f"{', '.join(sorted(names))}") from None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be a name or an integer code, not {value!r}")
-    return int(value)
-
-
-def _np_dtype(dtype: Any) -> np.dtype:
-    resolved = np.dtype(dtype)
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64, not {resolved}")
-    return resolved
-
-
-def _c_dtype(dtype: np.dtype) -> int:
-    return int(DType.FLOAT32 if dtype == np.float32 else DType.FLOAT64)
-
-
-# ---- Conversions (the only place data is copied) -----------------------------------
-
-def _convert(x: Any, dtype: Any) -> np.ndarray:
-    """The one conversion: a C-contiguous, aligned array of ``dtype`` (tests count
-    calls). ``ascontiguousarray`` returns a contiguous but misaligned array as it is
-    (e.g. ``np.frombuffer`` at an odd offset), and C must not see a misaligned typed
-    pointer, so such an array is copied."""
-    try:
-        array = np.ascontiguousarray(x, dtype=dtype)
-    except TypeError as error:
-        raise ValueError(f"cannot convert data to {np.dtype(dtype)}: {error}") from None
-    return array if array.flags.aligned else array.copy()
-
-
-def as_c_array(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
-    """``x`` itself when it is a C-contiguous, aligned ndarray of ``dtype``; else one copy."""
-    if isinstance(x, np.ndarray):
-        if x.dtype == dtype and x.flags.c_contiguous and x.flags.aligned:
-            return x
-        if np.iscomplexobj(x):
-            raise ValueError(f"{name} is complex ({x.dtype}); swiftmlp works on real numbers")
-        if x.dtype == object:
-            try:
-                return _convert(x, dtype)
-            except ValueError as error:
-                raise ValueError(f"{name} cannot be converted to {np.dtype(dtype)}: {error}") from None
-    try:
-        return _convert(x, dtype)
-    except ValueError as error:
-        raise ValueError(f"{name} cannot be converted to {np.dtype(dtype)}: {error}") from None
-
-
-def _as_labels(y: np.ndarray | Any, name: str = "y") -> np.ndarray:
-    """Integer class labels as a C-contiguous int32 array (one conversion at most)."""
-    if isinstance(y, np.ndarray) and y.dtype == np.int32 and y.flags.c_contiguous and y.flags.aligned:
-        return y
-    array = np.asarray(y)
-    if array.dtype.kind in "iu":
-        if array.size and (array.min() < np.iinfo(np.int32).min or array.max() > np.iinfo(np.int32).max):
-            raise ValueError(f"{name} has labels outside the int32 range")
-    elif array.dtype.kind in "fb":
-        if array.dtype.kind == "f" and array.size and not np.all(np.isfinite(array) & (array == np.round(array))):
-            raise ValueError(f"{name}: class labels must be integers")
-    else:
-        raise ValueError(f"{name}: class labels must be integers, not {array.dtype}")
-    return _convert(array, np.int32)
-
-
-_char_from_buffer = ctypes.c_char.from_buffer
-_addressof = ctypes.addressof
-_read_size_t = ctypes.c_size_t.from_address
-_ndarray = np.ndarray
-_int32 = np.dtype(np.int32)
-
-
-def _find_data_offset() -> int | None:
-    """Where NumPy keeps an array's data pointer inside the array object: the
-    ``data`` field of ``PyArrayObject_fields``, right after ``PyObject_HEAD`` (what the
-    ``PyArray_DATA`` macro compiled into every NumPy extension reads, so NumPy cannot
-    move it). Confirmed here against ``array.ctypes.data`` on probe arrays, including
-    a view at an offset; None on an interpreter where it does not hold (``id`` not an
-    address, another object header), and then `_address` takes the buffer route."""
-    if sys.implementation.name != "cpython" or sysconfig.get_config_var("Py_GIL_DISABLED"):
-        # id() is an address only on CPython, and the free-threaded build has a
-        # larger object header: do not read memory on a guess there.
-        return None
-    probes = [np.zeros((3, 2), np.float64), np.zeros(5, np.float32), np.arange(12, dtype=np.int32)[3:]]
-    for offset in (2 * ctypes.sizeof(ctypes.c_void_p), 3 * ctypes.sizeof(ctypes.c_void_p)):
-        try:
-            if all(_read_size_t(id(probe) + offset).value == probe.ctypes.data for probe in probes):
-                return offset
-        except (OverflowError, ValueError):  # pragma: no cover - id() is no address here
-            return None
-    return None  # pragma: no cover - not CPython's layout
-
-
-_DATA_OFFSET = _find_data_offset()
-
-
-def _address(array: np.ndarray) -> int:
-    """The address of a C-contiguous array's first element. Read from the array
-    object itself (`_find_data_offset`): ~150 ns, against ~530 ns through the buffer
-    protocol and ~1 us for ``array.ctypes.data``; that difference is most of the
-    binding's per-call cost on a tiny network (docs/performance.md)."""
-    if _DATA_OFFSET is not None and isinstance(array, np.ndarray):
-        return _read_size_t(id(array) + _DATA_OFFSET).value
-    try:  # pragma: no cover - only where the layout probe failed
-        return _addressof(_char_from_buffer(array))
-    except (TypeError, ValueError):  # pragma: no cover
-        return array.ctypes.data
-
-
-def _pointer(array: np.ndarray) -> c_void_p:
-    """The array's address as a ``c_void_p`` argument."""
-    return c_void_p(_address(array))
-
-
-# ---- Small result types -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class EpochReport:
-    """What :meth:`Network.train` reports after each epoch (see smlp_epoch_report)."""
-    epoch: int
-    train_loss: float
-    validation_loss: float
-    validation_accuracy: float
-    learning_rate: float
-
-
-@dataclass
-class TrainSummary:
-    """The result of :meth:`Network.train` (see smlp_train_summary), plus the history."""
-    epochs_run: int
-    best_epoch: int
-    best_validation_loss: float
-    final_train_loss: float
-    final_validation_loss: float
-    stopped_early: bool
-    stopped_by_callback: bool
-    history: list[EpochReport] = field(default_factory=list)
-    #: L-BFGS iterations, or optimizer steps of mini-batch training (smlp_train_details).
-    n_iter: int = 0
-    #: Loss-and-gradient evaluations (L-BFGS: over the whole data set, line search included).
-    n_fun: int = 0
-    #: Why training stopped: "max_epochs", "early_stopping", "callback",
-    #: "gradient_tolerance", "loss_change", "max_function_evals" or "line_search_failed".
-    stop_reason: str = "max_epochs"
-    #: L-BFGS: the objective minimised (loss + weight_decay/2 ||W||^2) at the end; NaN otherwise.
-    final_objective: float = float("nan")
-
-    @property
-    def loss_curve(self) -> list[float]:
-        """The train loss after each epoch (L-BFGS: each iteration), as scikit-learn's loss_curve_."""
-        return [report.train_loss for report in self.history]
-
-    @property
-    def converged(self) -> bool:
-        """L-BFGS stopped on a tolerance (not on a limit, a callback or early stopping)."""
-        return self.stop_reason in ("gradient_tolerance", "loss_change", "line_search_failed")
-
-
-class Evaluation(NamedTuple):
-    """Mean per-sample loss, and accuracy (NaN for mean squared error)."""
-    loss: float
-    accuracy: float
-
-
-class Gradients(NamedTuple):
-    """The loss of a batch and its gradient: ``dW[l]`` (n_in x n_out) and ``db[l]``
-    (n_out) are views into ``flat``, which has the parameter layout."""
-    loss: float
-    dW: list[np.ndarray]
-    db: list[np.ndarray]
-    flat: np.ndarray
-
-
-class GradCheck(NamedTuple):
-    """Largest relative error per layer of the analytic gradient against central
-    finite differences, over each W_l and each b_l."""
-    weights: np.ndarray
-    biases: np.ndarray
-
-    @property
-    def max(self) -> float:
-        return float(max(self.weights.max(initial=0.0), self.biases.max(initial=0.0)))
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model is (see smlp_model_info), with the enums as enums."""
-    dtype: DType
-    n_layers: int
-    n_inputs: int
-    n_outputs: int
-    param_count: int
-    loss: Loss
-    reduction: Reduction
-    leaky_relu_slope: float
-    epoch: int
-    has_scaler: bool
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """One weight layer (see smlp_layer_info)."""
-    n_inputs: int
-    n_outputs: int
-    activation: Activation
-    weight_offset: int
-    bias_offset: int
 
 
 def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
@@ -342,36 +83,6 @@ _OPTIMIZER_FIELDS = {
 
 def _free(handle: int) -> None:
     lib.smlp_free(handle)
-
-
-class _Interrupts:
-    """Turns Ctrl-C during a C call into a flag, when this thread may do so.
-
-    In the main thread with Python's default SIGINT handler, the handler is replaced
-    for the duration of the call by one that only records the interrupt; the epoch
-    callback sees the flag and asks the library to stop. Elsewhere, a
-    KeyboardInterrupt raised inside the callback is caught there instead.
-    """
-
-    def __init__(self) -> None:
-        self.interrupted = False
-        self._previous: Any = None
-
-    def __enter__(self) -> "_Interrupts":
-        if threading.current_thread() is threading.main_thread():
-            try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self._previous = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, OSError):  # pragma: no cover - no signals here
-                self._previous = None
-        return self
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        self.interrupted = True
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 # ---- The network -----------------------------------------------------------------------
@@ -780,12 +491,7 @@ class Network:
             entry = self._thread_cache.__dict__["batch"] = (dataset, byref(dataset), loss)
         dataset, dataset_ref, loss = entry
         dataset.n_rows = x_shape[0]
-        offset = _DATA_OFFSET
-        if offset is None:  # pragma: no cover - see _find_data_offset
-            x_address, y_address = _address(x), _address(y)
-        else:  # `_address`, inlined: this is the binding's hottest line
-            x_address = _read_size_t(id(x) + offset).value
-            y_address = _read_size_t(id(y) + offset).value
+        x_address, y_address = _address(x), _address(y)
         dataset.x = x_address
         if labels:
             dataset.n_outputs = self._n_out
@@ -1133,52 +839,3 @@ def _index(value: Any, name: str = "layer") -> int:
     return value
 
 
-class Metadata(MutableMapping):
-    """The metadata of one :class:`Network`: ``str`` keys and values (UTF-8),
-    kept in insertion order and saved with the model."""
-
-    def __init__(self, network: Network) -> None:
-        self._network = network
-
-    def _copy_out(self, function: Callable[..., int], argument: Any) -> str:
-        handle = self._network._h
-        length = c_size_t()
-        check(function(handle, argument, None, 0, byref(length)))
-        buffer = ctypes.create_string_buffer(length.value + 1)
-        check(function(handle, argument, buffer, len(buffer), byref(length)))
-        return buffer.raw[:length.value].decode("utf-8")
-
-    def __getitem__(self, key: str) -> str:
-        encoded = _key(key)
-        if key not in list(self):
-            raise KeyError(key)
-        return self._copy_out(lib.smlp_get_metadata, encoded)
-
-    def __setitem__(self, key: str, value: str) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"metadata values are str, not {type(value).__name__}")
-        check(lib.smlp_set_metadata(self._network._h, _key(key), value.encode("utf-8")))
-
-    def __delitem__(self, key: str) -> None:
-        encoded = _key(key)
-        if key not in list(self):
-            raise KeyError(key)
-        check(lib.smlp_set_metadata(self._network._h, encoded, None))
-
-    def __iter__(self) -> Iterator[str]:
-        for index in range(len(self)):
-            yield self._copy_out(lib.smlp_metadata_key, index)
-
-    def __len__(self) -> int:
-        count = c_size_t()
-        check(lib.smlp_metadata_count_get(self._network._h, byref(count)))
-        return int(count.value)
-
-    def __repr__(self) -> str:
-        return f"Metadata({dict(self.items())!r})"
-
-
-def _key(key: str) -> bytes:
-    if not isinstance(key, str):
-        raise TypeError(f"metadata keys are str, not {type(key).__name__}")
-    return key.encode("utf-8")

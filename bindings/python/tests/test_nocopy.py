@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 
 import swiftmlp
-import swiftmlp.network as network_module
+import swiftmlp._arrays as arrays_module
 from swiftmlp import Network
 
 
 @pytest.fixture
 def count_conversions(monkeypatch):
     calls = []
-    real = network_module._convert
+    real = arrays_module._convert
 
     def counting(x, dtype):
         calls.append((getattr(x, "shape", None), np.dtype(dtype)))
         return real(x, dtype)
 
-    monkeypatch.setattr(network_module, "_convert", counting)
+    monkeypatch.setattr(arrays_module, "_convert", counting)
     return calls
 
 
@@ -128,23 +128,17 @@ def test_estimator_passes_the_caller_array(record_calls, rng):
 
 
 def test_address_reads_numpy_data_pointer():
-    """`_address` reads the data pointer from the array object (a layout probed at
-    import against ``ctypes.data``); it must agree with NumPy for every kind of
-    array the fast path accepts: fresh, views at an offset, slices of rows,
-    read-only, both float dtypes and int32 labels, and zero-length arrays."""
-    import sys
-    import sysconfig
-    if sys.implementation.name != "cpython" or sysconfig.get_config_var("Py_GIL_DISABLED"):
-        assert network_module._DATA_OFFSET is None, "the probe must not guess outside the GIL CPython build"
-    else:
-        assert network_module._DATA_OFFSET is not None, "the layout probe failed on CPython"
+    """`_address` (the buffer protocol, ``ctypes.data`` where ctypes refuses it) must
+    agree with NumPy for every kind of array the fast path accepts: fresh, views at
+    an offset, slices of rows, read-only, both float dtypes and int32 labels, and
+    zero-length arrays."""
     base = np.arange(60, dtype=np.float64).reshape(12, 5)
     readonly = np.ones((3, 2), np.float32)
     readonly.flags.writeable = False
     arrays = [base, base[3:], base[5:7], base.astype(np.float32), readonly,
               np.arange(10, dtype=np.int32)[4:], np.empty((0, 5)), np.frombuffer(bytearray(64), np.float64)]
     for array in arrays:
-        assert network_module._address(array) == array.ctypes.data, (array.shape, array.dtype)
+        assert arrays_module._address(array) == array.ctypes.data, (array.shape, array.dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

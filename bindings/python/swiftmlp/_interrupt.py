@@ -1,0 +1,37 @@
+"""Ctrl-C during a long C call (smlp_train): a flag the epoch callback reads."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+
+class _Interrupts:
+    """Turns Ctrl-C during a C call into a flag, when this thread may do so.
+
+    In the main thread with Python's default SIGINT handler, the handler is replaced
+    for the duration of the call by one that only records the interrupt; the epoch
+    callback sees the flag and asks the library to stop. Elsewhere, a
+    KeyboardInterrupt raised inside the callback is caught there instead.
+    """
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous: Any = None
+
+    def __enter__(self) -> "_Interrupts":
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    self._previous = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, OSError):  # pragma: no cover - no signals here
+                self._previous = None
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
