@@ -353,39 +353,11 @@ extension Network {
             var report = EpochReport(
                 epoch: iteration, trainLoss: meanLoss, validationLoss: .nan,
                 validationAccuracy: .nan, learningRate: step.point.step)
-            var stopEarly = false
-            if let validation {
-                let result = try evaluateChecked(validation)
-                report.validationLoss = result.loss
-                report.validationAccuracy = result.accuracy
-                summary.finalValidationLoss = result.loss
-                // As in `trainLoop`: patience needs an improvement above minDelta; the
-                // best iteration is the lowest loss whatever minDelta says.
-                let first = summary.bestEpoch == 0
-                if first || result.loss < summary.bestValidationLoss - options.minDelta {
-                    epochsWithoutImprovement = 0
-                } else {
-                    epochsWithoutImprovement += 1
-                    stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
-                }
-                if first || result.loss < summary.bestValidationLoss {
-                    summary.bestEpoch = iteration
-                    summary.bestValidationLoss = result.loss
-                    if keepsBest { bestParameters.copy(from: parameters) }
-                }
-            } else {
-                summary.bestEpoch = iteration
-            }
-            if !onEpoch(report) {
-                summary.stoppedByCallback = true
-                summary.stopReason = .callback
-                break
-            }
-            if stopEarly {
-                summary.stoppedEarly = true
-                summary.stopReason = .earlyStopping
-                break
-            }
+            if try endOfEpoch(
+                iteration, report: &report, validation: validation, options: options, summary: &summary,
+                epochsWithoutImprovement: &epochsWithoutImprovement,
+                bestParameters: keepsBest ? bestParameters.bufferPointer : nil, onEpoch: onEpoch)
+            { break }
             if maxAbs(buffers.current.pointer, count: n) <= settings.toleranceGrad {
                 summary.stopReason = .gradientTolerance
                 break

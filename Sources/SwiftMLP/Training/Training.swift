@@ -289,40 +289,12 @@ extension Network {
             summary.epochsRun = epochIndex
             summary.finalTrainLoss = trainLoss
 
-            var stopEarly = false
             position.row = nil
-            if let validation {
-                let result = try evaluateChecked(validation)
-                report.validationLoss = result.loss
-                report.validationAccuracy = result.accuracy
-                summary.finalValidationLoss = result.loss
-                // Patience counts epochs that do not beat the best loss so far by more
-                // than minDelta; the best epoch is the lowest loss whatever minDelta says.
-                let first = summary.bestEpoch == 0
-                if first || result.loss < summary.bestValidationLoss - options.minDelta {
-                    epochsWithoutImprovement = 0
-                } else {
-                    epochsWithoutImprovement += 1
-                    stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
-                }
-                if first || result.loss < summary.bestValidationLoss {
-                    summary.bestEpoch = epochIndex
-                    summary.bestValidationLoss = result.loss
-                    if keepsBest { bestParameters.copy(from: parameters) }
-                }
-            } else {
-                summary.bestEpoch = epochIndex
-            }
-            if !onEpoch(report) {
-                summary.stoppedByCallback = true
-                summary.stopReason = .callback
-                break
-            }
-            if stopEarly {
-                summary.stoppedEarly = true
-                summary.stopReason = .earlyStopping
-                break
-            }
+            if try endOfEpoch(
+                epochIndex, report: &report, validation: validation, options: options, summary: &summary,
+                epochsWithoutImprovement: &epochsWithoutImprovement,
+                bestParameters: keepsBest ? bestParameters.bufferPointer : nil, onEpoch: onEpoch)
+            { break }
         }
         summary.functionEvaluations = summary.iterations
         if keepsBest {
@@ -330,6 +302,51 @@ extension Network {
         }
         workspaceRows = 0   // the workspace no longer matches the final parameters
         return summary
+    }
+
+    /// The end of an epoch (or an L-BFGS iteration), the same for both methods: the
+    /// validation loss, the best epoch (the lowest loss, whatever minDelta says) and its
+    /// parameters, patience (an improvement must beat the best by more than minDelta),
+    /// the callback. Returns whether training stops here; `summary` says why.
+    func endOfEpoch(
+        _ index: Int, report: inout EpochReport, validation: Dataset<Scalar>?, options: TrainingOptions,
+        summary: inout TrainingSummary, epochsWithoutImprovement: inout Int,
+        bestParameters: UnsafeMutableBufferPointer<Scalar>?, onEpoch: (EpochReport) -> Bool
+    ) throws(MLPError) -> Bool {
+        var stopEarly = false
+        if let validation {
+            let result = try evaluateChecked(validation)
+            report.validationLoss = result.loss
+            report.validationAccuracy = result.accuracy
+            summary.finalValidationLoss = result.loss
+            let first = summary.bestEpoch == 0
+            if first || result.loss < summary.bestValidationLoss - options.minDelta {
+                epochsWithoutImprovement = 0
+            } else {
+                epochsWithoutImprovement += 1
+                stopEarly = options.patience > 0 && epochsWithoutImprovement >= options.patience
+            }
+            if first || result.loss < summary.bestValidationLoss {
+                summary.bestEpoch = index
+                summary.bestValidationLoss = result.loss
+                if let best = bestParameters, let base = best.baseAddress {
+                    base.update(from: parameters.pointer, count: best.count)
+                }
+            }
+        } else {
+            summary.bestEpoch = index
+        }
+        if !onEpoch(report) {
+            summary.stoppedByCallback = true
+            summary.stopReason = .callback
+            return true
+        }
+        if stopEarly {
+            summary.stoppedEarly = true
+            summary.stopReason = .earlyStopping
+            return true
+        }
+        return false
     }
 
     /// Mean per-sample loss and accuracy on `data`, in chunks through the training
