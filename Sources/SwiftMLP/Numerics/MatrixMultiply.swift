@@ -17,27 +17,6 @@ func productGoesToBLAS(m: Int, n: Int, k: Int) -> Bool {
     m > smallProductLimit || n > smallProductLimit || k > smallProductLimit || m * n * k > smallProductLimit
 }
 
-/// The learning rate and weight decay of a plain-SGD update, and the one expression
-/// every plain-SGD path evaluates per parameter.
-struct PlainSGDRate<Scalar: MLPScalar> {
-    let learningRate: Scalar
-    let weightDecay: Scalar
-    /// 1 - lr wd, the factor BLAS keeps of each parameter (its beta).
-    let retained: Scalar
-
-    init(learningRate: Scalar, weightDecay: Scalar) {
-        self.learningRate = learningRate
-        self.weightDecay = weightDecay
-        retained = 1 - learningRate * weightDecay
-    }
-
-    /// p - lr (g + wd p); p - lr g without decay.
-    @inline(__always)
-    func updated(_ p: Scalar, gradient g: Scalar) -> Scalar {
-        weightDecay == 0 ? p - learningRate * g : p - learningRate * (g + weightDecay * p)
-    }
-}
-
 /// Row-major C = op(A) · op(B), with op(A) m x k and op(B) k x n (beta = 0).
 /// The transposes used by the passes: NN (forward), TN (weight gradient), NT (input
 /// gradient).

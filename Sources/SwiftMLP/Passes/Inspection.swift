@@ -1,6 +1,5 @@
-// Looking inside a gradient computation: the cached Z, A and dZ of every layer, a
-// finite-difference gradient check in Float64, and applying a gradient computed
-// elsewhere (data-parallel training sums shard gradients outside the library).
+// Looking inside a gradient computation: the cached Z, A and dZ of every layer and a
+// finite-difference gradient check in Float64.
 
 /// Which cached matrix of a layer. Raw values: `smlp_cache_kind`.
 public enum CacheKind: UInt8, Sendable, Equatable, CaseIterable {
@@ -119,42 +118,5 @@ extension Network {
         }
         workspaceRows = 0
         return errors
-    }
-
-    /// Applies the optimizer to `scale * gradient` (parameter layout), with clipping,
-    /// schedule and state, as `step` would. The gradient view then holds the scaled
-    /// gradient, except with plain SGD, which uses the buffer as scratch (its
-    /// contents are then unspecified, as after a plain-SGD `step`). Throws
-    /// `nonFinite` (nothing changed) for a non-finite entry, and as `step` for an
-    /// update that overflows; `invalidArgument` for iRPROP+, which needs each step's loss.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public func applyGradients(_ gradient: UnsafeBufferPointer<Scalar>, scale: Double = 1) throws(MLPError) {
-        guard gradient.count == parameterCount, let source = gradient.baseAddress else {
-            throw MLPError(.shapeMismatch, "got \(gradient.count) gradient values, but the model has \(parameterCount) parameters")
-        }
-        guard scale.isFinite else {
-            throw MLPError(.invalidArgument, "scale is \(scale.messageText); it must be finite")
-        }
-        if optimizer.configuration.kind == .rprop && optimizer.configuration.rpropVariant == .plus {
-            throw MLPError(.invalidArgument,
-                "iRPROP+ compares the loss of each step with the previous one, and a gradient applied alone has no loss; use step or train, or iRPROP-")
-        }
-        let factor = Scalar(scale)
-        var squaredNorm = 0.0
-        for index in 0..<parameterCount {
-            let value = source[index] * factor
-            guard value.isFinite else {
-                throw MLPError(.nonFinite, "gradient[\(index)] * scale is \(value.messageText); nothing was updated")
-            }
-            let wide = Double(value)
-            squaredNorm += wide * wide
-        }
-        guard squaredNorm.isFinite else {
-            throw MLPError(.nonFinite, "the gradient's norm overflows; nothing was updated")
-        }
-        let destination = self.gradient.pointer
-        for index in 0..<parameterCount { destination[index] = source[index] * factor }
-        try applyGradient(squaredNorm: squaredNorm)
     }
 }

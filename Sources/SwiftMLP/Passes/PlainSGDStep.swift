@@ -10,6 +10,27 @@
 // and the fused product updates the copy. One pass then checks every new value, and
 // the two buffers trade places only when all are finite.
 
+/// The learning rate and weight decay of a plain-SGD update, and the one expression
+/// every plain-SGD path evaluates per parameter.
+struct PlainSGDRate<Scalar: MLPScalar> {
+    let learningRate: Scalar
+    let weightDecay: Scalar
+    /// 1 - lr wd, the factor BLAS keeps of each parameter (its beta).
+    let retained: Scalar
+
+    init(learningRate: Scalar, weightDecay: Scalar) {
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        retained = 1 - learningRate * weightDecay
+    }
+
+    /// p - lr (g + wd p); p - lr g without decay.
+    @inline(__always)
+    func updated(_ p: Scalar, gradient g: Scalar) -> Scalar {
+        weightDecay == 0 ? p - learningRate * g : p - learningRate * (g + weightDecay * p)
+    }
+}
+
 extension Network {
     /// Where one plain-SGD step writes, and at which rates.
     struct PlainSGDDestination {

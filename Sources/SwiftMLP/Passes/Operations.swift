@@ -1,0 +1,201 @@
+// The three operations built on the passes (Backpropagation.swift): predict,
+// gradients and step, for a batch in caller memory; and conveniences for Swift
+// callers that allocate their results.
+
+extension Network {
+    /// Network outputs for `rows` samples.
+    /// - Parameters:
+    ///   - inputs: rows x inputCount.
+    ///   - outputs: rows x outputCount; must not overlap `inputs`.
+    /// - Throws: `shapeMismatch`, `outOfMemory`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func predict(
+        _ inputs: UnsafeBufferPointer<Scalar>, rows: Int, into outputs: UnsafeMutableBufferPointer<Scalar>
+    ) throws(MLPError) {
+        try checkBatch(inputs: inputs, rows: rows, targets: nil, targetCount: 0)
+        let (expectedOutputs, overflow) = rows.multipliedReportingOverflow(by: outputCount)
+        guard !overflow, outputs.count == expectedOutputs, let output = outputs.baseAddress else {
+            throw MLPError(.shapeMismatch,
+                "outputs hold \(outputs.count) values, but \(rows) rows of \(outputCount) outputs need \(rows &* outputCount)")
+        }
+        let input = inputs.baseAddress.unsafelyUnwrapped
+        try checkFiniteInputs(input, rows: rows)
+        // Take a free slot: concurrent predictions never write the same memory. Past
+        // `inferenceSlotCount` concurrent calls, a call gets scratch of its own.
+        for slot in inferenceSlots where slot.claim() {
+            defer { slot.release() }
+            try slot.workspace.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
+            forwardInference(input: input, rows: rows, output: output, scratch: slot.workspace)
+            return
+        }
+        var privateScratch = InferenceWorkspace<Scalar>()
+        try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
+        forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
+    }
+
+    /// Throws `nonFinite` naming the first NaN or infinity in rows x inputCount
+    /// inputs. One cheap pass (a compare per input, against inputCount multiply-adds
+    /// per input in the first layer alone); needed because relu maps NaN to 0, so a
+    /// bad input need not show in the outputs.
+    func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
+        if Scalar.allFinite(input, count: rows * inputCount) { return }
+        if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
+            throw MLPError(.nonFinite, location)
+        }
+    }
+
+    /// The inputs the first layer sees: `raw` itself, or its standardised copy in
+    /// `scratch` (rows x inputCount) when the model has a scaler.
+    @inline(__always)
+    func firstLayerInput(
+        _ raw: UnsafePointer<Scalar>, rows: Int, scratch: UnsafeMutablePointer<Scalar>
+    ) -> UnsafePointer<Scalar> {
+        switch scalerCoefficients {
+        case .none:
+            return raw
+        case .some(let coefficients):
+            coefficients.standardize(raw, into: scratch, rows: rows, columns: inputCount)
+            return UnsafePointer(scratch)
+        }
+    }
+
+    /// The forward pass for inference: ping-pongs between two scratch buffers and
+    /// writes the last layer straight into `output`, activating in place.
+    func forwardInference(
+        input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
+        scratch: borrowing InferenceWorkspace<Scalar>
+    ) {
+        var current = firstLayerInput(input, rows: rows, scratch: scratch.scaledInputs)
+        let last = layout.layers.count - 1
+        for l in 0...last {
+            let target = l == last ? output : scratch.buffer(l & 1)
+            forwardDense(layer: l, input: current, rows: rows, product: target, z: nil, a: target)
+            current = UnsafePointer(target)
+        }
+    }
+
+    /// Loss and gradient of one batch, without changing the parameters. The gradient
+    /// is then in `gradientView`, and every layer's Z, A and dZ in the workspace.
+    /// - Parameters:
+    ///   - inputs: rows x inputCount.
+    ///   - targets: rows x outputCount dense targets, or rows labels.
+    ///   - targetCount: the number of scalars (or labels) `targets` points to.
+    /// - Throws: `shapeMismatch`, `invalidArgument` (labels), `outOfMemory`,
+    ///   `nonFinite` (loss or gradient not finite).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @discardableResult
+    public func gradients(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> Double {
+        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        guard loss.isFinite, gradientSummary(needsNorm: false).isFinite else {
+            throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
+        }
+        return loss
+    }
+
+    /// Shared by `gradients` and `step`: checks, reserves, forward, backward. Returns
+    /// the loss; the gradient is in `gradient`.
+    @inline(__always)
+    func lossAndGradient(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> Double {
+        let input = try checkedForward(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        return backwardTraining(inputs: input, targets: targets, rows: rows)
+    }
+
+    /// The start of every training pass: checks the batch, makes room in the
+    /// workspace and runs the forward pass. Returns the inputs the first layer saw
+    /// (X, or its standardised copy).
+    @inline(__always)
+    func checkedForward(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> UnsafePointer<Scalar> {
+        try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
+        try workspace.reserve(rows: rows, layout: layout)
+        let input = firstLayerInput(
+            inputs.baseAddress.unsafelyUnwrapped, rows: rows, scratch: workspace.scaledInputs)
+        forwardTraining(inputs: input, rows: rows)
+        workspaceRows = rows
+        return input
+    }
+
+    /// One optimizer step on one batch. Returns the loss before the update.
+    /// If the loss or the gradient is not finite, throws `nonFinite` and changes
+    /// neither the parameters nor the optimizer state.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @discardableResult
+    public func step(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+    ) throws(MLPError) -> Double {
+        let needsNorm = optimizer.configuration.clipNorm > 0
+        if optimizer.updatesOutOfPlace && !needsNorm {
+            return try plainSGDStep(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        }
+        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        let squaredNorm = gradientSummary(needsNorm: needsNorm)
+        guard loss.isFinite, squaredNorm.isFinite else {
+            throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
+        }
+        try applyGradient(squaredNorm: squaredNorm, loss: loss)
+        return loss
+    }
+}
+
+// MARK: Conveniences for Swift callers (these allocate their results).
+
+extension Network {
+    /// Outputs for `inputs` (rows x inputCount, row-major), as a new array.
+    public func predict(_ inputs: [Scalar]) throws(MLPError) -> [Scalar] {
+        guard inputCount > 0, inputs.count % inputCount == 0 else {
+            throw MLPError(.shapeMismatch,
+                "\(inputs.count) inputs are not whole rows of \(inputCount)")
+        }
+        let rows = inputs.count / inputCount
+        var outputs = [Scalar](repeating: 0, count: rows * outputCount)
+        var failure: MLPError? = nil
+        inputs.withUnsafeBufferPointer { input in
+            outputs.withUnsafeMutableBufferPointer { output in
+                do throws(MLPError) { try predict(input, rows: rows, into: output) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return outputs
+    }
+
+    /// One step on dense targets (rows x outputCount). Returns the loss before it.
+    @discardableResult
+    public func step(inputs: [Scalar], targets: [Scalar]) throws(MLPError) -> Double {
+        try withBatch(inputs: inputs, targets: targets) { (x, y, rows) throws(MLPError) in
+            try step(inputs: x, targets: .dense(y.baseAddress.unsafelyUnwrapped), targetCount: y.count, rows: rows)
+        }
+    }
+
+    /// Loss and gradient on dense targets; the gradient is returned as a new array.
+    public func gradients(inputs: [Scalar], targets: [Scalar]) throws(MLPError) -> (loss: Double, gradient: [Scalar]) {
+        let loss = try withBatch(inputs: inputs, targets: targets) { (x, y, rows) throws(MLPError) in
+            try gradients(inputs: x, targets: .dense(y.baseAddress.unsafelyUnwrapped), targetCount: y.count, rows: rows)
+        }
+        return (loss, Array(gradientView))
+    }
+
+    private func withBatch(
+        inputs: [Scalar], targets: [Scalar],
+        _ body: (UnsafeBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>, Int) throws(MLPError) -> Double
+    ) throws(MLPError) -> Double {
+        guard inputCount > 0, inputs.count % inputCount == 0, !targets.isEmpty else {
+            throw MLPError(.shapeMismatch, "\(inputs.count) inputs are not whole rows of \(inputCount)")
+        }
+        let rows = inputs.count / inputCount
+        var result: Result<Double, MLPError> = .success(0)
+        inputs.withUnsafeBufferPointer { x in
+            targets.withUnsafeBufferPointer { y in
+                do throws(MLPError) { result = .success(try body(x, y, rows)) } catch { result = .failure(error) }
+            }
+        }
+        return try result.get()
+    }
+}
