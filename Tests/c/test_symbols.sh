@@ -64,7 +64,7 @@ check "$([[ -e $PREFIX/lib/libswiftmlp.so.0 ]] && echo 1 || echo 0)" "lib/libswi
 check "$([[ $(readlink -f "$LIB") == $(readlink -f "$PREFIX/lib/libswiftmlp.so.0") ]] && echo 1 || echo 0)" \
     "libswiftmlp.so and libswiftmlp.so.0 are the same file"
 
-# The Embedded Swift build (make test-embedded sets SWIFTMLP_EMBEDDED=1; docs/embedded.md)
+# The Embedded Swift build (make test-c sets SWIFTMLP_EMBEDDED=1: the shipped build; docs/embedded.md)
 # is the size of a C library and needs nothing beyond libc, libm and OpenBLAS.
 if [[ ${SWIFTMLP_EMBEDDED:-0} == 1 ]]; then
     real=$(readlink -f "$LIB")

@@ -6,7 +6,7 @@
 # messages as text); the two traces must be identical. Both at one BLAS thread (the
 # header: results can differ in the last bits across thread counts) and at two.
 #
-#   CC=cc Tests/embedded/compare.sh ORDINARY_PREFIX EMBEDDED_PREFIX   (make test-embedded)
+#   CC=cc Tests/embedded/compare.sh ORDINARY_PREFIX EMBEDDED_PREFIX   (make test-same-bits)
 #
 # Prints one line per failed check and then "N passed, N failed".
 set -euo pipefail

@@ -9,8 +9,8 @@
 #
 # The binaries go to build/hardening/ (valgrind.sh runs two of them too). Each prints
 # "N passed, N failed"; this script sums them and prints the total last.
-# HARDENING_LIBDIR tests another build (make hardening-embedded: build/embedded, the
-# binaries then in build/hardening-embedded).
+# HARDENING_LIBDIR tests another build (e.g. build/swiftpm; the binaries then go to
+# build/hardening-swiftpm).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

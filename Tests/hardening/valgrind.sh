@@ -36,8 +36,8 @@
 #
 # Environment: VALGRIND_TIMEOUT (seconds per program, default 900), VALGRIND_ONLY=name
 # (run one program); VALGRIND_LIBRARY, VALGRIND_UNSTRIPPED and VALGRIND_OUT check another
-# build (make valgrind-embedded: build/embedded/libswiftmlp.so.0, its twin in
-# build/embedded/obj, output in build/valgrind-embedded). Prints one line per program
+# build (make valgrind passes the shipped library's unstripped twin,
+# build/embedded/obj). Prints one line per program
 # and "N passed, N failed" last.
 set -uo pipefail
 
