@@ -149,7 +149,7 @@ public final class Network<Scalar: MLPScalar> {
             throw MLPError(.nonFinite, "parameter \(index) is \(values[index].messageText); parameters must be finite")
         }
         if let source = values.baseAddress, parameterCount > 0 {
-            parameters.pointer.update(from: source, count: parameterCount)
+            copyScalars(parameters.pointer, from: source, count: parameterCount)
         }
     }
 

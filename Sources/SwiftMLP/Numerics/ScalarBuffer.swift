@@ -83,10 +83,20 @@ struct ScalarBuffer<Scalar: MLPScalar>: ~Copyable {
 
     func copy(from source: borrowing ScalarBuffer<Scalar>) {
         precondition(source.count == count)
-        if count > 0 { pointer.update(from: source.pointer, count: count) }
+        if count > 0 { copyScalars(pointer, from: source.pointer, count: count) }
     }
 
     deinit {
         if let allocation { free(allocation) }
     }
+}
+
+/// Copies `count` scalars (the ranges may overlap) with one memmove. Not
+/// `UnsafeMutablePointer.update(from:count:)`: Embedded Swift compiles that to a loop
+/// with an outlined assignment per element, several times slower on a weight matrix.
+@inline(__always)
+func copyScalars<Scalar: MLPScalar>(
+    _ destination: UnsafeMutablePointer<Scalar>, from source: UnsafePointer<Scalar>, count: Int
+) {
+    UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<Scalar>.stride)
 }

@@ -71,7 +71,7 @@ extension Network {
         }
         // W_l' = W_l - lr (A_{l-1}^T dZ_l + wd W_l), in the destination.
         let newWeights = sgdStep.newParameters + shape.weightOffset
-        newWeights.update(from: parameters.address(shape.weightOffset), count: shape.fanIn * shape.fanOut)
+        copyScalars(newWeights, from: parameters.address(shape.weightOffset), count: shape.fanIn * shape.fanOut)
         multiply(
             transposeA: true, transposeB: false, m: shape.fanIn, n: shape.fanOut, k: rows,
             a: layerInput, lda: shape.fanIn, b: dz, ldb: shape.fanOut,

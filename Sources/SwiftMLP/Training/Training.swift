@@ -253,10 +253,10 @@ extension Network {
                 if options.shuffle {
                     for r in 0..<count {
                         let source = order[start + r]
-                        (batchInputs.pointer + r * inputCount).update(from: x + source * inputCount, count: inputCount)
+                        copyScalars(batchInputs.pointer + r * inputCount, from: x + source * inputCount, count: inputCount)
                         switch data.targets {
                         case .dense(let y):
-                            (batchTargets.pointer + r * outputCount).update(from: y + source * outputCount, count: outputCount)
+                            copyScalars(batchTargets.pointer + r * outputCount, from: y + source * outputCount, count: outputCount)
                         case .labels(let labels):
                             batchLabels.base[r] = labels[source]
                         }
@@ -330,7 +330,7 @@ extension Network {
                 summary.bestEpoch = index
                 summary.bestValidationLoss = result.loss
                 if let best = bestParameters, let base = best.baseAddress {
-                    base.update(from: parameters.pointer, count: best.count)
+                    copyScalars(base, from: parameters.pointer, count: best.count)
                 }
             }
         } else {
