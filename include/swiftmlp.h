@@ -860,9 +860,9 @@ smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefi
 /* ---- Data files --------------------------------------------------------------------- */
 
 /* A data set whose memory the library owns, made by smlp_data_load_fann and released
- * with smlp_data_free. Its data member is an ordinary smlp_dataset (dense targets y,
- * labels NULL) that can be passed as it is to smlp_train, smlp_evaluate, smlp_step
- * and the others: &owned->data. Its x and y may be read and written (as float or
+ * with smlp_data_free. Its data member is an ordinary smlp_dataset, with dense
+ * targets y and labels NULL, that can be passed as it is to smlp_train,
+ * smlp_evaluate, smlp_step and the others: &owned->data. Its x and y may be read and written (as float or
  * double, per data.dtype) but not freed or resized. */
 typedef struct smlp_owned_dataset {
     smlp_dataset data;
