@@ -110,11 +110,18 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
             "no packed shift found: the loop of exponentiateNonPositive runs one element at a time"
         # relu: a packed max(x, 0). (One vectorised relu loop on the path satisfies
         # this; the check below catches the branch form in any copy.)
-        # The logistic (z >= 0 ? 1 : e) / (1 + e) is the only packed division on
-        # these paths: without it the sigmoid runs one element at a time.
+        # The logistic (z >= 0 ? 1 : e) / (1 + e) is a packed division: without it
+        # the sigmoid runs one element at a time.
         divisions=$(grep -cE "v?divp[sd][[:space:]]+.*%[xyz]mm" "$code" || true)
         check "$((divisions > 0 ? 1 : 0))" "the sigmoid on the path of $what is vectorised (a packed division)" \
             "no packed division found: the bias + sigmoid loop runs one element at a time"
+        # tanh (VectorHyperbolicTangent.swift) is one more packed division,
+        # -m / (2 + m), and no call of the C library's tanhf/tanh is left.
+        check "$((divisions >= 2 ? 1 : 0))" "the tanh on the path of $what is vectorised (a second packed division)" \
+            "$divisions packed division(s) found: the bias + tanh loop runs one element at a time"
+        calls=$(grep -cE "call[[:space:]]+[0-9a-f]+ <tanh" "$code" || true)
+        check "$((calls == 0 ? 1 : 0))" "no call of the C library's tanh on the path of $what" \
+            "$calls calls of tanhf/tanh: the tanh layers evaluate one element at a time"
         relu=$(count_relu_max "$code")
         check "$((relu > 0 ? 1 : 0))" "the relu on the path of $what is vectorised (packed max with 0)" \
             "no packed max(x, 0) found"

@@ -27,8 +27,6 @@ public protocol MLPScalar: BinaryFloatingPoint, Sendable, CustomStringConvertibl
     static func logarithm(_ x: Self) -> Self
     /// log(1 + x), accurate for small x.
     static func logOnePlus(_ x: Self) -> Self
-    /// tanh(x).
-    static func hyperbolicTangent(_ x: Self) -> Self
     /// The unsigned integer as wide as the type, for `nonFiniteBits` (and the
     /// exponent-field arithmetic of `exponentialOfNonPositive`).
     associatedtype NonFiniteBits: FixedWidthInteger & UnsignedInteger
@@ -83,7 +81,6 @@ extension Float: MLPScalar {
     @inline(__always) public static func exponential(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func logarithm(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func logOnePlus(_ x: Float) -> Float { log1pf(x) }
-    @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) public static func nonFiniteBits(_ x: Float) -> UInt32 {
         (x.bitPattern & 0x7F80_0000) &+ 0x0080_0000
     }
@@ -106,7 +103,6 @@ extension Double: MLPScalar {
     @inline(__always) public static func exponential(_ x: Double) -> Double { exp(x) }
     @inline(__always) public static func logarithm(_ x: Double) -> Double { log(x) }
     @inline(__always) public static func logOnePlus(_ x: Double) -> Double { log1p(x) }
-    @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
     @inline(__always) public static func nonFiniteBits(_ x: Double) -> UInt64 {
         (x.bitPattern & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000
     }

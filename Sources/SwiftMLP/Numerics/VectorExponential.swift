@@ -1,6 +1,7 @@
-// e^x for x <= 0, vectorised: the exponentials of softmax (logits minus the row
-// maximum), which the C library's expf/exp evaluate one call at a time, and the
-// sigmoid layers' e^-|z| (Activation.swift). docs/performance.md (entry 15 and the
+// e^x and e^x - 1 for x <= 0, vectorised: the exponentials of softmax (logits minus
+// the row maximum), which the C library's expf/exp evaluate one call at a time, the
+// sigmoid layers' e^-|z| (Activation.swift) and tanh's e^-2|z| - 1
+// (VectorHyperbolicTangent.swift). docs/performance.md (entry 15 and the
 // small-networks section) has what it bought and what was tried.
 //
 // One algorithm for Float and Double (Cody-Waite range reduction and a Taylor
@@ -21,6 +22,9 @@
 //   e^x = (e^r 2^(n+m)) 2^-m        two exact power-of-two factors (m = p + 2) so
 //                                   that results in the subnormal range round once,
 //                                   as the C library's do
+//   e^x - 1 = 2^n (e^r - 1) + (2^n - 1)
+//                                   with e^r - 1 = r (1 + r/2 + ...), which keeps
+//                                   its relative accuracy as x goes to 0
 //
 // Below x_min = (minExponent - m) ln2 the result is 0, in every rounding mode (x is
 // clamped there for the arithmetic, and the last factor is 0 instead of 2^-m:
@@ -43,27 +47,73 @@ extension MLPScalar {
     static func exponentialOfNonPositive(_ input: Self) -> Self {
         let p = significandBitCount
         let m = p + 2
-        // ln 2 to about two Doubles' worth, so that the split is exact well beyond
-        // Double precision.
-        let ln2First = 0.6931471805599453, ln2Second = 2.3190468138462996e-17
+        let lowestInput = Self(Double(Int(leastNormalMagnitude.exponent) - m) * ln2First)
+        // The comparison is false for NaN, which passes through.
+        let x = input < lowestInput ? lowestInput : input
+        let (r, n) = reducedExponent(x)
+        let polynomial = exponentialQuotient(r) * r + 1
+        // Below the range the second factor is 0 instead of 2^-m, so the product is
+        // exactly 0 in every rounding mode. Selecting between two constants (not
+        // the result) keeps it a select, so the loop vectorises
+        // (Tests/c/test_vectorised.sh checks the release build).
+        let twoToMinusM = Self(sign: .plus, exponent: Exponent(-m), significand: 1)
+        let scaleDown = input < lowestInput ? 0 : twoToMinusM
+        return (polynomial * powerOfTwo(n, plus: m)) * scaleDown
+    }
+
+    /// e^x - 1 for x <= 0 or NaN, accurate near 0 (where 1 is most of e^x), within
+    /// 2 ulp: 2^n (e^r - 1) + (2^n - 1) from the same reduction, with e^r - 1 as
+    /// r times the Taylor quotient. Below -(p + 3) ln 2 the result rounds to -1, so
+    /// x is clamped there (2^n stays normal, 2^n - 1 exact or -1).
+    @inline(__always)
+    static func exponentialMinusOneOfNonPositive(_ input: Self) -> Self {
+        let lowestInput = Self(Double(-(significandBitCount + 3)) * ln2First)
+        let x = input < lowestInput ? lowestInput : input
+        let (r, n) = reducedExponent(x)
+        let scale = powerOfTwo(n, plus: 0)
+        return scale * (exponentialQuotient(r) * r) + (scale - 1)
+    }
+
+    /// values[i] = e^values[i] for i < count, each value <= 0 or NaN.
+    @inline(__always)
+    static func exponentiateNonPositive(_ values: UnsafeMutablePointer<Self>, count: Int) {
+        for index in 0..<count { values[index] = exponentialOfNonPositive(values[index]) }
+    }
+
+    // MARK: The shared steps
+
+    /// ln 2 to about two Doubles' worth, so that the split into `ln2High` and
+    /// `ln2Low` is exact well beyond Double precision.
+    @inline(__always) static var ln2First: Double { 0.6931471805599453 }
+    @inline(__always) static var ln2Second: Double { 2.3190468138462996e-17 }
+
+    /// x = n ln 2 + r with |r| <= ~0.35: r, and n as `x log2 e + shifter` (n in the
+    /// low bits of the sum, for `powerOfTwo`). For x >= -2^11 ln 2 or so.
+    @inline(__always)
+    static func reducedExponent(_ x: Self) -> (remainder: Self, shiftedN: Self) {
+        let p = significandBitCount
         let highScale = Double(1 << (p - 11))
         let ln2HighDouble = (ln2First * highScale).rounded() / highScale
         let ln2High = Self(ln2HighDouble)
         let ln2Low = Self((ln2First - ln2HighDouble) + ln2Second)
-        let shifter = Self(1.5) * Self(sign: .plus, exponent: Exponent(p), significand: 1)
-        let lowestInput = Self(Double(Int(leastNormalMagnitude.exponent) - m) * ln2First)
-        let exponentBias = (1 << (exponentBitCount - 1)) - 1
-
-        // The comparison is false for NaN, which passes through.
-        let x = input < lowestInput ? lowestInput : input
         let shifted = x * Self(1.4426950408889634) + shifter
         let n = shifted - shifter
-        let r = (x - n * ln2High) - n * ln2Low
-        // Taylor coefficients 1/k!, Horner from the highest degree: 13 for Double,
-        // 7 for Float (the first omitted term, 0.35^(d+1)/(d+1)!, is below
-        // 2^-(p+2): 4.8e-18 and 5.6e-9). The branch is on a constant of the type.
+        return ((x - n * ln2High) - n * ln2Low, shifted)
+    }
+
+    /// 1.5 * 2^p: adding it rounds to an integer and leaves that integer in the low
+    /// bits of the sum.
+    @inline(__always) static var shifter: Self {
+        Self(1.5) * Self(sign: .plus, exponent: Exponent(significandBitCount), significand: 1)
+    }
+
+    /// (e^r - 1) / r = sum_{k<=d} r^(k-1) / k!, Horner from the highest degree: d = 13
+    /// for Double, 7 for Float (the first omitted term, 0.35^(d+1)/(d+1)!, is below
+    /// 2^-(p+2): 4.8e-18 and 5.6e-9). The branch is on a constant of the type.
+    @inline(__always)
+    static func exponentialQuotient(_ r: Self) -> Self {
         var polynomial: Self
-        if p > 23 {
+        if significandBitCount > 23 {
             polynomial = Self(1.0 / 6227020800.0)
             polynomial = polynomial * r + Self(1.0 / 479001600.0)
             polynomial = polynomial * r + Self(1.0 / 39916800.0)
@@ -79,25 +129,17 @@ extension MLPScalar {
         polynomial = polynomial * r + Self(1.0 / 24.0)
         polynomial = polynomial * r + Self(1.0 / 6.0)
         polynomial = polynomial * r + Self(0.5)
-        polynomial = polynomial * r + 1
-        polynomial = polynomial * r + 1
-        // n as an integer: the low bits of `shifted` minus those of the shifter
-        // (wrapping, as n <= 0), moved into the exponent field of 2^(n+m).
-        let nBits = unsafeBitCast(shifted, to: NonFiniteBits.self) &- unsafeBitCast(shifter, to: NonFiniteBits.self)
-        let scaleUp = unsafeBitCast(
-            (nBits &+ NonFiniteBits(m + exponentBias)) &<< NonFiniteBits(p), to: Self.self)
-        // Below the range the second factor is 0 instead of 2^-m, so the product is
-        // exactly 0 in every rounding mode. Selecting between two constants (not
-        // the result) keeps it a select, so the loop vectorises
-        // (Tests/c/test_vectorised.sh checks the release build).
-        let twoToMinusM = Self(sign: .plus, exponent: Exponent(-m), significand: 1)
-        let scaleDown = input < lowestInput ? 0 : twoToMinusM
-        return (polynomial * scaleUp) * scaleDown
+        return polynomial * r + 1
     }
 
-    /// values[i] = e^values[i] for i < count, each value <= 0 or NaN.
+    /// 2^(n + offset), n from `reducedExponent` (n <= 0; n + offset within the
+    /// normal exponents): the low bits of `shiftedN` minus those of the shifter
+    /// (wrapping, as n <= 0), moved into the exponent field.
     @inline(__always)
-    static func exponentiateNonPositive(_ values: UnsafeMutablePointer<Self>, count: Int) {
-        for index in 0..<count { values[index] = exponentialOfNonPositive(values[index]) }
+    static func powerOfTwo(_ shiftedN: Self, plus offset: Int) -> Self {
+        let exponentBias = (1 << (exponentBitCount - 1)) - 1
+        let nBits = unsafeBitCast(shiftedN, to: NonFiniteBits.self) &- unsafeBitCast(shifter, to: NonFiniteBits.self)
+        return unsafeBitCast(
+            (nBits &+ NonFiniteBits(offset + exponentBias)) &<< NonFiniteBits(significandBitCount), to: Self.self)
     }
 }
