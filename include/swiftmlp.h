@@ -845,8 +845,12 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * (float or double); one sample: n_inputs in, n_outputs out, the scaler included.
  * The output is close to smlp_predict's (within rounding: the sums run in a
  * different order than in BLAS). No BLAS, no allocation and
- * no dependency beyond <math.h>, for firmware and other places where no shared
- * library can go. It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
+ * no library beyond the C library's <math.h> (the file includes <float.h>,
+ * <stdint.h> and <string.h> too), for firmware and other places where no shared
+ * library can go. Sigmoid, tanh and softmax use the library's own branch-free
+ * exponential, so a C compiler vectorises their loops (except where float
+ * arithmetic is wider than its type, FLT_EVAL_METHOD != 0, as on x87: there the
+ * file calls expf/exp and tanhf/tanh). It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
  * as C++ (-Wall -Wextra), for every model. <prefix>_predict keeps
  * <PREFIX>_SCRATCH_SIZE values of T on the stack (2 x the widest layer, or 1 for a
  * single layer without scaler; the file's comment gives the bytes); where the stack

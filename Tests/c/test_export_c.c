@@ -1,7 +1,7 @@
 /*
  * test_export_c.c - smlp_export_c writes a standalone C99 file that compiles on its
  * own with `cc -std=c99 -Wall -Werror -c` (and with -Wextra -pedantic too), needs
- * nothing beyond <math.h>, and predicts what smlp_predict predicts, for float64 and
+ * no library beyond <math.h>, and predicts what smlp_predict predicts, for float64 and
  * float32 models, every activation, with and without an input scaler.
  *
  * For each model the test exports the file into a scratch folder, writes a tiny

@@ -1,5 +1,5 @@
 // Export to a standalone C99 source file: the weights as constant arrays and a
-// predict function with no BLAS, no allocation and nothing beyond <math.h>, for
+// predict function with no BLAS, no allocation and no library beyond <math.h>, for
 // firmware and other places where no shared library can go. It computes in the
 // model's own type (float or double) with the same formulas as the engine.
 
@@ -36,7 +36,7 @@ extension Network {
         out += " * \(prefix)_predict_scratch(x, out, scratch) with that many values of your own\n"
         out += " * (static, or one buffer per concurrent caller) instead.\n"
         out += " * C99 or C++, no allocation, no library beyond <math.h> (link with -lm). */\n"
-        out += "#include <math.h>\n\n"
+        out += "#include <float.h>\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
         out += "#define \(macro)_N_INPUTS \(inputCount)\n"
         out += "#define \(macro)_N_OUTPUTS \(outputCount)\n"
         out += "#define \(macro)_SCRATCH_SIZE \(scratchSize)\n\n"
@@ -62,7 +62,12 @@ extension Network {
             for value in scaler.standardDeviation { out += " " + literal(1 / value) + "," }
             out += " };\n\n"
         }
-        let exp = isFloat ? "expf" : "exp", tanh = isFloat ? "tanhf" : "tanh"
+        let activations = configuration.activations
+        out += elementaryFunctions(
+            prefix: prefix, literal: literal,
+            exponential: activations.contains(.sigmoid) || activations.contains(.softmax),
+            hyperbolicTangent: activations.contains(.tanh))
+        let exp = "\(prefix)_exp_nonpositive", tanh = "\(prefix)_tanh"
         func part(_ index: Int) -> String { index == 0 ? "scratch" : "(scratch + \(half))" }
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch) {\n"
         out += "    const \(type) *input = x;\n"
@@ -114,6 +119,85 @@ extension Network {
         out += "    \(type) scratch[\(macro)_SCRATCH_SIZE];\n"
         out += "    \(prefix)_predict_scratch(x, out, scratch);\n"
         out += "}\n"
+        return out
+    }
+
+    /// The library's vectorisable e^x (x <= 0) and tanh (VectorExponential.swift,
+    /// VectorHyperbolicTangent.swift) as C, with the constants of this type written
+    /// out, so that the compiler vectorises the activation loops as it does the
+    /// library's (the C library's expf/tanhf are one call an element). Where float
+    /// arithmetic runs wider than its type (FLT_EVAL_METHOD != 0: x87) the rounding
+    /// trick of the reduction does not hold, and the C library's functions stand in.
+    func elementaryFunctions(
+        prefix: String, literal: (Double) -> String, exponential: Bool, hyperbolicTangent: Bool
+    ) -> String {
+        guard exponential || hyperbolicTangent else { return "" }
+        let isFloat = Scalar.dtype == .float32
+        let type = isFloat ? "float" : "double", bits = isFloat ? "uint32_t" : "uint64_t"
+        let p = Scalar.significandBitCount, m = p + 2
+        let bias = (1 << (Scalar.exponentBitCount - 1)) - 1
+        let highScale = Double(1 << (p - 11))
+        let ln2High = (Scalar.ln2First * highScale).rounded() / highScale
+        let ln2Low = Double(Scalar((Scalar.ln2First - ln2High) + Scalar.ln2Second))
+        let shifter = Double(Scalar.shifter)
+        let lowestExp = Double(Scalar(Double(Int(Scalar.leastNormalMagnitude.exponent) - m) * Scalar.ln2First))
+        let lowestExpm1 = Double(Scalar(Double(-(p + 3)) * Scalar.ln2First))
+        let twoToMinusM = Double(Scalar(sign: .plus, exponent: Scalar.Exponent(-m), significand: 1))
+        // The Taylor quotient's coefficients 1/k!, from the highest degree (13 for
+        // Double, 7 for Float: exponentialQuotient) down to 1/2!, then 1.
+        let factorials = (isFloat ? [5040.0] : [6227020800.0, 479001600, 39916800, 3628800, 362880, 40320, 5040])
+            + [720, 120, 24, 6, 2]
+        let f = "\(prefix)_"
+        var out = "/* e^x for x <= 0 and tanh, as the library computes them (Cody-Waite reduction\n"
+        out += " * and a Taylor polynomial), branch-free so that the loops below vectorise. */\n"
+        out += "#if FLT_EVAL_METHOD == 0\n"
+        // x = n ln 2 + r: returns (e^r - 1) / r, with r and x log2 e + shifter (n in its
+        // low bits) through the pointers.
+        out += "static inline \(type) \(f)reduce(\(type) x, \(type) *r, \(type) *shifted) {\n"
+        out += "    \(type) n, q = \(literal(1 / factorials[0]));\n"
+        out += "    *shifted = x * \(literal(1.4426950408889634)) + \(literal(shifter));\n"
+        out += "    n = *shifted - \(literal(shifter));\n"
+        out += "    *r = (x - n * \(literal(ln2High))) - n * \(literal(ln2Low));\n"
+        for factorial in factorials.dropFirst() { out += "    q = q * *r + \(literal(1 / factorial));\n" }
+        out += "    return q * *r + \(literal(1));\n}\n"
+        // 2^(n + offset) from the shifted n.
+        out += "static inline \(type) \(f)power_of_two(\(type) shifted, int offset) {\n"
+        out += "    const \(type) shifter = \(literal(shifter));\n"
+        out += "    \(bits) n, s;\n    \(type) scale;\n"
+        out += "    memcpy(&n, &shifted, sizeof n);\n    memcpy(&s, &shifter, sizeof s);\n"
+        out += "    n = ((n - s) + (\(bits))(offset + \(bias))) << \(p);\n"
+        out += "    memcpy(&scale, &n, sizeof scale);\n    return scale;\n}\n"
+        // condition ? yes : no on the bits: a select in a branch would make GCC move
+        // the computation of `yes` into the branch, and a loop with a branch of
+        // floating-point arithmetic does not vectorise (-ftrapping-math).
+        out += "static inline \(type) \(f)select(int condition, \(type) yes, \(type) no) {\n"
+        out += "    \(bits) y, n, mask = (\(bits))0 - (\(bits))condition;\n"
+        out += "    memcpy(&y, &yes, sizeof y);\n    memcpy(&n, &no, sizeof n);\n"
+        out += "    y = (y & mask) | (n & ~mask);\n"
+        out += "    memcpy(&yes, &y, sizeof yes);\n    return yes;\n}\n"
+        // Below the range the arithmetic is meaningless (and -inf gives NaN); the
+        // select replaces it with the limit, as the library's clamp does.
+        if exponential {
+            out += "static inline \(type) \(f)exp_nonpositive(\(type) x) {\n"
+            out += "    \(type) r, shifted;\n    const \(type) q = \(f)reduce(x, &r, &shifted);\n"
+            out += "    return \(f)select(x < \(literal(lowestExp)), 0,\n"
+            out += "        ((q * r + 1) * \(f)power_of_two(shifted, \(m))) * \(literal(twoToMinusM)));\n}\n"
+        }
+        if hyperbolicTangent {
+            // tanh |z| = -m / (2 + m), m = e^(-2|z|) - 1; min(., 1) keeps NaN.
+            out += "static inline \(type) \(f)tanh(\(type) z) {\n"
+            out += "    const \(type) x = -2 * fabs\(isFloat ? "f" : "")(z);\n"
+            out += "    \(type) r, shifted, scale, m, t;\n"
+            out += "    const \(type) q = \(f)reduce(x, &r, &shifted);\n"
+            out += "    scale = \(f)power_of_two(shifted, 0);\n"
+            out += "    m = \(f)select(x < \(literal(lowestExpm1)), -1, scale * (q * r) + (scale - 1));\n"
+            out += "    t = -m / (2 + m);\n"
+            out += "    return copysign\(isFloat ? "f" : "")(t > 1 ? 1 : t, z);\n}\n"
+        }
+        out += "#else\n"
+        if exponential { out += "#define \(f)exp_nonpositive exp\(isFloat ? "f" : "")\n" }
+        if hyperbolicTangent { out += "#define \(f)tanh tanh\(isFloat ? "f" : "")\n" }
+        out += "#endif\n\n"
         return out
     }
 
