@@ -48,7 +48,7 @@ SWIFT_SOURCES := $(shell find Sources -name '*.swift' -o -name '*.modulemap' -o 
                  include/swiftmlp.h Package.swift build-support/libswiftmlp.map
 
 .PHONY: all bootstrap bootstrap-test library library-swiftpm embedded install install-swiftpm uninstall \
-        wheel deb dist demo examples test test-warnings test-swift test-c test-same-bits test-install \
+        wheel deb dist demo examples test test-commits test-warnings test-swift test-c test-same-bits test-install \
         test-python test-scripts test-fuzz test-mpi hardening sanitize \
         valgrind fuzz-api \
         test-fuzz-api fuzz bench bench-quick compare clean
@@ -201,8 +201,12 @@ demo: examples
 
 # ---- Tests ----------------------------------------------------------------------
 
-test: bootstrap-test test-warnings test-swift test-c test-same-bits test-python test-scripts \
-      test-fuzz test-mpi hardening sanitize valgrind test-fuzz-api test-install
+test: bootstrap-test test-commits test-warnings test-swift test-c test-same-bits test-python \
+      test-scripts test-fuzz test-mpi hardening sanitize valgrind test-fuzz-api test-install
+
+# Commit subjects of at most 72 characters, from the commit the rule was adopted on.
+test-commits:
+	scripts/check_commit_subjects.sh
 
 test-swift: | bootstrap
 	$(SWIFT) test
