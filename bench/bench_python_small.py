@@ -11,7 +11,8 @@ each call takes the next of 1,000 rows, as bench_small.c does. Rows:
             called through the binding's declared ctypes function with ctypes
             objects made beforehand (handle, dtype, sizes, row and output addresses)
   step      ``net.step(x[i:i+1], y[i:i+1])`` next to ``smlp_step`` with one
-            prepared ``smlp_dataset`` per row
+            prepared ``smlp_dataset`` per row (passed as the struct itself, which
+            ctypes turns into a pointer more cheaply than it checks a byref())
 
 The timing is bench/pybench.py's (bench_common.h's rules: samples of >= 100 us,
 the two contenders of a group alternate, the median per call). "C" is the time of
@@ -31,7 +32,7 @@ import itertools
 import json
 import math
 import sys
-from ctypes import byref, c_double, c_int, c_size_t, c_void_p
+from ctypes import c_double, c_int, c_size_t, c_void_p
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +73,8 @@ def measure(name: str, sizes: tuple[int, ...]) -> dict[str, float]:
     for i in range(ROWS):
         dataset = _capi.smlp_dataset(int(_capi.DType.FLOAT32), 1, n_in, x[i].ctypes.data, n_out,
                                      y[i].ctypes.data, None)
-        datasets.append((dataset, byref(dataset)))
+        datasets.append(dataset)
     loss = c_double()
-    loss_ref = byref(loss)
     predict_c, step_c = lib.smlp_predict, lib.smlp_step
 
     # What a user writes: a row of an array, a one-row slice for step.
@@ -89,14 +89,14 @@ def measure(name: str, sizes: tuple[int, ...]) -> dict[str, float]:
         status = predict_c(c_void_p(floor_net._h), dtype, row_pointers[i], one, c_in,
                            c_void_p(expected.ctypes.data), c_out)
         assert status == 0 and np.array_equal(check_net.predict(rows[i]), expected), name
-        status = step_c(c_void_p(floor_net._h), datasets[i][1], loss_ref)
+        status = step_c(c_void_p(floor_net._h), datasets[i], loss)
         assert status == 0 and check_net.step(*pairs[i]) == loss.value, name
     check_net.close()
     floor_net.close()
 
     next_row, next_pointer = itertools.cycle(rows).__next__, itertools.cycle(row_pointers).__next__
     next_pair = itertools.cycle(pairs).__next__
-    next_dataset = itertools.cycle([ref for _, ref in datasets]).__next__
+    next_dataset = itertools.cycle(datasets).__next__
     net = network
 
     def python_step() -> None:
@@ -107,7 +107,7 @@ def measure(name: str, sizes: tuple[int, ...]) -> dict[str, float]:
                Contender("ctypes floor", lambda: predict_c(handle, dtype, next_pointer(), one, c_in,
                                                           out_pointer, c_out))]
     step = [Contender("Network.step", python_step),
-            Contender("ctypes floor", lambda: step_c(handle, next_dataset(), loss_ref))]
+            Contender("ctypes floor", lambda: step_c(handle, next_dataset(), loss))]
     measure_group(predict)
     measure_group(step)
     network.close()

@@ -517,8 +517,11 @@ class Network:
                     dataset = batch[0]
                     dataset.x = x_address
                     dataset.y = y_address
-                    status = lib.smlp_step(self._handle_arg, batch[1], batch[3])
-                    value = batch[2].value
+                    # The struct and the loss themselves, not byref(): ctypes applies
+                    # byref for a POINTER argument on its fast path (~0.3 us less).
+                    loss = batch[2]
+                    status = lib.smlp_step(self._handle_arg, dataset, loss)
+                    value = loss.value
                     pool.append(batch)
                     if status:
                         self._fail(status)

@@ -170,7 +170,7 @@ def test_step_one_row_passes_the_caller_pointers(record_calls, count_conversions
     calls = record_calls("smlp_step")
     for i in (4, 1):
         network.step(x[i:i + 1], y[i:i + 1])
-        dataset = calls[-1][1]._obj
+        dataset = calls[-1][1]  # the reusable struct itself (ctypes applies byref)
         assert (dataset.x, dataset.y) == (x[i:i + 1].ctypes.data, y[i:i + 1].ctypes.data)
         assert (dataset.n_rows, dataset.n_inputs, dataset.n_outputs) == (1, 3, 2)
         assert dataset.dtype == swiftmlp.DType.FLOAT32 and not dataset.labels
