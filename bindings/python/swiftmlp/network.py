@@ -3,10 +3,12 @@
 Data passing
 ------------
 Arrays that are already C-contiguous in the model's dtype go to the library as they
-are: the pointer the library sees is ``x.ctypes.data``. One row (``predict`` of a
-``(n_inputs,)`` or ``(1, n_inputs)`` array, ``step`` on ``(1, n_inputs)`` and
-``(1, n_outputs)`` arrays), writeable and in the model's dtype, takes a shorter
-path to the same call: about 1-1.5 us above ctypes' own cost (docs/performance.md). Anything else (a list, a
+are: the pointer the library sees is ``x.ctypes.data``. One row is the exception:
+``predict`` of a ``(n_inputs,)`` or ``(1, n_inputs)`` array and ``step`` on
+``(1, n_inputs)`` and ``(1, n_outputs)`` arrays, C-contiguous in the model's dtype,
+copy the row into a ctypes array (``from_buffer_copy``, cheaper than any public way
+to the array's own address) and make the same call: about 1 us above ctypes' own
+cost (docs/performance.md, "Python binding, one row"). Anything else (a list, a
 float32 array for a float64 model, a Fortran-order array, a strided view) is
 converted exactly once per call with ``np.ascontiguousarray(x, dtype)``; training
 on a whole data set (:meth:`Network.train`) converts once and then every epoch and
@@ -32,8 +34,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import _capi
-from ._arrays import (_addressof, _aligned_address, _as_labels, _c_dtype, _char_from_buffer, _int32, _ndarray,
-                      _np_dtype, _pointer, as_c_array)
+from ._arrays import (_addressof, _aligned_address, _as_labels, _c_dtype, _int32, _ndarray, _np_dtype,
+                      _pointer, as_c_array)
 from ._capi import Activation, DType, Loss, Reduction, Schedule
 from ._interrupt import _Interrupts
 from ._names import (_ACTIVATION_DISPLAY, _ACTIVATION_NAMES, _CACHE_NAMES, _INIT_NAMES, _LOSS_DISPLAY,
@@ -197,6 +199,9 @@ class Network:
             self._row_shape_2d = (1, self._n_in)
             self._out_shape_2d = (1, self._n_out)
             self._align_mask = self._dtype.alignment - 1
+            c_type = ctypes.c_float if self._dtype == np.float32 else ctypes.c_double
+            self._copy_row = (c_type * self._n_in).from_buffer_copy
+            self._copy_target = (c_type * self._n_out).from_buffer_copy
             # Reusable per-call buffers, one per call in flight: a call pops one and
             # puts it back when the library has returned (ctypes releases the GIL
             # during the call, so two threads must never share one).
@@ -440,27 +445,28 @@ class Network:
         Safe to call from many threads at once.
         """
         if out is None and type(x) is _ndarray:
-            # One sample (shape (n_inputs,) or (1, n_inputs)) of a writeable, aligned,
-            # C-contiguous array in the model's dtype: the call costs little more
-            # than ctypes' own (docs/performance.md, "Python binding, one row").
-            # ``c_char.from_buffer`` succeeds only on a writeable C-contiguous array
-            # of at least one byte; anything else takes the general path below.
+            # One sample (shape (n_inputs,) or (1, n_inputs)) of a C-contiguous array
+            # in the model's dtype: the row is copied into a ctypes array (aligned for
+            # its type; ``from_buffer_copy`` refuses non-contiguous arrays), cheaper
+            # than reaching the array's own data through the buffer protocol, and the
+            # call costs little more than ctypes' own (docs/performance.md, "Python
+            # binding, one row"). Anything else takes the general path below.
             shape = x.shape
             dtype = x.dtype
             if (shape == self._row_shape or shape == self._row_shape_2d) and \
                     (dtype is self._dtype or dtype == self._dtype):
                 try:
-                    address = _addressof(_char_from_buffer(x))
-                except (TypeError, ValueError):  # read-only, not contiguous, or empty
-                    address = None
-                if address is not None and not address & self._align_mask:
+                    row = self._copy_row(x)
+                except (TypeError, ValueError, BufferError):  # not C-contiguous
+                    row = None
+                if row is not None:
                     outputs = self._row_outputs
                     try:
                         entry = outputs.pop()
                     except IndexError:
                         buffer = np.empty(self._n_out, dtype=self._dtype)
                         entry = (buffer, c_void_p(buffer.ctypes.data))
-                    status = lib.smlp_predict(self._handle_arg, self._c_dtype_arg, address, _ONE_ROW,
+                    status = lib.smlp_predict(self._handle_arg, self._c_dtype_arg, _addressof(row), _ONE_ROW,
                                               self._n_in_arg, entry[1], self._n_out_arg)
                     result = entry[0].copy()
                     outputs.append(entry)
@@ -496,27 +502,27 @@ class Network:
         if type(x) is _ndarray and type(y) is _ndarray and x.shape == self._row_shape_2d \
                 and y.shape == self._out_shape_2d:
             # One row of dense targets, the case where the binding's own cost shows:
-            # inline, on a reusable one-row struct (docs/performance.md, "Python
-            # binding, one row"). ``c_char.from_buffer`` succeeds only on writeable
-            # C-contiguous arrays; others take ``_fast_batch`` or the general path.
+            # inline, on a reusable one-row struct pointing at copies of the two rows
+            # (as in predict; docs/performance.md, "Python binding, one row").
+            # Non-contiguous arrays take ``_fast_batch`` or the general path.
             dtype = self._dtype
             x_dtype = x.dtype
             y_dtype = y.dtype
             if (x_dtype is dtype or x_dtype == dtype) and (y_dtype is dtype or y_dtype == dtype):
                 try:
-                    x_address = _addressof(_char_from_buffer(x))
-                    y_address = _addressof(_char_from_buffer(y))
-                except (TypeError, ValueError):  # read-only, not contiguous
-                    x_address = y_address = None
-                if x_address is not None and not (x_address | y_address) & self._align_mask:
+                    x_row = self._copy_row(x)
+                    y_row = self._copy_target(y)
+                except (TypeError, ValueError, BufferError):  # not C-contiguous
+                    x_row = None
+                if x_row is not None:
                     pool = self._row_batches
                     try:
                         batch = pool.pop()
                     except IndexError:
                         batch = self._new_batch(1)
                     dataset = batch[0]
-                    dataset.x = x_address
-                    dataset.y = y_address
+                    dataset.x = _addressof(x_row)
+                    dataset.y = _addressof(y_row)
                     # The struct and the loss themselves, not byref(): ctypes applies
                     # byref for a POINTER argument on its fast path (~0.3 us less).
                     loss = batch[2]

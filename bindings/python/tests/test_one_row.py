@@ -1,10 +1,11 @@
 """The one-row fast paths of Network.predict and Network.step (issue 16): the same
-bits as the general path, the caller's array passed as it is, and every other kind
-of input (another dtype or shape, a strided, read-only, misaligned or closed case)
-handled exactly as before."""
+bits as the general path, the row handed to C as an aligned copy without any
+conversion, and every other kind of input (another dtype or shape, a strided row,
+a list, a subclass, labels, a closed network) handled exactly as before."""
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
 import numpy as np
@@ -70,14 +71,44 @@ def test_predict_one_row_equals_the_general_path(rng, sizes, activation, loss, d
                           np.stack([general_predict(network, row) for row in x]))
 
 
-def test_predict_one_row_passes_the_caller_pointer(record_calls, count_conversions, rng):
-    network = Network([3, 5, 2], "tanh", dtype=np.float32)
-    x = rng.normal(size=(4, 3)).astype(np.float32)
-    calls = record_calls("smlp_predict")
-    network.predict(x[2])
-    network.predict(x[1:2])
-    assert [call[2] for call in calls] == [x[2].ctypes.data, x[1:2].ctypes.data]
-    assert [int(call[3].value) for call in calls] == [1, 1]
+def seen_by_c(monkeypatch, name: str, read) -> list:
+    """Wraps library function ``name`` so that each call records ``read(args)``,
+    taken while the call's arguments are alive (the one-row paths pass copies)."""
+    seen: list = []
+    real = getattr(swiftmlp._lib, name)
+
+    def wrapper(*args):
+        seen.append(read(args))
+        return real(*args)
+
+    monkeypatch.setattr(swiftmlp._lib, name, wrapper)
+    return seen
+
+
+def values_at(address: int, count: int, dtype) -> np.ndarray:
+    ctype = ctypes.c_float if np.dtype(dtype) == np.float32 else ctypes.c_double
+    return np.array((ctype * count).from_address(address))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_predict_one_row_gives_c_the_row_without_conversion(monkeypatch, count_conversions, rng, dtype):
+    """The fast path (an int address, one row) hands C an aligned copy of the row,
+    also for a read-only or misaligned row, and converts nothing."""
+    network = Network([3, 5, 2], "tanh", dtype=dtype)
+    x = rng.normal(size=(4, 3)).astype(dtype)
+    readonly = x[3].copy()
+    readonly.flags.writeable = False
+    raw = np.zeros(3 * x.itemsize + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, dtype=dtype, count=3, offset=1)
+    misaligned[...] = x[0]
+    seen = seen_by_c(monkeypatch, "smlp_predict",
+                     lambda args: (args[2], int(args[3].value), values_at(args[2], 3, dtype)))
+    rows = [x[2], x[1:2], readonly, misaligned]
+    for row in rows:
+        network.predict(row)
+    for (address, n_rows, values), row in zip(seen, rows):
+        assert isinstance(address, int) and address % np.dtype(dtype).alignment == 0
+        assert n_rows == 1 and np.array_equal(values, row.reshape(-1))
     assert count_conversions == []
 
 
@@ -96,8 +127,9 @@ def test_predict_one_row_results_are_independent_arrays(rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_predict_one_row_other_layouts_as_before(rng, dtype, count_conversions):
-    """Another dtype, a strided row, a read-only row, a misaligned row, a list and a
-    subclass: the general path, same results as the fast path's."""
+    """A strided row, a list, another dtype (the general path, converted once), a
+    subclass (the general path, as it is), a read-only or misaligned row (copied by
+    the fast path): the same results as a plain row's."""
     network = Network([4, 6, 3], "relu", dtype=dtype)
     base = rng.normal(size=(3, 8)).astype(dtype)
     row = np.ascontiguousarray(base[1, ::2])
@@ -111,8 +143,8 @@ def test_predict_one_row_other_layouts_as_before(rng, dtype, count_conversions):
     assert not misaligned.flags.aligned
     cases = {
         "strided": (base[1, ::2], 1),
-        "read-only": (readonly, 0),  # passed as it is, as before
-        "misaligned": (misaligned, 1),
+        "read-only": (readonly, 0),  # the fast path copies the row
+        "misaligned": (misaligned, 0),  # the fast path copies the row
         "list": (row.tolist(), 1),
         "subclass": (row.view(Subclass), 0),  # passed as it is, as before
     }
@@ -163,18 +195,23 @@ def test_step_one_row_equals_the_general_path(rng, sizes, activation, loss, dtyp
     assert np.array_equal(fast.params, general.params)
 
 
-def test_step_one_row_passes_the_caller_pointers(record_calls, count_conversions, rng):
+def test_step_one_row_gives_c_the_rows_without_conversion(monkeypatch, count_conversions, rng):
     network = Network([3, 4, 2], "relu", dtype=np.float32)
     x = rng.normal(size=(5, 3)).astype(np.float32)
     y = rng.normal(size=(5, 2)).astype(np.float32)
-    calls = record_calls("smlp_step")
+
+    def read(args):
+        dataset = args[1]  # the reusable struct itself (ctypes applies byref)
+        return (dataset.n_rows, dataset.n_inputs, dataset.n_outputs, int(dataset.dtype), bool(dataset.labels),
+                values_at(dataset.x, 3, np.float32), values_at(dataset.y, 2, np.float32))
+
+    seen = seen_by_c(monkeypatch, "smlp_step", read)
     for i in (4, 1):
         network.step(x[i:i + 1], y[i:i + 1])
-        dataset = calls[-1][1]  # the reusable struct itself (ctypes applies byref)
-        assert (dataset.x, dataset.y) == (x[i:i + 1].ctypes.data, y[i:i + 1].ctypes.data)
-        assert (dataset.n_rows, dataset.n_inputs, dataset.n_outputs) == (1, 3, 2)
-        assert dataset.dtype == swiftmlp.DType.FLOAT32 and not dataset.labels
-    assert count_conversions == []
+    for (n_rows, n_in, n_out, dtype, labels, xs, ys), i in zip(seen, (4, 1)):
+        assert (n_rows, n_in, n_out, dtype, labels) == (1, 3, 2, swiftmlp.DType.FLOAT32, False)
+        assert np.array_equal(xs, x[i]) and np.array_equal(ys, y[i])
+    assert len(seen) == 2 and count_conversions == []
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -194,7 +231,7 @@ def test_step_one_row_other_layouts_as_before(rng, dtype, count_conversions):
     strided[0, ::2] = x[0]
     cases = {
         "read-only": (readonly_x, readonly_y, 0),
-        "misaligned": (misaligned, y, 1),
+        "misaligned": (misaligned, y, 0),  # copied by the fast path
         "strided": (strided[:, ::2], y, 1),
         "1-D target": (x, y.reshape(1), 0),
         "lists": (x.tolist(), y.tolist(), 2),
