@@ -24,10 +24,11 @@
 #                           FANN's RPROP and scikit-learn's lbfgs; ~1-3 min, 1 seed
 #                           with --quick, 5 otherwise)
 #            --trainers-only  only that table
-#            --no-small     skip the small-networks table (bench/bench_small.c: one
+#            --no-small     skip the small-networks tables (bench/bench_small.c: one
 #                           sample at a time on FANN's benchmark networks, float32,
-#                           1 thread, against FANN and the FLOP limit; ~15 s)
-#            --small-only   only that table
+#                           1 thread, against FANN and the FLOP limit; ~15 s; and
+#                           bench/bench_python_small.py: the Python binding, one row)
+#            --small-only   only those tables
 #
 # Every cell runs pinned with taskset (1 thread: CPU 0; 2 threads: CPUs 0,1) and
 # OPENBLAS_NUM_THREADS/OMP_NUM_THREADS set to the thread count. OPENBLAS_CORETYPE and
@@ -254,6 +255,23 @@ if ((small)) && [[ -x $OUT/bench_small ]]; then
         [[ $mode == full && -z $only ]] && cp "$OUT/small-$stamp.md" "$BENCH/results/small-latest.md"
     else
         say "bench_small FAILED: $(tail -n 3 "$OUT/last-stderr.txt")"
+    fi
+fi
+# The Python binding on one row against the same C calls (bench/bench_python_small.py,
+# CPU 0, C times from bench_small's JSON lines): appended to the small-networks table.
+if ((small)) && ((have_python)); then
+    say "== Python binding, one row (bench/bench_python_small.py) =="
+    if OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 SWIFTMLP_LIBRARY="$LIB" \
+        PYTHONPATH="$ROOT/bindings/python${PYTHONPATH:+:$PYTHONPATH}" taskset -c 0 "$PYTHON" \
+        "$BENCH/bench_python_small.py" --c-results "$OUT/small-$stamp.jsonl" \
+        >"$OUT/small-python-$stamp.md" 2>"$OUT/last-stderr.txt"; then
+        cat "$OUT/small-python-$stamp.md" >&2
+        if [[ -s $OUT/small-$stamp.md ]]; then
+            { echo; cat "$OUT/small-python-$stamp.md"; } >>"$OUT/small-$stamp.md"
+            [[ $mode == full && -z $only ]] && cp "$OUT/small-$stamp.md" "$BENCH/results/small-latest.md"
+        fi
+    else
+        say "bench_python_small FAILED: $(tail -n 3 "$OUT/last-stderr.txt")"
     fi
 fi
 

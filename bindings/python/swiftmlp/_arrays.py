@@ -95,3 +95,17 @@ def _address(array: np.ndarray) -> int:
 def _pointer(array: np.ndarray) -> c_void_p:
     """The array's address as a ``c_void_p`` argument."""
     return c_void_p(_address(array))
+
+
+def _aligned_address(array: np.ndarray, mask: int) -> int | None:
+    """The address of a non-empty, C-contiguous array when it has no bit of ``mask``
+    set (``dtype.alignment - 1``: aligned), else None. The buffer protocol first (it
+    refuses non-contiguous, read-only and empty arrays), then ``_address``."""
+    try:
+        address = _addressof(_char_from_buffer(array))
+    except (TypeError, ValueError):
+        flags = array.flags
+        if not (flags.c_contiguous and flags.aligned) or not array.size:
+            return None
+        address = _address(array)
+    return None if address & mask else address

@@ -3,7 +3,12 @@
 Data passing
 ------------
 Arrays that are already C-contiguous in the model's dtype go to the library as they
-are: the pointer the library sees is ``x.ctypes.data``. Anything else (a list, a
+are: the pointer the library sees is ``x.ctypes.data``. One row is the exception:
+``predict`` of a ``(n_inputs,)`` or ``(1, n_inputs)`` array and ``step`` on
+``(1, n_inputs)`` and ``(1, n_outputs)`` arrays, C-contiguous in the model's dtype,
+copy the row into a ctypes array (``from_buffer_copy``, cheaper than any public way
+to the array's own address) and make the same call: about 1 us above ctypes' own
+cost (docs/performance.md, "Python binding, one row"). Anything else (a list, a
 float32 array for a float64 model, a Fortran-order array, a strided view) is
 converted exactly once per call with ``np.ascontiguousarray(x, dtype)``; training
 on a whole data set (:meth:`Network.train`) converts once and then every epoch and
@@ -21,7 +26,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
 import weakref
 from collections.abc import Callable, Sequence
 from ctypes import POINTER, byref, c_double, c_int, c_int32, c_size_t, c_void_p, sizeof
@@ -30,7 +34,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import _capi
-from ._arrays import _address, _as_labels, _c_dtype, _int32, _ndarray, _np_dtype, _pointer, as_c_array
+from ._arrays import (_addressof, _aligned_address, _as_labels, _c_dtype, _int32, _ndarray, _np_dtype,
+                      _pointer, as_c_array)
 from ._capi import Activation, DType, Loss, Reduction, Schedule
 from ._interrupt import _Interrupts
 from ._names import (_ACTIVATION_DISPLAY, _ACTIVATION_NAMES, _CACHE_NAMES, _INIT_NAMES, _LOSS_DISPLAY,
@@ -83,6 +88,9 @@ _OPTIMIZER_FIELDS = {
 
 def _free(handle: int) -> None:
     lib.smlp_free(handle)
+
+
+_ONE_ROW = c_size_t(1)
 
 
 # ---- The network -----------------------------------------------------------------------
@@ -164,10 +172,11 @@ class Network:
         if not handle:
             raise RuntimeError("the library returned no model")
         self._handle: int | None = handle
+        # The handle as the fast paths of predict and step pass it; NULL once closed.
+        self._handle_arg = c_void_p(handle)
         self._finalizer = weakref.finalize(self, _free, handle)
         try:
             info = self.info()
-            self._thread_cache = threading.local()
             self._dtype = np.dtype(np.float32 if info.dtype == DType.FLOAT32 else np.float64)
             self._c_dtype = int(info.dtype)
             self._loss = Loss(info.loss)
@@ -181,6 +190,25 @@ class Network:
             self._accepts_labels = self._loss == Loss.SOFTMAX_CROSS_ENTROPY
             self._n_in = self._layer_sizes[0]
             self._n_out = self._layer_sizes[-1]
+            # The one-row fast paths of predict and step pass these ctypes objects as
+            # they are (an int or an enum would be converted on every call).
+            self._c_dtype_arg = c_int(self._c_dtype)
+            self._n_in_arg = c_size_t(self._n_in)
+            self._n_out_arg = c_size_t(self._n_out)
+            self._row_shape = (self._n_in,)
+            self._row_shape_2d = (1, self._n_in)
+            self._out_shape_2d = (1, self._n_out)
+            self._align_mask = self._dtype.alignment - 1
+            c_type = ctypes.c_float if self._dtype == np.float32 else ctypes.c_double
+            self._copy_row = (c_type * self._n_in).from_buffer_copy
+            self._copy_target = (c_type * self._n_out).from_buffer_copy
+            # Reusable per-call buffers, one per call in flight: a call pops one and
+            # puts it back when the library has returned (ctypes releases the GIL
+            # during the call, so two threads must never share one).
+            self._row_outputs: list[tuple[np.ndarray, c_void_p]] = []
+            self._batches: list[tuple[Any, Any, c_double, Any]] = []
+            self._row_batches: list[tuple[Any, Any, c_double, Any]] = []
+            self._label_batches: list[tuple[Any, Any, c_double, Any]] = []
         except BaseException:
             self.close()
             raise
@@ -202,6 +230,7 @@ class Network:
         """Frees the model now. Further calls raise ValueError. Idempotent."""
         if getattr(self, "_handle", None) is not None:
             self._handle = None
+            self._handle_arg = None
             self._finalizer()
 
     @property
@@ -415,6 +444,35 @@ class Network:
         given, must be a C-contiguous array of the model's dtype and the right shape.
         Safe to call from many threads at once.
         """
+        if out is None and type(x) is _ndarray:
+            # One sample (shape (n_inputs,) or (1, n_inputs)) of a C-contiguous array
+            # in the model's dtype: the row is copied into a ctypes array (aligned for
+            # its type; ``from_buffer_copy`` refuses non-contiguous arrays), cheaper
+            # than reaching the array's own data through the buffer protocol, and the
+            # call costs little more than ctypes' own (docs/performance.md, "Python
+            # binding, one row"). Anything else takes the general path below.
+            shape = x.shape
+            dtype = x.dtype
+            if (shape == self._row_shape or shape == self._row_shape_2d) and \
+                    (dtype is self._dtype or dtype == self._dtype):
+                try:
+                    row = self._copy_row(x)
+                except (TypeError, ValueError, BufferError):  # not C-contiguous
+                    row = None
+                if row is not None:
+                    outputs = self._row_outputs
+                    try:
+                        entry = outputs.pop()
+                    except IndexError:
+                        buffer = np.empty(self._n_out, dtype=self._dtype)
+                        entry = (buffer, c_void_p(buffer.ctypes.data))
+                    status = lib.smlp_predict(self._handle_arg, self._c_dtype_arg, _addressof(row), _ONE_ROW,
+                                              self._n_in_arg, entry[1], self._n_out_arg)
+                    result = entry[0].copy()
+                    outputs.append(entry)
+                    if status:
+                        self._fail(status)
+                    return result if len(shape) == 1 else result.reshape(self._out_shape_2d)
         xs = as_c_array(x, self._dtype, "x")
         single = xs.ndim == 1
         if single:
@@ -441,67 +499,115 @@ class Network:
         ``y``: n x n_outputs targets in the model's dtype (a 1-D ``y`` is one output),
         or, for softmax cross-entropy, 1-D integer class labels.
         """
+        if type(x) is _ndarray and type(y) is _ndarray and x.shape == self._row_shape_2d \
+                and y.shape == self._out_shape_2d:
+            # One row of dense targets, the case where the binding's own cost shows:
+            # inline, on a reusable one-row struct pointing at copies of the two rows
+            # (as in predict; docs/performance.md, "Python binding, one row").
+            # Non-contiguous arrays take ``_fast_batch`` or the general path.
+            dtype = self._dtype
+            x_dtype = x.dtype
+            y_dtype = y.dtype
+            if (x_dtype is dtype or x_dtype == dtype) and (y_dtype is dtype or y_dtype == dtype):
+                try:
+                    x_row = self._copy_row(x)
+                    y_row = self._copy_target(y)
+                except (TypeError, ValueError, BufferError):  # not C-contiguous
+                    x_row = None
+                if x_row is not None:
+                    pool = self._row_batches
+                    try:
+                        batch = pool.pop()
+                    except IndexError:
+                        batch = self._new_batch(1)
+                    dataset = batch[0]
+                    dataset.x = _addressof(x_row)
+                    dataset.y = _addressof(y_row)
+                    # The struct and the loss themselves, not byref(): ctypes applies
+                    # byref for a POINTER argument on its fast path (~0.3 us less).
+                    loss = batch[2]
+                    status = lib.smlp_step(self._handle_arg, dataset, loss)
+                    value = loss.value
+                    pool.append(batch)
+                    if status:
+                        self._fail(status)
+                    return value
         fast = self._fast_batch(x, y)
         if fast is not None:
-            # The common case, kept to one C call and two pointer reads: arrays that
-            # already have the model's layout fill this thread's reusable struct.
-            dataset_ref, loss = fast
-            check(lib.smlp_step(self._h, dataset_ref, loss.ref))
-            return loss.value
+            batch, pool = fast
+            status = lib.smlp_step(self._handle_arg, batch[1], batch[3])
+            value = batch[2].value
+            pool.append(batch)
+            if status:
+                check(status)
+            return value
         dataset, keep = self._dataset(x, y)
         loss = c_double()
         check(lib.smlp_step(self._h, byref(dataset), byref(loss)))
         del keep
         return loss.value
 
-    def _fast_batch(self, x: Any, y: Any) -> tuple[Any, Any] | None:
-        """This thread's reusable smlp_dataset pointing at ``x`` and ``y``, when both are
-        already C-contiguous 2-D arrays in the model's dtype (or int32 labels), else None.
+    def _fail(self, status: int) -> None:
+        """Raises for a failed fast-path call: the ValueError of a closed network (whose
+        NULL handle the library refused), else the library's error."""
+        _ = self._h
+        check(status)
 
-        Per thread, because ctypes releases the GIL during the call: another thread
-        must never rewrite a struct the library is reading."""
-        if type(x) is not _ndarray or type(y) is not _ndarray:
+    def _new_batch(self, n_rows: int = 0) -> tuple[Any, Any, c_double, Any]:
+        dataset = _capi.smlp_dataset()
+        dataset.n_rows = n_rows
+        dataset.dtype = self._c_dtype
+        dataset.n_inputs = self._n_in
+        dataset.n_outputs = self._n_out
+        loss = c_double()
+        return (dataset, byref(dataset), loss, byref(loss))
+
+    def _fast_batch(self, x: Any, y: Any) -> tuple[tuple[Any, Any, c_double, Any], list] | None:
+        """``(batch, pool)``: a reusable (smlp_dataset, byref(dataset), loss,
+        byref(loss)) taken from ``pool`` and pointing at ``x`` and ``y``, when both
+        are already C-contiguous, aligned 2-D arrays in the model's dtype with the
+        model's widths (or 1-D int32 labels), else None (the general path converts,
+        or lets the library say what is wrong). The caller puts the batch back in
+        ``pool`` once the library has returned."""
+        if type(x) is not _ndarray or type(y) is not _ndarray or self._handle is None:
             return None
         dtype = self._dtype
         x_shape = x.shape
-        if (x.dtype is not dtype and x.dtype != dtype) or len(x_shape) != 2 or x_shape[1] != self._n_in:
-            return None
-        flags = x.flags
-        if not (flags.c_contiguous and flags.aligned):
+        x_dtype = x.dtype
+        if len(x_shape) != 2 or x_shape[1] != self._n_in or (x_dtype is not dtype and x_dtype != dtype):
             return None
         y_shape = y.shape
         labels = len(y_shape) == 1 and self._accepts_labels
         if labels:
             if y.dtype != _int32:
                 return None
-        elif len(y_shape) != 2 or (y.dtype is not dtype and y.dtype != dtype):
-            return None
-        flags = y.flags
-        if not (flags.c_contiguous and flags.aligned):
-            return None
+            mask = _int32.alignment - 1
+        else:
+            y_dtype = y.dtype
+            if len(y_shape) != 2 or y_shape[1] != self._n_out or (y_dtype is not dtype and y_dtype != dtype):
+                return None
+            mask = self._align_mask
         if y_shape[0] != x_shape[0]:
             return None
-        entry = self._thread_cache.__dict__.get("batch")
-        if entry is None:
-            dataset = _capi.smlp_dataset()
-            dataset.dtype = self._c_dtype
-            dataset.n_inputs = self._n_in
-            loss = c_double()
-            loss.ref = byref(loss)
-            entry = self._thread_cache.__dict__["batch"] = (dataset, byref(dataset), loss)
-        dataset, dataset_ref, loss = entry
+        x_address = _aligned_address(x, self._align_mask)
+        if x_address is None:
+            return None
+        y_address = _aligned_address(y, mask)
+        if y_address is None:
+            return None
+        pool = self._label_batches if labels else self._batches
+        try:
+            batch = pool.pop()
+        except IndexError:
+            batch = self._new_batch()
+        dataset = batch[0]
         dataset.n_rows = x_shape[0]
-        x_address, y_address = _address(x), _address(y)
         dataset.x = x_address
         if labels:
-            dataset.n_outputs = self._n_out
-            dataset.y = None
             dataset.labels = ctypes.cast(y_address, POINTER(c_int32))
         else:
-            dataset.n_outputs = y_shape[1]
             dataset.y = y_address
-            dataset.labels = None
-        return dataset_ref, loss
+        return batch, pool
 
     def gradients(self, x: ArrayLike, y: ArrayLike) -> Gradients:
         """Loss and gradient of one batch, without changing the parameters.
