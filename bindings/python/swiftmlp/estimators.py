@@ -676,6 +676,9 @@ class _BaseMLP(BaseEstimator):
                     loss = math.nan
                 else:
                     try:
+                        # sklearn adds each batch's L2 term at the weights the batch starts
+                        # from: exact here with one batch, the epoch's start otherwise
+                        penalty = self._l2_penalty(network)
                         if weights is None:
                             reports.clear()
                             try:
@@ -693,7 +696,7 @@ class _BaseMLP(BaseEstimator):
                                                                              batch_size, rng)
                         # sklearn's loss: the data term plus each batch's
                         # 0.5 alpha ||W||^2 / (its weight sum), averaged over samples.
-                        loss = data_loss / n_outputs_for_loss + self._l2_penalty(network) * penalty_factor
+                        loss = data_loss / n_outputs_for_loss + penalty * penalty_factor
                     except NonFiniteError:
                         if not early_stopping:
                             raise
