@@ -263,7 +263,13 @@ def test_regressor_validation_score_is_r2():
     model = MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, max_iter=3, random_state=0,
                          n_iter_no_change=50)
     model.fit(x, y)
-    train_x, val_x, train_y, val_y = train_test_split(x, y.reshape(-1, 1), test_size=0.1, random_state=0)
+    # sklearn's split: its RandomState(0) draws the initial W and b, then the split
+    rng = np.random.RandomState(0)
+    for fan_in, fan_out in ((3, 8), (8, 1)):
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        rng.uniform(-bound, bound, (fan_in, fan_out))
+        rng.uniform(-bound, bound, fan_out)
+    train_x, val_x, train_y, val_y = train_test_split(x, y.reshape(-1, 1), test_size=0.1, random_state=rng)
     assert model.validation_scores_[-1] == pytest.approx(r2_score(val_y, model.predict(val_x)), rel=1e-6)
 
 
