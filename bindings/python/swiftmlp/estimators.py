@@ -282,8 +282,8 @@ class _BaseMLP(BaseEstimator):
             X = X.toarray()
         return np.ascontiguousarray(X)
 
-    def _validate_X(self, X: Any, reset: bool) -> np.ndarray:
-        dtype = self._input_dtypes(reset)
+    def _validate_X(self, X: Any, reset: bool, dtype: Any = None) -> np.ndarray:
+        dtype = self._input_dtypes(reset) if dtype is None else dtype
         if HAVE_SKLEARN:
             return self._dense(validate_data(self, X, reset=reset, dtype=dtype,
                                              accept_sparse=["csr", "csc"]))
@@ -905,9 +905,14 @@ class _BaseMLP(BaseEstimator):
         network.params = flat
 
     def _forward(self, X: Any) -> np.ndarray:
+        """The network's outputs for X, computed in the model's precision, in the dtype
+        scikit-learn's MLP gives: X's (float32 stays, anything else is float64)
+        promoted with the model's, so float64 X gives float64 outputs."""
         self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        return self.network_.predict(X)
+        X = self._validate_X(X, reset=False, dtype=(np.float64, np.float32))
+        network = self.network_
+        outputs = network.predict(np.ascontiguousarray(X, dtype=network.dtype))
+        return outputs.astype(np.result_type(X.dtype, network.dtype), copy=False)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -977,7 +982,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     dtype : None, "float32" or "float64", default None
         Precision of the model. None follows the first fit's X, as sklearn: float32
         X gives a float32 model (its coefs_ and computations are float32), any other
-        X float64.
+        X float64. Predictions are in sklearn's dtype whatever the model's: float32
+        for float32 X on a float32 model, float64 otherwise.
     standardize : bool, default False
         Standardise the features with a scaler kept inside the model (fitted on the
         training data by the first fit or partial_fit). coefs_ then act on the
