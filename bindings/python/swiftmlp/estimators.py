@@ -22,8 +22,9 @@ An int random_state gives scikit-learn's initial weights and early-stopping spli
 library's generator. Where the results cannot be scikit-learn's bit for bit: that
 shuffling, Adam's epsilon (PyTorch's placement), the library's L-BFGS, and the L2
 term alpha, a weight decay of alpha / batch_size on every batch (scikit-learn
-divides by the batch's sum of sample weights, the same without weights). bindings/python/tests/sklearn_conformance runs scikit-learn's own
-test_mlp.py against these estimators and lists what differs, and why.
+divides by the batch's sum of sample weights, the same without weights).
+bindings/python/tests/sklearn_conformance runs scikit-learn's own test_mlp.py
+against these estimators and lists what differs, and why.
 """
 
 from __future__ import annotations
