@@ -406,16 +406,22 @@ def _check_classifiers_train_failures(estimator, seeds, monkeypatch):
     """The seeds at which scikit-learn's check_classifiers_train fails for estimator.
     The check sets random_state=0 itself (set_random_state); patched to each seed."""
     import sklearn.utils.estimator_checks as checks
-    failed = []
+    failed, seeded = [], set()
+
+    def set_random_state(est, random_state=0, seed=None):
+        seeded.add(seed)
+        est.set_params(random_state=seed)
+
     for seed in seeds:
         monkeypatch.setattr(checks, "set_random_state",
-                            lambda est, random_state=0, seed=seed: est.set_params(random_state=seed))
+                            lambda est, random_state=0, seed=seed: set_random_state(est, seed=seed))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 checks.check_classifiers_train("MLPClassifier", estimator)
         except AssertionError:
             failed.append(seed)
+    assert seeded == set(seeds)  # the patch reached the check: it ran at each seed
     return failed
 
 
