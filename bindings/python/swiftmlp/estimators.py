@@ -17,12 +17,14 @@ behaviour: ``dtype`` (None: float32 input trains a float32 model, anything else
 float64, as scikit-learn; or force "float32"/"float64"), ``standardize`` (False;
 True keeps a feature scaler inside the model), ``progress`` (False; True shows a
 tqdm progress bar), solvers "adamw" and "rmsprop" and learning_rate "cosine".
-Where the results cannot be scikit-learn's bit for bit: the weights are drawn by
-the library's generator (same seed, same weights, but not scikit-learn's draws),
-and the L2 term alpha acts as a weight decay of alpha / batch_size on every batch
-(scikit-learn divides by the batch's sum of sample weights, the same without
-weights). bindings/python/tests/sklearn_conformance runs scikit-learn's own
-test_mlp.py against these estimators and lists what differs, and why.
+An int random_state gives scikit-learn's initial weights and early-stopping split
+(its RandomState draws, in its order); the mini-batches are shuffled by the
+library's generator. Where the results cannot be scikit-learn's bit for bit: that
+shuffling, Adam's epsilon (PyTorch's placement), the library's L-BFGS, and the L2
+term alpha, a weight decay of alpha / batch_size on every batch (scikit-learn
+divides by the batch's sum of sample weights, the same without weights).
+bindings/python/tests/sklearn_conformance runs scikit-learn's own test_mlp.py
+against these estimators and lists what differs, and why.
 """
 
 from __future__ import annotations
@@ -281,8 +283,8 @@ class _BaseMLP(BaseEstimator):
             X = X.toarray()
         return np.ascontiguousarray(X)
 
-    def _validate_X(self, X: Any, reset: bool) -> np.ndarray:
-        dtype = self._input_dtypes(reset)
+    def _validate_X(self, X: Any, reset: bool, dtype: Any = None) -> np.ndarray:
+        dtype = self._input_dtypes(reset) if dtype is None else dtype
         if HAVE_SKLEARN:
             return self._dense(validate_data(self, X, reset=reset, dtype=dtype,
                                              accept_sparse=["csr", "csc"]))
@@ -387,9 +389,11 @@ class _BaseMLP(BaseEstimator):
         return hidden, _ACTIVATIONS[self.activation]
 
     def _seed(self) -> int:
+        """The library's seed (its generator shuffles the mini-batches): an int
+        random_state itself, else a draw from this fit's _random_state."""
         if isinstance(self.random_state, numbers.Integral) and not isinstance(self.random_state, bool):
             return int(self.random_state) & 0xFFFFFFFFFFFFFFFF
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        return int(self._random_state.randint(0, 2**31 - 1))
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":
@@ -447,17 +451,17 @@ class _BaseMLP(BaseEstimator):
         seed = self._seed()
         network = Network(sizes, activations, loss=self._loss_name(), dtype=dtype, seed=seed,
                           init="glorot_uniform")
-        # sklearn's initialisation: W and b uniform in +-sqrt(factor / (fan_in + fan_out)),
-        # factor 6, or 2 for logistic hidden layers. The library drew W with factor 6
-        # (its generator, its seed); scale them for logistic, and draw b here.
+        # sklearn's initialisation, its very draws: layer by layer, W (fan_in x fan_out)
+        # then b, uniform in +-sqrt(factor / (fan_in + fan_out)) (factor 6, or 2 for
+        # logistic), from this fit's RandomState, which then draws the early-stopping
+        # split; so an int random_state starts where scikit-learn's MLP starts.
         flat = network.params
         weights, biases = network.unflatten(flat)
-        rng = np.random.RandomState(seed % (2**32))
+        rng = self._random_state
         factor = 2.0 if self.activation == "logistic" else 6.0
         for w, b in zip(weights, biases):
             bound = math.sqrt(factor / (w.shape[0] + w.shape[1]))
-            if factor != 6.0:
-                w *= math.sqrt(factor / 6.0)
+            w[...] = rng.uniform(-bound, bound, w.shape)
             b[...] = rng.uniform(-bound, bound, b.shape[0])
         network.params = flat
         pending = self.__dict__.pop("_pending_layers", None)
@@ -530,6 +534,8 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        # as sklearn, every fit starts its own stream: an int gives the same draws each time
+        self._random_state = check_random_state(self.random_state)
         state = self._snapshot()
         try:
             X, targets, weights = self._prepare(X, y, sample_weight, incremental, first_pass, classes)
@@ -603,14 +609,13 @@ class _BaseMLP(BaseEstimator):
         """sklearn's split: train_test_split with validation_fraction, stratified on a
         single-output classifier's target."""
         stratify = self._stratify(targets)
-        seed = self._seed() % (2**32)
         arrays = [X, targets] if weights is None else [X, targets, weights]
         if HAVE_SKLEARN:
             from sklearn.model_selection import train_test_split
-            parts = train_test_split(*arrays, random_state=seed, test_size=self.validation_fraction,
-                                     stratify=stratify)
+            parts = train_test_split(*arrays, random_state=self._random_state,
+                                     test_size=self.validation_fraction, stratify=stratify)
         else:
-            order = np.random.RandomState(seed).permutation(X.shape[0])
+            order = self._random_state.permutation(X.shape[0])
             n_val = int(math.ceil(self.validation_fraction * X.shape[0]))
             if n_val < 1 or n_val >= X.shape[0]:
                 raise ValueError(f"With n_samples={X.shape[0]}, test_size={self.validation_fraction} "
@@ -656,7 +661,7 @@ class _BaseMLP(BaseEstimator):
         optimizer = self._optimizer
         n_batches = -(-n_train // batch_size)
         n_outputs_for_loss = targets.shape[1] if (self._loss_name() == "mse" and targets.ndim == 2) else 1
-        rng = np.random.RandomState(self._seed() % (2**32)) if weights is not None else None
+        order = np.arange(n_train)  # the weighted epochs' sample order, shuffled as sklearn's
         schedule = self.solver == "sgd" and self.learning_rate in ("invscaling", "adaptive")
         max_iter = 1 if incremental else int(self.max_iter)
         bar = progress_bar(max_iter, "training", bool(self.progress) and not incremental)
@@ -676,6 +681,9 @@ class _BaseMLP(BaseEstimator):
                     loss = math.nan
                 else:
                     try:
+                        # sklearn adds each batch's L2 term at the weights the batch starts
+                        # from: exact here with one batch, the epoch's start otherwise
+                        penalty = self._l2_penalty(network)
                         if weights is None:
                             reports.clear()
                             try:
@@ -690,10 +698,10 @@ class _BaseMLP(BaseEstimator):
                             penalty_factor = n_batches / n_train
                         else:
                             data_loss, penalty_factor = self._weighted_epoch(network, X, targets, weights,
-                                                                             batch_size, rng)
+                                                                             batch_size, order)
                         # sklearn's loss: the data term plus each batch's
                         # 0.5 alpha ||W||^2 / (its weight sum), averaged over samples.
-                        loss = data_loss / n_outputs_for_loss + self._l2_penalty(network) * penalty_factor
+                        loss = data_loss / n_outputs_for_loss + penalty * penalty_factor
                     except NonFiniteError:
                         if not early_stopping:
                             raise
@@ -780,7 +788,7 @@ class _BaseMLP(BaseEstimator):
         return self._score_outputs(outputs, t_val, w_val)
 
     def _weighted_epoch(self, network: Network, X: np.ndarray, targets: np.ndarray, weights: np.ndarray,
-                        batch_size: int, rng: np.random.RandomState) -> float:
+                        batch_size: int, order: np.ndarray) -> float:
         """One epoch with sample weights: sklearn's gradient, sum_i w_i dL_i / sum_i w_i
         over each batch. With the canonical output/loss pairs dL/dz = a - y, so a step
         on targets a - c_i (a - y_i), with c_i = w_i n_batch / sum w, gives exactly that
@@ -790,7 +798,10 @@ class _BaseMLP(BaseEstimator):
         dense = targets
         if targets.ndim == 1:  # class labels -> one-hot rows
             dense = np.eye(network.n_outputs, dtype=network.dtype)[targets]
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.shuffle:  # sklearn.utils.shuffle(order, random_state=this fit's RandomState)
+            permutation = np.arange(n)
+            self._random_state.shuffle(permutation)
+            order[...] = order[permutation]
         total = penalty_factor = 0.0
         for start in range(0, n, batch_size):
             index = order[start:start + batch_size]
@@ -895,9 +906,14 @@ class _BaseMLP(BaseEstimator):
         network.params = flat
 
     def _forward(self, X: Any) -> np.ndarray:
+        """The network's outputs for X, computed in the model's precision, in the dtype
+        scikit-learn's MLP gives: X's (float32 stays, anything else is float64)
+        promoted with the model's, so float64 X gives float64 outputs."""
         self._check_fitted()
-        X = self._validate_X(X, reset=False)
-        return self.network_.predict(X)
+        X = self._validate_X(X, reset=False, dtype=(np.float64, np.float32))
+        network = self.network_
+        outputs = network.predict(np.ascontiguousarray(X, dtype=network.dtype))
+        return outputs.astype(np.result_type(X.dtype, network.dtype), copy=False)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -937,8 +953,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     shuffle : bool, default True
         Reshuffle the samples every epoch.
     random_state : int, RandomState or None, default None
-        Seeds the weights, the shuffling and the early-stopping split. An int is the
-        library's seed itself.
+        Seeds the weights, the shuffling and the early-stopping split. Each fit draws
+        from check_random_state(random_state), as sklearn: the initial weights layer by
+        layer, then the split, so an int gives scikit-learn's own initial weights and
+        split; an int also seeds the library's generator, which shuffles the
+        mini-batches (otherwise its seed is the first draw).
     tol : float, default 1e-4
         An epoch improves when the loss drops (or the validation score rises) by more
         than tol.
@@ -964,7 +983,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     dtype : None, "float32" or "float64", default None
         Precision of the model. None follows the first fit's X, as sklearn: float32
         X gives a float32 model (its coefs_ and computations are float32), any other
-        X float64.
+        X float64. Predictions are in sklearn's dtype whatever the model's: float32
+        for float32 X on a float32 model, float64 otherwise.
     standardize : bool, default False
         Standardise the features with a scaler kept inside the model (fitted on the
         training data by the first fit or partial_fit). coefs_ then act on the

@@ -190,7 +190,9 @@ def test_float32_models(iris):
                           learning_rate_init=0.01)
     model.fit(x_train, y_train)
     assert model.network_.dtype == np.float32 and model.coefs_[0].dtype == np.float32
-    assert model.predict_proba(x_test).dtype == np.float32 and model.score(x_test, y_test) >= 0.9
+    # computed in float32; returned in scikit-learn's dtype (float64 for float64 X)
+    assert model.predict_proba(x_test.astype(np.float32)).dtype == np.float32
+    assert model.predict_proba(x_test).dtype == np.float64 and model.score(x_test, y_test) >= 0.9
     with pytest.raises(ValueError, match="dtype must be"):
         MLPClassifier(dtype="float16").fit(x_train, y_train)
 
@@ -263,7 +265,13 @@ def test_regressor_validation_score_is_r2():
     model = MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, max_iter=3, random_state=0,
                          n_iter_no_change=50)
     model.fit(x, y)
-    train_x, val_x, train_y, val_y = train_test_split(x, y.reshape(-1, 1), test_size=0.1, random_state=0)
+    # sklearn's split: its RandomState(0) draws the initial W and b, then the split
+    rng = np.random.RandomState(0)
+    for fan_in, fan_out in ((3, 8), (8, 1)):
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        rng.uniform(-bound, bound, (fan_in, fan_out))
+        rng.uniform(-bound, bound, fan_out)
+    train_x, val_x, train_y, val_y = train_test_split(x, y.reshape(-1, 1), test_size=0.1, random_state=rng)
     assert model.validation_scores_[-1] == pytest.approx(r2_score(val_y, model.predict(val_x)), rel=1e-6)
 
 
