@@ -82,8 +82,9 @@ sys.path.insert(0, str(ROOT / "bindings" / "python"))
 os.environ.setdefault("SWIFTMLP_LIBRARY", str(ROOT / "build" / "lib" / "libswiftmlp.so.0"))
 # One thread everywhere: FANN computes on one core, and so do OpenBLAS (swiftmlp's
 # and NumPy's, so scikit-learn's) in this table. Set before NumPy is imported: its
-# OpenBLAS reads them once, and a second thread pinned to the same CPU (run.sh's
-# taskset) made scikit-learn up to 9x slower on digits.
+# OpenBLAS reads them once. (Run by hand on a busy 2-CPU machine, two OpenBLAS
+# threads made scikit-learn's digits fit 30x slower; under run.sh's taskset -c 0
+# OpenBLAS sees one CPU and the difference is about 10%.)
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
