@@ -80,6 +80,22 @@ count_relu_max() {
     } END { print count + 0 }' "$1"
 }
 
+# Packed multiplies by a scalar broadcast to every lane (shufps $0x0,R,R for Float,
+# unpcklpd R,R for Double) in the next instruction: the register-blocked small
+# matrix product (MatrixMultiply.swift, rowTimesMatrix), one broadcast a term.
+count_broadcast_multiply() {
+    awk '{
+        sub(/^[ \t]*[0-9a-f]+:[ \t]*/, "")
+        mnemonic = $1
+        operands = $0; sub(/^[^ \t]+[ \t]*/, "", operands); gsub(/[ \t]/, "", operands)
+        n = split(operands, op, ",")
+        if (broadcast != "" && mnemonic ~ /^mulp[sd]$/ && index(operands, broadcast)) count++
+        broadcast = ""
+        if ((mnemonic == "shufps" && op[1] == "$0x0" && op[2] == op[3]) ||
+            (mnemonic == "unpcklpd" && op[1] == op[2])) broadcast = op[n]
+    } END { print count + 0 }' "$1"
+}
+
 # The code of a forward pass: forwardTraining and forwardInference, specialised for
 # Float (Sf_Tg5) and Double (Sd_Tg5), each with the out-of-line helpers it calls
 # (forwardDense, forwardBiasActivation, forwardBiasElementwise, whichever the
@@ -115,13 +131,17 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
         divisions=$(grep -cE "v?divp[sd][[:space:]]+.*%[xyz]mm" "$code" || true)
         check "$((divisions > 0 ? 1 : 0))" "the sigmoid on the path of $what is vectorised (a packed division)" \
             "no packed division found: the bias + sigmoid loop runs one element at a time"
+        blocked=$(count_broadcast_multiply "$code")
+        check "$((blocked > 0 ? 1 : 0))" "the small matrix product on the path of $what is register-blocked (broadcast, packed multiply)" \
+            "no packed multiply by a broadcast scalar found: rowTimesMatrix runs one element at a time"
         relu=$(count_relu_max "$code")
         check "$((relu > 0 ? 1 : 0))" "the relu on the path of $what is vectorised (packed max with 0)" \
             "no packed max(x, 0) found"
         # A select written as a branch stores a literal 0 one element at a time (movl
         # or movq \$0x0 to memory): how the in-place relu compiled with
-        # `x > 0 ? x : 0`, and the exponential with `below ? 0 : result`.
-        branchy=$(grep -cE "mov[lq][[:space:]]+\\\$0x0,\\(" "$code" || true)
+        # `x > 0 ? x : 0`, and the exponential with `below ? 0 : result`. A zero
+        # stored to the stack frame ((%rsp)) is a local variable, not a loop's output.
+        branchy=$(grep -E "mov[lq][[:space:]]+\\\$0x0,\\(" "$code" | grep -cv "(%rsp)" || true)
         check "$((branchy == 0 ? 1 : 0))" "no loop on the path of $what stores zeros one at a time" \
             "$branchy scalar stores of 0: a select (relu, or the exponential's) became a branch"
     done

@@ -18,7 +18,7 @@ public enum DType: UInt8, Sendable, Equatable, CaseIterable {
 /// algorithm is written once against this protocol. `CustomStringConvertible` so that
 /// a value in an error message prints as the number (Embedded Swift cannot print a
 /// generic value otherwise).
-public protocol MLPScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible {
+public protocol MLPScalar: BinaryFloatingPoint, SIMDScalar, Sendable, CustomStringConvertible {
     /// The `DType` tag of this type.
     static var dtype: DType { get }
     /// e^x.
