@@ -58,6 +58,17 @@ func multiply<Scalar: MLPScalar>(
         }
         return
     }
+    if transposeB && k == 1 && ldb == 1 && sgdStep == nil {
+        // The input gradient through a layer of one output (dA = dz w^T, k = 1; either
+        // layout of A, a column when k = 1): B^T is
+        // the contiguous row w, so each row of C is a scaled copy of it, 0 + a_i w_j,
+        // blocked like the forward product instead of n dot products of length 1.
+        let aRowStride = transposeA ? 1 : lda
+        for i in 0..<m {
+            rowTimesMatrix(a + i &* aRowStride, stride: 1, b, ldb: 1, into: c + i &* ldc, n: n, k: 1)
+        }
+        return
+    }
     if !transposeB && sgdStep == nil {
         // Forward (Z = A W) and weight gradient (dW = A^T dZ): row i of C is
         // sum_p A(i, p) B[p, :], accumulated in registers across p, a block of
