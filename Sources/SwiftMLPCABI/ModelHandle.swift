@@ -85,10 +85,14 @@ func reading(
 /// Checks that data of `dtype` may be used with the model.
 @inline(__always)
 func requireDType(_ dtype: smlp_dtype, matches box: ModelHandle, _ name: StaticString) throws(APIError) {
-    guard dtype == box.dtype else {
-        throw APIError(SMLP_ERR_DTYPE_MISMATCH,
-            "\(name) has dtype \(describe(dtype)) but the model is \(describe(box.dtype))")
-    }
+    guard dtype == box.dtype else { throw dtypeMismatch(dtype, box.dtype, name) }
+}
+
+/// The error of `requireDType`, out of line so that the check inlines (CSize.swift,
+/// `elementCountOverflow`).
+@inline(never)
+func dtypeMismatch(_ dtype: smlp_dtype, _ model: smlp_dtype, _ name: StaticString) -> APIError {
+    APIError(SMLP_ERR_DTYPE_MISMATCH, "\(name) has dtype \(describe(dtype)) but the model is \(describe(model))")
 }
 
 func describe(_ dtype: smlp_dtype) -> String {
