@@ -41,7 +41,8 @@ public final class Network<Scalar: MLPScalar> {
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     @exclusivity(unchecked) public internal(set) var workspaceRows = 0
     /// Inference scratch, one slot per concurrent prediction, so predictions never
-    /// share memory; each slot's buffers are allocated on its first use.
+    /// share memory; each slot's buffers are allocated on its first use. Predictions
+    /// small enough take their scratch on the stack instead (`predict`).
     let inferenceSlots: [InferenceSlot<Scalar>] = (0..<inferenceSlotCount).map { _ in InferenceSlot() }
     /// The network's own generator: initial weights, then shuffling in `train`.
     public var generator: Xoshiro256StarStar
