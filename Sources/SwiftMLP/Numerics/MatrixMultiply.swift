@@ -43,29 +43,28 @@ func multiply<Scalar: MLPScalar>(
             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    if transposeA && !transposeB && k == 1 && sgdStep == nil && n < 4 {
-        // The weight gradient of one row into a layer narrower than 4 (dW = x^T dz,
-        // an m x n outer product): one element at a time, column by column, with no
-        // per-row loop setup. 0 + a_i b_j is what every other path sums.
-        for j in 0..<n {
-            let scale = b[j]
-            var aElement = a, cElement = c + j
-            for _ in 0..<m {
-                cElement.pointee = 0 + aElement.pointee * scale
-                aElement += 1
-                cElement += ldc
-            }
-        }
-        return
-    }
-    if transposeB && k == 1 && ldb == 1 && sgdStep == nil {
-        // The input gradient through a layer of one output (dA = dz w^T, k = 1; either
-        // layout of A, a column when k = 1): B^T is
-        // the contiguous row w, so each row of C is a scaled copy of it, 0 + a_i w_j,
-        // blocked like the forward product instead of n dot products of length 1.
+    if (transposeA || transposeB) && k == 1 && sgdStep == nil && (!transposeB || ldb == 1) {
+        // An outer product C = a b (k = 1, B's one row contiguous) in the backward
+        // pass: the weight gradient of one row (dW = x^T dz), and the input gradient
+        // through a layer of one output (dA = dz w^T). Each element is 0 + a_i b_j,
+        // what every other path sums. Rows of 4 or more are scaled copies of b in
+        // vector blocks (`scaledRow`); narrower ones go column by column, with no
+        // per-row setup. (The forward product, NN, is left out so that its inlined
+        // code stays small: with this branch in it, the compiler stopped inlining the
+        // bias and activation pass into inference.)
         let aRowStride = transposeA ? 1 : lda
-        for i in 0..<m {
-            rowTimesMatrix(a + i &* aRowStride, stride: 1, b, ldb: 1, into: c + i &* ldc, n: n, k: 1)
+        if n < 4 {
+            for j in 0..<n {
+                let scale = b[j]
+                var aElement = a, cElement = c + j
+                for _ in 0..<m {
+                    cElement.pointee = 0 + aElement.pointee * scale
+                    aElement += aRowStride
+                    cElement += ldc
+                }
+            }
+        } else {
+            for i in 0..<m { scaledRow(a[i &* aRowStride], b, into: c + i &* ldc, n: n) }
         }
         return
     }
@@ -146,6 +145,39 @@ func rowTimesMatrix<Scalar: MLPScalar>(
         c[j] = total
         j &+= 1
     }
+}
+
+/// c[j] = 0 + scale * b[j] for j < n: one row of an outer product, in blocks of 16, 8
+/// and 4 columns, then one at a time (n >= 4 keeps the tail short).
+@inline(__always)
+func scaledRow<Scalar: MLPScalar>(
+    _ scale: Scalar, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, n: Int
+) {
+    var j = 0
+    while j &+ 16 <= n {
+        storeVector(scaledVector(SIMD16<Scalar>.self, scale, b + j), c + j)
+        j &+= 16
+    }
+    if j &+ 8 <= n {
+        storeVector(scaledVector(SIMD8<Scalar>.self, scale, b + j), c + j)
+        j &+= 8
+    }
+    if j &+ 4 <= n {
+        storeVector(scaledVector(SIMD4<Scalar>.self, scale, b + j), c + j)
+        j &+= 4
+    }
+    while j < n {
+        c[j] = 0 + scale * b[j]
+        j &+= 1
+    }
+}
+
+/// 0 + scale * (the vector at b).
+@inline(__always)
+func scaledVector<Scalar: MLPScalar, Vector: SIMD>(
+    _: Vector.Type, _ scale: Scalar, _ b: UnsafePointer<Scalar>
+) -> Vector where Vector.Scalar == Scalar {
+    Vector(repeating: 0) + Vector(repeating: scale) * UnsafeRawPointer(b).loadUnaligned(as: Vector.self)
 }
 
 /// sum_p a[p * stride] * (the vector at b + p * ldb), from 0, in order of p.

@@ -141,9 +141,9 @@ final class MatrixMultiplyTests: XCTestCase {
     }
 
     /// The register-blocked rows (`rowTimesMatrix`: blocks of 16, 8 and 4 columns,
-    /// then single columns; forward NN, weight gradient TN, and NT with k = 1 through
-    /// a one-output layer), the column-wise outer product for n < 4 and the dot
-    /// products of the other shapes give every element as the sum 0 + a_0 b_0 +
+    /// then single columns), the outer products of the backward pass (k = 1: TN,
+    /// and NT through a one-output layer; `scaledRow` for n >= 4, column by column
+    /// below) and the dot products of the other shapes give every element as the sum 0 + a_0 b_0 +
     /// a_1 b_1 + ... in that order: bit for bit the sequential sum in the same type
     /// (same seed, same bits), at every width from 1 to 37 (each block boundary and
     /// every tail), with row strides wider than the rows (except NT's B, tight so that
