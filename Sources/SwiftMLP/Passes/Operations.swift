@@ -62,8 +62,15 @@ extension Network {
     /// inputs. One cheap pass (a compare per input, against inputCount multiply-adds
     /// per input in the first layer alone); needed because relu maps NaN to 0, so a
     /// bad input need not show in the outputs.
+    @inline(__always)
     func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
         if Scalar.allFinite(input, count: rows * inputCount) { return }
+        try reportNonFiniteInput(input, rows: rows)
+    }
+
+    /// The failure path of `checkFiniteInputs`, out of line so that the check inlines.
+    @inline(never)
+    func reportNonFiniteInput(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
         if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
             throw MLPError(.nonFinite, location)
         }
