@@ -45,10 +45,15 @@ func requireSize(
 @inline(__always)
 func elementCount(_ rows: UInt, _ columns: UInt, _ name: StaticString) throws(APIError) -> Int {
     let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
-    guard !overflow, product <= UInt(Int.max) else {
-        throw APIError(SMLP_ERR_SHAPE_MISMATCH, "\(name): \(rows) x \(columns) elements overflow")
-    }
+    guard !overflow, product <= UInt(Int.max) else { throw elementCountOverflow(rows, columns, name) }
     return Int(product)
+}
+
+/// The error of `elementCount`, built out of line: the message's string code kept the
+/// check from inlining, and every predict and step paid a call with a full stack frame.
+@inline(never)
+func elementCountOverflow(_ rows: UInt, _ columns: UInt, _ name: StaticString) -> APIError {
+    APIError(SMLP_ERR_SHAPE_MISMATCH, "\(name): \(rows) x \(columns) elements overflow")
 }
 
 /// A byte size of caller memory the library reads: above Int.max no buffer can exist,

@@ -65,10 +65,11 @@ func handle(_ model: OpaquePointer?) throws(APIError) -> ModelHandle {
 func writing(
     _ model: OpaquePointer?, _ body: (ModelHandle) throws(APIError) -> Void
 ) throws(APIError) {
-    let box = try handle(model)
-    try box.beginWriting()
-    defer { box.endWriting() }
-    try body(box)
+    try borrowing(model) { (box) throws(APIError) in
+        try box.beginWriting()
+        defer { box.endWriting() }
+        try body(box)
+    }
 }
 
 /// Runs `body` with shared use of the model.
@@ -76,19 +77,42 @@ func writing(
 func reading(
     _ model: OpaquePointer?, _ body: (ModelHandle) throws(APIError) -> Void
 ) throws(APIError) {
-    let box = try handle(model)
-    try box.beginReading()
-    defer { box.endReading() }
-    try body(box)
+    try borrowing(model) { (box) throws(APIError) in
+        try box.beginReading()
+        defer { box.endReading() }
+        try body(box)
+    }
+}
+
+/// Runs `body` with the handle behind a non-NULL model pointer, without the retain
+/// and release (two locked instructions) that holding it as a reference costs: the
+/// handle lives from smlp_create to smlp_free, and the header forbids smlp_free while
+/// another call on the model runs.
+@inline(__always)
+func borrowing(
+    _ model: OpaquePointer?, _ body: (ModelHandle) throws(APIError) -> Void
+) throws(APIError) {
+    guard let model else { throw APIError(SMLP_ERR_NULL_ARGUMENT, "model is NULL") }
+    var failure: APIError? = nil
+    // `_withUnsafeGuaranteedRef` rethrows untyped errors, which Embedded Swift cannot
+    // carry: the closure keeps the error instead.
+    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model))._withUnsafeGuaranteedRef { box in
+        do throws(APIError) { try body(box) } catch { failure = error }
+    }
+    if let failure { throw failure }
 }
 
 /// Checks that data of `dtype` may be used with the model.
 @inline(__always)
 func requireDType(_ dtype: smlp_dtype, matches box: ModelHandle, _ name: StaticString) throws(APIError) {
-    guard dtype == box.dtype else {
-        throw APIError(SMLP_ERR_DTYPE_MISMATCH,
-            "\(name) has dtype \(describe(dtype)) but the model is \(describe(box.dtype))")
-    }
+    guard dtype == box.dtype else { throw dtypeMismatch(dtype, box.dtype, name) }
+}
+
+/// The error of `requireDType`, out of line so that the check inlines (CSize.swift,
+/// `elementCountOverflow`).
+@inline(never)
+func dtypeMismatch(_ dtype: smlp_dtype, _ model: smlp_dtype, _ name: StaticString) -> APIError {
+    APIError(SMLP_ERR_DTYPE_MISMATCH, "\(name) has dtype \(describe(dtype)) but the model is \(describe(model))")
 }
 
 func describe(_ dtype: smlp_dtype) -> String {

@@ -66,7 +66,8 @@ function_code() {
 }
 
 # Packed max instructions with a source register zeroed by xorps/xorpd R,R and not
-# written since (in layout order): max(x, 0), the relu. The exponential's clamp is a
+# written since (in layout order), or of a bias sum and a register the function
+# zeroes: max(x, 0), the relu. The exponential's clamp is a
 # packed max too, but against a constant, so it does not count.
 count_relu_max() {
     awk '{
@@ -74,9 +75,33 @@ count_relu_max() {
         mnemonic = $1
         operands = $0; sub(/^[^ \t]+[ \t]*/, "", operands); gsub(/[ \t]/, "", operands)
         n = split(operands, op, ",")
-        if (mnemonic ~ /^v?xorp[sd]$/ && op[1] == op[2]) { zero[op[n]] = 1; next }
+        line++
+        if (mnemonic ~ /^v?xorp[sd]$/ && op[1] == op[2]) { zero[op[n]] = 1; zeroed[op[n]] = 1; next }
         if (mnemonic ~ /^v?maxp[sd]$/ && (zero[op[1]] || (n == 3 && zero[op[2]]))) count++
+        # The same, where the zero register was set on another path laid out
+        # elsewhere: the max of a bias sum (an addp into its other operand just
+        # before) and a register the function zeroes. The exponential clamp takes
+        # the max of a product and a constant.
+        else if (mnemonic ~ /^v?maxp[sd]$/ && n == 2 && zeroed[op[1]] && added[op[2]] && line - added[op[2]] <= 4) count++
+        if (mnemonic ~ /^v?addp[sd]$/) added[op[n]] = line
+        else if (n >= 1) added[op[n]] = 0
         if (n >= 1 && op[n] ~ /^%[xyz]mm[0-9]+$/ && mnemonic !~ /^v?u?comis/) zero[op[n]] = 0
+    } END { print count + 0 }' "$1"
+}
+
+# Packed multiplies by a scalar broadcast to every lane (shufps $0x0,R,R for Float,
+# unpcklpd R,R for Double) in the next instruction: the register-blocked small
+# matrix product (MatrixMultiply.swift, rowTimesMatrix), one broadcast a term.
+count_broadcast_multiply() {
+    awk '{
+        sub(/^[ \t]*[0-9a-f]+:[ \t]*/, "")
+        mnemonic = $1
+        operands = $0; sub(/^[^ \t]+[ \t]*/, "", operands); gsub(/[ \t]/, "", operands)
+        n = split(operands, op, ",")
+        if (broadcast != "" && mnemonic ~ /^mulp[sd]$/ && index(operands, broadcast)) count++
+        broadcast = ""
+        if ((mnemonic == "shufps" && op[1] == "$0x0" && op[2] == op[3]) ||
+            (mnemonic == "unpcklpd" && op[1] == op[2])) broadcast = op[n]
     } END { print count + 0 }' "$1"
 }
 
@@ -122,13 +147,17 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
         calls=$(grep -cE "call[[:space:]]+[0-9a-f]+ <tanh" "$code" || true)
         check "$((calls == 0 ? 1 : 0))" "no call of the C library's tanh on the path of $what" \
             "$calls calls of tanhf/tanh: the tanh layers evaluate one element at a time"
+        blocked=$(count_broadcast_multiply "$code")
+        check "$((blocked > 0 ? 1 : 0))" "the small matrix product on the path of $what is register-blocked (broadcast, packed multiply)" \
+            "no packed multiply by a broadcast scalar found: rowTimesMatrix runs one element at a time"
         relu=$(count_relu_max "$code")
         check "$((relu > 0 ? 1 : 0))" "the relu on the path of $what is vectorised (packed max with 0)" \
             "no packed max(x, 0) found"
         # A select written as a branch stores a literal 0 one element at a time (movl
         # or movq \$0x0 to memory): how the in-place relu compiled with
-        # `x > 0 ? x : 0`, and the exponential with `below ? 0 : result`.
-        branchy=$(grep -cE "mov[lq][[:space:]]+\\\$0x0,\\(" "$code" || true)
+        # `x > 0 ? x : 0`, and the exponential with `below ? 0 : result`. A zero
+        # stored to the stack frame ((%rsp)) is a local variable, not a loop's output.
+        branchy=$(grep -E "mov[lq][[:space:]]+\\\$0x0,\\(" "$code" | grep -cv "(%rsp)" || true)
         check "$((branchy == 0 ? 1 : 0))" "no loop on the path of $what stores zeros one at a time" \
             "$branchy scalar stores of 0: a select (relu, or the exponential's) became a branch"
     done

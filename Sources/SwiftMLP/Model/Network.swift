@@ -41,7 +41,8 @@ public final class Network<Scalar: MLPScalar> {
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     @exclusivity(unchecked) public internal(set) var workspaceRows = 0
     /// Inference scratch, one slot per concurrent prediction, so predictions never
-    /// share memory; each slot's buffers are allocated on its first use.
+    /// share memory; each slot's buffers are allocated on its first use. Predictions
+    /// small enough take their scratch on the stack instead (`predict`).
     let inferenceSlots: [InferenceSlot<Scalar>] = (0..<inferenceSlotCount).map { _ in InferenceSlot() }
     /// The network's own generator: initial weights, then shuffling in `train`.
     public var generator: Xoshiro256StarStar
@@ -236,7 +237,32 @@ public final class Network<Scalar: MLPScalar> {
 
     // MARK: Checks shared by the batch operations
 
+    @inline(__always)
     func checkBatch(
+        inputs: UnsafeBufferPointer<Scalar>, rows: Int, targets: Targets<Scalar>?,
+        targetCount: Int
+    ) throws(MLPError) {
+        // The usual batch passes a few inlined comparisons; labels, and any batch
+        // that fails one, go through the full checks and their messages out of line.
+        let (expectedInputs, overflow) = rows.multipliedReportingOverflow(by: inputCount)
+        if rows >= 1, rows <= largestBLASDimension, !overflow, inputs.count == expectedInputs,
+           inputs.baseAddress != nil {
+            switch targets {
+            case nil:
+                return
+            case .dense?:
+                let (expectedTargets, overflowT) = rows.multipliedReportingOverflow(by: outputCount)
+                if !overflowT, targetCount == expectedTargets { return }
+            case .labels?:
+                break
+            }
+        }
+        try checkBatchInDetail(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
+    }
+
+    /// Every check of `checkBatch`, with the message naming the first that fails.
+    @inline(never)
+    func checkBatchInDetail(
         inputs: UnsafeBufferPointer<Scalar>, rows: Int, targets: Targets<Scalar>?,
         targetCount: Int
     ) throws(MLPError) {

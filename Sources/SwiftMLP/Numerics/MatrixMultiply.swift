@@ -43,31 +43,49 @@ func multiply<Scalar: MLPScalar>(
             alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    if !transposeA && !transposeB {
-        // Forward (Z = A W): each row of C accumulates k scaled rows of B, a
-        // contiguous loop over C's row that the compiler vectorises (a dot product
-        // down a column of B would be strided and scalar). Every element is still
-        // the sum 0 + a_0 b_0 + a_1 b_1 + ... in that order: the same bits as one
-        // dot product per element. Rows narrower than 8 keep the dot products: a
-        // vectorised loop over 1 to 7 elements is mostly its prologue.
-        if sgdStep == nil && n >= 8 {
-            for i in 0..<m {
-                let aRow = a + i * lda, cRow = c + i * ldc
-                cRow.update(repeating: 0, count: n)
-                for p in 0..<k { accumulateScaledRow(aRow[p], b + p * ldb, into: cRow, count: n) }
+    if (transposeA || transposeB) && k == 1 && sgdStep == nil && (!transposeB || ldb == 1) {
+        // An outer product C = a b (k = 1, B's one row contiguous) in the backward
+        // pass: the weight gradient of one row (dW = x^T dz), and the input gradient
+        // through a layer of one output (dA = dz w^T). Each element is 0 + a_i b_j,
+        // what every other path sums. Rows of 4 or more are scaled copies of b in
+        // vector blocks (`scaledRow`); narrower ones go column by column, with no
+        // per-row setup. (The forward product, NN, is left out so that its inlined
+        // code stays small: with this branch in it, the compiler stopped inlining the
+        // bias and activation pass into inference.)
+        let aRowStride = transposeA ? 1 : lda
+        if n < 4 {
+            for j in 0..<n {
+                let scale = b[j]
+                var aElement = a, cElement = c + j
+                for _ in 0..<m {
+                    cElement.pointee = 0 + aElement.pointee * scale
+                    aElement += aRowStride
+                    cElement += ldc
+                }
             }
-            return
+        } else {
+            for i in 0..<m { scaledRow(a[i &* aRowStride], b, into: c + i &* ldc, n: n) }
         }
-    } else if transposeA && !transposeB && k == 1 {
-        // Weight gradient of one row (dW = x^T dz): an outer product, one contiguous
-        // (vectorised) loop per row of C; 0 + a_i b_j is what the general loop sums.
+        return
+    }
+    if !transposeB && sgdStep == nil {
+        // Forward (Z = A W) and weight gradient (dW = A^T dZ): row i of C is
+        // sum_p A(i, p) B[p, :], accumulated in registers across p, a block of
+        // columns at a time (`rowTimesMatrix`). Every element is still the sum
+        // 0 + a_0 b_0 + a_1 b_1 + ... in that order: the same bits as one dot
+        // product per element.
+        let aElementStride = transposeA ? lda : 1, aRowStride = transposeA ? 1 : lda
         for i in 0..<m {
-            let scale = a[i], cRow = c + i * ldc   // A is stored k x m = 1 x m
-            if let sgdStep {
-                updateWithOuterProductRow(scale, b, into: cRow, count: n, rate: sgdStep)
-            } else {
-                for j in 0..<n { cRow[j] = 0 + scale * b[j] }
-            }
+            rowTimesMatrix(a + i &* aRowStride, stride: aElementStride, b, ldb: ldb,
+                           into: c + i &* ldc, n: n, k: k)
+        }
+        return
+    }
+    if transposeA && !transposeB && k == 1, let sgdStep {
+        // The plain-SGD update by the weight gradient of one row (dW = x^T dz): an
+        // outer product, one contiguous (vectorised) loop per row of C.
+        for i in 0..<m {
+            updateWithOuterProductRow(a[i], b, into: c + i * ldc, count: n, rate: sgdStep)
         }
         return
     }
@@ -91,12 +109,95 @@ func multiply<Scalar: MLPScalar>(
     }
 }
 
-/// c[j] += scale * row[j] for j < count (vectorised; c and row are distinct matrices).
+/// c[j] = sum_p a[p * stride] * b[p * ldb + j] for j < n, summed as 0 + a_0 b_0 +
+/// a_1 b_1 + ... : one row of a small product. Columns go in blocks of 16, 8 and 4
+/// held in vector registers across the whole sum over p (one broadcast, one multiply
+/// and one add per block and p; C is stored once), then one at a time. Unlike a
+/// vectorised loop over C's row per p, there is no loop prologue or run-time
+/// overlap check per row of B, which at widths of 1 to 32 cost more than the
+/// arithmetic (docs/performance.md, small networks).
 @inline(__always)
-func accumulateScaledRow<Scalar: MLPScalar>(
-    _ scale: Scalar, _ row: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, count: Int
+func rowTimesMatrix<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>, ldb: Int,
+    into c: UnsafeMutablePointer<Scalar>, n: Int, k: Int
 ) {
-    for j in 0..<count { c[j] += scale * row[j] }
+    var j = 0
+    while j &+ 16 <= n {
+        storeVector(sumOfScaledRows(SIMD16<Scalar>.self, a, stride: stride, b + j, ldb: ldb, k: k), c + j)
+        j &+= 16
+    }
+    if j &+ 8 <= n {
+        storeVector(sumOfScaledRows(SIMD8<Scalar>.self, a, stride: stride, b + j, ldb: ldb, k: k), c + j)
+        j &+= 8
+    }
+    if j &+ 4 <= n {
+        storeVector(sumOfScaledRows(SIMD4<Scalar>.self, a, stride: stride, b + j, ldb: ldb, k: k), c + j)
+        j &+= 4
+    }
+    while j < n {
+        var total: Scalar = 0
+        var aElement = a, bElement = b + j
+        for _ in 0..<k {
+            total += aElement.pointee * bElement.pointee
+            aElement += stride
+            bElement += ldb
+        }
+        c[j] = total
+        j &+= 1
+    }
+}
+
+/// c[j] = 0 + scale * b[j] for j < n: one row of an outer product, in blocks of 16, 8
+/// and 4 columns, then one at a time (n >= 4 keeps the tail short).
+@inline(__always)
+func scaledRow<Scalar: MLPScalar>(
+    _ scale: Scalar, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, n: Int
+) {
+    var j = 0
+    while j &+ 16 <= n {
+        storeVector(scaledVector(SIMD16<Scalar>.self, scale, b + j), c + j)
+        j &+= 16
+    }
+    if j &+ 8 <= n {
+        storeVector(scaledVector(SIMD8<Scalar>.self, scale, b + j), c + j)
+        j &+= 8
+    }
+    if j &+ 4 <= n {
+        storeVector(scaledVector(SIMD4<Scalar>.self, scale, b + j), c + j)
+        j &+= 4
+    }
+    while j < n {
+        c[j] = 0 + scale * b[j]
+        j &+= 1
+    }
+}
+
+/// 0 + scale * (the vector at b).
+@inline(__always)
+func scaledVector<Scalar: MLPScalar, Vector: SIMD>(
+    _: Vector.Type, _ scale: Scalar, _ b: UnsafePointer<Scalar>
+) -> Vector where Vector.Scalar == Scalar {
+    Vector(repeating: 0) + Vector(repeating: scale) * UnsafeRawPointer(b).loadUnaligned(as: Vector.self)
+}
+
+/// sum_p a[p * stride] * (the vector at b + p * ldb), from 0, in order of p.
+@inline(__always)
+func sumOfScaledRows<Scalar: MLPScalar, Vector: SIMD>(
+    _: Vector.Type, _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>, ldb: Int, k: Int
+) -> Vector where Vector.Scalar == Scalar {
+    var total = Vector(repeating: 0)
+    var aElement = a, bRow = b
+    for _ in 0..<k {
+        total += Vector(repeating: aElement.pointee) * UnsafeRawPointer(bRow).loadUnaligned(as: Vector.self)
+        aElement += stride
+        bRow += ldb
+    }
+    return total
+}
+
+@inline(__always)
+func storeVector<Vector: SIMD>(_ vector: Vector, _ destination: UnsafeMutablePointer<Vector.Scalar>) {
+    UnsafeMutableRawPointer(destination).storeBytes(of: vector, as: Vector.self)
 }
 
 /// c[j] = rate.updated(c[j], 0 + scale * row[j]) for j < count: one row of a plain-SGD

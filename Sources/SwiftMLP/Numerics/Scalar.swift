@@ -12,13 +12,22 @@ public enum DType: UInt8, Sendable, Equatable, CaseIterable {
     case float64 = 2
 }
 
+/// What `MLPScalar` refines: a float that SIMD vectors hold (the small matrix
+/// products, MatrixMultiply.swift). Outside Embedded Swift, SIMD vectors are Codable,
+/// so their scalars must be too.
+#if hasFeature(Embedded)
+public typealias MLPScalarBase = BinaryFloatingPoint & SIMDScalar
+#else
+public typealias MLPScalarBase = BinaryFloatingPoint & SIMDScalar & Codable
+#endif
+
 /// A floating-point type the engine can train in: `Float` or `Double`.
 ///
 /// The requirements are the primitives whose implementations differ per type; every
 /// algorithm is written once against this protocol. `CustomStringConvertible` so that
 /// a value in an error message prints as the number (Embedded Swift cannot print a
 /// generic value otherwise).
-public protocol MLPScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible {
+public protocol MLPScalar: MLPScalarBase, Sendable, CustomStringConvertible {
     /// The `DType` tag of this type.
     static var dtype: DType { get }
     /// e^x.

@@ -21,25 +21,56 @@ extension Network {
         }
         let input = inputs.baseAddress.unsafelyUnwrapped
         try checkFiniteInputs(input, rows: rows)
+        // Small batches (one row of most networks) compute on the stack: no slot to
+        // claim, no reference counting, no locked instruction beyond the C ABI's busy
+        // flag. Every count here is at most a few hundred, so nothing overflows.
+        let widest = layout.widestOutput
+        if rows <= stackScratchScalars, widest <= stackScratchScalars, inputCount <= stackScratchScalars,
+           rows * (2 * widest + inputCount) <= stackScratchScalars {
+            let half = rows * widest
+            withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 2 * half + rows * inputCount) { scratch in
+                let base = scratch.baseAddress.unsafelyUnwrapped
+                forwardInference(input: input, rows: rows, output: output,
+                                 buffers: (base, base + half), scaledInputs: base + 2 * half)
+            }
+            return
+        }
         // Take a free slot: concurrent predictions never write the same memory. Past
         // `inferenceSlotCount` concurrent calls, a call gets scratch of its own.
         for slot in inferenceSlots where slot.claim() {
             defer { slot.release() }
-            try slot.workspace.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
-            forwardInference(input: input, rows: rows, output: output, scratch: slot.workspace)
+            try slot.workspace.reserve(rows: rows, widest: widest, inputs: inputCount)
+            forwardInference(input: input, rows: rows, output: output,
+                             buffers: (slot.workspace.buffer(0), slot.workspace.buffer(1)),
+                             scaledInputs: slot.workspace.scaledInputs)
             return
         }
         var privateScratch = InferenceWorkspace<Scalar>()
-        try privateScratch.reserve(rows: rows, widest: layout.widestOutput, inputs: inputCount)
-        forwardInference(input: input, rows: rows, output: output, scratch: privateScratch)
+        try privateScratch.reserve(rows: rows, widest: widest, inputs: inputCount)
+        forwardInference(input: input, rows: rows, output: output,
+                         buffers: (privateScratch.buffer(0), privateScratch.buffer(1)),
+                         scaledInputs: privateScratch.scaledInputs)
     }
+
+    /// Scalars of inference scratch a prediction may take on the stack (two
+    /// ping-pong buffers of rows x widest, rows x inputCount for the scaler):
+    /// 1 KiB, which `withUnsafeTemporaryAllocation` always places on the stack.
+    @inline(__always)
+    var stackScratchScalars: Int { 1024 / MemoryLayout<Scalar>.stride }
 
     /// Throws `nonFinite` naming the first NaN or infinity in rows x inputCount
     /// inputs. One cheap pass (a compare per input, against inputCount multiply-adds
     /// per input in the first layer alone); needed because relu maps NaN to 0, so a
     /// bad input need not show in the outputs.
+    @inline(__always)
     func checkFiniteInputs(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
         if Scalar.allFinite(input, count: rows * inputCount) { return }
+        try reportNonFiniteInput(input, rows: rows)
+    }
+
+    /// The failure path of `checkFiniteInputs`, out of line so that the check inlines.
+    @inline(never)
+    func reportNonFiniteInput(_ input: UnsafePointer<Scalar>, rows: Int) throws(MLPError) {
         if let location = firstNonFinite(inputs: input, targets: nil, rows: rows) {
             throw MLPError(.nonFinite, location)
         }
@@ -60,16 +91,18 @@ extension Network {
         }
     }
 
-    /// The forward pass for inference: ping-pongs between two scratch buffers and
-    /// writes the last layer straight into `output`, activating in place.
+    /// The forward pass for inference: ping-pongs between two scratch buffers of
+    /// rows x widestOutput and writes the last layer straight into `output`,
+    /// activating in place. `scaledInputs` (rows x inputCount) is used with a scaler.
     func forwardInference(
         input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
-        scratch: borrowing InferenceWorkspace<Scalar>
+        buffers: (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>),
+        scaledInputs: UnsafeMutablePointer<Scalar>
     ) {
-        var current = firstLayerInput(input, rows: rows, scratch: scratch.scaledInputs)
+        var current = firstLayerInput(input, rows: rows, scratch: scaledInputs)
         let last = layout.layers.count - 1
         for l in 0...last {
-            let target = l == last ? output : scratch.buffer(l & 1)
+            let target = l == last ? output : (l & 1 == 0 ? buffers.0 : buffers.1)
             forwardDense(layer: l, input: current, rows: rows, product: target, z: nil, a: target)
             current = UnsafePointer(target)
         }

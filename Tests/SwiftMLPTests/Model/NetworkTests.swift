@@ -311,4 +311,33 @@ final class NetworkTests: XCTestCase {
         }
         for i in 0..<(8 * 50) { XCTAssertEqual(bits(results[i]), bits(serial[i % 8]), "prediction \(i)") }
     }
+    /// Predictions small enough for stack scratch (rows x (2 widest + inputs) <=
+    /// `stackScratchScalars`) and those that take an inference slot give the same
+    /// bits as one row at a time, at the rows where the choice switches, with and
+    /// without a scaler (which uses the scratch's third part), in Float and Double.
+    func testStackAndSlotScratchAgreeAtTheSwitch() throws {
+        try checkScratchSwitch(Float.self)
+        try checkScratchSwitch(Double.self)
+    }
+
+    func checkScratchSwitch<Scalar: MLPScalar>(_: Scalar.Type) throws {
+        for scaled in [false, true] {
+            let net = try Network<Scalar>(NetworkConfiguration(
+                layerSizes: [6, 10, 7, 4], activations: [.relu, .sigmoid, .identity], loss: .meanSquaredError, seed: 21))
+            if scaled {
+                try net.setScaler(InputScaler(mean: [0.1, -0.2, 0.3, 0, 0.5, -1], standardDeviation: [1, 2, 0.5, 3, 1, 0.25]))
+            }
+            let perRow = 2 * net.layout.widestOutput + net.inputCount   // 26 scalars
+            let lastOnStack = net.stackScratchScalars / perRow
+            var random = TestRandom(seed: 22)
+            for rows in [1, lastOnStack, lastOnStack + 1] {
+                let x = random.array(rows * 6, -2, 2).map { Scalar($0) }
+                let batch = try net.predict(x)
+                var single: [Scalar] = []
+                for r in 0..<rows { single += try net.predict(Array(x[(r * 6)..<(r * 6 + 6)])) }
+                XCTAssertTrue(bitsEqual(batch, single),
+                              "\(Scalar.self) rows \(rows) scaled \(scaled) (\(rows * perRow <= net.stackScratchScalars ? "stack" : "slot"))")
+            }
+        }
+    }
 }

@@ -139,4 +139,52 @@ final class MatrixMultiplyTests: XCTestCase {
             }
         }
     }
+
+    /// The register-blocked rows (`rowTimesMatrix`: blocks of 16, 8 and 4 columns,
+    /// then single columns), the outer products of the backward pass (k = 1: TN,
+    /// and NT through a one-output layer; `scaledRow` for n >= 4, column by column
+    /// below) and the dot products of the other shapes give every element as the sum 0 + a_0 b_0 +
+    /// a_1 b_1 + ... in that order: bit for bit the sequential sum in the same type
+    /// (same seed, same bits), at every width from 1 to 37 (each block boundary and
+    /// every tail), with row strides wider than the rows (except NT's B, tight so that
+    /// k = 1 takes the blocked path). Exact equality: the order of the sum is the contract.
+    func testSmallPathsSumInOrderBitForBit() {
+        checkInOrder(Float.self)
+        checkInOrder(Double.self)
+    }
+
+    func checkInOrder<Scalar: MLPScalar>(_: Scalar.Type) {
+        var random = TestRandom(seed: 5)
+        for n in 1...37 {
+            for (m, k) in [(1, 1), (1, 7), (3, 1), (2, 5), (5, 16)] {
+                for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let ldb = tB ? k : n + 3, ldc = n + 2, lda = tA ? m + 1 : k + 1
+                    let a = random.array(tA ? k * lda : m * lda, -1, 1).map { Scalar($0) }
+                    let b = random.array(tB ? n * ldb : k * ldb, -1, 1).map { Scalar($0) }
+                    var c = [Scalar](repeating: .nan, count: m * ldc)
+                    XCTAssertFalse(productGoesToBLAS(m: m, n: n, k: k))
+                    a.withUnsafeBufferPointer { ab in
+                        b.withUnsafeBufferPointer { bb in
+                            c.withUnsafeMutableBufferPointer { cb in
+                                multiply(transposeA: tA, transposeB: tB, m: m, n: n, k: k,
+                                         a: ab.baseAddress!, lda: lda, b: bb.baseAddress!, ldb: ldb,
+                                         c: cb.baseAddress!, ldc: ldc)
+                            }
+                        }
+                    }
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var total: Scalar = 0
+                            for p in 0..<k {
+                                total += (tA ? a[p * lda + i] : a[i * lda + p]) * (tB ? b[j * ldb + p] : b[p * ldb + j])
+                            }
+                            let got = c[i * ldc + j]   // equal and same sign: the same bits
+                            XCTAssertTrue(got == total && got.sign == total.sign,
+                                          "\(got) != \(total): \(Scalar.self) m \(m) n \(n) k \(k) tA \(tA) tB \(tB) element \(i), \(j)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
