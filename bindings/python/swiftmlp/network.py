@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import struct
 import weakref
 from collections.abc import Callable, Sequence
 from ctypes import POINTER, byref, c_double, c_int, c_int32, c_size_t, c_void_p, sizeof
@@ -92,15 +91,6 @@ def _free(handle: int) -> None:
 
 
 _ONE_ROW = c_size_t(1)
-
-# smlp_epoch_report (size_t epoch, then four doubles) unpacked from its bytes in one
-# call: a third of the cost of reading its five fields through ``.contents``.
-_EPOCH_REPORT = struct.Struct("N4d")
-_EPOCH_REPORT_SIZE = _EPOCH_REPORT.size
-if _EPOCH_REPORT_SIZE != sizeof(_capi.smlp_epoch_report):  # pragma: no cover - a new field
-    raise ImportError("smlp_epoch_report changed: update _EPOCH_REPORT in network.py")
-_string_at = ctypes.string_at
-
 
 def _train_option_defaults() -> bytes:
     options = _capi.smlp_train_options()
@@ -770,11 +760,12 @@ class Network:
         pending: list[BaseException] = []
         bar = progress_bar(int(epochs), "training", progress)
         interrupts = _Interrupts()
-        unpack = _EPOCH_REPORT.unpack
 
         def on_epoch(report_pointer: Any, user_data: Any) -> int:
             try:
-                report = EpochReport(*unpack(_string_at(report_pointer, _EPOCH_REPORT_SIZE)))
+                r = report_pointer.contents
+                report = EpochReport(int(r.epoch), r.train_loss, r.validation_loss,
+                                     r.validation_accuracy, r.learning_rate)
                 history.append(report)
                 if bar is not None:
                     bar.update(1, loss=report.train_loss, val_loss=report.validation_loss,
