@@ -6,6 +6,17 @@ import signal
 import threading
 from typing import Any
 
+try:
+    # signal.getsignal and signal.signal wrap these in enum conversions that cost
+    # about 8 us per smlp_train call (a failed Handlers(function) lookup each time);
+    # the handlers compared and swapped here are functions, never enum members.
+    from _signal import getsignal as _getsignal, signal as _signal
+except ImportError:  # pragma: no cover - a Python without the _signal module
+    _getsignal, _signal = signal.getsignal, signal.signal
+
+
+_SIGINT = int(signal.SIGINT)
+
 
 class _Interrupts:
     """Turns Ctrl-C during a C call into a flag, when this thread may do so.
@@ -23,8 +34,8 @@ class _Interrupts:
     def __enter__(self) -> "_Interrupts":
         if threading.current_thread() is threading.main_thread():
             try:
-                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                    self._previous = signal.signal(signal.SIGINT, self._handler)
+                if _getsignal(_SIGINT) is signal.default_int_handler:
+                    self._previous = _signal(_SIGINT, self._handler)
             except (ValueError, OSError):  # pragma: no cover - no signals here
                 self._previous = None
         return self
@@ -34,4 +45,4 @@ class _Interrupts:
 
     def __exit__(self, *exc: Any) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            _signal(_SIGINT, self._previous)

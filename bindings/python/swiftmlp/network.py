@@ -34,8 +34,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import _capi
-from ._arrays import (_addressof, _aligned_address, _as_labels, _c_dtype, _int32, _ndarray, _np_dtype,
-                      _pointer, as_c_array)
+from ._arrays import (_address, _addressof, _aligned_address, _as_labels, _c_dtype, _int32, _ndarray,
+                      _np_dtype, _pointer, as_c_array)
 from ._capi import Activation, DType, Loss, Reduction, Schedule
 from ._interrupt import _Interrupts
 from ._names import (_ACTIVATION_DISPLAY, _ACTIVATION_NAMES, _CACHE_NAMES, _INIT_NAMES, _LOSS_DISPLAY,
@@ -91,6 +91,15 @@ def _free(handle: int) -> None:
 
 
 _ONE_ROW = c_size_t(1)
+
+def _train_option_defaults() -> bytes:
+    options = _capi.smlp_train_options()
+    lib.smlp_train_options_init_sized(byref(options), sizeof(options))
+    return bytes(options)
+
+
+# smlp_train_options_init's defaults, filled once: each train call copies them.
+_TRAIN_OPTION_DEFAULTS = _train_option_defaults()
 
 
 # ---- The network -----------------------------------------------------------------------
@@ -417,7 +426,7 @@ class Network:
         dataset.dtype = self._c_dtype
         dataset.n_rows = xs.shape[0]
         dataset.n_inputs = xs.shape[1]
-        dataset.x = xs.ctypes.data
+        dataset.x = _address(xs)
         dataset.n_outputs = self.n_outputs
         if y_is_labels:
             ys = _as_labels(y, name + "y")
@@ -429,7 +438,7 @@ class Network:
             if ys.ndim != 2:
                 raise ValueError(f"{name}y must be 1-D or 2-D, got shape {ys.shape}")
             dataset.n_outputs = ys.shape[1]
-            dataset.y = ys.ctypes.data
+            dataset.y = _address(ys)
         if ys.shape[0] != xs.shape[0]:
             raise ValueError(f"{name}x has {xs.shape[0]} rows but {name}y has {ys.shape[0]}")
         return dataset, (xs, ys)
@@ -727,8 +736,7 @@ class Network:
         if validation_data is not None:
             x_val, y_val = validation_data
             validation, keep_val = self._dataset(x_val, y_val, "validation_data ")
-        options = _capi.smlp_train_options()
-        lib.smlp_train_options_init_sized(byref(options), sizeof(options))
+        options = _capi.smlp_train_options.from_buffer_copy(_TRAIN_OPTION_DEFAULTS)
         options.epochs = _index(epochs, "epochs")
         options.batch_size = _index(batch_size, "batch_size")
         options.shuffle = 1 if shuffle else 0
