@@ -168,7 +168,10 @@ extension Network {
     func checkDataset(_ data: Dataset<Scalar>, _ name: String) throws(MLPError) {
         try checkBatch(inputs: data.inputs, rows: data.rows, targets: data.targets, targetCount: data.targetCount)
         let x = data.inputs.baseAddress.unsafelyUnwrapped
-        if let location = firstNonFinite(inputs: x, targets: data.targets, rows: data.rows) {
+        // One flat pass that vectorises; the row-by-row scan only to name the value.
+        var finite = Scalar.allFinite(x, count: data.rows * inputCount)
+        if case .dense(let y) = data.targets { finite = finite && Scalar.allFinite(y, count: data.rows * outputCount) }
+        if !finite, let location = firstNonFinite(inputs: x, targets: data.targets, rows: data.rows) {
             throw MLPError(.nonFinite, "\(name) \(location)")
         }
     }
@@ -208,14 +211,15 @@ extension Network {
         if case .labels = data.targets { labelTargets = true } else { labelTargets = false }
         let targetWidth = labelTargets ? 1 : outputCount
 
-        // Gathered batches (only when shuffling) and the row order, allocated once.
+        // Gathered batches and the row order (only when shuffling), allocated once.
         let batchInputs = try ScalarBuffer<Scalar>(zeroedCount: options.shuffle ? batchRows * inputCount : 0, purpose: "batch")
         let batchTargets = try ScalarBuffer<Scalar>(
             zeroedCount: options.shuffle && !labelTargets ? batchRows * outputCount : 0, purpose: "batch")
         let batchLabels = try HeapBuffer<Int32>(count: options.shuffle && labelTargets ? batchRows : 0, purpose: "batch labels")
-        let orderBuffer = try HeapBuffer<Int>(count: rows, purpose: "row order")
+        let orderBuffer = try HeapBuffer<Int>(count: options.shuffle ? rows : 0, purpose: "row order")
         let order = orderBuffer.base
-        for row in 0..<rows { order[row] = row }
+        if options.shuffle { for row in 0..<rows { order[row] = row } }
+        let meanReduction = configuration.reduction == .mean
         try workspace.reserve(rows: batchRows, layout: layout)
 
         // The best validation epoch's parameters (empty when not restored).
@@ -276,7 +280,7 @@ extension Network {
                 }
                 let loss = try step(inputs: inputs, targets: targets, targetCount: count * targetWidth, rows: count)
                 // Back to a per-sample sum, whatever the reduction.
-                lossSum += configuration.reduction == .mean ? loss * Double(count) : loss
+                lossSum += meanReduction ? loss * Double(count) : loss
                 samplesSeen += count
                 start += count
                 summary.iterations += 1

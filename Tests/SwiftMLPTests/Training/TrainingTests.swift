@@ -578,6 +578,55 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// The data check is one flat vectorised pass; the row-by-row scan only names the
+    /// value. A bad value anywhere (every position of x and y, so the vector body and
+    /// the tail of both passes) must be caught and named, in Float and in Double, by
+    /// train and by evaluate; extreme finite values must pass.
+    func testNonFiniteAnywhereIsFoundAndNamed() throws {
+        try nonFiniteAnywhere(Float.self)
+        try nonFiniteAnywhere(Double.self)
+    }
+
+    private func nonFiniteAnywhere<S: MLPScalar>(_: S.Type) throws {
+        let clean: TrainingData<S> = regressionData(S.self, rows: 13)   // 39 inputs, 26 targets
+        let n = try regressionNetwork(S.self, seed: 5)
+        let before = n.parameterValues
+        for isInput in [true, false] {
+            let width = isInput ? 3 : 2
+            for position in 0..<(13 * width) {
+                for value in [S.nan, .infinity, -.infinity] {
+                    var x = Array(clean.x), y = Array(clean.y!)
+                    if isInput { x[position] = value } else { y[position] = value }
+                    let bad = TrainingData(x: x, inputWidth: 3, y: y, outputWidth: 2)
+                    let expected = "\(isInput ? "input" : "target") row \(position / width) column \(position % width) is "
+                    for evaluating in [false, true] {
+                        let label = "\(S.self) \(value) at \(isInput ? "x" : "y")[\(position)], \(evaluating ? "evaluate" : "train")"
+                        do throws(MLPError) {
+                            if evaluating { _ = try n.evaluateOn(bad) } else { _ = try n.trainOn(bad, options: options(epochs: 1, batch: 4)) }
+                            XCTFail("\(label): accepted")
+                        } catch {
+                            XCTAssertEqual(error.kind, .nonFinite, label)
+                            XCTAssertTrue(error.message.contains(expected), "\(label): \(error.message)")
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertTrue(sameBits(n.parameterValues, before), "rejected data changed nothing")
+        // Finite extremes are data, not errors: the largest magnitudes and subnormals.
+        var x = Array(clean.x)
+        x[0] = S.greatestFiniteMagnitude
+        x[1] = -S.greatestFiniteMagnitude
+        x[37] = S.leastNonzeroMagnitude
+        x[38] = -S.leastNormalMagnitude
+        let extreme = TrainingData(x: x, inputWidth: 3, y: Array(clean.y!), outputWidth: 2)
+        do throws(MLPError) {
+            _ = try n.evaluateOn(extreme)
+        } catch {
+            XCTAssertNotEqual(error.kind, .nonFinite, "finite extremes rejected: \(error.message)")
+        }
+    }
+
     /// The rate doubles every epoch (exponential schedule, gamma 2) on targets in the
     /// thousands: the first epochs are fine, then the loss overflows.
     func testDivergenceMidRunRestoresEverything() throws {
