@@ -200,14 +200,17 @@ def evaluate_targets(results, configs, threads_list, memory) -> list[tuple[str, 
     def tag(d: str) -> str:
         return "f32" if d == "float32" else "f64"
 
-    # 1. e within 1.05x (1 thread) / 1.10x (2 threads) of the roofline; a and b within
-    # 1.10x / 1.15x: a plain-SGD step copies W and checks the new W (out of place, so a
-    # failed step changes nothing), 5-6 % of a step on a (docs/performance.md, issue 21)
+    # 1. a, b, e within these ratios of the roofline (1 thread, 2 threads). A plain-SGD
+    # step copies W and checks the new W (out of place, so that a failed step changes
+    # nothing), one thread's work however many run the products: 5-6 % of a step on a
+    # at one thread, 14 % at two (docs/performance.md, "What the simplifications of
+    # issue 21 cost").
+    limits = {"a": (1.10, 1.30), "b": (1.10, 1.15), "e": (1.05, 1.10)}
     for t in threads_list:
         for name in ("a", "b", "e"):
             if name not in names:
                 continue
-            limit = (1.05 if t == 1 else 1.10) + (0.05 if name in ("a", "b") else 0)
+            limit = limits[name][0 if t == 1 else 1]
             for d in ("float32", "float64"):
                 r = ratio(results, "swiftmlp-c", d, name, t)
                 label = f"{name} {tag(d)} {t}T: swiftmlp C / roofline"
