@@ -45,9 +45,7 @@ extension MLPScalar {
     /// domain: no overflow handling).
     @inline(__always)
     static func exponentialOfNonPositive(_ input: Self) -> Self {
-        let p = significandBitCount
-        let m = p + 2
-        let lowestInput = Self(Double(Int(leastNormalMagnitude.exponent) - m) * ln2First)
+        let lowestInput = exponentialLowestInput
         // The comparison is false for NaN, which passes through.
         let x = input < lowestInput ? lowestInput : input
         let (r, n) = reducedExponent(x)
@@ -56,9 +54,8 @@ extension MLPScalar {
         // exactly 0 in every rounding mode. Selecting between two constants (not
         // the result) keeps it a select, so the loop vectorises
         // (Tests/c/test_vectorised.sh checks the release build).
-        let twoToMinusM = Self(sign: .plus, exponent: Exponent(-m), significand: 1)
-        let scaleDown = input < lowestInput ? 0 : twoToMinusM
-        return (polynomial * powerOfTwo(n, plus: m)) * scaleDown
+        let scaleDown = input < lowestInput ? 0 : exponentialScaleDown
+        return (polynomial * powerOfTwo(n, plus: exponentialScaleBits)) * scaleDown
     }
 
     /// e^x - 1 for x <= 0 or NaN, accurate near 0 (where 1 is most of e^x), within
@@ -67,7 +64,7 @@ extension MLPScalar {
     /// x is clamped there (2^n stays normal, 2^n - 1 exact or -1).
     @inline(__always)
     static func exponentialMinusOneOfNonPositive(_ input: Self) -> Self {
-        let lowestInput = Self(Double(-(significandBitCount + 3)) * ln2First)
+        let lowestInput = exponentialMinusOneLowestInput
         let x = input < lowestInput ? lowestInput : input
         let (r, n) = reducedExponent(x)
         let scale = powerOfTwo(n, plus: 0)
@@ -87,15 +84,35 @@ extension MLPScalar {
     @inline(__always) static var ln2First: Double { 0.6931471805599453 }
     @inline(__always) static var ln2Second: Double { 2.3190468138462996e-17 }
 
+    /// ln 2 rounded to 11 fewer bits than the type, so that n ln2High is exact for
+    /// |n| < 2^11, and the rest of ln 2 in the type.
+    @inline(__always) static var ln2High: Self {
+        let highScale = Double(1 << (significandBitCount - 11))
+        return Self((ln2First * highScale).rounded() / highScale)
+    }
+    @inline(__always) static var ln2Low: Self {
+        Self((ln2First - Double(ln2High)) + ln2Second)
+    }
+
+    /// m = p + 2: e^x is built as (e^r 2^(n+m)) 2^-m, so that results in the
+    /// subnormal range round once. 2^-m is `exponentialScaleDown`.
+    @inline(__always) static var exponentialScaleBits: Int { significandBitCount + 2 }
+    @inline(__always) static var exponentialScaleDown: Self {
+        Self(sign: .plus, exponent: Exponent(-exponentialScaleBits), significand: 1)
+    }
+    /// Below this e^x is 0 (x_min = (minExponent - m) ln 2).
+    @inline(__always) static var exponentialLowestInput: Self {
+        Self(Double(Int(leastNormalMagnitude.exponent) - exponentialScaleBits) * ln2First)
+    }
+    /// Below this e^x - 1 rounds to -1 (-(p + 3) ln 2).
+    @inline(__always) static var exponentialMinusOneLowestInput: Self {
+        Self(Double(-(significandBitCount + 3)) * ln2First)
+    }
+
     /// x = n ln 2 + r with |r| <= ~0.35: r, and n as `x log2 e + shifter` (n in the
     /// low bits of the sum, for `powerOfTwo`). For x >= -2^11 ln 2 or so.
     @inline(__always)
     static func reducedExponent(_ x: Self) -> (remainder: Self, shiftedN: Self) {
-        let p = significandBitCount
-        let highScale = Double(1 << (p - 11))
-        let ln2HighDouble = (ln2First * highScale).rounded() / highScale
-        let ln2High = Self(ln2HighDouble)
-        let ln2Low = Self((ln2First - ln2HighDouble) + ln2Second)
         let shifted = x * Self(1.4426950408889634) + shifter
         let n = shifted - shifter
         return ((x - n * ln2High) - n * ln2Low, shifted)

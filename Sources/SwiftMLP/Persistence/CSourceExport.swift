@@ -134,15 +134,13 @@ extension Network {
         guard exponential || hyperbolicTangent else { return "" }
         let isFloat = Scalar.dtype == .float32
         let type = isFloat ? "float" : "double", bits = isFloat ? "uint32_t" : "uint64_t"
-        let p = Scalar.significandBitCount, m = p + 2
+        let p = Scalar.significandBitCount, m = Scalar.exponentialScaleBits
         let bias = (1 << (Scalar.exponentBitCount - 1)) - 1
-        let highScale = Double(1 << (p - 11))
-        let ln2High = (Scalar.ln2First * highScale).rounded() / highScale
-        let ln2Low = Double(Scalar((Scalar.ln2First - ln2High) + Scalar.ln2Second))
+        let ln2High = Double(Scalar.ln2High), ln2Low = Double(Scalar.ln2Low)
         let shifter = Double(Scalar.shifter)
-        let lowestExp = Double(Scalar(Double(Int(Scalar.leastNormalMagnitude.exponent) - m) * Scalar.ln2First))
-        let lowestExpm1 = Double(Scalar(Double(-(p + 3)) * Scalar.ln2First))
-        let twoToMinusM = Double(Scalar(sign: .plus, exponent: Scalar.Exponent(-m), significand: 1))
+        let lowestExp = Double(Scalar.exponentialLowestInput)
+        let lowestExpm1 = Double(Scalar.exponentialMinusOneLowestInput)
+        let twoToMinusM = Double(Scalar.exponentialScaleDown)
         // The Taylor quotient's coefficients 1/k!, from the highest degree (13 for
         // Double, 7 for Float: exponentialQuotient) down to 1/2!, then 1.
         let factorials = (isFloat ? [5040.0] : [6227020800.0, 479001600, 39916800, 3628800, 362880, 40320, 5040])
