@@ -850,7 +850,10 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * library can go. Sigmoid, tanh and softmax use the library's own branch-free
  * exponential, so a C compiler vectorises their loops (except where float
  * arithmetic is wider than its type, FLT_EVAL_METHOD != 0, as on x87: there the
- * file calls expf/exp and tanhf/tanh). It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
+ * file calls expf/exp and tanhf/tanh). Under GCC and clang the products keep blocks
+ * of outputs in the compilers' vector types (16 bytes, 32 with -mavx or a
+ * -march that has AVX); define <PREFIX>_PLAIN_C for plain loops, which any C
+ * compiler takes. It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
  * as C++ (-Wall -Wextra), for every model. <prefix>_predict keeps
  * <PREFIX>_SCRATCH_SIZE values of T on the stack (2 x the widest layer, or 1 for a
  * single layer without scaler; the file's comment gives the bytes); where the stack

@@ -30,6 +30,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -117,20 +118,24 @@ static int file_contains(const char *path, const char *text) {
     return found;
 }
 
+static void export_compare(const struct net *net, const char *dt, const char *program, const char *driver,
+                           const char *object, const char *log, const char *output, const double *lib,
+                           size_t n_out, double tol, const char *flags);
+
 /* Exports one model, compiles and runs a driver, compares. */
 static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     const int f32 = dtype == SMLP_FLOAT32;
     const char *dt = f32 ? "float32" : "float64", *type = f32 ? "float" : "double";
     const double tol = f32 ? 1e-5 : 1e-12;
-    size_t n_in = net->sizes[0], n_out = net->sizes[net->n_sizes - 1], n, i, r, j;
+    size_t n_in = net->sizes[0], n_out = net->sizes[net->n_sizes - 1], n, i;
     smlp_config config;
     smlp_model *model = NULL;
-    double *p = NULL, x[ROWS * MAX_IN], lib[ROWS * MAX_OUT], mean[MAX_IN], std[MAX_IN], worst = 0;
+    double *p = NULL, x[ROWS * MAX_IN], lib[ROWS * MAX_OUT], mean[MAX_IN], std[MAX_IN];
     float *pf = NULL, xf[ROWS * MAX_IN], libf[ROWS * MAX_OUT];
     char prefix[80], source[512], object[512], driver[512], program[512], log[512], output[512], command[2048];
+    char flags[128], upper[80];
     FILE *f;
-    size_t got = 0;
-    int status;
+    int status, v;
 
     smlp_config_init(&config);
     config.dtype = dtype;
@@ -222,18 +227,62 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     fprintf(f, "        for (j = 0; j < %zu; j++) printf(\"%%a\\n\", (double)out[j]);\n    }\n", n_out);
     fprintf(f, "    return 0;\n}\n");
     fclose(f);
+    /* Each way the file computes its products: GCC vector types at the default
+     * width, at AVX's width (where this CPU runs AVX), and the plain loops of other
+     * compilers (<PREFIX>_PLAIN_C). */
+    for (v = 0; v < 3; v++) {
+        if (v == 1) {
+            size_t k;
+            for (k = 0; prefix[k] != 0 && k + 1 < sizeof upper; k++) upper[k] = (char)toupper((unsigned char)prefix[k]);
+            upper[k] = 0;
+            snprintf(flags, sizeof flags, "-D%s_PLAIN_C", upper);
+        } else if (v == 2) {
+            __builtin_cpu_init();
+            if (!__builtin_cpu_supports("avx")) continue;
+            snprintf(flags, sizeof flags, "-mavx");
+        } else {
+            flags[0] = 0;
+        }
+        if (v > 0) {
+            snprintf(command, sizeof command, "%s -std=c99 -Wall -Wextra -pedantic -Werror %s -c '%s' -o '%s'", cc,
+                     flags, source, object);
+            status = run(command, log);
+            if (!CHECK(status == 0, "%s %s: it compiles with %s", net->name, dt, flags)) {
+                show_file(log);
+                continue;
+            }
+        }
+        export_compare(net, dt, program, driver, object, log, output, lib, n_out, tol, flags);
+    }
+done:
+    free(p);
+    free(pf);
+    smlp_free(model);
+}
+
+/* Links the driver with one compiled export, runs it and compares its outputs with
+ * smlp_predict's. */
+static void export_compare(const struct net *net, const char *dt, const char *program, const char *driver,
+                           const char *object, const char *log, const char *output, const double *lib,
+                           size_t n_out, double tol, const char *flags) {
+    char command[2048];
+    double worst = 0;
+    size_t got = 0, r, j;
+    int status;
+    FILE *f;
     snprintf(command, sizeof command, "%s -std=c99 -Wall -Werror -o '%s' '%s' '%s' -lm", cc, program, driver, object);
     status = run(command, log);
-    if (!CHECK(status == 0, "%s %s: the driver compiles and links with the generated object", net->name, dt)) {
+    if (!CHECK(status == 0, "%s %s %s: the driver compiles and links with the generated object", net->name, dt,
+               flags)) {
         show_file(log);
-        goto done;
+        return;
     }
     snprintf(command, sizeof command, "'%s'", program);
     status = run(command, output);
-    if (!CHECK(status == 0, "%s %s: the driver runs", net->name, dt)) goto done;
+    if (!CHECK(status == 0, "%s %s %s: the driver runs", net->name, dt, flags)) return;
 
     f = fopen(output, "r");
-    if (!CHECK(f != NULL, "read the driver's output")) goto done;
+    if (!CHECK(f != NULL, "read the driver's output")) return;
     for (r = 0; r < ROWS; r++) {
         for (j = 0; j < n_out; j++) {
             char line[128];
@@ -248,14 +297,11 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
         }
     }
     fclose(f);
-    CHECK(got == ROWS * n_out, "%s %s: the driver printed %zu values (expected %zu)", net->name, dt, got,
+    CHECK(got == ROWS * n_out, "%s %s %s: the driver printed %zu values (expected %zu)", net->name, dt, flags, got,
           (size_t)(ROWS * n_out));
-    CHECK(worst <= tol, "%s %s: exported predict matches smlp_predict on %d rows: worst relative error %.3g > %.0e",
-          net->name, dt, ROWS, worst, tol);
-done:
-    free(p);
-    free(pf);
-    smlp_free(model);
+    CHECK(worst <= tol,
+          "%s %s %s: exported predict matches smlp_predict on %d rows: worst relative error %.3g > %.0e", net->name,
+          dt, flags, ROWS, worst, tol);
 }
 
 static void test_arguments(void) {

@@ -35,11 +35,13 @@ extension Network {
         out += " * on the stack. Where the stack is small (a firmware task), call\n"
         out += " * \(prefix)_predict_scratch(x, out, scratch) with that many values of your own\n"
         out += " * (static, or one buffer per concurrent caller) instead.\n"
-        out += " * C99 or C++, no allocation, no library beyond <math.h> (link with -lm). */\n"
+        out += " * C99 or C++, no allocation, no library beyond <math.h> (link with -lm). With GCC or\n"
+        out += " * clang the products use their vector types (define \(macro)_PLAIN_C for plain loops). */\n"
         out += "#include <float.h>\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
         out += "#define \(macro)_N_INPUTS \(inputCount)\n"
         out += "#define \(macro)_N_OUTPUTS \(outputCount)\n"
         out += "#define \(macro)_SCRATCH_SIZE \(scratchSize)\n\n"
+        out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
         out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch);\n\n"
         let p = parameters.pointer
@@ -67,14 +69,14 @@ extension Network {
             prefix: prefix, literal: literal,
             exponential: activations.contains(.sigmoid) || activations.contains(.softmax),
             hyperbolicTangent: activations.contains(.tanh))
+        out += denseProduct(prefix: prefix, type: type)
         let exp = "\(prefix)_exp_nonpositive", tanh = "\(prefix)_tanh"
         func part(_ index: Int) -> String { index == 0 ? "scratch" : "(scratch + \(half))" }
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch) {\n"
         out += "    const \(type) *input = x;\n"
-        out += "    int i, j;\n"
         if !usesScratch { out += "    (void)scratch;\n" }
         if scaler != nil {
-            out += "    for (i = 0; i < \(inputCount); i++) \(part(1))[i] = (x[i] - \(prefix)_mean[i]) * \(prefix)_inverse_std[i];\n"
+            out += "    for (int i = 0; i < \(inputCount); i++) \(part(1))[i] = (x[i] - \(prefix)_mean[i]) * \(prefix)_inverse_std[i];\n"
             out += "    input = \(part(1));\n"
         }
         let slope = literal(configuration.leakyReLUSlope)
@@ -82,17 +84,10 @@ extension Network {
             let last = l == layout.layers.count - 1
             let target = last ? "out" : part(l & 1)
             out += "    /* layer \(l): z = input W + b, then \(configuration.activations[l]). */\n"
-            // The output row accumulates input[i] times row i of W: a contiguous
-            // loop a C compiler vectorises (a dot product down a column of W is
-            // strided). Each z_j is still b_j + x_0 w_0j + x_1 w_1j + ... in order.
-            out += "    for (j = 0; j < \(layer.fanOut); j++) \(target)[j] = \(prefix)_b\(l)[j];\n"
-            out += "    for (i = 0; i < \(layer.fanIn); i++) {\n"
-            out += "        const \(type) xi = input[i], *w = \(prefix)_w\(l) + i * \(layer.fanOut);\n"
-            out += "        for (j = 0; j < \(layer.fanOut); j++) \(target)[j] += xi * w[j];\n"
-            out += "    }\n"
+            out += "    \(prefix)_dense(input, \(layer.fanIn), \(prefix)_w\(l), \(prefix)_b\(l), \(layer.fanOut), \(target));\n"
             let activation = configuration.activations[l]
             if activation != .identity && activation != .softmax {
-                out += "    for (j = 0; j < \(layer.fanOut); j++) {\n"
+                out += "    for (int j = 0; j < \(layer.fanOut); j++) {\n"
                 out += "        const \(type) z = \(target)[j];\n"
                 switch activation {
                 case .sigmoid:
@@ -108,9 +103,9 @@ extension Network {
             }
             if configuration.activations[l] == .softmax {
                 out += "    {\n        \(type) largest = \(target)[0], total = 0;\n"
-                out += "        for (j = 1; j < \(layer.fanOut); j++) if (\(target)[j] > largest) largest = \(target)[j];\n"
-                out += "        for (j = 0; j < \(layer.fanOut); j++) { \(target)[j] = \(exp)(\(target)[j] - largest); total += \(target)[j]; }\n"
-                out += "        for (j = 0; j < \(layer.fanOut); j++) \(target)[j] *= 1 / total;\n    }\n"
+                out += "        for (int j = 1; j < \(layer.fanOut); j++) if (\(target)[j] > largest) largest = \(target)[j];\n"
+                out += "        for (int j = 0; j < \(layer.fanOut); j++) { \(target)[j] = \(exp)(\(target)[j] - largest); total += \(target)[j]; }\n"
+                out += "        for (int j = 0; j < \(layer.fanOut); j++) \(target)[j] *= 1 / total;\n    }\n"
             }
             if !last { out += "    input = \(target);\n" }
         }
@@ -119,6 +114,65 @@ extension Network {
         out += "    \(type) scratch[\(macro)_SCRATCH_SIZE];\n"
         out += "    \(prefix)_predict_scratch(x, out, scratch);\n"
         out += "}\n"
+        return out
+    }
+
+    /// `<prefix>_dense(input, n_in, w, b, n_out, z)`: z = input W + b, each z_j summed
+    /// as b_j + x_0 w_0j + x_1 w_1j + ... in order. With GCC's vector types (GCC,
+    /// clang) blocks of four vectors of z stay in registers across the whole depth
+    /// (the library's `rowTimesMatrix`), then single vectors, then the last columns
+    /// one by one; plain C compilers get the row-accumulating loop they vectorise.
+    /// Explicit vectors because the plain loop keeps z in memory, and scalar
+    /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
+    func denseProduct(prefix: String, type: String) -> String {
+        let f = "\(prefix)_", lanes = "\(prefix.uppercased())_LANES"
+        let vectors = "defined(__GNUC__) && !defined(\(prefix.uppercased())_PLAIN_C)"
+        let bytes = Scalar.dtype == .float32 ? 4 : 8
+        var out = "/* z = input W + b (W n_in x n_out, row-major). */\n"
+        out += "#if \(vectors)\n#ifdef __AVX__\n#define \(lanes) \(32 / bytes)\n#else\n"
+        out += "#define \(lanes) \(16 / bytes)\n#endif\n"
+        out += "typedef \(type) \(f)vector __attribute__((vector_size(\(lanes) * \(bytes))));\n#endif\n"
+        out += "static void \(f)dense(const \(type) *input, int n_in, const \(type) *w, const \(type) *b, int n_out,\n"
+        out += "        \(type) *z) {\n"
+        out += "    int i, j = 0;\n"
+        out += "#if \(vectors)\n"
+        out += "    const \(f)vector zero = {0};\n"
+        // The k-th vector of a block starts k * lanes values in.
+        func at(_ k: Int) -> String { k == 0 ? "" : k == 1 ? " + \(lanes)" : " + \(k) * \(lanes)" }
+        let block = 0..<4
+        out += "    for (; j + 4 * \(lanes) <= n_out; j += 4 * \(lanes)) {\n"
+        out += "        \(f)vector " + block.map { "a\($0)" }.joined(separator: ", ") + ";\n"
+        for k in block { out += "        memcpy(&a\(k), b + j\(at(k)), sizeof a\(k));\n" }
+        out += "        for (i = 0; i < n_in; i++) {\n"
+        out += "            const \(type) *row = w + i * n_out + j;\n"
+        out += "            const \(f)vector xi = input[i] + zero;\n"
+        out += "            \(f)vector " + block.map { "w\($0)" }.joined(separator: ", ") + ";\n"
+        for k in block { out += "            memcpy(&w\(k), row\(at(k)), sizeof w\(k));\n" }
+        for k in block { out += "            a\(k) += xi * w\(k);\n" }
+        out += "        }\n"
+        for k in block { out += "        memcpy(z + j\(at(k)), &a\(k), sizeof a\(k));\n" }
+        out += "    }\n"
+        out += "    for (; j + \(lanes) <= n_out; j += \(lanes)) {\n"
+        out += "        \(f)vector a0, w0;\n"
+        out += "        memcpy(&a0, b + j, sizeof a0);\n"
+        out += "        for (i = 0; i < n_in; i++) {\n"
+        out += "            memcpy(&w0, w + i * n_out + j, sizeof w0);\n"
+        out += "            a0 += (input[i] + zero) * w0;\n"
+        out += "        }\n"
+        out += "        memcpy(z + j, &a0, sizeof a0);\n"
+        out += "    }\n"
+        out += "    for (; j < n_out; j++) {\n"
+        out += "        \(type) a = b[j];\n"
+        out += "        for (i = 0; i < n_in; i++) a += input[i] * w[i * n_out + j];\n"
+        out += "        z[j] = a;\n"
+        out += "    }\n"
+        out += "#else\n"
+        out += "    for (j = 0; j < n_out; j++) z[j] = b[j];\n"
+        out += "    for (i = 0; i < n_in; i++) {\n"
+        out += "        const \(type) xi = input[i], *row = w + i * n_out;\n"
+        out += "        for (j = 0; j < n_out; j++) z[j] += xi * row[j];\n"
+        out += "    }\n"
+        out += "#endif\n}\n\n"
         return out
     }
 
