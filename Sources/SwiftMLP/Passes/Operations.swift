@@ -122,21 +122,22 @@ extension Network {
     public func gradients(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
-        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        guard loss.isFinite, gradientSummary(needsNorm: false).isFinite else {
+        let (loss, firstInput) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        guard loss.isFinite, gradientSummary(needsNorm: false, rows: rows, firstInput: firstInput).isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
         return loss
     }
 
     /// Shared by `gradients` and `step`: checks, reserves, forward, backward. Returns
-    /// the loss; the gradient is in `gradient`.
+    /// the loss and the inputs the first layer saw; the gradient is in `gradient`.
     @inline(__always)
     func lossAndGradient(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
-    ) throws(MLPError) -> Double {
+    ) throws(MLPError) -> (loss: Double, firstInput: UnsafePointer<Scalar>) {
         let input = try checkedForward(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        return backwardTraining(inputs: input, targets: targets, rows: rows)
+        return (backwardTraining(inputs: input, targets: targets, rows: rows), input)
     }
 
     /// The start of every training pass: checks the batch, makes room in the
@@ -168,8 +169,9 @@ extension Network {
         if optimizer.updatesOutOfPlace && !needsNorm {
             return try plainSGDStep(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
         }
-        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        let squaredNorm = gradientSummary(needsNorm: needsNorm)
+        let (loss, firstInput) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        let squaredNorm = gradientSummary(needsNorm: needsNorm, rows: rows, firstInput: firstInput)
         guard loss.isFinite, squaredNorm.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }

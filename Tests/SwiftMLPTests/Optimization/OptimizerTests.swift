@@ -306,6 +306,66 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(net.optimizerStepCount, 1)
     }
 
+    /// A one-row step with momentum on a network wide enough that the step checks
+    /// its gradient from the factors of dW = x^T dz (`oneRowGradientIsFinite`): an
+    /// input that meets the deltas only there (its weights are 0) and overflows them
+    /// makes a non-finite gradient with a finite loss; a NaN input likewise. Either
+    /// step must throw and change nothing: the parameters, the step count, and the
+    /// velocity (the next sane step equals that of a twin that never saw the failed
+    /// ones). Float and Double.
+    func testOneRowMomentumStepWithNonFiniteGradientChangesNothing() throws {
+        try oneRowMomentumFailureChangesNothing(Float.self)
+        try oneRowMomentumFailureChangesNothing(Double.self)
+    }
+
+    func oneRowMomentumFailureChangesNothing<Scalar: MLPScalar>(_: Scalar.Type) throws {
+        let sizes = [40, 20, 3]
+        func make() throws -> Network<Scalar> {
+            let net = try Network<Scalar>(NetworkConfiguration(
+                layerSizes: sizes, activations: [.tanh, .identity], loss: .meanSquaredError, seed: 9))
+            var p = net.parameterValues
+            for j in 0..<sizes[1] { p[j] = 0 }   // input 0 reaches only dW
+            try net.setParameters(p)
+            try net.setOptimizer(config(.sgd) { $0.learningRate = 0.01; $0.momentum = 0.5 })
+            return net
+        }
+        let net = try make(), twin = try make()
+        XCTAssertTrue(net.checksFactors, "the network must take the factor check")
+        var random = TestRandom(seed: 4)
+        // Input 0 is 0 in the sane steps, so its weights stay 0.
+        var x = random.array(sizes[0], -1, 1).map { Scalar($0) }
+        x[0] = 0
+        let y = random.array(sizes[2], -1, 1).map { Scalar($0) }
+        try net.step(inputs: x, targets: y)
+        try twin.step(inputs: x, targets: y)
+        let before = net.parameterValues
+
+        // Targets of 1e3 make deltas of ~1e3; an input of half the largest finite
+        // value times them overflows, while the loss (~1e6) stays finite.
+        var overflowing = x
+        overflowing[0] = Scalar.greatestFiniteMagnitude / 2
+        let farTargets = y.map { $0 * 1000 }
+        assertThrowsMLP(.nonFinite, "an overflowing weight gradient") { () throws(MLPError) in
+            try net.step(inputs: overflowing, targets: farTargets)
+        }
+        var nanInput = x
+        nanInput[0] = .nan
+        assertThrowsMLP(.nonFinite, "a NaN input") { () throws(MLPError) in
+            try net.step(inputs: nanInput, targets: y)
+        }
+        XCTAssertTrue(bitsEqual(net.parameterValues, before), "parameters unchanged")
+        XCTAssertEqual(net.optimizerStepCount, 1, "step count unchanged")
+
+        // The same input 1e6 times smaller is fine: the check is not merely cautious.
+        var large = x
+        large[0] = Scalar.greatestFiniteMagnitude / 2e6
+        try net.step(inputs: x, targets: y)
+        try twin.step(inputs: x, targets: y)
+        XCTAssertTrue(bitsEqual(net.parameterValues, twin.parameterValues), "velocity unchanged: same next step")
+        try net.step(inputs: large, targets: farTargets)
+        XCTAssertTrue(net.parameterValues.allSatisfy(\.isFinite))
+    }
+
     /// With an optimizer that keeps state, the documented exception stays: an update
     /// that overflows leaves the overflowed parameters and resets the state.
     func testStatefulOptimizerOverflowResetsState() throws {
