@@ -306,6 +306,57 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(net.optimizerStepCount, 1)
     }
 
+    /// SGD with momentum on one row, on networks that check their gradient from its
+    /// factors (`oneRowGradientIsFinite`) and take the update loop without scaling or
+    /// decay: the bits of the gradient of a `gradients` call on the same row, then
+    /// v = mu v + g, p = p - lr v in the network's type, evaluated here element by
+    /// element. `gradientView` must hold that gradient afterwards. Then an update
+    /// that overflows (learning rate 1e36 in
+    /// float, 1e300 in double, against targets of 1e8 / 1e20) keeps the documented
+    /// exception: non-finite parameters left, state reset. Float and Double.
+    func testOneRowMomentumStepMatchesGeneralPath() throws {
+        try oneRowMomentumMatchesGeneralPath(Float.self, overflowRate: 1e36, farTarget: 1e8)
+        try oneRowMomentumMatchesGeneralPath(Double.self, overflowRate: 1e300, farTarget: 1e20)
+    }
+
+    func oneRowMomentumMatchesGeneralPath<Scalar: MLPScalar>(
+        _: Scalar.Type, overflowRate: Double, farTarget: Double
+    ) throws {
+        var random = TestRandom(seed: 31)
+        for (sizes, activations) in [([32, 16, 1], [Activation.sigmoid, .sigmoid]),
+                                     ([21, 16, 8, 3], [.relu, .tanh, .identity]),
+                                     ([125, 32, 2], [.leakyReLU, .sigmoid])] {
+            let net = try Network<Scalar>(NetworkConfiguration(
+                layerSizes: sizes, activations: activations, loss: .meanSquaredError, seed: 3))
+            try net.setOptimizer(config(.sgd) { $0.learningRate = 0.1; $0.momentum = 0.4 })
+            XCTAssertTrue(net.checksFactors, "\(sizes) must check its gradient from factors")
+            let mu = Scalar(0.4), lr = Scalar(0.1)
+            var velocity = [Scalar](repeating: 0, count: net.parameterCount)
+            for stepIndex in 0..<5 {
+                let x = random.array(sizes[0], -1, 1).map { Scalar($0) }
+                let y = random.array(sizes.last!, 0, 1).map { Scalar($0) }
+                let g = try net.gradients(inputs: x, targets: y).gradient
+                var expected = net.parameterValues
+                for i in expected.indices {
+                    velocity[i] = mu * velocity[i] + g[i]
+                    expected[i] = expected[i] - lr * velocity[i]
+                }
+                try net.step(inputs: x, targets: y)
+                XCTAssertTrue(bitsEqual(net.parameterValues, expected), "\(sizes) step \(stepIndex)")
+                XCTAssertTrue(bitsEqual(Array(net.gradientView), g), "\(sizes) gradient view, step \(stepIndex)")
+                XCTAssertEqual(net.optimizerStepCount, stepIndex + 1)
+            }
+            try net.setOptimizer(config(.sgd) { $0.learningRate = overflowRate; $0.momentum = 0.4 })
+            let x = random.array(sizes[0], -1, 1).map { Scalar($0) }
+            let y = [Scalar](repeating: Scalar(farTarget), count: sizes.last!)
+            assertThrowsMLP(.nonFinite, "\(sizes): an update that overflows") { () throws(MLPError) in
+                try net.step(inputs: x, targets: y)
+            }
+            XCTAssertFalse(net.parameterValues.allSatisfy(\.isFinite), "the overflowed values are left (documented)")
+            XCTAssertEqual(net.optimizerStepCount, 0, "the state was reset")
+        }
+    }
+
     /// A one-row step with momentum on a network wide enough that the step checks
     /// its gradient from the factors of dW = x^T dz (`oneRowGradientIsFinite`): an
     /// input that meets the deltas only there (its weights are 0) and overflows them
