@@ -222,8 +222,11 @@ func backwardActivationBiasGradient<Scalar: MLPScalar>(
     dz: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>,
     rows: Int, width: Int
 ) {
-    biasGradient.update(repeating: 0, count: width)
-    let rowsPerBlock = max(1, 4096 / max(width, 1))
+    // One row (online training) needs no zeroing, no blocks and no column sums:
+    // its bias gradient 0 + dz is copied after the delta.
+    let oneRow = rows == 1
+    if !oneRow { biasGradient.update(repeating: 0, count: width) }
+    let rowsPerBlock = oneRow ? 1 : max(1, 4096 / max(width, 1))
     var firstRow = 0
     while firstRow < rows {
         let blockRows = min(rowsPerBlock, rows - firstRow)
@@ -259,7 +262,11 @@ func backwardActivationBiasGradient<Scalar: MLPScalar>(
                 for j in 0..<width { dzRow[j] = aRow[j] * (gRow[j] - dot) }
             }
         }
-        for i in 0..<blockRows { addRow(UnsafePointer(delta + i * width), into: biasGradient, width: width) }
+        if oneRow {
+            for j in 0..<width { biasGradient[j] = 0 + delta[j] }
+        } else {
+            for i in 0..<blockRows { addRow(UnsafePointer(delta + i * width), into: biasGradient, width: width) }
+        }
         firstRow += blockRows
     }
 }

@@ -38,6 +38,9 @@ public final class Network<Scalar: MLPScalar> {
     /// The most weights in one layer (fanIn * fanOut): whether any product of a
     /// batch goes to OpenBLAS, in one check (`forwardTraining`).
     let largestLayerWeights: Int
+    /// Whether a batch of one row checks its gradient from the factors of the
+    /// weight gradients (`oneRowGradientIsFinite`) rather than entry by entry.
+    let checksFactors: Bool
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     @exclusivity(unchecked) public internal(set) var workspaceRows = 0
     /// Inference scratch, one slot per concurrent prediction, so predictions never
@@ -93,6 +96,7 @@ public final class Network<Scalar: MLPScalar> {
         self.optimizer = optimizer
         self.layerCount = layout.layers.count
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
+        self.checksFactors = oneRowFactorCheckIsCheaper(layout)
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
         for (l, shape) in layout.layers.enumerated() {

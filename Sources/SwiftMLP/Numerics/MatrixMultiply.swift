@@ -53,7 +53,11 @@ func multiply<Scalar: MLPScalar>(
         // code stays small: with this branch in it, the compiler stopped inlining the
         // bias and activation pass into inference.)
         let aRowStride = transposeA ? 1 : lda
-        if n < 4 {
+        if n == 1 && ldc == 1 && aRowStride == 1 && m >= 4 {
+            // One column, contiguous in both (the weight gradient of a layer with one
+            // output): the column is a scaled a, b_0 a_i being the same product.
+            scaledRow(b[0], a, into: c, n: m)
+        } else if n < 4 {
             for j in 0..<n {
                 let scale = b[j]
                 var aElement = a, cElement = c + j

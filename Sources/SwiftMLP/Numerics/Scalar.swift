@@ -45,6 +45,12 @@ public protocol MLPScalar: MLPScalarBase, Sendable, CustomStringConvertible {
     /// vectorises (a floating-point comparison reduction does not), raises no
     /// floating-point exception and does not depend on the rounding mode.
     static func nonFiniteBits(_ x: Self) -> NonFiniteBits
+    /// The bits of |x| as an unsigned integer: ordered as the magnitudes for finite
+    /// values, and above every finite value for an infinity or a NaN. A maximum of
+    /// these vectorises where a floating-point maximum does not.
+    static func magnitudeBits(_ x: Self) -> NonFiniteBits
+    /// The value whose `magnitudeBits` are `bits`.
+    init(magnitudeBits bits: NonFiniteBits)
     /// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, where op(A) is m x k and
     /// op(B) is k x n. `lda`, `ldb`, `ldc` are the row strides of A, B, C as stored.
     /// Callers guarantee every dimension fits the BLAS integer type.
@@ -65,6 +71,15 @@ extension MLPScalar {
     @inline(__always)
     static func containsNonFinite(_ bits: NonFiniteBits) -> Bool {
         bits >> (NonFiniteBits.bitWidth - 1) != 0
+    }
+
+    /// The largest `magnitudeBits` of `count` values (0 for none): at least
+    /// `magnitudeBits(.infinity)` exactly when one of them is an infinity or a NaN.
+    @inline(__always)
+    static func largestMagnitudeBits(_ values: UnsafePointer<Self>, count: Int) -> NonFiniteBits {
+        var largest: NonFiniteBits = 0
+        for index in 0..<count { largest = Swift.max(largest, magnitudeBits(values[index])) }
+        return largest
     }
 
     /// Whether none of `count` values is an infinity or a NaN: one OR of
@@ -93,6 +108,8 @@ extension Float: MLPScalar {
     @inline(__always) public static func nonFiniteBits(_ x: Float) -> UInt32 {
         (x.bitPattern & 0x7F80_0000) &+ 0x0080_0000
     }
+    @inline(__always) public static func magnitudeBits(_ x: Float) -> UInt32 { x.bitPattern & 0x7FFF_FFFF }
+    @inline(__always) public init(magnitudeBits bits: UInt32) { self.init(bitPattern: bits) }
     @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -115,6 +132,8 @@ extension Double: MLPScalar {
     @inline(__always) public static func nonFiniteBits(_ x: Double) -> UInt64 {
         (x.bitPattern & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000
     }
+    @inline(__always) public static func magnitudeBits(_ x: Double) -> UInt64 { x.bitPattern & 0x7FFF_FFFF_FFFF_FFFF }
+    @inline(__always) public init(magnitudeBits bits: UInt64) { self.init(bitPattern: bits) }
     @inline(__always)
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -404,30 +404,33 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
         case .sgd:
             // With momentum: plain SGD goes through `applyOutOfPlace`.
             let velocity = first.pointer
-            let nesterov = configuration.nesterov
-            // Nesterov or not is decided once, so that each case is one plain loop.
+            // Nesterov or not, and whether the gradient needs scaling or decay, are
+            // decided once, so that each case is one plain loop (`sgdLoop` inlined
+            // with constant flags). Without clipping or decay (the usual case) the
+            // loop skips g * 1 + 0 * p: for a finite p that is g exactly, up to the
+            // sign of a zero gradient (-0 + 0 p is +0 for a positive p), so values
+            // can differ from the general loop's only in the sign of a zero.
             // Only the new parameter's bits are tested: the parameter was finite, so
             // p - lr (...v...) is not finite exactly when v is not or the update
             // overflows (lr x infinity is infinite or NaN for every finite lr,
             // 0 included): the same verdict as testing both, in half the work.
-            if nesterov {
+            @inline(__always)
+            func sgdLoop(nesterov: Bool, plain: Bool) {
                 for i in range {
-                    let g = gradient[i] * gradientScale + wd * parameters[i]
+                    let g = plain ? gradient[i] : gradient[i] * gradientScale + wd * parameters[i]
                     let v = mu * velocity[i] + g
                     velocity[i] = v
-                    let updated = parameters[i] - lr * (g + mu * v)
+                    let updated = parameters[i] - lr * (nesterov ? g + mu * v : v)
                     parameters[i] = updated
                     nonFinite |= Scalar.nonFiniteBits(updated)
                 }
+            }
+            if configuration.nesterov {
+                sgdLoop(nesterov: true, plain: false)
+            } else if wd == 0 && gradientScale == 1 {
+                sgdLoop(nesterov: false, plain: true)
             } else {
-                for i in range {
-                    let g = gradient[i] * gradientScale + wd * parameters[i]
-                    let v = mu * velocity[i] + g
-                    velocity[i] = v
-                    let updated = parameters[i] - lr * v
-                    parameters[i] = updated
-                    nonFinite |= Scalar.nonFiniteBits(updated)
-                }
+                sgdLoop(nesterov: false, plain: false)
             }
         case .adam, .adamW:
             let decoupled = configuration.kind == .adamW
@@ -440,19 +443,32 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
             let root2 = Scalar(correction2Root)
             let shrink = Scalar(1 - learningRate * weightDecay)
             let m = first.pointer, v = second.pointer
-            for i in range {
-                var g = gradient[i] * gradientScale
-                if decoupled {
-                    parameters[i] *= shrink
-                } else {
-                    g += wd * parameters[i]
+            // Without clipping or decay (`plain`), g * 1 + 0 * p and p * 1 are skipped,
+            // as in SGD's loop above: the same values up to the sign of a zero.
+            @inline(__always)
+            func adamLoop(plain: Bool) {
+                for i in range {
+                    var g = plain ? gradient[i] : gradient[i] * gradientScale
+                    if !plain {
+                        if decoupled {
+                            parameters[i] *= shrink
+                        } else {
+                            g += wd * parameters[i]
+                        }
+                    }
+                    let mi = b1 * m[i] + (1 - b1) * g
+                    let vi = b2 * v[i] + (1 - b2) * g * g
+                    m[i] = mi
+                    v[i] = vi
+                    parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
+                    nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(mi)
+                        | Scalar.nonFiniteBits(vi)
                 }
-                let mi = b1 * m[i] + (1 - b1) * g
-                let vi = b2 * v[i] + (1 - b2) * g * g
-                m[i] = mi
-                v[i] = vi
-                parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
-                nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(mi) | Scalar.nonFiniteBits(vi)
+            }
+            if wd == 0 && gradientScale == 1 {
+                adamLoop(plain: true)
+            } else {
+                adamLoop(plain: false)
             }
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)

@@ -122,32 +122,39 @@ extension Network {
     public func gradients(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
-        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        guard loss.isFinite, gradientSummary(needsNorm: false).isFinite else {
+        let (loss, firstInput) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        guard loss.isFinite, gradientSummary(needsNorm: false, rows: rows, firstInput: firstInput).isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
         return loss
     }
 
     /// Shared by `gradients` and `step`: checks, reserves, forward, backward. Returns
-    /// the loss; the gradient is in `gradient`.
+    /// the loss and the inputs the first layer saw; the gradient is in `gradient`.
     @inline(__always)
     func lossAndGradient(
-        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
-    ) throws(MLPError) -> Double {
-        let input = try checkedForward(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        return backwardTraining(inputs: input, targets: targets, rows: rows)
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
+        prechecked: Bool = false
+    ) throws(MLPError) -> (loss: Double, firstInput: UnsafePointer<Scalar>) {
+        let input = try checkedForward(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, prechecked: prechecked)
+        return (backwardTraining(inputs: input, targets: targets, rows: rows), input)
     }
 
     /// The start of every training pass: checks the batch, makes room in the
     /// workspace and runs the forward pass. Returns the inputs the first layer saw
-    /// (X, or its standardised copy).
+    /// (X, or its standardised copy). `prechecked`: the caller has checked the
+    /// batch and reserved the workspace for it (`train`, once for every batch).
     @inline(__always)
     func checkedForward(
-        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
+        prechecked: Bool = false
     ) throws(MLPError) -> UnsafePointer<Scalar> {
-        try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
-        try workspace.reserve(rows: rows, layout: layout)
+        if !prechecked {
+            try checkBatch(inputs: inputs, rows: rows, targets: targets, targetCount: targetCount)
+            try workspace.reserve(rows: rows, layout: layout)
+        }
         let input = firstLayerInput(
             inputs.baseAddress.unsafelyUnwrapped, rows: rows, scratch: workspace.scaledInputs)
         forwardTraining(inputs: input, rows: rows)
@@ -164,12 +171,23 @@ extension Network {
     public func step(
         inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
     ) throws(MLPError) -> Double {
+        try step(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, prechecked: false)
+    }
+
+    /// `step`, for a batch whose checks `prechecked` says were done (`checkedForward`).
+    @inline(__always)
+    func step(
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
+        prechecked: Bool
+    ) throws(MLPError) -> Double {
         let needsNorm = optimizer.configuration.clipNorm > 0
         if optimizer.updatesOutOfPlace && !needsNorm {
-            return try plainSGDStep(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+            return try plainSGDStep(
+                inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, prechecked: prechecked)
         }
-        let loss = try lossAndGradient(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
-        let squaredNorm = gradientSummary(needsNorm: needsNorm)
+        let (loss, firstInput) = try lossAndGradient(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, prechecked: prechecked)
+        let squaredNorm = gradientSummary(needsNorm: needsNorm, rows: rows, firstInput: firstInput)
         guard loss.isFinite, squaredNorm.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }

@@ -49,9 +49,11 @@ extension Network {
     @_specialize(where Scalar == Double)
     @inline(never)
     func plainSGDStep(
-        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int
+        inputs: UnsafeBufferPointer<Scalar>, targets: Targets<Scalar>, targetCount: Int, rows: Int,
+        prechecked: Bool
     ) throws(MLPError) -> Double {
-        let input = try checkedForward(inputs: inputs, targets: targets, targetCount: targetCount, rows: rows)
+        let input = try checkedForward(
+            inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, prechecked: prechecked)
         let raw = inputs.baseAddress.unsafelyUnwrapped
         let loss = outputLossAndDelta(targets: targets, rows: rows)
         guard loss.isFinite else {

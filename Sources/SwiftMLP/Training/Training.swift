@@ -278,7 +278,9 @@ extension Network {
                     case .labels(let labels): targets = .labels(labels + start)
                     }
                 }
-                let loss = try step(inputs: inputs, targets: targets, targetCount: count * targetWidth, rows: count)
+                // The data set was checked and the workspace reserved for batchRows.
+                let loss = try step(
+                    inputs: inputs, targets: targets, targetCount: count * targetWidth, rows: count, prechecked: true)
                 // Back to a per-sample sum, whatever the reduction.
                 lossSum += meanReduction ? loss * Double(count) : loss
                 samplesSeen += count

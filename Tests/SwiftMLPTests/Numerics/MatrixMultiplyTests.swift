@@ -147,7 +147,8 @@ final class MatrixMultiplyTests: XCTestCase {
     /// a_1 b_1 + ... in that order: bit for bit the sequential sum in the same type
     /// (same seed, same bits), at every width from 1 to 37 (each block boundary and
     /// every tail), with row strides wider than the rows (except NT's B, tight so that
-    /// k = 1 takes the blocked path). Exact equality: the order of the sum is the contract.
+    /// k = 1 takes the blocked path, and C's, tight for one column of 20 rows so that
+    /// it takes the scaled column). Exact equality: the order of the sum is the contract.
     func testSmallPathsSumInOrderBitForBit() {
         checkInOrder(Float.self)
         checkInOrder(Double.self)
@@ -156,9 +157,11 @@ final class MatrixMultiplyTests: XCTestCase {
     func checkInOrder<Scalar: MLPScalar>(_: Scalar.Type) {
         var random = TestRandom(seed: 5)
         for n in 1...37 {
-            for (m, k) in [(1, 1), (1, 7), (3, 1), (2, 5), (5, 16)] {
+            for (m, k) in [(1, 1), (1, 7), (3, 1), (2, 5), (5, 16), (20, 1)] {
                 for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
-                    let ldb = tB ? k : n + 3, ldc = n + 2, lda = tA ? m + 1 : k + 1
+                    // One tight column (TN, n = 1, ldc = 1, m >= 4) takes the scaled column.
+                    let tightColumn = tA && !tB && n == 1 && m >= 4
+                    let ldb = tB ? k : n + 3, ldc = tightColumn ? 1 : n + 2, lda = tA ? m + 1 : k + 1
                     let a = random.array(tA ? k * lda : m * lda, -1, 1).map { Scalar($0) }
                     let b = random.array(tB ? n * ldb : k * ldb, -1, 1).map { Scalar($0) }
                     var c = [Scalar](repeating: .nan, count: m * ldc)

@@ -306,6 +306,117 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(net.optimizerStepCount, 1)
     }
 
+    /// SGD with momentum on one row, on networks that check their gradient from its
+    /// factors (`oneRowGradientIsFinite`) and take the update loop without scaling or
+    /// decay: the bits of the gradient of a `gradients` call on the same row, then
+    /// v = mu v + g, p = p - lr v in the network's type, evaluated here element by
+    /// element. `gradientView` must hold that gradient afterwards. Then an update
+    /// that overflows (learning rate 1e36 in
+    /// float, 1e300 in double, against targets of 1e8 / 1e20) keeps the documented
+    /// exception: non-finite parameters left, state reset. Float and Double.
+    func testOneRowMomentumStepMatchesGeneralPath() throws {
+        try oneRowMomentumMatchesGeneralPath(Float.self, overflowRate: 1e36, farTarget: 1e8)
+        try oneRowMomentumMatchesGeneralPath(Double.self, overflowRate: 1e300, farTarget: 1e20)
+    }
+
+    func oneRowMomentumMatchesGeneralPath<Scalar: MLPScalar>(
+        _: Scalar.Type, overflowRate: Double, farTarget: Double
+    ) throws {
+        var random = TestRandom(seed: 31)
+        for (sizes, activations) in [([32, 16, 1], [Activation.sigmoid, .sigmoid]),
+                                     ([21, 16, 8, 3], [.relu, .tanh, .identity]),
+                                     ([125, 32, 2], [.leakyReLU, .sigmoid])] {
+            let net = try Network<Scalar>(NetworkConfiguration(
+                layerSizes: sizes, activations: activations, loss: .meanSquaredError, seed: 3))
+            try net.setOptimizer(config(.sgd) { $0.learningRate = 0.1; $0.momentum = 0.4 })
+            XCTAssertTrue(net.checksFactors, "\(sizes) must check its gradient from factors")
+            let mu = Scalar(0.4), lr = Scalar(0.1)
+            var velocity = [Scalar](repeating: 0, count: net.parameterCount)
+            for stepIndex in 0..<5 {
+                let x = random.array(sizes[0], -1, 1).map { Scalar($0) }
+                let y = random.array(sizes.last!, 0, 1).map { Scalar($0) }
+                let g = try net.gradients(inputs: x, targets: y).gradient
+                var expected = net.parameterValues
+                for i in expected.indices {
+                    velocity[i] = mu * velocity[i] + g[i]
+                    expected[i] = expected[i] - lr * velocity[i]
+                }
+                try net.step(inputs: x, targets: y)
+                XCTAssertTrue(bitsEqual(net.parameterValues, expected), "\(sizes) step \(stepIndex)")
+                XCTAssertTrue(bitsEqual(Array(net.gradientView), g), "\(sizes) gradient view, step \(stepIndex)")
+                XCTAssertEqual(net.optimizerStepCount, stepIndex + 1)
+            }
+            try net.setOptimizer(config(.sgd) { $0.learningRate = overflowRate; $0.momentum = 0.4 })
+            let x = random.array(sizes[0], -1, 1).map { Scalar($0) }
+            let y = [Scalar](repeating: Scalar(farTarget), count: sizes.last!)
+            assertThrowsMLP(.nonFinite, "\(sizes): an update that overflows") { () throws(MLPError) in
+                try net.step(inputs: x, targets: y)
+            }
+            XCTAssertFalse(net.parameterValues.allSatisfy(\.isFinite), "the overflowed values are left (documented)")
+            XCTAssertEqual(net.optimizerStepCount, 0, "the state was reset")
+        }
+    }
+
+    /// A one-row step with momentum on a network wide enough that the step checks
+    /// its gradient from the factors of dW = x^T dz (`oneRowGradientIsFinite`): an
+    /// input that meets the deltas only there (its weights are 0) and overflows them
+    /// makes a non-finite gradient with a finite loss; a NaN input likewise. Either
+    /// step must throw and change nothing: the parameters, the step count, and the
+    /// velocity (the next sane step equals that of a twin that never saw the failed
+    /// ones). Float and Double.
+    func testOneRowMomentumStepWithNonFiniteGradientChangesNothing() throws {
+        try oneRowMomentumFailureChangesNothing(Float.self)
+        try oneRowMomentumFailureChangesNothing(Double.self)
+    }
+
+    func oneRowMomentumFailureChangesNothing<Scalar: MLPScalar>(_: Scalar.Type) throws {
+        let sizes = [40, 20, 3]
+        func make() throws -> Network<Scalar> {
+            let net = try Network<Scalar>(NetworkConfiguration(
+                layerSizes: sizes, activations: [.tanh, .identity], loss: .meanSquaredError, seed: 9))
+            var p = net.parameterValues
+            for j in 0..<sizes[1] { p[j] = 0 }   // input 0 reaches only dW
+            try net.setParameters(p)
+            try net.setOptimizer(config(.sgd) { $0.learningRate = 0.01; $0.momentum = 0.5 })
+            return net
+        }
+        let net = try make(), twin = try make()
+        XCTAssertTrue(net.checksFactors, "the network must take the factor check")
+        var random = TestRandom(seed: 4)
+        // Input 0 is 0 in the sane steps, so its weights stay 0.
+        var x = random.array(sizes[0], -1, 1).map { Scalar($0) }
+        x[0] = 0
+        let y = random.array(sizes[2], -1, 1).map { Scalar($0) }
+        try net.step(inputs: x, targets: y)
+        try twin.step(inputs: x, targets: y)
+        let before = net.parameterValues
+
+        // Targets of 1e3 make deltas of ~1e3; an input of half the largest finite
+        // value times them overflows, while the loss (~1e6) stays finite.
+        var overflowing = x
+        overflowing[0] = Scalar.greatestFiniteMagnitude / 2
+        let farTargets = y.map { $0 * 1000 }
+        assertThrowsMLP(.nonFinite, "an overflowing weight gradient") { () throws(MLPError) in
+            try net.step(inputs: overflowing, targets: farTargets)
+        }
+        var nanInput = x
+        nanInput[0] = .nan
+        assertThrowsMLP(.nonFinite, "a NaN input") { () throws(MLPError) in
+            try net.step(inputs: nanInput, targets: y)
+        }
+        XCTAssertTrue(bitsEqual(net.parameterValues, before), "parameters unchanged")
+        XCTAssertEqual(net.optimizerStepCount, 1, "step count unchanged")
+
+        // The same input 1e6 times smaller is fine: the check is not merely cautious.
+        var large = x
+        large[0] = Scalar.greatestFiniteMagnitude / 2e6
+        try net.step(inputs: x, targets: y)
+        try twin.step(inputs: x, targets: y)
+        XCTAssertTrue(bitsEqual(net.parameterValues, twin.parameterValues), "velocity unchanged: same next step")
+        try net.step(inputs: large, targets: farTargets)
+        XCTAssertTrue(net.parameterValues.allSatisfy(\.isFinite))
+    }
+
     /// With an optimizer that keeps state, the documented exception stays: an update
     /// that overflows leaves the overflowed parameters and resets the state.
     func testStatefulOptimizerOverflowResetsState() throws {

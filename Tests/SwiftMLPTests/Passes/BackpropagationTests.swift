@@ -574,4 +574,58 @@ final class BackpropagationTests: XCTestCase {
         XCTAssertEqual(bits(result.gradient), bits(Array(net.gradientView)))
         XCTAssertTrue(result.gradient.contains { $0 != 0 })
     }
+
+    /// At batch 1 the step decides whether the gradient is finite from its factors
+    /// (`oneRowGradientIsFinite`: the largest |x_i| and |dz_j| of every layer) instead
+    /// of a pass over every entry. The verdict must be the pass's exactly: random
+    /// networks, with inputs and targets scaled from ordinary to past overflow (and
+    /// NaN or infinite inputs), in both types, compared against `allFinite` over the
+    /// gradient the same call produced, on the engine's products and OpenBLAS's.
+    /// Both verdicts occur.
+    func testOneRowFiniteGradientFromFactorsMatchesFullPass() throws {
+        try oneRowFactorsMatchFullPass(Float.self)
+        try oneRowFactorsMatchFullPass(Double.self)
+    }
+
+    func oneRowFactorsMatchFullPass<Scalar: MLPScalar>(_: Scalar.Type) throws {
+        var random = TestRandom(seed: 0xFAC7)
+        let big = Double(Scalar.greatestFiniteMagnitude)
+        var verdicts = Set<Bool>()
+        for trial in 0..<300 {
+            // Every tenth network has a first layer past smallProductLimit, whose
+            // weight gradient OpenBLAS computes.
+            let sizes = trial % 10 == 0
+                ? [random.int(70...100), 64, random.int(1...5)]
+                : [random.int(1...40), random.int(1...24), random.int(1...5)]
+            let activation = random.pick([Activation.relu, .identity, .tanh, .leakyReLU])
+            let net = try Network<Scalar>(NetworkConfiguration(
+                layerSizes: sizes, activations: [activation, .identity],
+                loss: .meanSquaredError, seed: UInt64(trial)))
+            // Scales spread over the whole exponent range, so that some products of
+            // an input and a delta overflow and most do not.
+            let inputScale = Foundation.pow(big, random.uniform(-0.2, 0.8))
+            let targetScale = Foundation.pow(big, random.uniform(-0.2, 0.5))
+            var x = random.array(sizes[0], -1, 1).map { Scalar($0 * inputScale) }
+            // The first input may skip the forward pass (zero weights) and only meet
+            // the deltas in dW = x^T dz, where it alone decides the verdict.
+            if random.int(0...1) == 0 {
+                var p = net.parameterValues
+                for j in 0..<sizes[1] { p[j] = 0 }
+                try net.setParameters(p)
+                x[0] = Scalar(random.pick([big / 2, 1e10, .nan, .infinity]))
+            }
+            let y = random.array(sizes[2], -1, 1).map { Scalar($0 * targetScale) }
+            let (fromFactors, full) = try x.withUnsafeBufferPointer { xs in
+                try y.withUnsafeBufferPointer { ys in
+                    let (_, firstInput) = try net.lossAndGradient(
+                        inputs: xs, targets: .dense(ys.baseAddress!), targetCount: ys.count, rows: 1)
+                    return (net.oneRowGradientIsFinite(firstInput: firstInput),
+                            Scalar.allFinite(net.gradient.pointer, count: net.parameterCount))
+                }
+            }
+            XCTAssertEqual(fromFactors, full, "trial \(trial): sizes \(sizes), \(activation), x scale \(inputScale)")
+            verdicts.insert(full)
+        }
+        XCTAssertEqual(verdicts, [true, false], "both verdicts must occur")
+    }
 }
