@@ -45,13 +45,16 @@ extension Network {
         out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch);\n\n"
         let p = parameters.pointer
+        // One widest vector (32 bytes) less one value, zero-filled by C.
+        let padding = 32 / MemoryLayout<Scalar>.size - 1
         for (l, layer) in layout.layers.enumerated() {
-            out += "/* layer \(l): W is \(layer.fanIn) x \(layer.fanOut), row-major; b has \(layer.fanOut). */\n"
-            out += "static const \(type) \(prefix)_w\(l)[\(layer.fanIn * layer.fanOut)] = {"
+            out += "/* layer \(l): W is \(layer.fanIn) x \(layer.fanOut), row-major; b has \(layer.fanOut). Then \(padding)\n"
+            out += " * zeros each, which the last vector of a row of outputs may read (\(prefix)_dense). */\n"
+            out += "static const \(type) \(prefix)_w\(l)[\(layer.fanIn * layer.fanOut + padding)] = {"
             for index in 0..<(layer.fanIn * layer.fanOut) {
                 out += (index % 6 == 0 ? "\n    " : " ") + literal(Double(p[layer.weightOffset + index])) + ","
             }
-            out += "\n};\nstatic const \(type) \(prefix)_b\(l)[\(layer.fanOut)] = {"
+            out += "\n};\nstatic const \(type) \(prefix)_b\(l)[\(layer.fanOut + padding)] = {"
             for index in 0..<layer.fanOut {
                 out += (index % 6 == 0 ? "\n    " : " ") + literal(Double(p[layer.biasOffset + index])) + ","
             }
@@ -120,8 +123,9 @@ extension Network {
     /// `<prefix>_dense(input, n_in, w, b, n_out, z)`: z = input W + b, each z_j summed
     /// as b_j + x_0 w_0j + x_1 w_1j + ... in order. With GCC's vector types (GCC,
     /// clang) blocks of four vectors of z stay in registers across the whole depth
-    /// (the library's `rowTimesMatrix`), then single vectors, then the last columns
-    /// one by one; plain C compilers get the row-accumulating loop they vectorise.
+    /// (the library's `rowTimesMatrix`), then single vectors, the last of which reads
+    /// the arrays' zero padding; plain C compilers get the row-accumulating loop they
+    /// vectorise.
     /// Explicit vectors because the plain loop keeps z in memory, and scalar
     /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
     func denseProduct(prefix: String, type: String) -> String {
@@ -152,19 +156,16 @@ extension Network {
         out += "        }\n"
         for k in block { out += "        memcpy(z + j\(at(k)), &a\(k), sizeof a\(k));\n" }
         out += "    }\n"
-        out += "    for (; j + \(lanes) <= n_out; j += \(lanes)) {\n"
+        // Then single vectors; the last may run past n_out, its extra lanes reading
+        // the next row or the arrays' padding and being dropped.
+        out += "    for (; j < n_out; j += \(lanes)) {\n"
         out += "        \(f)vector a0, w0;\n"
         out += "        memcpy(&a0, b + j, sizeof a0);\n"
         out += "        for (i = 0; i < n_in; i++) {\n"
         out += "            memcpy(&w0, w + i * n_out + j, sizeof w0);\n"
         out += "            a0 += (input[i] + zero) * w0;\n"
         out += "        }\n"
-        out += "        memcpy(z + j, &a0, sizeof a0);\n"
-        out += "    }\n"
-        out += "    for (; j < n_out; j++) {\n"
-        out += "        \(type) a = b[j];\n"
-        out += "        for (i = 0; i < n_in; i++) a += input[i] * w[i * n_out + j];\n"
-        out += "        z[j] = a;\n"
+        out += "        memcpy(z + j, &a0, (size_t)(n_out - j < \(lanes) ? n_out - j : \(lanes)) * sizeof *z);\n"
         out += "    }\n"
         out += "#else\n"
         out += "    for (j = 0; j < n_out; j++) z[j] = b[j];\n"
