@@ -184,7 +184,11 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
         denseBlock(SIMD4<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
         j &+= 4
     }
-    while j < n {
+    if j &+ 2 <= n {
+        denseBlock(SIMD2<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
+        j &+= 2
+    }
+    if j < n {
         var total: Scalar = 0
         var aElement = a, bElement = b + j
         for _ in 0..<k {
@@ -195,7 +199,6 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
         let value = total + bias[j]
         z?[j] = value
         out[j] = f(value)
-        j &+= 1
     }
 }
 
