@@ -152,9 +152,10 @@ func rowTimesMatrix<Scalar: MLPScalar>(
 /// as `rowTimesMatrix` takes it, then z[j] = v[j] (when z is given) and
 /// out[j] = f(v[j]). The same bits as the product followed by the bias and
 /// activation pass (`forwardBiasActivation`), in one pass instead of three: each
-/// block of 16, 8 or 4 columns gets its bias and activation in registers, with no
-/// loop prologue, remainder or run-time overlap check (docs/performance.md, small
-/// networks). Columns past the last block of 4 go one at a time.
+/// block of 32 (Float only), 16, 8, 4 or 2 columns gets its bias and activation
+/// while in registers and L1, with no loop prologue, remainder or run-time overlap
+/// check (docs/performance.md, small networks); a last odd column goes alone. A
+/// layer of one output sums in another order (`dotProduct`).
 ///
 /// Out of line, one copy per activation and type: a layer is one call, and its
 /// constants are loaded where a block uses them (inlined into a loop over layers
@@ -180,6 +181,17 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
         return
     }
     var j = 0
+    if MemoryLayout<Scalar>.size == 4 {
+        // Float: blocks of 32 columns while they last, eight registers of sums (one
+        // broadcast of a[p] serves 32 columns); Double's would take all sixteen.
+        // (As one SIMD32 the loop compiled to element-by-element code, 60 times
+        // slower.)
+        while j &+ 32 <= n {
+            denseBlockPair(SIMD16<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j,
+                           k: k, f)
+            j &+= 32
+        }
+    }
     while j &+ 16 <= n {
         denseBlock(SIMD16<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
         j &+= 16
@@ -208,6 +220,36 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
         z?[j] = value
         out[j] = f(value)
     }
+}
+
+/// Two adjacent blocks of `denseRow` (2 Vector.scalarCount columns) summed in one
+/// pass over p: one broadcast of a[p] for both. Each column's sum is as in
+/// `denseBlock`.
+@inline(__always)
+func denseBlockPair<Scalar: MLPScalar, Vector: SIMD, Function: ElementwiseFunction>(
+    _: Vector.Type, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, ldb: Int,
+    bias: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>,
+    k: Int, _ f: Function
+) where Vector.Scalar == Scalar, Function.Scalar == Scalar {
+    let width = Vector.scalarCount
+    var first = Vector(repeating: 0), second = Vector(repeating: 0)
+    var aElement = a, bRow = b
+    for _ in 0..<k {
+        let scale = Vector(repeating: aElement.pointee)
+        first += scale * UnsafeRawPointer(bRow).loadUnaligned(as: Vector.self)
+        second += scale * UnsafeRawPointer(bRow + width).loadUnaligned(as: Vector.self)
+        aElement += 1
+        bRow += ldb
+    }
+    first += UnsafeRawPointer(bias).loadUnaligned(as: Vector.self)
+    second += UnsafeRawPointer(bias + width).loadUnaligned(as: Vector.self)
+    if let z {
+        storeVector(first, z)
+        storeVector(second, z + width)
+    }
+    storeVector(first, out)
+    storeVector(second, out + width)
+    for t in 0..<(2 * width) { out[t] = f(out[t]) }
 }
 
 /// sum_p a[p] * b[p] for p < count, as four partial sums over p mod 4 (in a SIMD4,

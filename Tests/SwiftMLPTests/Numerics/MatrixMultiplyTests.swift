@@ -193,7 +193,7 @@ final class MatrixMultiplyTests: XCTestCase {
     /// the four partial sums of `dotProduct`) followed by the bias and activation
     /// pass (`forwardBiasActivation`), in Z and A, for every
     /// elementwise activation, with and without Z, at every width from 1 to 37 (each
-    /// block of 16, 8 and 4 columns, and every tail) and depths 1 to 16, in Float and
+    /// block of 32 (Float), 16, 8, 4 and 2 columns, and the single last column) and depths 1 to 16, in Float and
     /// Double, edge values (NaN, ±0, ±inf) included. Exact equality: the same sums
     /// in the same order and the same elementwise functions.
     func testDenseRowEqualsProductThenPassBitForBit() {
