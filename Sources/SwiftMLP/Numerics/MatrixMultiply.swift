@@ -154,8 +154,7 @@ func rowTimesMatrix<Scalar: MLPScalar>(
 /// activation pass (`forwardBiasActivation`), in one pass instead of three: each
 /// block of 32 (Float only), 16, 8, 4 or 2 columns gets its bias and activation
 /// while in registers and L1, with no loop prologue, remainder or run-time overlap
-/// check (docs/performance.md, small networks); a last odd column goes alone. A
-/// layer of one output sums in another order (`dotProduct`).
+/// check (docs/performance.md, small networks); a last odd column goes alone.
 ///
 /// Out of line, one copy per activation and type: a layer is one call, and its
 /// constants are loaded where a block uses them (inlined into a loop over layers
@@ -172,14 +171,6 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
     _ f: Function
 ) where Function.Scalar == Scalar {
     let bias = b + k &* n
-    if n == 1 {
-        // One output (most networks' last layer): a dot product with a contiguous
-        // column, in four partial sums (`dotProduct`) instead of one chain of k adds.
-        let value = dotProduct(a, b, count: k) + bias[0]
-        z?[0] = value
-        out[0] = f(value)
-        return
-    }
     var j = 0
     if MemoryLayout<Scalar>.size == 4 {
         // Float: blocks of 32 columns while they last, eight registers of sums (one
@@ -250,27 +241,6 @@ func denseBlockPair<Scalar: MLPScalar, Vector: SIMD, Function: ElementwiseFuncti
     storeVector(first, out)
     storeVector(second, out + width)
     for t in 0..<(2 * width) { out[t] = f(out[t]) }
-}
-
-/// sum_p a[p] * b[p] for p < count, as four partial sums over p mod 4 (in a SIMD4,
-/// in order of p) combined as (s0 + s1) + (s2 + s3), then the last count mod 4
-/// products added in order: a fixed order, so the same bits on every call and
-/// build, though not those of the in-order sum of `rowTimesMatrix`.
-@inline(__always)
-func dotProduct<Scalar: MLPScalar>(_ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, count: Int) -> Scalar {
-    var partial = SIMD4<Scalar>(repeating: 0)
-    var p = 0
-    while p &+ 4 <= count {
-        partial += UnsafeRawPointer(a + p).loadUnaligned(as: SIMD4<Scalar>.self)
-            * UnsafeRawPointer(b + p).loadUnaligned(as: SIMD4<Scalar>.self)
-        p &+= 4
-    }
-    var total = (partial[0] + partial[1]) + (partial[2] + partial[3])
-    while p < count {
-        total += a[p] * b[p]
-        p &+= 1
-    }
-    return total
 }
 
 /// One block of `denseRow`: Vector.scalarCount columns. The activation runs in place

@@ -189,9 +189,8 @@ final class MatrixMultiplyTests: XCTestCase {
     }
 
     /// `denseRow` (the small layers' product with the bias and the activation fused
-    /// into it) gives the bits of the product (`multiply`, in order; for one output,
-    /// the four partial sums of `dotProduct`) followed by the bias and activation
-    /// pass (`forwardBiasActivation`), in Z and A, for every
+    /// into it) gives the bits of the product (`multiply`, in order) followed by the
+    /// bias and activation pass (`forwardBiasActivation`), in Z and A, for every
     /// elementwise activation, with and without Z, at every width from 1 to 37 (each
     /// block of 32 (Float), 16, 8, 4 and 2 columns, and the single last column) and depths 1 to 16, in Float and
     /// Double, edge values (NaN, ±0, ±inf) included. Exact equality: the same sums
@@ -228,12 +227,8 @@ final class MatrixMultiplyTests: XCTestCase {
                         let w = pb.baseAddress!
                         x.withUnsafeBufferPointer { xb in
                             product.withUnsafeMutableBufferPointer { prb in
-                                if n == 1 {
-                                    prb[0] = fourPartialSums(x, Array(parameters[0..<k]))
-                                } else {
-                                    multiply(transposeA: false, transposeB: false, m: 1, n: n, k: k,
-                                             a: xb.baseAddress!, lda: k, b: w, ldb: n, c: prb.baseAddress!, ldc: n)
-                                }
+                                multiply(transposeA: false, transposeB: false, m: 1, n: n, k: k,
+                                         a: xb.baseAddress!, lda: k, b: w, ldb: n, c: prb.baseAddress!, ldc: n)
                                 expectedZ.withUnsafeMutableBufferPointer { ezb in
                                     expectedA.withUnsafeMutableBufferPointer { eab in
                                         forwardBiasActivation(activation, leakySlope: slope, product: prb.baseAddress!,
@@ -261,17 +256,6 @@ final class MatrixMultiplyTests: XCTestCase {
                 }
             }
         }
-    }
-
-    /// sum_p x_p w_p in `dotProduct`'s order, written out: partial sums over p mod 4,
-    /// combined as (s0 + s1) + (s2 + s3), then the remaining products in order.
-    func fourPartialSums<Scalar: MLPScalar>(_ x: [Scalar], _ w: [Scalar]) -> Scalar {
-        var partial = [Scalar](repeating: 0, count: 4)
-        let whole = x.count / 4 * 4
-        for p in 0..<whole { partial[p % 4] += x[p] * w[p] }
-        var total = (partial[0] + partial[1]) + (partial[2] + partial[3])
-        for p in whole..<x.count { total += x[p] * w[p] }
-        return total
     }
 
     /// `denseRow` with the activation's function type chosen from the enum.

@@ -553,8 +553,7 @@ final class BackpropagationTests: XCTestCase {
     /// bias and activation pass. Checked: the path, by the product buffer; Z and A
     /// against the reference forward pass in Double on the same rounded values; A
     /// alike with and without Z (inference keeps none); and below the limit, the
-    /// same bits as the product and the pass (`forwardDenseByPasses`), but for one
-    /// output, which sums in another order (`dotProduct`).
+    /// same bits as the product and the pass (`forwardDenseByPasses`).
     /// Tolerance for Z: a sum of k products and a bias in any order is within
     /// (k + 1) u (sum_p |x_p w_pj| + |b_j|) (u = unit roundoff of the type), taken
     /// 4 (k + 2) u as in MatrixMultiplyTests; A: every activation's slope is at most
@@ -611,7 +610,7 @@ final class BackpropagationTests: XCTestCase {
                 let fused = fusedSize && activation != .softmax
                 XCTAssertEqual(product.allSatisfy(\.isNaN), fused, "\(context): which path wrote the product")
                 XCTAssertTrue(bitsEqual(aAlone, a), "\(context): A without Z")
-                if fusedSize && fanOut > 1 {
+                if fusedSize {
                     XCTAssertTrue(bitsEqual(z, passZ) && bitsEqual(a, passA), "\(context): fused vs product and pass")
                 }
                 let pD = p.map { Double($0) }, xD = x.map { Double($0) }
