@@ -107,14 +107,15 @@ count_broadcast_multiply() {
 
 # The code of a forward pass: forwardTraining and forwardInference, specialised for
 # Float (Sf_Tg5) and Double (Sd_Tg5), each with the out-of-line helpers it calls
-# (forwardDense, forwardBiasActivation, forwardBiasElementwise, whichever the
-# compiler did not inline). Checked per entry point, because the release build
+# (forwardDense, forwardDenseByPasses, forwardBiasActivation, forwardBiasElementwise,
+# whichever the compiler did not inline, and the fused small-layer kernels,
+# denseRow). Checked per entry point, because the release build
 # inlines the helpers into some paths and calls them from others.
 path_code() {
     local entry=$1 suffix=$2
     function_code "${entry}.*${suffix}>"
     function_code "${entry}.*${suffix}>" |
-        { grep -oE "call[[:space:]]+[0-9a-f]+ <[^>]*(forwardDense|forwardBiasActivation|forwardBiasElementwise)[^>]*${suffix}>" || true; } |
+        { grep -oE "call[[:space:]]+[0-9a-f]+ <[^>]*(forwardDense|forwardBiasActivation|forwardBiasElementwise|denseRow)[^>]*${suffix}>" || true; } |
         sed -E 's/.*<([^>+]*)>.*/\1/' | sort -u |
         while read -r callee; do function_code "^[0-9a-f]+ <\\${callee}>:\$" ; done
 }
@@ -123,7 +124,11 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
     IFS=: read -r suffix shift amount type <<< "$spec"
     for entry in forwardTraining forwardInference; do
         code="$SCRATCH/$entry-$type"
-        path_code "$entry" "$suffix" > "$code"
+        # forwardInference is inlined into predict (Network.predict(_:rows:into:),
+        # specialised) in the release build: the inference path is either.
+        pattern=$entry
+        [[ $entry == forwardInference ]] && pattern="(forwardInference|7NetworkC7predict_4rows4into)"
+        path_code "$pattern" "$suffix" > "$code"
         what="$entry<$type>"
         check "$([[ -s $code ]] && echo 1 || echo 0)" "$what is in the release library"
         # The exponential builds 2^n by shifting n into the exponent field: by 23
@@ -160,6 +165,42 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
         branchy=$(grep -E "mov[lq][[:space:]]+\\\$0x0,\\(" "$code" | grep -cv "(%rsp)" || true)
         check "$((branchy == 0 ? 1 : 0))" "no loop on the path of $what stores zeros one at a time" \
             "$branchy scalar stores of 0: a select (relu, or the exponential's) became a branch"
+    done
+done
+
+# The small layers' fused kernels (MatrixMultiply.swift, denseRow): one copy per
+# elementwise activation and type, each called from both forward passes. The
+# activation of each block of columns runs as packed instructions (a loop of a
+# constant count that LLVM must vectorise; written on the lanes of the SIMD value
+# instead it ran one lane at a time, with no packed division at all).
+for spec in "Sf:Float" "Sd:Double"; do
+    IFS=: read -r S type <<< "$spec"
+    for kernel in Sigmoid Tanh Rectified LeakyRectified Identity; do
+        code="$SCRATCH/denseRow-$kernel-$type"
+        function_code "denseRow.*${kernel}H0Vy${S}G" > "$code"
+        what="denseRow<$type, $kernel>"
+        check "$([[ -s $code ]] && echo 1 || echo 0)" "$what is in the release library"
+        for entry in forwardTraining forwardInference; do
+            calls=$(grep -cE "call[[:space:]]+[0-9a-f]+ <[^>]*denseRow[^>]*${kernel}H0Vy${S}G" "$SCRATCH/$entry-$type" || true)
+            check "$((calls > 0 ? 1 : 0))" "$entry<$type> calls $what" \
+                "no call found: the fused small-layer kernel is not on this path"
+        done
+        blocked=$(count_broadcast_multiply "$code")
+        check "$((blocked > 0 ? 1 : 0))" "$what is register-blocked (broadcast, packed multiply)" \
+            "no packed multiply by a broadcast scalar found"
+        divisions=$(grep -cE "v?divp[sd][[:space:]]+.*%[xyz]mm" "$code" || true)
+        case $kernel in
+            Sigmoid|Tanh)
+                check "$((divisions > 0 ? 1 : 0))" "the activation of $what is vectorised (a packed division)" \
+                    "no packed division found: the blocks' activation runs one element at a time" ;;
+            Rectified)
+                relu=$(count_relu_max "$code")
+                check "$((relu > 0 ? 1 : 0))" "the activation of $what is vectorised (packed max with 0)" \
+                    "no packed max(x, 0) found" ;;
+        esac
+        branchy=$(grep -E "mov[lq][[:space:]]+\\\$0x0,\\(" "$code" | grep -cv "(%rsp)" || true)
+        check "$((branchy == 0 ? 1 : 0))" "no loop of $what stores zeros one at a time" \
+            "$branchy scalar stores of 0: a select became a branch"
     done
 done
 

@@ -57,6 +57,55 @@ func vectorLogistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Sc
     (z >= 0 ? 1 : e) / (1 + e)
 }
 
+// The elementwise activations, one function each, shared by the bias and
+// activation pass below and the fused small layers (`denseRow`, MatrixMultiply.swift).
+
+/// relu as Swift's `maximum` (the number wins over a quiet NaN): x for x > 0, +0 for
+/// the rest, NaN included, exactly `x > 0 ? x : 0` here, since a sum is never a
+/// signaling NaN. Written so, inference's in-place loop is vectorised; the
+/// conditional form became a branch around one of two stores there.
+@inline(__always)
+func rectified<Scalar: MLPScalar>(_ z: Scalar) -> Scalar { Scalar.maximum(z, 0) }
+
+/// The logistic through the vectorised exponential: e^-|z| from
+/// `exponentialOfNonPositive` (VectorExponential.swift, within 2 ulp), and the two
+/// cases one division by 1 + e of a selected numerator, so a loop of it has no call
+/// and no branch and vectorises: glibc's expf one element at a time was most of a
+/// small sigmoid network's forward pass (docs/performance.md, small networks).
+@inline(__always)
+func sigmoid<Scalar: MLPScalar>(_ z: Scalar) -> Scalar {
+    vectorLogistic(z, exponential: Scalar.exponentialOfNonPositive(-abs(z)))
+}
+
+/// An elementwise activation as a type, which the fused small layers (`denseRow`)
+/// are generic over: one specialised copy of the kernel per activation and scalar
+/// type, the function inlined into its vector loops.
+protocol ElementwiseFunction {
+    associatedtype Scalar: MLPScalar
+    func callAsFunction(_ z: Scalar) -> Scalar
+}
+
+struct IdentityFunction<Scalar: MLPScalar>: ElementwiseFunction {
+    @inline(__always) func callAsFunction(_ z: Scalar) -> Scalar { z }
+}
+
+struct SigmoidFunction<Scalar: MLPScalar>: ElementwiseFunction {
+    @inline(__always) func callAsFunction(_ z: Scalar) -> Scalar { sigmoid(z) }
+}
+
+struct TanhFunction<Scalar: MLPScalar>: ElementwiseFunction {
+    @inline(__always) func callAsFunction(_ z: Scalar) -> Scalar { Scalar.vectorHyperbolicTangent(z) }
+}
+
+struct RectifiedFunction<Scalar: MLPScalar>: ElementwiseFunction {
+    @inline(__always) func callAsFunction(_ z: Scalar) -> Scalar { rectified(z) }
+}
+
+struct LeakyRectifiedFunction<Scalar: MLPScalar>: ElementwiseFunction {
+    let slope: Scalar
+    @inline(__always) func callAsFunction(_ z: Scalar) -> Scalar { z > 0 ? z : slope * z }
+}
+
 /// Adds the bias to every row of the product and applies the activation, in one
 /// pass.
 ///
@@ -73,7 +122,7 @@ func vectorLogistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Sc
 ///   - sigmoidExponentials: rows x width or nil; for a sigmoid layer, receives
 ///     e^-|Z| (the exponential the logistic evaluates anyway), which binary
 ///     cross-entropy needs for its log1p term (`lossAndOutputDelta`).
-// Inlined into `forwardDense`: as a call of its own it made a 2-4-1 step 2-3 % slower
+// Inlined into `forwardDenseByPasses`: as a call of its own it made a 2-4-1 step 2-3 % slower
 // (its nine arguments and the arrangement tests, for 4 x 4 and 4 x 1 matrices).
 @inline(__always)
 func forwardBiasActivation<Scalar: MLPScalar>(
@@ -86,27 +135,14 @@ func forwardBiasActivation<Scalar: MLPScalar>(
     case .identity:
         forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) { $0 }
     case .relu:
-        // Swift's `maximum` (the number wins over a quiet NaN): x for x > 0, +0 for
-        // the rest, NaN included, exactly `x > 0 ? x : 0` here, since a sum is never
-        // a signaling NaN. Written so, inference's in-place loop is vectorised; the
-        // conditional form became a branch around one of two stores there.
-        forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) {
-            Scalar.maximum($0, 0)
-        }
+        forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width, rectified)
     case .leakyReLU:
         forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) {
             $0 > 0 ? $0 : leakySlope * $0
         }
     case .sigmoid:
-        // e^-|z| comes from the vectorised exponential (VectorExponential.swift,
-        // within 2 ulp), and the logistic's two cases are one division by 1 + e of a
-        // selected numerator, so the loop has no call and no branch and vectorises:
-        // glibc's expf one element at a time was most of a small sigmoid network's
-        // forward pass (docs/performance.md, small networks).
         guard let sigmoidExponentials else {
-            forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width) {
-                vectorLogistic($0, exponential: Scalar.exponentialOfNonPositive(-abs($0)))
-            }
+            forwardBiasElementwise(product: product, z: z, a: a, bias: bias, rows: rows, width: width, sigmoid)
             return
         }
         // Binary cross-entropy's output layer also keeps e^-|Z|. Without Z the

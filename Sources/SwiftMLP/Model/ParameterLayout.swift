@@ -66,4 +66,19 @@ struct LayerPlan {
     let weightOffset: Int
     let biasOffset: Int
     let activation: Activation
+    /// The most rows for which the forward product stays off OpenBLAS:
+    /// `productGoesToBLAS(m: rows, n: fanOut, k: fanIn)` is `rows > smallForwardRows`
+    /// (for rows >= 1), one comparison a layer instead of the checked products.
+    let smallForwardRows: Int
+
+    init(fanIn: Int, fanOut: Int, weightOffset: Int, biasOffset: Int, activation: Activation) {
+        self.fanIn = fanIn
+        self.fanOut = fanOut
+        self.weightOffset = weightOffset
+        self.biasOffset = biasOffset
+        self.activation = activation
+        // m n k <= limit exactly when m <= limit / (n k), for n k >= 1.
+        let (weights, overflow) = fanIn.multipliedReportingOverflow(by: fanOut)
+        smallForwardRows = overflow || weights < 1 || weights > smallProductLimit ? 0 : smallProductLimit / weights
+    }
 }

@@ -151,6 +151,119 @@ func rowTimesMatrix<Scalar: MLPScalar>(
     }
 }
 
+/// One row of a small dense layer, with the bias and the activation fused into the
+/// product's epilogue: v[j] = (sum_p a[p] * b[p * n + j]) + bias[j], the sum taken
+/// as `rowTimesMatrix` takes it, then z[j] = v[j] (when z is given) and
+/// out[j] = f(v[j]). The same bits as the product followed by the bias and
+/// activation pass (`forwardBiasActivation`), in one pass instead of three: each
+/// block of 32 (Float only), 16, 8, 4 or 2 columns gets its bias and activation
+/// while in registers and L1, with no loop prologue, remainder or run-time overlap
+/// check (docs/performance.md, small networks); a last odd column goes alone.
+///
+/// Out of line, one copy per activation and type: a layer is one call, and its
+/// constants are loaded where a block uses them (inlined into a loop over layers
+/// or rows, they were hoisted to its start and loaded for every block width).
+/// - Parameters:
+///   - a: the row of inputs, k values.
+///   - b: k x n, row-major (the layer's weights), followed by the n biases (the
+///     parameter layout).
+///   - z, out: n values each; `out` must not overlap `a` or `b`.
+@inline(never)
+func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+    z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>, n: Int, k: Int,
+    _ f: Function
+) where Function.Scalar == Scalar {
+    let bias = b + k &* n
+    var j = 0
+    if MemoryLayout<Scalar>.size == 4 {
+        // Float: blocks of 32 columns while they last, eight registers of sums (one
+        // broadcast of a[p] serves 32 columns); Double's would take all sixteen.
+        // (As one SIMD32 the loop compiled to element-by-element code, 60 times
+        // slower.)
+        while j &+ 32 <= n {
+            denseBlockPair(SIMD16<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j,
+                           k: k, f)
+            j &+= 32
+        }
+    }
+    while j &+ 16 <= n {
+        denseBlock(SIMD16<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
+        j &+= 16
+    }
+    if j &+ 8 <= n {
+        denseBlock(SIMD8<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
+        j &+= 8
+    }
+    if j &+ 4 <= n {
+        denseBlock(SIMD4<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
+        j &+= 4
+    }
+    if j &+ 2 <= n {
+        denseBlock(SIMD2<Scalar>.self, a, b + j, ldb: n, bias: bias + j, z: z.map { $0 + j }, into: out + j, k: k, f)
+        j &+= 2
+    }
+    if j < n {
+        var total: Scalar = 0
+        var aElement = a, bElement = b + j
+        for _ in 0..<k {
+            total += aElement.pointee * bElement.pointee
+            aElement += 1
+            bElement += n
+        }
+        let value = total + bias[j]
+        z?[j] = value
+        out[j] = f(value)
+    }
+}
+
+/// Two adjacent blocks of `denseRow` (2 Vector.scalarCount columns) summed in one
+/// pass over p: one broadcast of a[p] for both. Each column's sum is as in
+/// `denseBlock`.
+@inline(__always)
+func denseBlockPair<Scalar: MLPScalar, Vector: SIMD, Function: ElementwiseFunction>(
+    _: Vector.Type, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, ldb: Int,
+    bias: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>,
+    k: Int, _ f: Function
+) where Vector.Scalar == Scalar, Function.Scalar == Scalar {
+    let width = Vector.scalarCount
+    var first = Vector(repeating: 0), second = Vector(repeating: 0)
+    var aElement = a, bRow = b
+    for _ in 0..<k {
+        let scale = Vector(repeating: aElement.pointee)
+        first += scale * UnsafeRawPointer(bRow).loadUnaligned(as: Vector.self)
+        second += scale * UnsafeRawPointer(bRow + width).loadUnaligned(as: Vector.self)
+        aElement += 1
+        bRow += ldb
+    }
+    first += UnsafeRawPointer(bias).loadUnaligned(as: Vector.self)
+    second += UnsafeRawPointer(bias + width).loadUnaligned(as: Vector.self)
+    if let z {
+        storeVector(first, z)
+        storeVector(second, z + width)
+    }
+    storeVector(first, out)
+    storeVector(second, out + width)
+    for t in 0..<(2 * width) { out[t] = f(out[t]) }
+}
+
+/// One block of `denseRow`: Vector.scalarCount columns. The activation runs in place
+/// on the stored block, a loop of a constant count over one pointer, which the
+/// compiler vectorises whole (applied to the lanes of the SIMD value instead, it
+/// ran one lane at a time).
+@inline(__always)
+func denseBlock<Scalar: MLPScalar, Vector: SIMD, Function: ElementwiseFunction>(
+    _: Vector.Type, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, ldb: Int,
+    bias: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>,
+    k: Int, _ f: Function
+) where Vector.Scalar == Scalar, Function.Scalar == Scalar {
+    let value = sumOfScaledRows(Vector.self, a, stride: 1, b, ldb: ldb, k: k)
+        + UnsafeRawPointer(bias).loadUnaligned(as: Vector.self)
+    if let z { storeVector(value, z) }
+    storeVector(value, out)
+    for t in 0..<Vector.scalarCount { out[t] = f(out[t]) }
+}
+
 /// c[j] = 0 + scale * b[j] for j < n: one row of an outer product, in blocks of 16, 8
 /// and 4 columns, then one at a time (n >= 4 keeps the tail short).
 @inline(__always)

@@ -2,7 +2,8 @@
 // gradients and step on them). See docs/backprop.md for the equations.
 //
 // forwardDense     Z_l = A_{l-1} W_l            (gemm, no transposes)
-//                  Z_l += b_l; A_l = f_l(Z_l)   (one fused pass)
+//                  Z_l += b_l; A_l = f_l(Z_l)   (one fused pass; for small layers
+//                                               fused into the product, denseRow)
 // backwardDense    dA_{l-1} = dZ_l W_l^T        (gemm, transpose flag on W)
 //                  dZ_{l-1} = dA_{l-1} ⊙ f'(A_{l-1}),  db_{l-1} = sum_rows dZ_{l-1}
 //                                               (one fused pass)
@@ -15,9 +16,11 @@ extension Network {
     // MARK: Layer kernels
 
     /// Z = input · W (+ b, activation), for one layer over `rows` rows.
-    /// - input: rows x fanIn; product, z, a: rows x fanOut. The matrix product goes
-    ///   to `product`, which may equal `z` (forwardTraining says when it does not),
-    ///   or `a` when there is no `z` (inference keeps no pre-activations).
+    /// - input: rows x fanIn; product, z, a: rows x fanOut. A product that goes
+    ///   through `multiply` goes to `product`, which may equal `z` (forwardTraining
+    ///   says when it does not), or `a` when there is no `z` (inference keeps no
+    ///   pre-activations); a small layer with an elementwise activation never
+    ///   writes it.
     @inline(__always)
     func forwardDense(
         layer l: Int, input: UnsafePointer<Scalar>, rows: Int, product: UnsafeMutablePointer<Scalar>,
@@ -25,14 +28,67 @@ extension Network {
         sigmoidExponentials: UnsafeMutablePointer<Scalar>? = nil
     ) {
         let shape = plans[l]
+        let n = shape.fanOut, k = shape.fanIn
+        if sigmoidExponentials == nil && rows <= shape.smallForwardRows {
+            // A small product: bias and activation fused into it, one call of a
+            // kernel specialised for the activation per row (`denseRow`). The same
+            // bits as the product and the pass below.
+            let weights = parameters.address(shape.weightOffset)
+            switch shape.activation {
+            case .identity:
+                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, IdentityFunction())
+                return
+            case .sigmoid:
+                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, SigmoidFunction())
+                return
+            case .tanh:
+                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, TanhFunction())
+                return
+            case .relu:
+                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, RectifiedFunction())
+                return
+            case .leakyReLU:
+                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k,
+                          LeakyRectifiedFunction(slope: leakySlope))
+                return
+            case .softmax:
+                break   // a row-wide normalisation: the product, then the pass below
+            }
+        }
+        forwardDenseByPasses(layer: l, input: input, rows: rows, product: product, z: z, a: a,
+                             sigmoidExponentials: sigmoidExponentials)
+    }
+
+    /// `denseRow` for each of `rows` >= 1 rows.
+    @inline(__always)
+    func denseRows<Function: ElementwiseFunction>(
+        _ input: UnsafePointer<Scalar>, _ weights: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?,
+        a: UnsafeMutablePointer<Scalar>, rows: Int, n: Int, k: Int, _ f: Function
+    ) where Function.Scalar == Scalar {
+        var i = 0
+        repeat {
+            denseRow(input + i &* k, weights, z: z.map { $0 + i &* n }, into: a + i &* n, n: n, k: k, f)
+            i &+= 1
+        } while i < rows
+    }
+
+    /// `forwardDense` as a product (OpenBLAS for large ones), then the bias and
+    /// activation pass over its result. Out of line, so that the small layers'
+    /// loop over layers stays small.
+    @inline(never)
+    func forwardDenseByPasses(
+        layer l: Int, input: UnsafePointer<Scalar>, rows: Int, product: UnsafeMutablePointer<Scalar>,
+        z: UnsafeMutablePointer<Scalar>?, a: UnsafeMutablePointer<Scalar>,
+        sigmoidExponentials: UnsafeMutablePointer<Scalar>?
+    ) {
+        let shape = plans[l]
+        let n = shape.fanOut, k = shape.fanIn
         multiply(
-            transposeA: false, transposeB: false, m: rows, n: shape.fanOut, k: shape.fanIn,
-            a: input, lda: shape.fanIn,
-            b: parameters.address(shape.weightOffset), ldb: shape.fanOut,
-            c: product, ldc: shape.fanOut)
+            transposeA: false, transposeB: false, m: rows, n: n, k: k,
+            a: input, lda: k, b: parameters.address(shape.weightOffset), ldb: n, c: product, ldc: n)
         forwardBiasActivation(
             shape.activation, leakySlope: leakySlope, product: product, z: z, a: a,
-            bias: parameters.address(shape.biasOffset), rows: rows, width: shape.fanOut,
+            bias: parameters.address(shape.biasOffset), rows: rows, width: n,
             sigmoidExponentials: sigmoidExponentials)
     }
 

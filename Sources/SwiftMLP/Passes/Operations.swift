@@ -23,15 +23,17 @@ extension Network {
         try checkFiniteInputs(input, rows: rows)
         // Small batches (one row of most networks) compute on the stack: no slot to
         // claim, no reference counting, no locked instruction beyond the C ABI's busy
-        // flag. Every count here is at most a few hundred, so nothing overflows.
+        // flag. Every count here is at most a few hundred, so nothing overflows
+        // (the wrapping operations skip the overflow checks).
         let widest = layout.widestOutput
         if rows <= stackScratchScalars, widest <= stackScratchScalars, inputCount <= stackScratchScalars,
-           rows * (2 * widest + inputCount) <= stackScratchScalars {
-            let half = rows * widest
-            withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 2 * half + rows * inputCount) { scratch in
+           rows &* (2 &* widest &+ inputCount) <= stackScratchScalars {
+            // The whole 1 KiB, a constant size: no size arithmetic to check.
+            let half = rows &* widest
+            withUnsafeTemporaryAllocation(of: Scalar.self, capacity: stackScratchScalars) { scratch in
                 let base = scratch.baseAddress.unsafelyUnwrapped
                 forwardInference(input: input, rows: rows, output: output,
-                                 buffers: (base, base + half), scaledInputs: base + 2 * half)
+                                 buffers: (base, base + half), scaledInputs: base + 2 &* half)
             }
             return
         }

@@ -66,4 +66,24 @@ final class ParameterLayoutTests: XCTestCase {
             }
         }
     }
+
+    /// `LayerPlan.smallForwardRows` answers `productGoesToBLAS` for the forward
+    /// product of a layer with one comparison: rows > smallForwardRows exactly when
+    /// the product goes to OpenBLAS, for layer shapes around the limit (and past it
+    /// in one dimension) and batches on both sides of each one's switch.
+    func testSmallForwardRowsIsTheForwardPathSwitch() {
+        let limit = smallProductLimit
+        let widths = [1, 2, 3, 4, 15, 16, 17, 63, 64, 65, limit - 1, limit, limit + 1, 1 << 20]
+        for fanIn in widths {
+            for fanOut in widths {
+                let plan = LayerPlan(fanIn: fanIn, fanOut: fanOut, weightOffset: 0, biasOffset: 0, activation: .sigmoid)
+                var batches = [1, 2, 3, 4, 5, 63, 64, 65, limit, limit + 1]
+                if plan.smallForwardRows > 0 { batches += [plan.smallForwardRows, plan.smallForwardRows + 1] }
+                for rows in batches {
+                    XCTAssertEqual(rows > plan.smallForwardRows, productGoesToBLAS(m: rows, n: fanOut, k: fanIn),
+                                   "rows \(rows) fanIn \(fanIn) fanOut \(fanOut)")
+                }
+            }
+        }
+    }
 }

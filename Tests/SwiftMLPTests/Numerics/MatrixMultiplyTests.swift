@@ -190,4 +190,89 @@ final class MatrixMultiplyTests: XCTestCase {
             }
         }
     }
+
+    /// `denseRow` (the small layers' product with the bias and the activation fused
+    /// into it) gives the bits of the product (`multiply`, in order) followed by the
+    /// bias and activation pass (`forwardBiasActivation`), in Z and A, for every
+    /// elementwise activation, with and without Z, at every width from 1 to 37 (each
+    /// block of 32 (Float), 16, 8, 4 and 2 columns, and the single last column) and depths 1 to 16, in Float and
+    /// Double, edge values (NaN, ±0, ±inf) included. Exact equality: the same sums
+    /// in the same order and the same elementwise functions.
+    func testDenseRowEqualsProductThenPassBitForBit() {
+        checkDenseRow(Float.self)
+        checkDenseRow(Double.self)
+    }
+
+    func checkDenseRow<Scalar: MLPScalar>(_: Scalar.Type) {
+        var random = TestRandom(seed: 61)
+        let slope = Scalar(0.1)
+        for n in 1...37 {
+            for k in [1, 2, 7, 16] {
+                // Weights then biases, as the parameter layout stores them.
+                var parameters = random.array(k * n + n, -1, 1).map { Scalar($0) }
+                var x = random.array(k, -3, 3).map { Scalar($0) }
+                if n >= 5 && k == 2 {
+                    // Edge values through the products: a NaN input, and ±inf, ±0 sums.
+                    x = [.nan, 1]
+                    parameters[k * n + 1] = .infinity
+                    parameters[k * n + 2] = -.infinity
+                    parameters[k * n + 3] = 0
+                    parameters[1] = 0; parameters[n + 1] = 0
+                }
+                for activation in [Activation.identity, .sigmoid, .tanh, .relu, .leakyReLU] {
+                    var product = [Scalar](repeating: .nan, count: n)
+                    var expectedZ = [Scalar](repeating: .nan, count: n)
+                    var expectedA = [Scalar](repeating: .nan, count: n)
+                    var z = [Scalar](repeating: .nan, count: n)
+                    var a = [Scalar](repeating: .nan, count: n)
+                    var aWithoutZ = [Scalar](repeating: .nan, count: n)
+                    parameters.withUnsafeBufferPointer { pb in
+                        let w = pb.baseAddress!
+                        x.withUnsafeBufferPointer { xb in
+                            product.withUnsafeMutableBufferPointer { prb in
+                                multiply(transposeA: false, transposeB: false, m: 1, n: n, k: k,
+                                         a: xb.baseAddress!, lda: k, b: w, ldb: n, c: prb.baseAddress!, ldc: n)
+                                expectedZ.withUnsafeMutableBufferPointer { ezb in
+                                    expectedA.withUnsafeMutableBufferPointer { eab in
+                                        forwardBiasActivation(activation, leakySlope: slope, product: prb.baseAddress!,
+                                                              z: ezb.baseAddress!, a: eab.baseAddress!,
+                                                              bias: w + k * n, rows: 1, width: n)
+                                    }
+                                }
+                            }
+                            z.withUnsafeMutableBufferPointer { zb in
+                                a.withUnsafeMutableBufferPointer { ab in
+                                    denseRow(activation, slope: slope, xb.baseAddress!, w, z: zb.baseAddress!,
+                                             into: ab.baseAddress!, n: n, k: k)
+                                }
+                            }
+                            aWithoutZ.withUnsafeMutableBufferPointer { ab in
+                                denseRow(activation, slope: slope, xb.baseAddress!, w, z: nil,
+                                         into: ab.baseAddress!, n: n, k: k)
+                            }
+                        }
+                    }
+                    let context = "\(Scalar.self) \(activation) n \(n) k \(k)"
+                    XCTAssertTrue(bitsEqual(z, expectedZ), "\(context): Z \(z) != \(expectedZ)")
+                    XCTAssertTrue(bitsEqual(a, expectedA), "\(context): A \(a) != \(expectedA)")
+                    XCTAssertTrue(bitsEqual(aWithoutZ, expectedA), "\(context): A without Z")
+                }
+            }
+        }
+    }
+
+    /// `denseRow` with the activation's function type chosen from the enum.
+    func denseRow<Scalar: MLPScalar>(
+        _ activation: Activation, slope: Scalar, _ x: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
+        z: UnsafeMutablePointer<Scalar>?, into a: UnsafeMutablePointer<Scalar>, n: Int, k: Int
+    ) {
+        switch activation {
+        case .identity: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, IdentityFunction())
+        case .sigmoid: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, SigmoidFunction())
+        case .tanh: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, TanhFunction())
+        case .relu: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, RectifiedFunction())
+        case .leakyReLU: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, LeakyRectifiedFunction(slope: slope))
+        case .softmax: XCTFail("softmax is not elementwise")
+        }
+    }
 }

@@ -542,6 +542,99 @@ final class BackpropagationTests: XCTestCase {
         XCTAssertEqual(results[0], results[1], "Float, one vs two BLAS threads")
     }
 
+    // MARK: The fused small layers
+
+    /// `forwardDense` at the sizes where its path switches, for every activation, in
+    /// Float and Double: up to m n k = smallProductLimit (batch 1: 64-64; batch 4:
+    /// 32-32) and on narrow layers (widths 1-3, no vector block) an elementwise
+    /// activation is fused into the product (`denseRow`) and the product buffer is
+    /// never written; one past the limit (64-65; 4 x 32-33), and for softmax at any
+    /// size, the product goes to `multiply` (OpenBLAS past the limit) and then the
+    /// bias and activation pass. Checked: the path, by the product buffer; Z and A
+    /// against the reference forward pass in Double on the same rounded values; A
+    /// alike with and without Z (inference keeps none); and below the limit, the
+    /// same bits as the product and the pass (`forwardDenseByPasses`).
+    /// Tolerance for Z: a sum of k products and a bias in any order is within
+    /// (k + 1) u (sum_p |x_p w_pj| + |b_j|) (u = unit roundoff of the type), taken
+    /// 4 (k + 2) u as in MatrixMultiplyTests; A: every activation's slope is at most
+    /// 1 (softmax's change is at most 2 max |dz| over the row), and each function is
+    /// within 4 ulp (VectorExponential.swift, VectorHyperbolicTangent.swift): 2 max
+    /// bound_Z + 16 u |a| + the least normal. A wrong index or path is off by O(1).
+    func testFusedSmallLayersAtTheSwitchInFloatAndDouble() throws {
+        try checkFusedSwitch(Float.self)
+        try checkFusedSwitch(Double.self)
+    }
+
+    func checkFusedSwitch<S: MLPScalar>(_: S.Type) throws {
+        var random = TestRandom(seed: 0xF05E)
+        let limit = smallProductLimit
+        // (rows, fanIn, fanOut, fused for elementwise activations)
+        let shapes = [(1, 64, 64, true), (1, 64, 65, false), (4, 32, 32, true), (4, 32, 33, false),
+                      (1, 2, 4, true), (1, 4, 1, true), (3, 8, 2, true), (2, 5, 3, true), (1, 100, 41, false)]
+        let u = Double(S.ulpOfOne) / 2
+        for (rows, fanIn, fanOut, fusedSize) in shapes {
+            XCTAssertEqual(rows * fanIn * fanOut <= limit, fusedSize, "shape \(rows) x \(fanIn)-\(fanOut)")
+            for activation in Activation.allCases {
+                let net = try Network<S>(NetworkConfiguration(
+                    layerSizes: [fanIn, fanOut], activations: [activation], loss: .meanSquaredError,
+                    seed: random.next(), leakyReLUSlope: 0.2))
+                var p = net.parameterValues
+                for j in 0..<fanOut { p[fanIn * fanOut + j] = S(random.uniform(-0.5, 0.5)) }
+                try net.setParameters(p)
+                let x = random.array(rows * fanIn, -1, 1).map { S($0) }
+                let count = rows * fanOut
+                var product = [S](repeating: .nan, count: count), z = product, a = product, aAlone = product
+                var passZ = product, passA = product
+                x.withUnsafeBufferPointer { xb in
+                    let input = xb.baseAddress!
+                    product.withUnsafeMutableBufferPointer { pb in
+                        z.withUnsafeMutableBufferPointer { zb in
+                            a.withUnsafeMutableBufferPointer { ab in
+                                net.forwardDense(layer: 0, input: input, rows: rows, product: pb.baseAddress!,
+                                                 z: zb.baseAddress!, a: ab.baseAddress!)
+                            }
+                        }
+                    }
+                    aAlone.withUnsafeMutableBufferPointer { ab in
+                        net.forwardDense(layer: 0, input: input, rows: rows, product: ab.baseAddress!,
+                                         z: nil, a: ab.baseAddress!)
+                    }
+                    passZ.withUnsafeMutableBufferPointer { zb in
+                        passA.withUnsafeMutableBufferPointer { ab in
+                            net.forwardDenseByPasses(layer: 0, input: input, rows: rows, product: zb.baseAddress!,
+                                                     z: zb.baseAddress!, a: ab.baseAddress!, sigmoidExponentials: nil)
+                        }
+                    }
+                }
+                let context = "\(S.self) \(activation) \(rows) x \(fanIn)-\(fanOut)"
+                let fused = fusedSize && activation != .softmax
+                XCTAssertEqual(product.allSatisfy(\.isNaN), fused, "\(context): which path wrote the product")
+                XCTAssertTrue(bitsEqual(aAlone, a), "\(context): A without Z")
+                if fusedSize {
+                    XCTAssertTrue(bitsEqual(z, passZ) && bitsEqual(a, passA), "\(context): fused vs product and pass")
+                }
+                let pD = p.map { Double($0) }, xD = x.map { Double($0) }
+                let reference = referenceForward(sizes: [fanIn, fanOut], activations: [activation], slope: 0.2,
+                                                 parameters: pD, inputs: xD, rows: rows)
+                for i in 0..<rows {
+                    var boundZ = [Double](repeating: 0, count: fanOut)
+                    for j in 0..<fanOut {
+                        var magnitude = abs(pD[fanIn * fanOut + j])
+                        for q in 0..<fanIn { magnitude += abs(xD[i * fanIn + q] * pD[q * fanOut + j]) }
+                        boundZ[j] = 4 * Double(fanIn + 2) * u * magnitude
+                    }
+                    let worstZ = boundZ.max()!
+                    for j in 0..<fanOut {
+                        let e = i * fanOut + j
+                        XCTAssertEqual(Double(z[e]), reference.z[0][e], accuracy: boundZ[j], "\(context): Z[\(i)][\(j)]")
+                        let boundA = 2 * worstZ + 16 * u * abs(reference.a[0][e]) + Double(S.leastNormalMagnitude)
+                        XCTAssertEqual(Double(a[e]), reference.a[0][e], accuracy: boundA, "\(context): A[\(i)][\(j)]")
+                    }
+                }
+            }
+        }
+    }
+
     /// A batch larger than before grows the workspace; a smaller one afterwards must give
     /// exactly what a fresh network gives (no stale rows, offsets right at any capacity).
     func testWorkspaceReuseAcrossBatchSizes() throws {
