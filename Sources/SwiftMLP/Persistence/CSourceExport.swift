@@ -90,19 +90,23 @@ extension Network {
             out += "    \(prefix)_dense(input, \(layer.fanIn), \(prefix)_w\(l), \(prefix)_b\(l), \(layer.fanOut), \(target));\n"
             let activation = configuration.activations[l]
             if activation != .identity && activation != .softmax {
-                out += "    for (int j = 0; j < \(layer.fanOut); j++) {\n"
-                out += "        const \(type) z = \(target)[j];\n"
+                var body = "        const \(type) z = \(target)[j];\n"
                 switch activation {
                 case .sigmoid:
                     // one exponential, e^-|z|, for both cases
-                    out += "        const \(type) e = \(exp)(-\(isFloat ? "fabsf" : "fabs")(z));\n"
-                    out += "        \(target)[j] = (z >= 0 ? 1 : e) / (1 + e);\n"
-                case .tanh: out += "        \(target)[j] = \(tanh)(z);\n"
-                case .relu: out += "        \(target)[j] = z > 0 ? z : 0;\n"
-                case .leakyReLU: out += "        \(target)[j] = z > 0 ? z : \(slope) * z;\n"
+                    body += "        const \(type) e = \(exp)(-\(isFloat ? "fabsf" : "fabs")(z));\n"
+                    body += "        \(target)[j] = (z >= 0 ? 1 : e) / (1 + e);\n"
+                case .tanh: body += "        \(target)[j] = \(tanh)(z);\n"
+                case .relu: body += "        \(target)[j] = z > 0 ? z : 0;\n"
+                case .leakyReLU: body += "        \(target)[j] = z > 0 ? z : \(slope) * z;\n"
                 case .identity, .softmax: break
                 }
-                out += "    }\n"
+                // A whole number of 32-byte vectors, then the rest: GCC's -O2 vectorises
+                // only loops that need no scalar epilogue.
+                let vectorPart = layer.fanOut - layer.fanOut % (32 / MemoryLayout<Scalar>.size)
+                for (from, to) in [(0, vectorPart), (vectorPart, layer.fanOut)] where from < to {
+                    out += "    for (int j = \(from); j < \(to); j++) {\n" + body + "    }\n"
+                }
             }
             if configuration.activations[l] == .softmax {
                 out += "    {\n        \(type) largest = \(target)[0], total = 0;\n"
