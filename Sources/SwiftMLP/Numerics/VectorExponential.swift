@@ -16,7 +16,8 @@
 //                                   the error grows to at most ~2.7e-6 relative in
 //                                   Float, ~1.3e-13 in Double, the Taylor remainder
 //                                   at ln 2: still a softmax, not a failure)
-//   e^r = sum_{k<=d} r^k / k!       d = 7 for Float, 13 for Double: the first
+//   e^r = sum_{k<=d} r^k / k!       (as 1 + r t, t by Estrin's scheme)
+//                                   d = 7 for Float, 13 for Double: the first
 //                                   omitted term, 0.35^(d+1)/(d+1)!, is below
 //                                   2^-(p+2)
 //   e^x = (e^r 2^(n+m)) 2^-m        two exact power-of-two factors (m = p + 2) so
@@ -124,29 +125,31 @@ extension MLPScalar {
         Self(1.5) * Self(sign: .plus, exponent: Exponent(significandBitCount), significand: 1)
     }
 
-    /// (e^r - 1) / r = sum_{k<=d} r^(k-1) / k!, Horner from the highest degree: d = 13
-    /// for Double, 7 for Float (the first omitted term, 0.35^(d+1)/(d+1)!, is below
-    /// 2^-(p+2): 4.8e-18 and 5.6e-9). The branch is on a constant of the type.
+    /// (e^r - 1) / r = sum_{k<=d} r^(k-1) / k! (d = 13 for Double, 7 for Float: the
+    /// first omitted term, 0.35^(d+1)/(d+1)!, is below 2^-(p+2): 4.8e-18 and 5.6e-9),
+    /// as 1 + r t with t = 1/2! + r/3! + ... by Estrin's scheme: pairs c_k + c_k+1 r,
+    /// combined with r^2, r^4 and r^8. Horner's d - 1 dependent multiply-adds were
+    /// the latency of a small network's whole forward pass; t's chain is 3-4 deep,
+    /// and the last step stays 1 + r t, which keeps the result within the ulp bounds
+    /// of the tests (a final sum of Estrin's pairs including the 1 did not). The
+    /// branch is on a constant of the type.
     @inline(__always)
     static func exponentialQuotient(_ r: Self) -> Self {
-        var polynomial: Self
+        let r2 = r * r, r4 = r2 * r2
+        // c_k + c_k+1 r, with c_k = 1/(k+1)!
+        let p1 = Self(1.0 / 2.0) + Self(1.0 / 6.0) * r
+        let p3 = Self(1.0 / 24.0) + Self(1.0 / 120.0) * r
+        let p5 = Self(1.0 / 720.0) + Self(1.0 / 5040.0) * r
+        let t: Self
         if significandBitCount > 23 {
-            polynomial = Self(1.0 / 6227020800.0)
-            polynomial = polynomial * r + Self(1.0 / 479001600.0)
-            polynomial = polynomial * r + Self(1.0 / 39916800.0)
-            polynomial = polynomial * r + Self(1.0 / 3628800.0)
-            polynomial = polynomial * r + Self(1.0 / 362880.0)
-            polynomial = polynomial * r + Self(1.0 / 40320.0)
-            polynomial = polynomial * r + Self(1.0 / 5040.0)
+            let p7 = Self(1.0 / 40320.0) + Self(1.0 / 362880.0) * r
+            let p9 = Self(1.0 / 3628800.0) + Self(1.0 / 39916800.0) * r
+            let p11 = Self(1.0 / 479001600.0) + Self(1.0 / 6227020800.0) * r
+            t = ((p1 + p3 * r2) + (p5 + p7 * r2) * r4) + (p9 + p11 * r2) * (r4 * r4)
         } else {
-            polynomial = Self(1.0 / 5040.0)
+            t = (p1 + p3 * r2) + p5 * r4
         }
-        polynomial = polynomial * r + Self(1.0 / 720.0)
-        polynomial = polynomial * r + Self(1.0 / 120.0)
-        polynomial = polynomial * r + Self(1.0 / 24.0)
-        polynomial = polynomial * r + Self(1.0 / 6.0)
-        polynomial = polynomial * r + Self(0.5)
-        return polynomial * r + 1
+        return 1 + r * t
     }
 
     /// 2^(n + offset), n from `reducedExponent` (n <= 0; n + offset within the

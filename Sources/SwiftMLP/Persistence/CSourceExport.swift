@@ -200,23 +200,31 @@ extension Network {
         let lowestExp = Double(Scalar.exponentialLowestInput)
         let lowestExpm1 = Double(Scalar.exponentialMinusOneLowestInput)
         let twoToMinusM = Double(Scalar.exponentialScaleDown)
-        // The Taylor quotient's coefficients 1/k!, from the highest degree (13 for
-        // Double, 7 for Float: exponentialQuotient) down to 1/2!, then 1.
-        let factorials = (isFloat ? [5040.0] : [6227020800.0, 479001600, 39916800, 3628800, 362880, 40320, 5040])
-            + [720, 120, 24, 6, 2]
+        // The quotient (e^r - 1) / r = 1 + r t as `exponentialQuotient` evaluates it:
+        // t's coefficients 1/(k+1)! for k = 1 ..< d (d = 13 for Double, 7 for Float) in
+        // pairs c_k + c_k+1 r, combined with r^2, r^4 and r^8 (Estrin), the same tree.
+        let factorials: [Double] = [2, 6, 24, 120, 720, 5040, 40320, 362880, 3628800, 39916800, 479001600,
+                                    6227020800]
+        func pair(_ i: Int) -> String { "(\(literal(1 / factorials[i])) + \(literal(1 / factorials[i + 1])) * *r)" }
+        let t = isFloat
+            ? "(\(pair(0)) + \(pair(2)) * r2) + \(pair(4)) * r4"
+            : "((\(pair(0)) + \(pair(2)) * r2) + (\(pair(4)) + \(pair(6)) * r2) * r4)\n"
+                + "        + (\(pair(8)) + \(pair(10)) * r2) * (r4 * r4)"
         let f = "\(prefix)_"
         var out = "/* e^x for x <= 0 and tanh, as the library computes them (Cody-Waite reduction\n"
-        out += " * and a Taylor polynomial), branch-free so that the loops below vectorise. */\n"
+        out += " * and a Taylor polynomial by Estrin's scheme), branch-free so that the loops\n"
+        out += " * below vectorise. */\n"
         out += "#if FLT_EVAL_METHOD == 0\n"
         // x = n ln 2 + r: returns (e^r - 1) / r, with r and x log2 e + shifter (n in its
         // low bits) through the pointers.
         out += "static inline \(type) \(f)reduce(\(type) x, \(type) *r, \(type) *shifted) {\n"
-        out += "    \(type) n, q = \(literal(1 / factorials[0]));\n"
+        out += "    \(type) n, r2, r4, t;\n"
         out += "    *shifted = x * \(literal(1.4426950408889634)) + \(literal(shifter));\n"
         out += "    n = *shifted - \(literal(shifter));\n"
         out += "    *r = (x - n * \(literal(ln2High))) - n * \(literal(ln2Low));\n"
-        for factorial in factorials.dropFirst() { out += "    q = q * *r + \(literal(1 / factorial));\n" }
-        out += "    return q * *r + \(literal(1));\n}\n"
+        out += "    r2 = *r * *r;\n    r4 = r2 * r2;\n"
+        out += "    t = \(t);\n"
+        out += "    return \(literal(1)) + *r * t;\n}\n"
         // 2^(n + offset) from the shifted n.
         out += "static inline \(type) \(f)power_of_two(\(type) shifted, int offset) {\n"
         out += "    const \(type) shifter = \(literal(shifter));\n"
