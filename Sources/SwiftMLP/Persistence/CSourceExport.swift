@@ -45,8 +45,8 @@ extension Network {
         out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch);\n\n"
         let p = parameters.pointer
-        // One widest vector (32 bytes) less one value, zero-filled by C.
-        let padding = 32 / MemoryLayout<Scalar>.size - 1
+        // One widest vector less one value, zero-filled by C.
+        let padding = widestVectorLanes - 1
         for (l, layer) in layout.layers.enumerated() {
             out += "/* layer \(l): W is \(layer.fanIn) x \(layer.fanOut), row-major; b has \(layer.fanOut). Then \(padding)\n"
             out += " * zeros each, which the last vector of a row of outputs may read (\(prefix)_dense). */\n"
@@ -103,7 +103,7 @@ extension Network {
                 }
                 // A whole number of 32-byte vectors, then the rest: GCC's -O2 vectorises
                 // only loops that need no scalar epilogue.
-                let vectorPart = layer.fanOut - layer.fanOut % (32 / MemoryLayout<Scalar>.size)
+                let vectorPart = layer.fanOut - layer.fanOut % widestVectorLanes
                 for (from, to) in [(0, vectorPart), (vectorPart, layer.fanOut)] where from < to {
                     out += "    for (int j = \(from); j < \(to); j++) {\n" + body + "    }\n"
                 }
@@ -135,9 +135,9 @@ extension Network {
     func denseProduct(prefix: String, type: String) -> String {
         let f = "\(prefix)_", lanes = "\(prefix.uppercased())_LANES"
         let vectors = "defined(__GNUC__) && !defined(\(prefix.uppercased())_PLAIN_C)"
-        let bytes = Scalar.dtype == .float32 ? 4 : 8
+        let bytes = MemoryLayout<Scalar>.size
         var out = "/* z = input W + b (W n_in x n_out, row-major). */\n"
-        out += "#if \(vectors)\n#ifdef __AVX__\n#define \(lanes) \(32 / bytes)\n#else\n"
+        out += "#if \(vectors)\n#ifdef __AVX__\n#define \(lanes) \(widestVectorLanes)\n#else\n"
         out += "#define \(lanes) \(16 / bytes)\n#endif\n"
         out += "typedef \(type) \(f)vector __attribute__((vector_size(\(lanes) * \(bytes))));\n#endif\n"
         out += "static void \(f)dense(const \(type) *input, int n_in, const \(type) *w, const \(type) *b, int n_out,\n"
@@ -181,6 +181,10 @@ extension Network {
         return out
     }
 
+    /// Values of the model's type in the widest vector the exported file uses (32
+    /// bytes, AVX).
+    var widestVectorLanes: Int { 32 / MemoryLayout<Scalar>.size }
+
     /// The library's vectorisable e^x (x <= 0) and tanh (VectorExponential.swift,
     /// VectorHyperbolicTangent.swift) as C, with the constants of this type written
     /// out, so that the compiler vectorises the activation loops as it does the
@@ -201,15 +205,16 @@ extension Network {
         let lowestExpm1 = Double(Scalar.exponentialMinusOneLowestInput)
         let twoToMinusM = Double(Scalar.exponentialScaleDown)
         // The quotient (e^r - 1) / r = 1 + r t as `exponentialQuotient` evaluates it:
-        // t's coefficients 1/(k+1)! for k = 1 ..< d (d = 13 for Double, 7 for Float) in
-        // pairs c_k + c_k+1 r, combined with r^2, r^4 and r^8 (Estrin), the same tree.
-        let factorials: [Double] = [2, 6, 24, 120, 720, 5040, 40320, 362880, 3628800, 39916800, 479001600,
-                                    6227020800]
-        func pair(_ i: Int) -> String { "(\(literal(1 / factorials[i])) + \(literal(1 / factorials[i + 1])) * *r)" }
+        // pairs c_k + c_k+1 r of its coefficients combined with r^2, r^4 and r^8
+        // (Estrin), the same tree.
+        func pair(_ k: Int) -> String {
+            "(\(literal(Scalar.exponentialQuotientCoefficient(k))) + "
+                + "\(literal(Scalar.exponentialQuotientCoefficient(k + 1))) * *r)"
+        }
         let t = isFloat
-            ? "(\(pair(0)) + \(pair(2)) * r2) + \(pair(4)) * r4"
-            : "((\(pair(0)) + \(pair(2)) * r2) + (\(pair(4)) + \(pair(6)) * r2) * r4)\n"
-                + "        + (\(pair(8)) + \(pair(10)) * r2) * (r4 * r4)"
+            ? "(\(pair(1)) + \(pair(3)) * r2) + \(pair(5)) * r4"
+            : "((\(pair(1)) + \(pair(3)) * r2) + (\(pair(5)) + \(pair(7)) * r2) * r4)\n"
+                + "        + (\(pair(9)) + \(pair(11)) * r2) * (r4 * r4)"
         let f = "\(prefix)_"
         var out = "/* e^x for x <= 0 and tanh, as the library computes them (Cody-Waite reduction\n"
         out += " * and a Taylor polynomial by Estrin's scheme), branch-free so that the loops\n"
