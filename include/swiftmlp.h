@@ -175,12 +175,26 @@ typedef enum smlp_activation {
  *                              Poisson deviance (scikit-learn's loss='poisson'), 0
  *                              when exp(z) = y. Counts belong in [0, inf); y log y is
  *                              taken as 0 for y <= 0, and negative targets are not
- *                              refused but make the loss meaningless. */
+ *                              refused but make the loss meaningless.
+ *   SMLP_FANN_TANH_ERROR       FANN's default error function (FANN_ERRORFUNC_TANH),
+ *                              any last activation: with e_j = (a_j - y_j) / s, where
+ *                              s = 2 for an SMLP_TANH last layer (FANN halves the
+ *                              error of its symmetric units) and 1 otherwise,
+ *                              dL/da_j = log((1 + e_j) / (1 - e_j)) = 2 atanh(e_j),
+ *                              and +-17 where |e_j| > 0.9999999, as FANN clips it;
+ *                              L = s sum_j [e_j log((1+e_j)/(1-e_j)) + log(1-e_j^2)]
+ *                              (about (a_j - y_j)^2 / s near 0), continued with slope
+ *                              17 beyond the clip. Large errors weigh more than in
+ *                              SMLP_MSE up to |e| = 1 and then grow only linearly, so
+ *                              an outlier pulls no harder than 17. Its output deltas
+ *                              are those of FANN's training with that error function
+ *                              (smlp_load_fann gives SMLP_MSE; see there). */
 typedef enum smlp_loss {
     SMLP_MSE = 0,
     SMLP_BINARY_CROSS_ENTROPY = 1,
     SMLP_SOFTMAX_CROSS_ENTROPY = 2,
-    SMLP_POISSON = 3
+    SMLP_POISSON = 3,
+    SMLP_FANN_TANH_ERROR = 4
 } smlp_loss;
 
 /* How per-sample losses (and so gradients) combine over a batch of n samples. */
@@ -493,8 +507,8 @@ typedef struct smlp_epoch_report {
                                        (L-BFGS: at the iteration's new parameters,
                                        without the L2 term)                          */
     double validation_loss;         /* NaN without validation data                    */
-    double validation_accuracy;     /* NaN without validation data, for SMLP_MSE and
-                                       for SMLP_POISSON                              */
+    double validation_accuracy;     /* NaN without validation data, for SMLP_MSE,
+                                       SMLP_POISSON and SMLP_FANN_TANH_ERROR         */
     double learning_rate;           /* the rate used during this epoch (L-BFGS: the
                                        step length t the line search accepted)       */
 } smlp_epoch_report;
@@ -647,7 +661,8 @@ smlp_status smlp_train(smlp_model *model, const smlp_dataset *train,
 
 /* Mean per-sample loss and accuracy on a data set, without training. Accuracy is the
  * fraction of rows whose argmax equals the label (softmax), or whose every output is
- * on the right side of 0.5 (sigmoid); NaN for SMLP_MSE and SMLP_POISSON. Either
+ * on the right side of 0.5 (sigmoid); NaN for the regression losses (SMLP_MSE,
+ * SMLP_POISSON, SMLP_FANN_TANH_ERROR). Either
  * output may be NULL. Like smlp_predict, it does not refuse a diverged model: the
  * loss is then NaN or infinite (finite data whose loss overflows the type give
  * SMLP_OK and infinity).
@@ -925,7 +940,10 @@ void smlp_data_free(smlp_owned_dataset *data);
  * FANN_LINEAR_PIECE_RECT_LEAKY -> SMLP_LEAKY_RELU (slope 0.01), with each neuron's
  * steepness folded into its weights and bias (times 2 for FANN_SIGMOID, which is
  * 1/(1+exp(-2 s z))). The bias neurons become the biases; the loss is SMLP_MSE,
- * the optimizer plain SGD as after smlp_create; FANN's training settings and its
+ * the optimizer plain SGD as after smlp_create; FANN's training settings (its error
+ * function too: to train as FANN's default FANN_ERRORFUNC_TANH does, create a model
+ * with SMLP_FANN_TANH_ERROR and copy the parameters with smlp_get_params and
+ * smlp_set_params) and its
  * input/output scaling parameters (which fann_run does not apply) are not read.
  * FANN also clamps steepness * sum to +-150/steepness, which the model does not;
  * see docs/interop.md. path is a UTF-8 string.

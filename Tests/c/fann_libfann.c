@@ -18,7 +18,9 @@
  * 0.4, FANN_LINEAR 1.5) trained with RPROP, and a 2-6-1 (FANN_SIGMOID_SYMMETRIC
  * default steepness, FANN_SIGMOID 0.5) trained incrementally, on 200 inputs each;
  * and that files libfann wrote for a shortcut network, a cascade-trained network, a
- * sparse network and a FANN_GAUSSIAN layer are refused with the reason.
+ * sparse network and a FANN_GAUSSIAN layer are refused with the reason; and that one
+ * fann_train step with FANN's tanh error function is one smlp_step with
+ * SMLP_FANN_TANH_ERROR (compare_tanh_error_step).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -81,6 +83,75 @@ static void compare(struct fann *ann, const char *name) {
     smlp_free(model);
 }
 
+/* FANN's default error function, FANN_ERRORFUNC_TANH, against SMLP_FANN_TANH_ERROR:
+ * one fann_train step (incremental, learning rate 0.7, no momentum) on one row gives
+ * the weights that one smlp_step of plain SGD at 0.7 gives on a model with that loss
+ * and FANN's weights, within TOLERANCE (the same kinds of differences as above, in a
+ * forward pass, a backward pass and one update). Steepness 1 (0.5 for FANN_SIGMOID)
+ * makes the folded weights FANN's own, so that a step means the same in both; weights
+ * in [-0.1, 0.1] keep |a| < 0.98, inside the range where FANN clips the values its
+ * derivatives use. The targets put the output errors inside the atanh region and,
+ * for a linear output, past FANN's clip at +-17. */
+static void compare_tanh_error_step(enum fann_activationfunc_enum output, fann_type steepness,
+                                    const fann_type *target, const char *name) {
+    fann_type x[3] = {0.5f, -0.8f, 0.3f}, expected[64], got[64];
+    size_t sizes[3] = {3, 4, 2}, count = 0, i;
+    smlp_activation activations[2] = {SMLP_TANH, SMLP_TANH};
+    smlp_model *loaded = NULL, *trained = NULL, *model = NULL;
+    smlp_config config;
+    smlp_optimizer_config sgd;
+    smlp_dataset row = {MODEL_DTYPE, 1, 3, x, 2, target, NULL};
+    struct fann *ann = fann_create_standard(3, 3, 4, 2);
+    smlp_model_info info;
+    fann_set_activation_function_hidden(ann, FANN_SIGMOID_SYMMETRIC);
+    fann_set_activation_steepness_hidden(ann, 1);
+    fann_set_activation_function_output(ann, output);
+    fann_set_activation_steepness_output(ann, steepness);
+    fann_set_train_error_function(ann, FANN_ERRORFUNC_TANH);
+    fann_set_learning_rate(ann, 0.7f);
+    fann_set_learning_momentum(ann, 0);
+    fann_randomize_weights(ann, -0.1f, 0.1f);
+    CHECK(fann_save(ann, path) == 0, "%s: fann_save", name);
+    CHECK_STATUS(smlp_load_fann(path, MODEL_DTYPE, &loaded), SMLP_OK, "%s: smlp_load_fann", name);
+    fann_train(ann, x, (fann_type *)target);
+    CHECK(fann_save(ann, path) == 0, "%s: fann_save after fann_train", name);
+    CHECK_STATUS(smlp_load_fann(path, MODEL_DTYPE, &trained), SMLP_OK, "%s: smlp_load_fann after fann_train", name);
+    fann_destroy(ann);
+    if (!loaded || !trained) goto done;
+    activations[1] = output == FANN_LINEAR ? SMLP_IDENTITY : output == FANN_SIGMOID ? SMLP_SIGMOID : SMLP_TANH;
+    smlp_config_init(&config);
+    config.dtype = MODEL_DTYPE;
+    config.n_layer_sizes = 3;
+    config.layer_sizes = sizes;
+    config.activations = activations;
+    config.loss = SMLP_FANN_TANH_ERROR;
+    if (!CHECK_STATUS(smlp_create(&config, &model), SMLP_OK, "%s: smlp_create", name)) goto done;
+    CHECK_STATUS(smlp_model_info_get(model, &info), SMLP_OK, "%s: info", name);
+    count = info.param_count;
+    CHECK(count <= 64, "%s: %zu parameters", name, count);
+    CHECK_STATUS(smlp_get_params(loaded, MODEL_DTYPE, got, count), SMLP_OK, "%s: get FANN's weights", name);
+    CHECK_STATUS(smlp_set_params(model, MODEL_DTYPE, got, count), SMLP_OK, "%s: set them", name);
+    smlp_optimizer_config_init(&sgd, SMLP_SGD);
+    sgd.learning_rate = (double)0.7f;   /* FANN's float learning rate, as FANN uses it */
+    CHECK_STATUS(smlp_set_optimizer(model, &sgd), SMLP_OK, "%s: plain SGD", name);
+    CHECK_STATUS(smlp_step(model, &row, NULL), SMLP_OK, "%s: smlp_step", name);
+    CHECK_STATUS(smlp_get_params(model, MODEL_DTYPE, got, count), SMLP_OK, "%s: get the stepped weights", name);
+    CHECK_STATUS(smlp_get_params(trained, MODEL_DTYPE, expected, count), SMLP_OK, "%s: get FANN's", name);
+    for (i = 0; i < count; i++)
+        CHECK_CLOSE(got[i], expected[i], TOLERANCE, "%s (%s): parameter %zu after one step", name, KIND, i);
+    CHECK_STATUS(smlp_get_params(loaded, MODEL_DTYPE, got, count), SMLP_OK, "%s: get the first weights", name);
+    {   /* The step moved every weight of the last layer: the check compares real updates. */
+        size_t moved = 0;
+        for (i = 0; i < count; i++) moved += got[i] != expected[i];
+        CHECK(moved == count, "%s: fann_train moved %zu of %zu parameters", name, moved, count);
+    }
+    printf("%s (%s): one fann_train step = one smlp_step with SMLP_FANN_TANH_ERROR\n", name, KIND);
+done:
+    smlp_free(loaded);
+    smlp_free(trained);
+    smlp_free(model);
+}
+
 static void expect_refused(struct fann *ann, smlp_status status, const char *fragment, const char *name) {
     smlp_model *model = NULL;
     CHECK(fann_save(ann, path) == 0, "%s: fann_save", name);
@@ -122,6 +193,14 @@ int main(void) {
     compare(ann, "2-6-1 tanh/sigmoid, default steepness");
     fann_destroy(ann);
     fann_destroy_train(data);
+
+    {   /* FANN's tanh error function, one training step: linear (errors past the
+         * clip and inside), symmetric (errors halved) and sigmoid outputs. */
+        static const fann_type far[2] = {3.0f, -0.6f}, symmetric[2] = {0.9f, -0.7f}, unit[2] = {1.0f, 0.2f};
+        compare_tanh_error_step(FANN_LINEAR, 1, far, "tanh error, linear output");
+        compare_tanh_error_step(FANN_SIGMOID_SYMMETRIC, 1, symmetric, "tanh error, tanh output");
+        compare_tanh_error_step(FANN_SIGMOID, 0.5f, unit, "tanh error, sigmoid output");
+    }
 
     /* What has no multilayer-perceptron equivalent. */
     ann = fann_create_shortcut(3, 2, 3, 1);

@@ -433,6 +433,8 @@ int main(int argc, char **argv) {
          SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_SUM, SMLP_INIT_AUTO, 1, 37},
         {"poisson tanh-identity", 3, {4, 6, 3}, {SMLP_TANH, SMLP_IDENTITY}, SMLP_POISSON,
          SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 0, 37},
+        {"fann tanh error tanh-tanh sum", 3, {4, 6, 3}, {SMLP_TANH, SMLP_TANH}, SMLP_FANN_TANH_ERROR,
+         SMLP_REDUCTION_SUM, SMLP_INIT_AUTO, 0, 37},
         /* Large enough for OpenBLAS to split products over two threads. */
         {"digits-sized relu softmax", 3, {64, 256, 10}, {SMLP_RELU, SMLP_SOFTMAX},
          SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 1, 600},

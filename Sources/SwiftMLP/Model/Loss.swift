@@ -11,6 +11,10 @@
 //                            (identity output z = log of the mean; half the Poisson
 //                            deviance, 0 when e^z = y; y log y is 0 for y <= 0)
 //                                                                   dL/dz = e^z - y
+//   fannTanhError            FANN's default error function (FANN_ERRORFUNC_TANH):
+//                            e = (a - y) / s, s = 2 for a tanh output layer and 1
+//                            otherwise; dL/da = log((1 + e)/(1 - e)) = 2 atanh(e),
+//                            +-17 where |e| > 0.9999999; L = s G(e) (`fannTanhError`)
 // A batch of n samples reduces to (1/n) sum_i L_i (mean) or sum_i L_i (sum), and the
 // same factor scales every dL/dZ, so every parameter gradient follows the reduction.
 
@@ -23,6 +27,9 @@ public enum Loss: UInt8, Sendable, Equatable, CaseIterable {
     case softmaxCrossEntropy = 2
     /// Requires an identity output layer, whose output is the log of the predicted mean.
     case poisson = 3
+    /// FANN's default error function, FANN_ERRORFUNC_TANH: the output error e is
+    /// trained on as 2 atanh(e), clipped to +-17 (`fannTanhError`). Any output layer.
+    case fannTanhError = 4
 }
 
 extension Loss: CustomStringConvertible {
@@ -34,6 +41,7 @@ extension Loss: CustomStringConvertible {
         case .binaryCrossEntropy: return "binary_cross_entropy"
         case .softmaxCrossEntropy: return "softmax_cross_entropy"
         case .poisson: return "poisson"
+        case .fannTanhError: return "fann_tanh_error"
         }
     }
 }
@@ -85,6 +93,22 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
                 gRow[j] = difference * scale
             }
             total += Double(rowLoss) / 2
+        }
+        backwardActivationBiasGradient(
+            outputActivation, leakySlope: leakySlope, upstream: upstream, a: a,
+            dz: dz, biasGradient: biasGradient, rows: rows, width: width)
+
+    case .fannTanhError:
+        // dL/dA = FANN's transformed error * scale, then back through the output activation.
+        let halved = outputActivation == .tanh
+        for i in 0..<rows {
+            let aRow = a + i * width, gRow = upstream + i * width
+            for j in 0..<width {
+                let (value, slope) = fannTanhError(
+                    output: aRow[j], target: targetValue(targets, row: i, column: j, width: width), halved: halved)
+                total += value
+                gRow[j] = slope * scale
+            }
         }
         backwardActivationBiasGradient(
             outputActivation, leakySlope: leakySlope, upstream: upstream, a: a,
@@ -148,6 +172,33 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
     return reduction == .mean ? total / Double(rows) : total
 }
 
+/// |e| beyond which FANN trains on +-17 instead of log((1 + e)/(1 - e)).
+let fannTanhErrorClip = 0.9999999
+
+/// FANN's tanh error function (FANN_ERRORFUNC_TANH, `fann_compute_MSE` in FANN's
+/// fann_train.c) for one output a with target y: e = (a - y) / s, halved (s = 2) for a
+/// tanh output as FANN halves the error of its symmetric units. The slope dL/da is
+/// log((1 + e)/(1 - e)) = 2 atanh(e), evaluated in Double as FANN does, and +-17 where
+/// |e| > 0.9999999. The loss is the function with that slope:
+/// L = s G(e), G(e) = e log((1 + e)/(1 - e)) + log(1 - e^2) (about e^2 near 0), and
+/// beyond the clip G(c) + 17 (|e| - c), so that it is continuous.
+///
+///     fannTanhError(output: 0.5 as Float, target: 0, halved: false)   // (0.2939..., 1.0986...)
+@inline(__always)
+func fannTanhError<Scalar: MLPScalar>(
+    output a: Scalar, target y: Scalar, halved: Bool
+) -> (loss: Double, slope: Scalar) {
+    let difference = a - y
+    let e = Double(halved ? difference / 2 : difference), s: Double = halved ? 2 : 1
+    let c = fannTanhErrorClip
+    if e > c || e < -c {
+        let clippedLoss = c * Double.logarithm((1 + c) / (1 - c)) + Double.logarithm((1 - c) * (1 + c))
+        return (s * (clippedLoss + 17 * (abs(e) - c)), e > 0 ? 17 : -17)
+    }
+    let slope = Double.logarithm((1 + e) / (1 - e))   // NaN stays NaN
+    return (s * (e * slope + Double.logarithm((1 - e) * (1 + e))), Scalar(slope))
+}
+
 /// e^z - y z + y log y - y for one output (y log y taken as 0 for y <= 0).
 @inline(__always)
 func poissonLoss<Scalar: MLPScalar>(logMean z: Scalar, mean: Scalar, target y: Scalar) -> Scalar {
@@ -170,7 +221,7 @@ func logSumExpFromSoftmax<Scalar: MLPScalar>(
 
 /// The loss of a batch without gradients (evaluation), same definitions as above.
 func batchLoss<Scalar: MLPScalar>(
-    loss: Loss, z: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>,
+    loss: Loss, outputActivation: Activation, z: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>,
     targets: Targets<Scalar>, rows: Int, width: Int
 ) -> Double {
     var total: Double = 0
@@ -203,6 +254,12 @@ func batchLoss<Scalar: MLPScalar>(
             for j in 0..<width {
                 let target = targetValue(targets, row: i, column: j, width: width)
                 rowLoss += poissonLoss(logMean: zRow[j], mean: Scalar.exponential(zRow[j]), target: target)
+            }
+        case .fannTanhError:   // summed in Double, as in training
+            let halved = outputActivation == .tanh
+            for j in 0..<width {
+                let target = targetValue(targets, row: i, column: j, width: width)
+                total += fannTanhError(output: aRow[j], target: target, halved: halved).loss
             }
         }
         total += Double(rowLoss)

@@ -45,7 +45,7 @@ public struct NetworkConfiguration: Sendable, Equatable {
         }
         let output = activations[activations.count - 1]
         switch loss {
-        case .meanSquaredError:
+        case .meanSquaredError, .fannTanhError:
             break
         case .binaryCrossEntropy:
             guard output == .sigmoid else {

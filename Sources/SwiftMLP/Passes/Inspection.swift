@@ -78,7 +78,7 @@ extension Network {
         forwardTraining(inputs: input, rows: data.rows)
         let last = layout.layers.count - 1
         let total = batchLoss(
-            loss: configuration.loss, z: workspace.z(last), a: workspace.a(last),
+            loss: configuration.loss, outputActivation: configuration.activations[last], z: workspace.z(last), a: workspace.a(last),
             targets: data.targets, rows: data.rows, width: outputCount)
         return configuration.reduction == .mean ? total / Double(data.rows) : total
     }

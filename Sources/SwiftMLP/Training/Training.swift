@@ -386,12 +386,13 @@ extension Network {
             let input = firstLayerInput(x + start * inputCount, rows: count, scratch: workspace.scaledInputs)
             forwardTraining(inputs: input, rows: count)
             let z = workspace.z(last), a = workspace.a(last)
-            lossSum += batchLoss(loss: configuration.loss, z: z, a: a, targets: targets, rows: count, width: outputCount)
+            lossSum += batchLoss(loss: configuration.loss, outputActivation: configuration.activations[last],
+                                 z: z, a: a, targets: targets, rows: count, width: outputCount)
             correct += countCorrect(a: a, targets: targets, rows: count)
             start += count
         }
         let loss = lossSum / Double(data.rows)
-        let regression = configuration.loss == .meanSquaredError || configuration.loss == .poisson
+        let regression = configuration.loss != .binaryCrossEntropy && configuration.loss != .softmaxCrossEntropy
         let accuracy = regression ? Double.nan : Double(correct) / Double(data.rows)
         return Evaluation(loss: loss, accuracy: accuracy)
     }
@@ -423,7 +424,7 @@ extension Network {
                     if predicted != expected { allRight = false }
                 }
                 if allRight { correct += 1 }
-            case .meanSquaredError, .poisson:
+            case .meanSquaredError, .poisson, .fannTanhError:
                 break
             }
         }

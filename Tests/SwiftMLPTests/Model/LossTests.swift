@@ -64,6 +64,50 @@ final class LossTests: XCTestCase {
         XCTAssertThrowsError(try passThrough(width: 2, activation: .sigmoid, loss: .poisson, reduction: .mean))
     }
 
+    /// FANN's tanh error function against FANN's own statement of it (fann_compute_MSE:
+    /// the error y - a, halved for a symmetric output, becomes log((1 + e)/(1 - e)), or
+    /// +-17 beyond 0.9999999), as dL/dz of identity outputs (dL/da) and, for a tanh
+    /// output, times 1 - a^2; the loss is the function with that slope,
+    /// s [2 e atanh(e) + log(1 - e^2)], linear beyond the clip. A few logs in Float64:
+    /// 1e-13 relative. The value of one output is also checked by hand: e = 0.5 gives
+    /// slope log 3 and loss 0.5 log 3 + log 0.75.
+    func testFannTanhErrorMatchesDefinition() throws {
+        let one = fannTanhError(output: 0.5, target: 0.0, halved: false)
+        XCTAssertEqual(Double(one.slope), Foundation.log(3.0), accuracy: 1e-15)
+        XCTAssertEqual(one.loss, 0.5 * Foundation.log(3.0) + Foundation.log(0.75), accuracy: 1e-15)
+        let x = [0.5, -1.0, 2.0, 0.25, -3.0, 0.999]   // 3 rows of 2; -1, 2 and -3 pass the clip
+        let y = [0.0, 0.5, 0.0, 0.9, 0.0, 0.0]
+        let c = 0.9999999
+        for activation in [Activation.identity, .tanh] {
+            let s: Double = activation == .tanh ? 2 : 1
+            var expectedLoss = 0.0
+            var expectedDb = [0.0, 0.0]
+            for i in 0..<6 {
+                let a = activation == .tanh ? Foundation.tanh(x[i]) : x[i]
+                let e = (a - y[i]) / s
+                // FANN works on y - a; its delta is the activation's derivative times it.
+                let fannError = -e
+                let transformed = fannError < -c ? -17 : (fannError > c ? 17 : Foundation.log((1 + fannError) / (1 - fannError)))
+                expectedDb[i % 2] += -transformed * (activation == .tanh ? 1 - a * a : 1)
+                expectedLoss += abs(e) > c
+                    ? s * (2 * c * Foundation.atanh(c) + Foundation.log((1 - c) * (1 + c)) + 17 * (abs(e) - c))
+                    : s * (2 * e * Foundation.atanh(e) + Foundation.log((1 - e) * (1 + e)))
+            }
+            for reduction in Reduction.allCases {
+                let net = try passThrough(width: 2, activation: activation, loss: .fannTanhError, reduction: reduction)
+                let n = reduction == .mean ? 3.0 : 1.0
+                XCTAssertEqual(try net.gradients(inputs: x, targets: y).loss, expectedLoss / n,
+                               accuracy: 1e-13 * expectedLoss, "\(activation)")
+                assertClose(biasGradient(net), expectedDb.map { $0 / n }, tolerance: 1e-13)
+            }
+        }
+        // The loss is continuous at the clip, and NaN stays NaN.
+        let inside = fannTanhError(output: c, target: 0.0, halved: false).loss
+        let outside = fannTanhError(output: c.nextUp, target: 0.0, halved: false).loss
+        XCTAssertEqual(inside, outside, accuracy: 1e-12)
+        XCTAssertTrue(fannTanhError(output: Double.nan, target: 0, halved: false).slope.isNaN)
+    }
+
     /// BCE with a sigmoid output against -[y log a + (1 - y) log(1 - a)] for moderate
     /// logits (where the naive form is accurate to ~1e-15 relative; 1e-13 allows for the
     /// log near 1), and dL/dz = a - y.
@@ -204,12 +248,12 @@ final class LossTests: XCTestCase {
             switch c.targets {
             case .dense(let y):
                 evaluation = y.withUnsafeBufferPointer { yb in
-                    batchLoss(loss: c.loss, z: c.net.workspace.z(last), a: c.net.workspace.a(last),
+                    batchLoss(loss: c.loss, outputActivation: c.activations[last], z: c.net.workspace.z(last), a: c.net.workspace.a(last),
                               targets: .dense(yb.baseAddress!), rows: c.rows, width: c.outputs)
                 }
             case .labels(let l):
                 evaluation = l.withUnsafeBufferPointer { lb in
-                    batchLoss(loss: c.loss, z: c.net.workspace.z(last), a: c.net.workspace.a(last),
+                    batchLoss(loss: c.loss, outputActivation: c.activations[last], z: c.net.workspace.z(last), a: c.net.workspace.a(last),
                               targets: Targets<Double>.labels(lb.baseAddress!), rows: c.rows, width: c.outputs)
                 }
             }

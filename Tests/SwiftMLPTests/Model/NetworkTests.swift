@@ -203,7 +203,7 @@ final class NetworkTests: XCTestCase {
             case .softmaxCrossEntropy:
                 y = TargetData.labels((0..<rows).map { _ in Int32(random.int(0...2)) }).denseRows(rows: rows, width: 3)
             case .binaryCrossEntropy: y = (0..<(rows * 2)).map { _ in Double(random.int(0...1)) }
-            case .meanSquaredError: y = random.array(rows, -1, 1)
+            case .meanSquaredError, .fannTanhError: y = random.array(rows, -1, 1)
             case .poisson: y = (0..<rows).map { _ in Double(random.int(0...3)) }
             }
             let d = try Network<Double>(configuration), f = try Network<Float>(configuration)

@@ -9,18 +9,23 @@ import XCTest
 /// One output configuration a finite-difference case can use.
 enum OutputCase: CaseIterable, CustomStringConvertible {
     case mse(Activation)
+    /// FANN's tanh error function: halved errors for tanh; identity and sigmoid reach
+    /// its clip at +-17 with targets in [-1, 1].
+    case fannTanh(Activation)
     case bceSigmoid
     case softmaxOneHot
     case softmaxLabels
     case softmaxSoftTargets
 
     static var allCases: [OutputCase] {
-        Activation.allCases.map { .mse($0) } + [.bceSigmoid, .softmaxOneHot, .softmaxLabels, .softmaxSoftTargets]
+        Activation.allCases.map { .mse($0) } + [.identity, .tanh, .sigmoid].map { .fannTanh($0) }
+            + [.bceSigmoid, .softmaxOneHot, .softmaxLabels, .softmaxSoftTargets]
     }
 
     var loss: Loss {
         switch self {
         case .mse: return .meanSquaredError
+        case .fannTanh: return .fannTanhError
         case .bceSigmoid: return .binaryCrossEntropy
         default: return .softmaxCrossEntropy
         }
@@ -28,7 +33,7 @@ enum OutputCase: CaseIterable, CustomStringConvertible {
 
     var activation: Activation {
         switch self {
-        case .mse(let a): return a
+        case .mse(let a), .fannTanh(let a): return a
         case .bceSigmoid: return .sigmoid
         default: return .softmax
         }
@@ -37,6 +42,7 @@ enum OutputCase: CaseIterable, CustomStringConvertible {
     var description: String {
         switch self {
         case .mse(let a): return "MSE/\(a)"
+        case .fannTanh(let a): return "FANN tanh error/\(a)"
         case .bceSigmoid: return "BCE/sigmoid"
         case .softmaxOneHot: return "SCE/one-hot"
         case .softmaxLabels: return "SCE/labels"
@@ -47,7 +53,7 @@ enum OutputCase: CaseIterable, CustomStringConvertible {
     /// Targets for `rows` rows of `width` outputs.
     func targets(rows: Int, width: Int, random: inout TestRandom) -> TargetData {
         switch self {
-        case .mse:
+        case .mse, .fannTanh:
             return .dense(random.array(rows * width, -1, 1))
         case .bceSigmoid:
             // Soft targets in [0, 1] with some exact 0s and 1s.
@@ -92,7 +98,10 @@ struct RandomCase {
     /// engine's seeded weights plus random biases in [-0.5, 0.5], inputs in [-1.5, 1.5].
     /// The first hidden layer uses `hidden`, deeper ones a random non-softmax activation.
     /// Redraws while any relu/leaky-relu pre-activation (the engine's own Z) is within
-    /// 1e-3 of zero, where the function is not differentiable.
+    /// 1e-3 of zero, where the function is not differentiable, and, for FANN's tanh
+    /// error, while any output error e is within 0.02 of +-1: its slope jumps at the
+    /// clip there, and its third derivative 4e/(1 - e^2)^2, which central differences
+    /// truncate, is unbounded as |e| -> 1.
     static func draw(
         output: OutputCase, reduction: Reduction, hidden: Activation, layerCount: Int,
         widths: ClosedRange<Int> = 1...6, batch: ClosedRange<Int> = 1...7, random: inout TestRandom
@@ -124,6 +133,12 @@ struct RandomCase {
             for l in 0..<layerCount where activations[l] == .relu || activations[l] == .leakyReLU {
                 let z = UnsafeBufferPointer(start: net.workspace.z(l), count: rows * sizes[l + 1])
                 if z.contains(where: { abs($0) < 1e-3 }) { nearKink = true }
+            }
+            if output.loss == .fannTanhError {
+                let s: Double = output.activation == .tanh ? 2 : 1
+                let a = UnsafeBufferPointer(start: net.workspace.a(layerCount - 1), count: rows * sizes[layerCount])
+                let y = targets.denseRows(rows: rows, width: sizes[layerCount])
+                if zip(a, y).contains(where: { abs(abs($0 - $1) / s - 1) < 0.02 }) { nearKink = true }
             }
             if nearKink { continue }
             return RandomCase(sizes: sizes, activations: activations, slope: slope, loss: output.loss,
@@ -160,8 +175,9 @@ final class BackpropagationTests: XCTestCase {
     // MARK: 1. Finite differences
 
     /// Every activation (hidden: identity, sigmoid, tanh, relu, leaky relu; output: all
-    /// six under MSE, sigmoid under BCE, softmax under CE with one-hot, label and
-    /// non-normalised soft targets) x both reductions x 1-4 weight layers: 400 random
+    /// six under MSE, identity, tanh and sigmoid under FANN's tanh error, sigmoid under
+    /// BCE, softmax under CE with one-hot, label and non-normalised soft targets) x both
+    /// reductions x 1-4 weight layers: 520 random
     /// networks (widths 1-6, batches 1-7). Every gradient entry is compared with the
     /// central difference (L(p + h e_i) - L(p - h e_i)) / 2h, L being the loss the
     /// `gradients` call returns.
@@ -218,7 +234,7 @@ final class BackpropagationTests: XCTestCase {
         print("finite differences: \(count) networks, worst relative error \(worstOverall)")
     }
 
-    /// The same 400 kinds of networks against `referenceGradient` (textbook loops, in
+    /// The same kinds of networks against `referenceGradient` (textbook loops, in
     /// this test target): loss and every gradient entry. Both are exact-arithmetic
     /// computations of the same quantity in Float64 that differ only in summation
     /// order (BLAS vs loops) and in evaluating derivatives from z instead of a, so they
@@ -229,7 +245,7 @@ final class BackpropagationTests: XCTestCase {
         let count = try forEveryCombination(seed: 0x5EED_0F_BAC4) { c in
             try checkAgainstReference(c)
         }
-        XCTAssertEqual(count, 400)
+        XCTAssertEqual(count, OutputCase.allCases.count * 2 * 5 * 4)
     }
 
     /// The case's loss and gradient against the reference backprop: loss within 1e-10

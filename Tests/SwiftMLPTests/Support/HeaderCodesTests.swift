@@ -59,6 +59,7 @@ final class HeaderCodesTests: XCTestCase {
         check("smlp_loss", [
             "SMLP_MSE": Loss.meanSquaredError, "SMLP_BINARY_CROSS_ENTROPY": .binaryCrossEntropy,
             "SMLP_SOFTMAX_CROSS_ENTROPY": .softmaxCrossEntropy, "SMLP_POISSON": .poisson,
+            "SMLP_FANN_TANH_ERROR": .fannTanhError,
         ])
         check("smlp_reduction", ["SMLP_REDUCTION_MEAN": Reduction.mean, "SMLP_REDUCTION_SUM": .sum])
         check("smlp_init", [

@@ -305,6 +305,20 @@ func referenceGradient(
                 total += -t[j] * Foundation.log(a[j])
                 delta[j] = a[j] * mass - t[j]
             }
+        case .fannTanhError:  // FANN's 2 atanh(e) of the (halved, for tanh) error, clipped
+            let s: Double = activations[layers - 1] == .tanh ? 2 : 1, c = 0.9999999
+            var upstream = [Double](repeating: 0, count: width)
+            for j in 0..<width {
+                let e = (a[j] - t[j]) / s
+                if abs(e) > c {
+                    upstream[j] = e > 0 ? 17 : -17
+                    total += s * (2 * c * Foundation.atanh(c) + Foundation.log((1 - c) * (1 + c)) + 17 * (abs(e) - c))
+                } else {
+                    upstream[j] = 2 * Foundation.atanh(e)
+                    total += s * (2 * e * Foundation.atanh(e) + Foundation.log((1 - e) * (1 + e)))
+                }
+            }
+            delta = referenceActivationBackward(activations[layers - 1], z: z, a: a, upstream: upstream, slope: slope)
         case .poisson:  // identity output: a = z, the log of the mean
             for j in 0..<width {
                 total += Foundation.exp(z[j]) - t[j] * z[j] + (t[j] > 0 ? t[j] * Foundation.log(t[j]) : 0) - t[j]

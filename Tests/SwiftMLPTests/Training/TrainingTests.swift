@@ -748,7 +748,7 @@ final class TrainingTests: XCTestCase {
             labels[i] = Int32(random.int(0...(k - 1)))
             for j in 0..<k {
                 switch loss {
-                case .meanSquaredError: y[i * k + j] = random.uniform(-1, 1)
+                case .meanSquaredError, .fannTanhError: y[i * k + j] = random.uniform(-1, 1)
                 case .binaryCrossEntropy: y[i * k + j] = random.uniform(0, 1) < 0.5 ? 0 : 1
                 case .softmaxCrossEntropy: y[i * k + j] = Int32(j) == labels[i] ? 1 : 0
                 case .poisson: y[i * k + j] = Double(random.int(0...3))
@@ -783,6 +783,9 @@ final class TrainingTests: XCTestCase {
                     if t > y[i * k + target] { target = j }
                 case .poisson:  // p is z, the log of the mean
                     l += Foundation.exp(p) - t * p + (t > 0 ? t * Foundation.log(t) : 0) - t
+                case .fannTanhError:  // tanh output: the error halved; |e| < 1 here
+                    let e = (p - t) / 2
+                    l += 2 * (2 * e * Foundation.atanh(e) + Foundation.log((1 - e) * (1 + e)))
                 }
             }
             if loss == .softmaxCrossEntropy { right = best == target }
@@ -791,8 +794,8 @@ final class TrainingTests: XCTestCase {
         }
         let want = total / Double(rows)
         XCTAssertEqual(result.loss, want, accuracy: 1e-12 * max(1, abs(want)), "\(label): mean per-sample loss")
-        if loss == .meanSquaredError || loss == .poisson {
-            XCTAssertTrue(result.accuracy.isNaN, "\(label): NaN accuracy for MSE and Poisson")
+        if loss == .meanSquaredError || loss == .poisson || loss == .fannTanhError {
+            XCTAssertTrue(result.accuracy.isNaN, "\(label): NaN accuracy for the regression losses")
         } else {
             XCTAssertEqual(result.accuracy, Double(correct) / Double(rows), "\(label): accuracy")
             XCTAssertTrue(correct > 0 && correct < rows, "\(label): informative accuracy \(correct)/\(rows)")
@@ -807,6 +810,8 @@ final class TrainingTests: XCTestCase {
                 try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .sigmoid], loss: .binaryCrossEntropy,
                                   reduction: reduction, labels: false, rows: rows)
                 try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .identity], loss: .poisson,
+                                  reduction: reduction, labels: false, rows: rows)
+                try checkEvaluate(sizes: [3, 5, 2], activations: [.tanh, .tanh], loss: .fannTanhError,
                                   reduction: reduction, labels: false, rows: rows)
                 try checkEvaluate(sizes: [3, 6, 4], activations: [.relu, .softmax], loss: .softmaxCrossEntropy,
                                   reduction: reduction, labels: true, rows: rows)

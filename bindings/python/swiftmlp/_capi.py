@@ -67,6 +67,7 @@ class Loss(IntEnum):
     BINARY_CROSS_ENTROPY = 1
     SOFTMAX_CROSS_ENTROPY = 2
     POISSON = 3
+    FANN_TANH_ERROR = 4
 
 
 class Reduction(IntEnum):

@@ -24,6 +24,7 @@ _LOSS_NAMES = {
     "binary_cross_entropy": Loss.BINARY_CROSS_ENTROPY, "bce": Loss.BINARY_CROSS_ENTROPY,
     "softmax_cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY,
     "cross_entropy": Loss.SOFTMAX_CROSS_ENTROPY, "poisson": Loss.POISSON,
+    "fann_tanh_error": Loss.FANN_TANH_ERROR,
 }
 _REDUCTION_NAMES = {"mean": Reduction.REDUCTION_MEAN, "sum": Reduction.REDUCTION_SUM}
 _INIT_NAMES = {
@@ -46,6 +47,7 @@ _OUTPUT_FOR_LOSS = {
     Loss.BINARY_CROSS_ENTROPY: Activation.SIGMOID,
     Loss.SOFTMAX_CROSS_ENTROPY: Activation.SOFTMAX,
     Loss.POISSON: Activation.IDENTITY,
+    Loss.FANN_TANH_ERROR: Activation.IDENTITY,
 }
 # The canonical names: the header constant without SMLP_, in lower case.
 _LOSS_DISPLAY = {member: member.name.lower() for member in Loss}

@@ -114,13 +114,17 @@ class Network:
     activations:
         One activation per weight layer (``len(layer_sizes) - 1`` names or
         :class:`~swiftmlp.Activation` codes), or a single name for every hidden
-        layer, the output layer then following the loss: identity for ``"mse"``,
+        layer, the output layer then following the loss: identity for ``"mse"``
+        (and ``"poisson"``, ``"fann_tanh_error"``),
         sigmoid for ``"binary_cross_entropy"``, softmax for ``"softmax_cross_entropy"``.
         Names: identity (linear), sigmoid (logistic), tanh, relu, leaky_relu, softmax.
     loss:
         ``"mse"``, ``"binary_cross_entropy"`` (sigmoid output),
-        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels) or
-        ``"poisson"`` (identity output, which is the log of the predicted mean).
+        ``"softmax_cross_entropy"`` (softmax output; targets may be integer labels),
+        ``"poisson"`` (identity output, which is the log of the predicted mean) or
+        ``"fann_tanh_error"`` (FANN's default error function, FANN_ERRORFUNC_TANH:
+        each output error e, halved for a tanh output, trained on as 2 atanh(e),
+        clipped to +-17; the C header's SMLP_FANN_TANH_ERROR says more).
     reduction:
         ``"mean"`` or ``"sum"`` of the per-sample losses of a batch.
     dtype:

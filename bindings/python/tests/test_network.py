@@ -447,6 +447,35 @@ def test_gradcheck_against_finite_differences(rng, loss, activations, targets, d
         network.gradcheck(x, y, step=0)
 
 
+@pytest.mark.parametrize("output", ["tanh", "identity"])
+def test_fann_tanh_error_matches_fanns_definition(rng, output):
+    """loss="fann_tanh_error" against FANN's own statement of it in NumPy: the error
+    y - a, halved for a tanh (symmetric) output, trained on as log((1 + e)/(1 - e)),
+    +-17 past 0.9999999; the loss the function with that slope. Float64 sums of a few
+    logs: 1e-12 relative."""
+    network = Network([3, 4, 2], ["tanh", output], loss="fann_tanh_error", seed=3)
+    x, y = rng.normal(size=(6, 3)), rng.uniform(-1, 1, size=(6, 2))
+    y[0] = [3.0, -2.5]  # past the clip for the identity output
+    a = network.predict(x)
+    s = 2.0 if output == "tanh" else 1.0
+    e, c = (a - y) / s, 0.9999999
+    inside = np.abs(e) <= c
+    safe = np.where(inside, e, 0)
+    slope = np.where(inside, np.log((1 + safe) / (1 - safe)), 17 * np.sign(e))
+    g_c = c * np.log((1 + c) / (1 - c)) + np.log((1 - c) * (1 + c))
+    per_output = s * np.where(inside, safe * np.log((1 + safe) / (1 - safe)) + np.log((1 - safe) * (1 + safe)),
+                              g_c + 17 * (np.abs(e) - c))
+    assert np.isclose(network.loss_value(x, y), per_output.sum() / 6, rtol=1e-12, atol=0)
+    derivative = 1 - a * a if output == "tanh" else np.ones_like(a)
+    _, biases = network.unflatten(network.gradients(x, y).flat)
+    assert np.allclose(biases[1], (slope * derivative).sum(axis=0) / 6, rtol=1e-12, atol=1e-14)
+    assert not inside[0].any() and inside[1:].sum() >= 8  # both sides of the clip
+    network.set_optimizer("rprop")
+    before = network.loss_value(x, y)
+    network.train(x, y, epochs=20, batch_size=6)
+    assert network.loss_value(x, y) < before
+
+
 def test_gradients_match_numpy_finite_differences(rng):
     """Independent of smlp_gradcheck: finite differences through set_params."""
     network = Network([3, 4, 2], ["tanh", "identity"], seed=2)
