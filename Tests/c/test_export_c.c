@@ -227,15 +227,27 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     fprintf(f, "        for (j = 0; j < %zu; j++) printf(\"%%a\\n\", (double)out[j]);\n    }\n", n_out);
     fprintf(f, "    return 0;\n}\n");
     fclose(f);
-    /* Each way the file computes its products: GCC vector types at the default
-     * width, at AVX's width (where this CPU runs AVX), and the plain loops of other
-     * compilers (<PREFIX>_PLAIN_C). */
-    for (v = 0; v < 3; v++) {
+    /* Each way the file computes its products: as compiled by default (GCC vector
+     * types; on this x86 CPU with AVX, the AVX copy chosen at run time), at the
+     * default 16-byte width alone (<PREFIX>_NO_DISPATCH), at AVX's width where the
+     * compiler may use it (-mavx, where this CPU runs AVX), and the plain loops of
+     * other compilers (<PREFIX>_PLAIN_C). */
+    {
+        size_t k;
+        for (k = 0; prefix[k] != 0 && k + 1 < sizeof upper; k++) upper[k] = (char)toupper((unsigned char)prefix[k]);
+        upper[k] = 0;
+    }
+#if defined(__x86_64__)
+    /* The default object holds the AVX copy (32-byte registers), and the
+     * NO_DISPATCH one does not. */
+    snprintf(command, sizeof command, "objdump -d '%s' | grep -q ymm", object);
+    CHECK(run(command, log) == 0, "%s %s: the default object has an AVX copy of the layers", net->name, dt);
+#endif
+    for (v = 0; v < 4; v++) {
         if (v == 1) {
-            size_t k;
-            for (k = 0; prefix[k] != 0 && k + 1 < sizeof upper; k++) upper[k] = (char)toupper((unsigned char)prefix[k]);
-            upper[k] = 0;
             snprintf(flags, sizeof flags, "-D%s_PLAIN_C", upper);
+        } else if (v == 3) {
+            snprintf(flags, sizeof flags, "-D%s_NO_DISPATCH", upper);
         } else if (v == 2) {
             __builtin_cpu_init();
             if (!__builtin_cpu_supports("avx")) continue;
@@ -251,6 +263,12 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
                 show_file(log);
                 continue;
             }
+#if defined(__x86_64__)
+            if (v == 3) {
+                snprintf(command, sizeof command, "objdump -d '%s' | grep -q ymm", object);
+                CHECK(run(command, log) != 0, "%s %s: with %s the object has no AVX code", net->name, dt, flags);
+            }
+#endif
         }
         export_compare(net, dt, program, driver, object, log, output, lib, n_out, tol, flags);
     }

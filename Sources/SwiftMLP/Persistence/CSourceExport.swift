@@ -36,7 +36,8 @@ extension Network {
         out += " * \(prefix)_predict_scratch(x, out, scratch) with that many values of your own\n"
         out += " * (static, or one buffer per concurrent caller) instead.\n"
         out += " * C99 or C++, no allocation, no library beyond <math.h> (link with -lm). With GCC or\n"
-        out += " * clang the products use their vector types (define \(macro)_PLAIN_C for plain loops). */\n"
+        out += " * clang the products use their vector types (define \(macro)_PLAIN_C for plain loops),\n"
+        out += " * and on x86 without -mavx an AVX copy of the layers runs on CPUs that have AVX. */\n"
         out += "#include <float.h>\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
         out += "#define \(macro)_N_INPUTS \(inputCount)\n"
         out += "#define \(macro)_N_OUTPUTS \(outputCount)\n"
@@ -75,47 +76,65 @@ extension Network {
         out += denseProduct(prefix: prefix, type: type)
         let exp = "\(prefix)_exp_nonpositive", tanh = "\(prefix)_tanh"
         func part(_ index: Int) -> String { index == 0 ? "scratch" : "(scratch + \(half))" }
+        func layers(variant: String, attribute: String) -> String {
+            var out = "static \(attribute)void \(prefix)_layers\(variant)(const \(type) *x, \(type) *out, \(type) *scratch) {\n"
+            out += "    const \(type) *input = x;\n"
+            if !usesScratch { out += "    (void)scratch;\n" }
+            if scaler != nil {
+                out += "    for (int i = 0; i < \(inputCount); i++) \(part(1))[i] = (x[i] - \(prefix)_mean[i]) * \(prefix)_inverse_std[i];\n"
+                out += "    input = \(part(1));\n"
+            }
+            let slope = literal(configuration.leakyReLUSlope)
+            for (l, layer) in layout.layers.enumerated() {
+                let last = l == layout.layers.count - 1
+                let target = last ? "out" : part(l & 1)
+                out += "    /* layer \(l): z = input W + b, then \(configuration.activations[l]). */\n"
+                out += "    \(prefix)_dense\(variant)(input, \(layer.fanIn), \(prefix)_w\(l), \(prefix)_b\(l), \(layer.fanOut), \(target));\n"
+                let activation = configuration.activations[l]
+                if activation != .identity && activation != .softmax {
+                    var body = "        const \(type) z = \(target)[j];\n"
+                    switch activation {
+                    case .sigmoid:
+                        // one exponential, e^-|z|, for both cases
+                        body += "        const \(type) e = \(exp)(-\(isFloat ? "fabsf" : "fabs")(z));\n"
+                        body += "        \(target)[j] = (z >= 0 ? 1 : e) / (1 + e);\n"
+                    case .tanh: body += "        \(target)[j] = \(tanh)(z);\n"
+                    case .relu: body += "        \(target)[j] = z > 0 ? z : 0;\n"
+                    case .leakyReLU: body += "        \(target)[j] = z > 0 ? z : \(slope) * z;\n"
+                    case .identity, .softmax: break
+                    }
+                    // A whole number of 32-byte vectors, then the rest: GCC's -O2 vectorises
+                    // only loops that need no scalar epilogue.
+                    let vectorPart = layer.fanOut - layer.fanOut % widestVectorLanes
+                    for (from, to) in [(0, vectorPart), (vectorPart, layer.fanOut)] where from < to {
+                        out += "    for (int j = \(from); j < \(to); j++) {\n" + body + "    }\n"
+                    }
+                }
+                if configuration.activations[l] == .softmax {
+                    out += "    {\n        \(type) largest = \(target)[0], total = 0;\n"
+                    out += "        for (int j = 1; j < \(layer.fanOut); j++) if (\(target)[j] > largest) largest = \(target)[j];\n"
+                    out += "        for (int j = 0; j < \(layer.fanOut); j++) { \(target)[j] = \(exp)(\(target)[j] - largest); total += \(target)[j]; }\n"
+                    out += "        for (int j = 0; j < \(layer.fanOut); j++) \(target)[j] *= 1 / total;\n    }\n"
+                }
+                if !last { out += "    input = \(target);\n" }
+            }
+            out += "}\n"
+            return out
+        }
+        // The layers, once per variant of the products: `<prefix>_layers` and, where
+        // the compiler may not use AVX but the CPU might, `<prefix>_layers_avx`, the
+        // same code compiled for AVX (its products at 32 bytes, its activation loops
+        // vectorised that wide), which `<prefix>_predict_scratch` picks at run time.
+        out += layers(variant: "", attribute: "")
+        out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
+        out += layers(variant: "_avx", attribute: "__attribute__((target(\"avx\"))) ")
+        out += "#endif\n\n"
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch) {\n"
-        out += "    const \(type) *input = x;\n"
-        if !usesScratch { out += "    (void)scratch;\n" }
-        if scaler != nil {
-            out += "    for (int i = 0; i < \(inputCount); i++) \(part(1))[i] = (x[i] - \(prefix)_mean[i]) * \(prefix)_inverse_std[i];\n"
-            out += "    input = \(part(1));\n"
-        }
-        let slope = literal(configuration.leakyReLUSlope)
-        for (l, layer) in layout.layers.enumerated() {
-            let last = l == layout.layers.count - 1
-            let target = last ? "out" : part(l & 1)
-            out += "    /* layer \(l): z = input W + b, then \(configuration.activations[l]). */\n"
-            out += "    \(prefix)_dense(input, \(layer.fanIn), \(prefix)_w\(l), \(prefix)_b\(l), \(layer.fanOut), \(target));\n"
-            let activation = configuration.activations[l]
-            if activation != .identity && activation != .softmax {
-                var body = "        const \(type) z = \(target)[j];\n"
-                switch activation {
-                case .sigmoid:
-                    // one exponential, e^-|z|, for both cases
-                    body += "        const \(type) e = \(exp)(-\(isFloat ? "fabsf" : "fabs")(z));\n"
-                    body += "        \(target)[j] = (z >= 0 ? 1 : e) / (1 + e);\n"
-                case .tanh: body += "        \(target)[j] = \(tanh)(z);\n"
-                case .relu: body += "        \(target)[j] = z > 0 ? z : 0;\n"
-                case .leakyReLU: body += "        \(target)[j] = z > 0 ? z : \(slope) * z;\n"
-                case .identity, .softmax: break
-                }
-                // A whole number of 32-byte vectors, then the rest: GCC's -O2 vectorises
-                // only loops that need no scalar epilogue.
-                let vectorPart = layer.fanOut - layer.fanOut % widestVectorLanes
-                for (from, to) in [(0, vectorPart), (vectorPart, layer.fanOut)] where from < to {
-                    out += "    for (int j = \(from); j < \(to); j++) {\n" + body + "    }\n"
-                }
-            }
-            if configuration.activations[l] == .softmax {
-                out += "    {\n        \(type) largest = \(target)[0], total = 0;\n"
-                out += "        for (int j = 1; j < \(layer.fanOut); j++) if (\(target)[j] > largest) largest = \(target)[j];\n"
-                out += "        for (int j = 0; j < \(layer.fanOut); j++) { \(target)[j] = \(exp)(\(target)[j] - largest); total += \(target)[j]; }\n"
-                out += "        for (int j = 0; j < \(layer.fanOut); j++) \(target)[j] *= 1 / total;\n    }\n"
-            }
-            if !last { out += "    input = \(target);\n" }
-        }
+        out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
+        out += "    if (__builtin_cpu_supports(\"avx\")) {\n"
+        out += "        \(prefix)_layers_avx(x, out, scratch);\n        return;\n    }\n"
+        out += "#endif\n"
+        out += "    \(prefix)_layers(x, out, scratch);\n"
         out += "}\n\n"
         out += "void \(prefix)_predict(const \(type) *x, \(type) *out) {\n"
         out += "    \(type) scratch[\(macro)_SCRATCH_SIZE];\n"
@@ -132,29 +151,53 @@ extension Network {
     /// vectorise.
     /// Explicit vectors because the plain loop keeps z in memory, and scalar
     /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
+    /// On x86 compiled without AVX a second copy, `<prefix>_dense_avx`, has 32-byte
+    /// vectors and GCC's `target("avx")`: its sums are the same, in the same order
+    /// (AVX has no fused multiply-add), so either copy gives the same bits. (32-byte
+    /// vectors in code compiled without AVX were 6x slower than 16-byte ones.)
     func denseProduct(prefix: String, type: String) -> String {
-        let f = "\(prefix)_", lanes = "\(prefix.uppercased())_LANES"
-        let vectors = "defined(__GNUC__) && !defined(\(prefix.uppercased())_PLAIN_C)"
+        let f = "\(prefix)_", macro = prefix.uppercased(), lanes = "\(macro)_LANES"
         let bytes = MemoryLayout<Scalar>.size
-        var out = "/* z = input W + b (W n_in x n_out, row-major). */\n"
-        out += "#if \(vectors)\n#ifdef __AVX__\n#define \(lanes) \(widestVectorLanes)\n#else\n"
-        out += "#define \(lanes) \(16 / bytes)\n#endif\n"
-        out += "typedef \(type) \(f)vector __attribute__((vector_size(\(lanes) * \(bytes))));\n#endif\n"
-        out += "static void \(f)dense(const \(type) *input, int n_in, const \(type) *w, const \(type) *b, int n_out,\n"
-        out += "        \(type) *z) {\n"
+        var out = "/* z = input W + b (W n_in x n_out, row-major), in GCC's vector types as wide as\n"
+        out += " * the compiler may make them; on x86 below AVX, also an AVX copy that\n"
+        out += " * \(prefix)_predict_scratch takes on CPUs with AVX (define \(macro)_NO_DISPATCH\n"
+        out += " * to leave it out). */\n"
+        out += "#if defined(__GNUC__) && !defined(\(macro)_PLAIN_C)\n#define \(macro)_VECTORS 1\n"
+        out += "#ifdef __AVX__\n#define \(lanes) \(widestVectorLanes)\n#else\n#define \(lanes) \(16 / bytes)\n"
+        out += "#if (defined(__x86_64__) || defined(__i386__)) && !defined(\(macro)_NO_DISPATCH)\n"
+        out += "#define \(macro)_AVX_AT_RUN_TIME 1\n#endif\n#endif\n"
+        out += "typedef \(type) \(f)vector __attribute__((vector_size(\(lanes) * \(bytes))));\n"
+        out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
+        out += "typedef \(type) \(f)vector_avx __attribute__((vector_size(32)));\n#endif\n#endif\n"
+        out += denseFunction(prefix: prefix, type: type, variant: "", attribute: "", vector: "\(f)vector", lanes: lanes)
+        out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
+        out += denseFunction(prefix: prefix, type: type, variant: "_avx", attribute: "__attribute__((target(\"avx\"))) ",
+                             vector: "\(f)vector_avx", lanes: "\(widestVectorLanes)")
+        out += "#endif\n\n"
+        return out
+    }
+
+    /// One `<prefix>_dense<variant>`: vectors of type `vector`, `lanes` values each;
+    /// the default variant falls back to plain loops without GCC's vector types.
+    func denseFunction(
+        prefix: String, type: String, variant: String, attribute: String, vector: String, lanes: String
+    ) -> String {
+        let plainFallback = variant.isEmpty, vectors = "\(prefix.uppercased())_VECTORS"
+        var out = "static \(attribute)void \(prefix)_dense\(variant)(const \(type) *input, int n_in, const \(type) *w,\n"
+        out += "        const \(type) *b, int n_out, \(type) *z) {\n"
         out += "    int i, j = 0;\n"
-        out += "#if \(vectors)\n"
-        out += "    const \(f)vector zero = {0};\n"
+        if plainFallback { out += "#ifdef \(vectors)\n" }
+        out += "    const \(vector) zero = {0};\n"
         // The k-th vector of a block starts k * lanes values in.
         func at(_ k: Int) -> String { k == 0 ? "" : k == 1 ? " + \(lanes)" : " + \(k) * \(lanes)" }
         let block = 0..<4
         out += "    for (; j + 4 * \(lanes) <= n_out; j += 4 * \(lanes)) {\n"
-        out += "        \(f)vector " + block.map { "a\($0)" }.joined(separator: ", ") + ";\n"
+        out += "        \(vector) " + block.map { "a\($0)" }.joined(separator: ", ") + ";\n"
         for k in block { out += "        memcpy(&a\(k), b + j\(at(k)), sizeof a\(k));\n" }
         out += "        for (i = 0; i < n_in; i++) {\n"
         out += "            const \(type) *row = w + i * n_out + j;\n"
-        out += "            const \(f)vector xi = input[i] + zero;\n"
-        out += "            \(f)vector " + block.map { "w\($0)" }.joined(separator: ", ") + ";\n"
+        out += "            const \(vector) xi = input[i] + zero;\n"
+        out += "            \(vector) " + block.map { "w\($0)" }.joined(separator: ", ") + ";\n"
         for k in block { out += "            memcpy(&w\(k), row\(at(k)), sizeof w\(k));\n" }
         for k in block { out += "            a\(k) += xi * w\(k);\n" }
         out += "        }\n"
@@ -163,7 +206,7 @@ extension Network {
         // Then single vectors; the last may run past n_out, its extra lanes reading
         // the next row or the arrays' padding and being dropped.
         out += "    for (; j < n_out; j += \(lanes)) {\n"
-        out += "        \(f)vector a0, w0;\n"
+        out += "        \(vector) a0, w0;\n"
         out += "        memcpy(&a0, b + j, sizeof a0);\n"
         out += "        for (i = 0; i < n_in; i++) {\n"
         out += "            memcpy(&w0, w + i * n_out + j, sizeof w0);\n"
@@ -171,13 +214,16 @@ extension Network {
         out += "        }\n"
         out += "        memcpy(z + j, &a0, (size_t)(n_out - j < \(lanes) ? n_out - j : \(lanes)) * sizeof *z);\n"
         out += "    }\n"
-        out += "#else\n"
-        out += "    for (j = 0; j < n_out; j++) z[j] = b[j];\n"
-        out += "    for (i = 0; i < n_in; i++) {\n"
-        out += "        const \(type) xi = input[i], *row = w + i * n_out;\n"
-        out += "        for (j = 0; j < n_out; j++) z[j] += xi * row[j];\n"
-        out += "    }\n"
-        out += "#endif\n}\n\n"
+        if plainFallback {
+            out += "#else\n"
+            out += "    for (j = 0; j < n_out; j++) z[j] = b[j];\n"
+            out += "    for (i = 0; i < n_in; i++) {\n"
+            out += "        const \(type) xi = input[i], *row = w + i * n_out;\n"
+            out += "        for (j = 0; j < n_out; j++) z[j] += xi * row[j];\n"
+            out += "    }\n"
+            out += "#endif\n"
+        }
+        out += "}\n"
         return out
     }
 
