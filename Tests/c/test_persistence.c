@@ -905,7 +905,7 @@ static void test_absurd_values(smlp_dtype dtype) {
     /* Enum codes and values out of range. */
     BAD(24, 0, 1, "dtype 0");
     BAD(24, 3, 1, "dtype 3");
-    BAD(25, 4, 1, "loss 4");
+    BAD(25, 5, 1, "loss 5");
     BAD(25, 0xFF, 1, "loss 255");
     BAD(26, 2, 1, "reduction 2");
     BAD(27, 3, 1, "init 3");
