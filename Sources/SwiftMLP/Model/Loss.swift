@@ -183,7 +183,7 @@ let fannTanhErrorClip = 0.9999999
 /// L = s G(e), G(e) = e log((1 + e)/(1 - e)) + log(1 - e^2) (about e^2 near 0), and
 /// beyond the clip G(c) + 17 (|e| - c), so that it is continuous.
 ///
-///     fannTanhError(output: 0.5 as Float, target: 0, halved: false)   // (0.2939..., 1.0986...)
+///     fannTanhError(output: 0.5 as Float, target: 0, halved: false)   // (0.2616..., 1.0986...)
 @inline(__always)
 func fannTanhError<Scalar: MLPScalar>(
     output a: Scalar, target y: Scalar, halved: Bool
