@@ -54,8 +54,9 @@ func cubicMinimizer(
 /// Searches along phi from phi(0) = `value`, phi'(0) = `slope` (< 0), first trying
 /// `initialStep`. Stops at a point satisfying the strong Wolfe conditions, or after
 /// `maxEvaluations` evaluations, or when the bracket is narrower than `minimumWidth`
-/// (in units of t); then it returns the best point it has, which satisfies the
-/// sufficient-decrease condition unless its step is 0.
+/// (in units of t), or when both its ends have phi(0)'s very value; then it returns
+/// the best point it has, which satisfies the sufficient-decrease condition unless
+/// its step is 0.
 func strongWolfeSearch<Objective: LineSearchObjective>(
     _ objective: inout Objective, value: Double, slope: Double, initialStep: Double,
     maxEvaluations: Int, minimumWidth: Double, c1: Double = 1e-4, c2: Double = 0.9
@@ -108,6 +109,10 @@ func strongWolfeSearch<Objective: LineSearchObjective>(
     while evaluations < maxEvaluations {
         let lower = min(low.step, high.step), upper = max(low.step, high.step)
         if upper - lower < minimumWidth { break }
+        // Both ends at phi(0)'s very value: the steps no longer change the rounded
+        // objective, and a trial between them could pass the sufficient-decrease test
+        // only by rounding (float32 near a minimum, where this saved ~10 evaluations).
+        if low.value == value && high.value == value { break }
         var t = cubicMinimizer(
             low.step, low.value, low.slope, high.step, high.value, high.slope, lower: lower, upper: upper)
         // A trial too close to an end of the bracket makes little progress: after two

@@ -87,6 +87,36 @@ final class LineSearchTests: XCTestCase {
         XCTAssertLessThan(result.point.value, origin.value)
     }
 
+    /// A line along which the rounded objective no longer changes (as float32 near a
+    /// minimum: the steps move no parameter enough to change the loss) while its
+    /// slope still says "down": the search stops once both ends of the bracket have
+    /// phi(0)'s very value, after one evaluation, with no step, instead of shrinking
+    /// the bracket to `minimumWidth`. A line that changes only far along still gets
+    /// searched (the rule needs both ends equal).
+    func testAFlatLineEndsTheSearchAtOnce() {
+        struct StepLine: LineSearchObjective {
+            var flatUntil: Double   // phi(t) = 1 for t < flatUntil, then 1 - (t - flatUntil)
+            var evaluations = 0
+            mutating func evaluate(at step: Double) -> (value: Double, slope: Double) {
+                evaluations += 1
+                return step < flatUntil ? (1, -1) : (1 - (step - flatUntil), -1)
+            }
+            mutating func keepLast() {}
+        }
+        var flat = StepLine(flatUntil: .infinity)
+        let stopped = strongWolfeSearch(
+            &flat, value: 1, slope: -1, initialStep: 1, maxEvaluations: 25, minimumWidth: 1e-300)
+        XCTAssertEqual(stopped.evaluations, 1)
+        XCTAssertFalse(stopped.satisfied)
+        XCTAssertEqual(stopped.point.step, 0)
+        // Flat only near 0, then falling: the bracket grows out of the flat part.
+        var falling = StepLine(flatUntil: 0.5)
+        let searched = strongWolfeSearch(
+            &falling, value: 1, slope: -1, initialStep: 1, maxEvaluations: 25, minimumWidth: 1e-300)
+        XCTAssertGreaterThan(searched.point.step, 0)
+        XCTAssertLessThan(searched.point.value, 1)
+    }
+
     func testCubicStepIsTheMinimiserOfACubic() {
         // p(t) = (t - 1)^3 - 3 (t - 1) + 5 has its local minimum at t = 2.
         func p(_ t: Double) -> Double { (t - 1) * (t - 1) * (t - 1) - 3 * (t - 1) + 5 }
