@@ -174,6 +174,10 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
 
 /// |e| beyond which FANN trains on +-17 instead of log((1 + e)/(1 - e)).
 let fannTanhErrorClip = 0.9999999
+/// G(c) of `fannTanhError`: the loss of an output at the clip (s = 1), computed once,
+/// not for every clipped output.
+let fannTanhErrorAtClip = fannTanhErrorClip * Double.logarithm((1 + fannTanhErrorClip) / (1 - fannTanhErrorClip))
+    + Double.logarithm((1 - fannTanhErrorClip) * (1 + fannTanhErrorClip))
 
 /// FANN's tanh error function (FANN_ERRORFUNC_TANH, `fann_compute_MSE` in FANN's
 /// fann_train.c) for one output a with target y: e = (a - y) / s, halved (s = 2) for a
@@ -192,8 +196,7 @@ func fannTanhError<Scalar: MLPScalar>(
     let e = Double(halved ? difference / 2 : difference), s: Double = halved ? 2 : 1
     let c = fannTanhErrorClip
     if e > c || e < -c {
-        let clippedLoss = c * Double.logarithm((1 + c) / (1 - c)) + Double.logarithm((1 - c) * (1 + c))
-        return (s * (clippedLoss + 17 * (abs(e) - c)), e > 0 ? 17 : -17)
+        return (s * (fannTanhErrorAtClip + 17 * (abs(e) - c)), e > 0 ? 17 : -17)
     }
     let slope = Double.logarithm((1 + e) / (1 - e))   // NaN stays NaN
     return (s * (e * slope + Double.logarithm((1 - e) * (1 + e))), Scalar(slope))
