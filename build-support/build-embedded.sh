@@ -24,16 +24,6 @@ CC=${CC:-cc}
 OBJ="$OUT/obj"
 mkdir -p "$OBJ"
 
-# Embedded Swift's own static libraries for this target (the Unicode tables that
-# String comparison and Character iteration use) live next to its stdlib module.
-resource_dir=$("$SWIFTC" -print-target-info | sed -nE 's/.*"runtimeResourcePath": "(.*)".*/\1/p')
-triple=$("$SWIFTC" -print-target-info | sed -nE 's/.*"unversionedTriple": "(.*)".*/\1/p' | head -1)
-embedded_lib_dir="$resource_dir/embedded/$triple"
-[[ -f $embedded_lib_dir/libswiftUnicodeDataTables.a ]] || {
-    echo "build-embedded.sh: no Embedded Swift libraries for $triple in $resource_dir/embedded" >&2
-    exit 1
-}
-
 read -r -a blas_include <<< "$(pkg-config --cflags-only-I openblas)"
 read -r -a blas_libs <<< "$(pkg-config --libs openblas)"
 
@@ -63,11 +53,16 @@ mapfile -t cabi_sources < <(find "$ROOT/Sources/SwiftMLPCABI" -name '*.swift' | 
     "$ROOT/build-support/embedded-runtime.c"
 
 # -z defs: every symbol must resolve here (a missing libc or runtime function is a
-# build error, not a load-time one).
+# build error, not a load-time one). Embedded Swift's Unicode tables
+# (libswiftUnicodeDataTables.a, normalisation, grapheme breaks and case mappings,
+# about 95 KB with the code that uses them) are not linked: the sources handle text
+# as bytes (Sources/SwiftMLP/Persistence/ByteText.swift), so a String == or
+# Character operation that needs them fails this link with an undefined
+# _swift_stdlib_* symbol.
 "$CC" -shared -o "$OBJ/$REALNAME" "$OBJ/SwiftMLP.o" "$OBJ/SwiftMLPCABI.o" "$OBJ/embedded-runtime.o" \
     -Wl,--gc-sections -Wl,-z,defs -Wl,--build-id \
     -Wl,--version-script="$ROOT/build-support/libswiftmlp.map" -Wl,-soname="$SONAME" \
-    -L"$embedded_lib_dir" -lswiftUnicodeDataTables "${blas_libs[@]}" -lm
+    "${blas_libs[@]}" -lm
 
 strip --strip-unneeded -o "$OUT/$REALNAME.tmp" "$OBJ/$REALNAME"
 mv "$OUT/$REALNAME.tmp" "$OUT/$REALNAME"

@@ -830,7 +830,9 @@ smlp_status smlp_load_from_buffer(const void *buffer, size_t size, smlp_model **
 
 /* Caller metadata saved with the model: UTF-8 key/value strings (e.g. feature names,
  * training date). Setting an existing key replaces its value; a NULL value removes
- * the key. Keys are 1 to 255 bytes, values at most 65535 bytes, at most 1024 keys.
+ * the key. Keys are compared byte for byte (no Unicode normalisation: "\xC3\xA9"
+ * and "e\xCC\x81", two spellings of an accented e, are two keys), as Python's dict
+ * compares them. Keys are 1 to 255 bytes, values at most 65535 bytes, at most 1024 keys.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (lengths, count), BUSY. */
 smlp_status smlp_set_metadata(smlp_model *model, const char *key, const char *value);
 

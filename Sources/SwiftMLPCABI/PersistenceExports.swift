@@ -111,7 +111,7 @@ public func smlp_get_metadata(
         try reading(model) { (box) throws(APIError) in
             let keyText = try text(try require(key, "key"), "key")
             let length = try require(outLength, "out_length")
-            guard let entry = box.network.metadata.first(where: { $0.key == keyText }) else {
+            guard let entry = box.network.metadata.first(where: { $0.key.hasSameBytes(as: keyText) }) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT, "no metadata key \"\(keyText)\"")
             }
             try copyText(entry.value, buffer, capacity, length)

@@ -550,6 +550,21 @@ static void test_round_trip_extremes(void) {
     smlp_free(copy);
     copy = NULL;
     free(image);
+    {
+        /* Keys are bytes: two spellings of "cafe" with an acute e are two keys. */
+        char got[8] = "";
+        size_t length = 0;
+        ok &= smlp_set_metadata(model, "caf\xc3\xa9", "one") == SMLP_OK &&
+              smlp_set_metadata(model, "cafe\xcc\x81", "two") == SMLP_OK;
+        CHECK(ok && smlp_metadata_count(model) == 2 &&
+                  smlp_get_metadata(model, "cafe\xcc\x81", got, sizeof got, &length) == SMLP_OK &&
+                  strcmp(got, "two") == 0 &&
+                  smlp_get_metadata(model, "caf\xc3\xa9", got, sizeof got, &length) == SMLP_OK &&
+                  strcmp(got, "one") == 0,
+              "metadata keys compare byte for byte (precomposed and decomposed spellings are two keys)");
+        ok &= smlp_set_metadata(model, "caf\xc3\xa9", NULL) == SMLP_OK &&
+              smlp_set_metadata(model, "cafe\xcc\x81", NULL) == SMLP_OK && smlp_metadata_count(model) == 0;
+    }
     memset(value, 'v', 65535);
     value[65535] = 0;
     memset(key, 'k', 255);

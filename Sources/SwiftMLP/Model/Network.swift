@@ -168,14 +168,15 @@ public final class Network<Scalar: MLPScalar> {
 
     // MARK: Metadata
 
-    /// Sets `key` to `value` (nil removes the key). Keys are 1...255 UTF-8 bytes,
+    /// Sets `key` to `value` (nil removes the key). Keys are compared byte for byte
+    /// (no Unicode normalisation), and are 1...255 UTF-8 bytes,
     /// values at most 65535, at most 1024 keys; neither may contain NUL.
     public func setMetadata(key: String, value: String?) throws(MLPError) {
         let keyBytes = key.utf8.count
         guard keyBytes >= 1, keyBytes <= maximumMetadataKeyBytes, !key.utf8.contains(0) else {
             throw MLPError(.invalidArgument, "a metadata key must be 1...\(maximumMetadataKeyBytes) bytes without NUL; got \(keyBytes) bytes")
         }
-        let existing = metadata.firstIndex { $0.key == key }
+        let existing = metadata.firstIndex { $0.key.hasSameBytes(as: key) }
         guard let value else {
             if let existing { metadata.remove(at: existing) }
             return

@@ -77,11 +77,6 @@ private struct LineCursor {
     }
 }
 
-/// A token quoted for an error message, cut to 40 characters.
-private func quoted(_ token: String) -> String {
-    token.count <= 40 ? "\"\(token)\"" : "\"\(token.prefix(40))...\""
-}
-
 /// Reads the first line and checks that the values it announces can fit in the text
 /// (each needs at least two bytes), before anyone allocates for them.
 /// - Throws: `badFormat` naming line 1.

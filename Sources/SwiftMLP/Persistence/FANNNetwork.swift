@@ -63,10 +63,11 @@ public let fannLeakyReLUSlope = 0.01
 private func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
 
 private func trimmed(_ text: Substring) -> Substring {
-    var start = text.startIndex, end = text.endIndex
-    while start < end, let byte = text[start].asciiValue, isBlank(byte) { start = text.index(after: start) }
-    while end > start, let byte = text[text.index(before: end)].asciiValue, isBlank(byte) { end = text.index(before: end) }
-    return text[start..<end]
+    let bytes = text.utf8
+    var start = bytes.startIndex, end = bytes.endIndex
+    while start < end, isBlank(bytes[start]) { start = bytes.index(after: start) }
+    while end > start, isBlank(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+    return Substring(bytes[start..<end])
 }
 
 /// The fields of the "(a, b, c) (d, e, f) " groups of a value, flat: group g's
@@ -81,7 +82,7 @@ private func groups(_ value: Substring, arity: Int, key: String, line: Int) thro
         while index < bytes.endIndex, isBlank(bytes[index]) { index = bytes.index(after: index) }
         guard index < bytes.endIndex else { break }
         guard bytes[index] == UInt8(ascii: "(") else {
-            throw MLPError(.badFormat, "line \(line): \(key): expected \"(...)\" groups, found \"\(Substring(bytes[index...]).prefix(40))\"")
+            throw MLPError(.badFormat, "line \(line): \(key): expected \"(...)\" groups, found \(quoted(Substring(bytes[index...])))")
         }
         index = bytes.index(after: index)
         var start = index, fields = 0
@@ -131,35 +132,43 @@ private func real(_ text: Substring, _ what: @autoclosure () -> String, line: In
 ///   the line.
 public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -> FANNNetworkDescription {
     let text = String(decoding: bytes, as: UTF8.self)
-    // Split on the byte: "\r\n" would be one Character (a Windows file's trailing
-    // "\r" is trimmed from each line's values instead), and bytes are faster.
+    // Lines, keys and values are compared and cut as bytes: "\r\n" would be one
+    // Character (a Windows file's trailing "\r" is trimmed from each line's values
+    // instead), and String's Character operations and == need Unicode tables that
+    // a byte format does not (ByteText.swift).
     let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
     let version = lines.first.map(trimmed) ?? ""
-    if version.hasPrefix("FANN_FIX_") {
+    if version.utf8.starts(with: "FANN_FIX_".utf8) {
         throw MLPError(.unsupportedVersion,
             "line 1: \(version) is a fixed-point network (fann_save_to_fixed); only floating-point files (FANN_FLO_2.x) are read")
     }
-    if version.hasPrefix("FANN_FLO_1.") {
+    if version.utf8.starts(with: "FANN_FLO_1.".utf8) {
         throw MLPError(.unsupportedVersion,
             "line 1: \(version) is the FANN 1.x format; load it with FANN 2 and fann_save it again")
     }
-    guard version == "FANN_FLO_2.0" || version == "FANN_FLO_2.1" else {
-        throw MLPError(.badFormat, "line 1: \"\(version.prefix(40))\" is not a FANN network header (FANN_FLO_2.0 or FANN_FLO_2.1)")
+    guard version.hasSameBytes(as: "FANN_FLO_2.0") || version.hasSameBytes(as: "FANN_FLO_2.1") else {
+        throw MLPError(.badFormat, "line 1: \(quoted(version)) is not a FANN network header (FANN_FLO_2.0 or FANN_FLO_2.1)")
     }
-    // key -> (value, 1-based line); the first occurrence wins, as FANN's sequential read.
-    var values: [Substring: (Substring, Int)] = [:]
+    // (key, value, 1-based line) for each key=value line; a lookup takes the first
+    // occurrence, as FANN's sequential read does. The handful of lookups scan the
+    // fifty-odd keys.
+    var entries: [(key: Substring, value: Substring, line: Int)] = []
     for (index, line) in lines.enumerated().dropFirst() {
-        guard let equals = line.firstIndex(of: "=") else {
+        let bytes = line.utf8
+        guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else {
             guard trimmed(line).isEmpty else {
-                throw MLPError(.badFormat, "line \(index + 1): expected key=value, found \"\(line.prefix(40))\"")
+                throw MLPError(.badFormat, "line \(index + 1): expected key=value, found \(quoted(line))")
             }
             continue
         }
-        let key = trimmed(line[..<equals])
-        if values[key] == nil { values[key] = (line[line.index(after: equals)...], index + 1) }
+        entries.append((trimmed(Substring(bytes[..<equals])), Substring(bytes[bytes.index(after: equals)...]), index + 1))
     }
-    func field(_ key: Substring) throws(MLPError) -> (Substring, Int) {
-        guard let entry = values[key] else { throw MLPError(.badFormat, "the file has no \(key)= line") }
+    func lookup(_ key: String) -> (Substring, Int)? {
+        guard let entry = entries.first(where: { $0.key.hasSameBytes(as: key) }) else { return nil }
+        return (entry.value, entry.line)
+    }
+    func field(_ key: String) throws(MLPError) -> (Substring, Int) {
+        guard let entry = lookup(key) else { throw MLPError(.badFormat, "the file has no \(key)= line") }
         return entry
     }
 
@@ -171,8 +180,8 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
     }
     let (sizesText, sizesLine) = try field("layer_sizes")
     var counts: [Int] = []   // neurons per layer, bias neuron included
-    for token in sizesText.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }) {
-        let count = try integer(token, "a layer size", line: sizesLine)
+    for token in sizesText.utf8.split(whereSeparator: isBlank) {
+        let count = try integer(Substring(token), "a layer size", line: sizesLine)
         guard count >= 2, count - 1 <= Int(Int32.max) else {
             throw MLPError(.badFormat, "line \(sizesLine): layer size \(count) must be 2 (one neuron and the bias) to \(Int(Int32.max) + 1)")
         }
@@ -181,20 +190,20 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
     guard counts.count >= 2 else {
         throw MLPError(.badFormat, "line \(sizesLine): layer_sizes lists \(counts.count) layers; a network has at least 2")
     }
-    if let (layersText, layersLine) = values["num_layers"] {
+    if let (layersText, layersLine) = lookup("num_layers") {
         let declared = try integer(trimmed(layersText), "num_layers", line: layersLine)
         guard declared == counts.count else {
             throw MLPError(.badFormat, "line \(layersLine): num_layers is \(declared) but layer_sizes lists \(counts.count)")
         }
     }
-    let neuronsKey: Substring = "neurons (num_inputs, activation_function, activation_steepness)"
+    let neuronsKey = "neurons (num_inputs, activation_function, activation_steepness)"
     let (neuronsText, neuronsLine) = try field(neuronsKey)
     let neurons = try groups(neuronsText, arity: 3, key: "neurons", line: neuronsLine)
     let totalNeurons = counts.reduce(0, +)
     guard neurons.count / 3 == totalNeurons else {
         throw MLPError(.badFormat, "line \(neuronsLine): \(neurons.count / 3) neurons listed, but layer_sizes adds up to \(totalNeurons)")
     }
-    let connectionsKey: Substring = "connections (connected_to_neuron, weight)"
+    let connectionsKey = "connections (connected_to_neuron, weight)"
     let (connectionsText, connectionsLine) = try field(connectionsKey)
     let connections = try groups(connectionsText, arity: 2, key: "connections", line: connectionsLine)
 

@@ -64,7 +64,7 @@ func resolveSaveTarget(_ requestedPath: String) throws(MLPError) -> (path: Strin
             }
             let link = String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             // A relative link is relative to the folder that holds the link.
-            path = link.hasPrefix("/") ? link : folder(of: path) + "/" + link
+            path = link.utf8.first == UInt8(ascii: "/") ? link : folder(of: path) + "/" + link
         case S_IFDIR:
             throw MLPError(.io, "\(path): Is a directory; not replacing it")
         default:
@@ -75,8 +75,9 @@ func resolveSaveTarget(_ requestedPath: String) throws(MLPError) -> (path: Strin
 
 /// The folder part of `path` ("." when it has none).
 func folder(of path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    return slash == path.startIndex ? "/" : String(path[path.startIndex..<slash])
+    let bytes = path.utf8
+    guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+    return slash == bytes.startIndex ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
 }
 
 /// Creates a new temporary file in `folder` with mode 0666 (less the umask), named

@@ -273,7 +273,7 @@ public func deserializeNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError)
 
 func hex(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
-    return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    return "0x" + String(repeating: "0", count: max(0, 8 - digits.utf8.count)) + digits
 }
 
 private func readNetwork<Scalar: MLPScalar>(
