@@ -638,8 +638,10 @@ typedef struct smlp_train_summary {
  * The optimizer's other settings and its state are neither used nor changed. Each
  * iteration computes a direction from the last lbfgs_history pairs, then a line
  * search (bracketing and zoom with cubic interpolation, N&W alg. 3.5/3.6) finds a
- * step satisfying the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9); if it cannot
- * lower F, the history is dropped and it retries along -grad F once. An iteration
+ * step satisfying the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9), trying first
+ * t = 1 (on the first iteration t = 1/||grad F||, a step of length 1, as L-BFGS-B
+ * does); if it cannot lower F, the history is dropped and it retries along -grad F
+ * once. An iteration
  * counts as an epoch: epochs is the iteration limit, and validation, patience,
  * restore_best, the callback and the model's epoch count advance once per
  * iteration. It stops on the first of: epochs iterations, max_function_evals

@@ -93,3 +93,37 @@ def test_final_loss_matches_scipy_lbfgsb(name):
     np.testing.assert_allclose(net.predict(x), ref.predict(result.x, arch, x), rtol=0, atol=1e-5)
     if len(arch.sizes) == 2:   # no hidden layer: a strictly convex F, one minimiser
         assert np.max(np.abs(net.params - result.x)) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["softmax_regression", "softmax_hidden", "regression_hidden", "logistic_sum"])
+def test_first_iteration_is_scipy_lbfgsb_first_iteration(name):
+    """The first iteration tries L-BFGS-B's first step, a step of length 1 along -g
+    (t = 1 / ||g||_2). Where scipy accepts that trial (two evaluations: the start and
+    the trial), both take it, so one iteration of each lands on the same point; a
+    different first trial step (PyTorch's min(1, 1/||g||_1), for one) lands elsewhere."""
+    from swiftmlp import Network
+
+    arch, x, y, labels, weight_decay = problem(name)
+    net = Network(list(arch.sizes), list(arch.activations), loss=LOSS_NAMES[arch.loss],
+                  reduction=arch.reduction, seed=7)
+    net.set_optimizer("sgd", weight_decay=weight_decay)
+    start = net.params.copy()
+    mask = ref.weight_mask(arch.sizes)
+    evaluations = []
+
+    def objective(p):
+        evaluations.append(p.copy())
+        loss, grad, _ = ref.loss_and_gradients(p, arch, x, y, labels)
+        return loss + 0.5 * weight_decay * float(np.sum((p * mask) ** 2)), grad + weight_decay * p * mask
+
+    _, gradient = objective(start)
+    evaluations.clear()
+    result = scipy_optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                                     options={"maxiter": 1, "gtol": 0, "ftol": 0})
+    assert len(evaluations) == 2, f"scipy tried {len(evaluations) - 1} steps; the test needs its first accepted"
+    expected = start - gradient / np.linalg.norm(gradient)
+    np.testing.assert_allclose(result.x, expected, rtol=0, atol=1e-14)
+
+    net.train(x, labels if labels is not None else y, method="lbfgs", epochs=1, tol=0, tolerance_change=0)
+    # x0 + t d, rounded once per parameter on both sides (ours accumulates in Double).
+    np.testing.assert_allclose(net.params, result.x, rtol=0, atol=1e-14)

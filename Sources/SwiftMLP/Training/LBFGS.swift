@@ -12,10 +12,10 @@
 // Direction: the two-loop recursion over the last m pairs s = x_{k+1} - x_k,
 // y = g_{k+1} - g_k with H0 = (s.y / y.y) I (Nocedal & Wright alg. 7.4); a pair with
 // s.y <= eps y.y is skipped, which keeps H positive definite. Step: the strong Wolfe
-// line search (LineSearch.swift), first trying t = min(1, 1/||g||_1) while there is
-// no history (PyTorch's choice for its first iteration: the direction's scale is
-// unknown then) and t = 1 after. If the search makes no progress along the
-// quasi-Newton direction, the history is dropped and the iteration retries along -g
+// line search (LineSearch.swift), first trying t = 1/||g||_2 on the first iteration
+// (a step of length 1 along -g, L-BFGS-B's choice: the direction's scale is unknown
+// then) and t = 1 after. If the search makes no progress along the quasi-Newton
+// direction, the history is dropped and the iteration retries along -g from t = 1
 // (as L-BFGS-B does); if that fails too, training stops (`.lineSearchFailed`).
 //
 // Vectors are in Scalar; dot products and norms accumulate in Double, as do the
@@ -283,10 +283,8 @@ extension Network {
                     slope = dot(buffers.current.pointer, d, count: n)
                 }
                 let initialStep: Double
-                if pairs == 0 {
-                    var l1 = 0.0
-                    for i in 0..<n { l1 += abs(Double(buffers.current.pointer[i])) }
-                    initialStep = min(1, 1 / l1)
+                if pairs == 0 && iteration == 1 {
+                    initialStep = 1 / dot(buffers.current.pointer, buffers.current.pointer, count: n).squareRoot()
                 } else {
                     initialStep = 1
                 }
