@@ -47,9 +47,10 @@ func multiply<Scalar: MLPScalar>(
         // An outer product C = a b (k = 1, B's one row contiguous) in the backward
         // pass: the weight gradient of one row (dW = x^T dz), and the input gradient
         // through a layer of one output (dA = dz w^T). Each element is 0 + a_i b_j,
-        // what every other path sums. Rows of 4 or more are scaled copies of b in
-        // vector blocks (`scaledRow`); narrower ones go column by column, with no
-        // per-row setup. (The forward product, NN, is left out so that its inlined
+        // what every other path sums. Column blocks go outermost: a block of b is
+        // loaded once and held in registers while every row of C gets a_i times it
+        // (`scaledColumns`), so a row costs a broadcast, the multiplies and the
+        // stores, with no per-row setup. (The forward product, NN, is left out so that its inlined
         // code stays small: with this branch in it, the compiler stopped inlining the
         // bias and activation pass into inference.)
         let aRowStride = transposeA ? 1 : lda
@@ -57,18 +58,8 @@ func multiply<Scalar: MLPScalar>(
             // One column, contiguous in both (the weight gradient of a layer with one
             // output): the column is a scaled a, b_0 a_i being the same product.
             scaledRow(b[0], a, into: c, n: m)
-        } else if n < 4 {
-            for j in 0..<n {
-                let scale = b[j]
-                var aElement = a, cElement = c + j
-                for _ in 0..<m {
-                    cElement.pointee = 0 + aElement.pointee * scale
-                    aElement += aRowStride
-                    cElement += ldc
-                }
-            }
         } else {
-            for i in 0..<m { scaledRow(a[i &* aRowStride], b, into: c + i &* ldc, n: n) }
+            scaledColumns(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n)
         }
         return
     }
@@ -87,10 +78,8 @@ func multiply<Scalar: MLPScalar>(
     }
     if transposeA && !transposeB && k == 1, let sgdStep {
         // The plain-SGD update by the weight gradient of one row (dW = x^T dz): an
-        // outer product, one contiguous (vectorised) loop per row of C.
-        for i in 0..<m {
-            updateWithOuterProductRow(a[i], b, into: c + i * ldc, count: n, rate: sgdStep)
-        }
+        // outer product, by column blocks as `scaledColumns`.
+        updateWithOuterProduct(a, b, into: c, ldc: ldc, m: m, n: n, rate: sgdStep)
         return
     }
     // Every element as one dot product kept in a register: the inner loops store
@@ -273,6 +262,40 @@ func scaledRow<Scalar: MLPScalar>(
     }
 }
 
+/// c[i * ldc + j] = 0 + a[i * stride] * b[j] for i < m, j < n: an outer product, by
+/// blocks of 16, 8 and 4 columns of b held in registers across all m rows, then the
+/// last columns one at a time.
+@inline(__always)
+func scaledColumns<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>,
+    into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int
+) {
+    var j = 0
+    @inline(__always) func block<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Scalar {
+        let columns = UnsafeRawPointer(b + j).loadUnaligned(as: Vector.self)
+        var aElement = a, cRow = c + j
+        for _ in 0..<m {
+            storeVector(Vector(repeating: 0) + Vector(repeating: aElement.pointee) * columns, cRow)
+            aElement += stride
+            cRow += ldc
+        }
+        j &+= Vector.scalarCount
+    }
+    while j &+ 16 <= n { block(SIMD16<Scalar>.self) }
+    if j &+ 8 <= n { block(SIMD8<Scalar>.self) }
+    if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
+    while j < n {
+        let scale = b[j]
+        var aElement = a, cElement = c + j
+        for _ in 0..<m {
+            cElement.pointee = 0 + aElement.pointee * scale
+            aElement += stride
+            cElement += ldc
+        }
+        j &+= 1
+    }
+}
+
 /// 0 + scale * (the vector at b).
 @inline(__always)
 func scaledVector<Scalar: MLPScalar, Vector: SIMD>(
@@ -301,18 +324,43 @@ func storeVector<Vector: SIMD>(_ vector: Vector, _ destination: UnsafeMutablePoi
     UnsafeMutableRawPointer(destination).storeBytes(of: vector, as: Vector.self)
 }
 
-/// c[j] = rate.updated(c[j], 0 + scale * row[j]) for j < count: one row of a plain-SGD
-/// update by an outer-product gradient. The weight-decay test is outside the loop so
-/// that each variant is one vectorised loop.
+/// c[i * ldc + j] = rate.updated(c[i * ldc + j], 0 + a[i] * b[j]) for i < m, j < n:
+/// a plain-SGD update by an outer-product gradient, by blocks of 16, 8 and 4 columns
+/// of b held in registers across all m rows (as `scaledColumns`), then the last
+/// columns one at a time. The weight-decay test is outside the vector loops.
 @inline(__always)
-func updateWithOuterProductRow<Scalar: MLPScalar>(
-    _ scale: Scalar, _ row: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, count: Int,
-    rate: PlainSGDRate<Scalar>
+func updateWithOuterProduct<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, ldc: Int,
+    m: Int, n: Int, rate: PlainSGDRate<Scalar>
 ) {
     let lr = rate.learningRate, wd = rate.weightDecay
-    if wd == 0 {
-        for j in 0..<count { c[j] = c[j] - lr * (0 + scale * row[j]) }
-    } else {
-        for j in 0..<count { c[j] = c[j] - lr * ((0 + scale * row[j]) + wd * c[j]) }
+    var j = 0
+    @inline(__always) func block<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Scalar {
+        let columns = UnsafeRawPointer(b + j).loadUnaligned(as: Vector.self)
+        let rates = Vector(repeating: lr), decays = Vector(repeating: wd)
+        @inline(__always) func rows(_ updated: (Vector, Vector) -> Vector) {
+            var aElement = a, cRow = c + j
+            for _ in 0..<m {
+                let p = UnsafeRawPointer(cRow).loadUnaligned(as: Vector.self)
+                storeVector(updated(p, Vector(repeating: 0) + Vector(repeating: aElement.pointee) * columns), cRow)
+                aElement += 1
+                cRow += ldc
+            }
+        }
+        if wd == 0 { rows { p, g in p - rates * g } } else { rows { p, g in p - rates * (g + decays * p) } }
+        j &+= Vector.scalarCount
+    }
+    while j &+ 16 <= n { block(SIMD16<Scalar>.self) }
+    if j &+ 8 <= n { block(SIMD8<Scalar>.self) }
+    if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
+    while j < n {
+        let scale = b[j]
+        var aElement = a, cElement = c + j
+        for _ in 0..<m {
+            cElement.pointee = rate.updated(cElement.pointee, gradient: 0 + aElement.pointee * scale)
+            aElement += 1
+            cElement += ldc
+        }
+        j &+= 1
     }
 }

@@ -142,8 +142,8 @@ final class MatrixMultiplyTests: XCTestCase {
 
     /// The register-blocked rows (`rowTimesMatrix`: blocks of 16, 8 and 4 columns,
     /// then single columns), the outer products of the backward pass (k = 1: TN,
-    /// and NT through a one-output layer; `scaledRow` for n >= 4, column by column
-    /// below) and the dot products of the other shapes give every element as the sum 0 + a_0 b_0 +
+    /// and NT through a one-output layer; `scaledColumns`, by the same column blocks)
+    /// and the dot products of the other shapes give every element as the sum 0 + a_0 b_0 +
     /// a_1 b_1 + ... in that order: bit for bit the sequential sum in the same type
     /// (same seed, same bits), at every width from 1 to 37 (each block boundary and
     /// every tail), with row strides wider than the rows (except NT's B, tight so that
@@ -184,6 +184,49 @@ final class MatrixMultiplyTests: XCTestCase {
                             let got = c[i * ldc + j]   // equal and same sign: the same bits
                             XCTAssertTrue(got == total && got.sign == total.sign,
                                           "\(got) != \(total): \(Scalar.self) m \(m) n \(n) k \(k) tA \(tA) tB \(tB) element \(i), \(j)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The plain-SGD update fused into the weight gradient of one row (TN, k = 1,
+    /// `updateWithOuterProduct`) gives each parameter the bits of
+    /// `PlainSGDRate.updated(p, 0 + a_i b_j)`, at every width from 1 to 37 (each
+    /// column block and tail), with and without weight decay, rows wider than the
+    /// width (the padding untouched), in Float and Double. Exact equality: the same
+    /// operations on each element.
+    func testFusedOuterProductUpdateIsThePlainSGDRuleBitForBit() {
+        checkFusedOuterProduct(Float.self)
+        checkFusedOuterProduct(Double.self)
+    }
+
+    func checkFusedOuterProduct<Scalar: MLPScalar>(_: Scalar.Type) {
+        var random = TestRandom(seed: 8)
+        for n in 1...37 {
+            for m in [1, 3, 20] {
+                for weightDecay in [0.0, 0.01] {
+                    let ldc = n + 2
+                    let a = random.array(m, -1, 1).map { Scalar($0) }, b = random.array(n, -1, 1).map { Scalar($0) }
+                    let c0 = random.array(m * ldc, -1, 1).map { Scalar($0) }
+                    let rate = PlainSGDRate(learningRate: Scalar(0.3), weightDecay: Scalar(weightDecay))
+                    var c = c0
+                    a.withUnsafeBufferPointer { ab in
+                        b.withUnsafeBufferPointer { bb in
+                            c.withUnsafeMutableBufferPointer { cb in
+                                multiply(transposeA: true, transposeB: false, m: m, n: n, k: 1,
+                                         a: ab.baseAddress!, lda: m, b: bb.baseAddress!, ldb: n,
+                                         c: cb.baseAddress!, ldc: ldc, sgdStep: rate)
+                            }
+                        }
+                    }
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            let e = i * ldc + j
+                            let expected = j < n ? rate.updated(c0[e], gradient: 0 + a[i] * b[j]) : c0[e]
+                            XCTAssertTrue(c[e] == expected && c[e].sign == expected.sign,   // the same bits
+                                          "\(c[e]) != \(expected): \(Scalar.self) n \(n) m \(m) wd \(weightDecay) element \(i), \(j)")
                         }
                     }
                 }
