@@ -49,7 +49,7 @@ func multiply<Scalar: MLPScalar>(
         // through a layer of one output (dA = dz w^T). Each element is 0 + a_i b_j,
         // what every other path sums. Column blocks go outermost: a block of b is
         // loaded once and held in registers while every row of C gets a_i times it
-        // (`scaledColumns`), so a row costs a broadcast, the multiplies and the
+        // (`outerProduct`), so a row costs a broadcast, the multiplies and the
         // stores, with no per-row setup. (The forward product, NN, is left out so that its inlined
         // code stays small: with this branch in it, the compiler stopped inlining the
         // bias and activation pass into inference.)
@@ -59,7 +59,7 @@ func multiply<Scalar: MLPScalar>(
             // output): the column is a scaled a, b_0 a_i being the same product.
             scaledRow(b[0], a, into: c, n: m)
         } else {
-            scaledColumns(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n)
+            outerProduct(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n, StoreProduct())
         }
         return
     }
@@ -78,8 +78,14 @@ func multiply<Scalar: MLPScalar>(
     }
     if transposeA && !transposeB && k == 1, let sgdStep {
         // The plain-SGD update by the weight gradient of one row (dW = x^T dz): an
-        // outer product, by column blocks as `scaledColumns`.
-        updateWithOuterProduct(a, b, into: c, ldc: ldc, m: m, n: n, rate: sgdStep)
+        // outer product whose elements update C (`outerProduct`). Without weight decay
+        // the rate is rebuilt with a literal 0, so that the inlined loops test none.
+        if sgdStep.weightDecay == 0 {
+            outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n,
+                         PlainSGDRate(learningRate: sgdStep.learningRate, weightDecay: 0))
+        } else {
+            outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n, sgdStep)
+        }
         return
     }
     // Every element as one dot product kept in a register: the inner loops store
@@ -262,20 +268,39 @@ func scaledRow<Scalar: MLPScalar>(
     }
 }
 
-/// c[i * ldc + j] = 0 + a[i * stride] * b[j] for i < m, j < n: an outer product, by
-/// blocks of 16, 8 and 4 columns of b held in registers across all m rows, then the
-/// last columns one at a time.
+/// What an outer product does with each of its elements 0 + a_i b_j: store it in C
+/// (`StoreProduct`) or update C by it (`PlainSGDRate`, the fused plain-SGD step).
+protocol OuterProductWrite {
+    associatedtype Scalar: MLPScalar
+    func write<Vector: SIMD>(_ product: Vector, to c: UnsafeMutablePointer<Scalar>) where Vector.Scalar == Scalar
+    func write(_ product: Scalar, to c: UnsafeMutablePointer<Scalar>)
+}
+
+/// c = the product.
+struct StoreProduct<Scalar: MLPScalar>: OuterProductWrite {
+    @inline(__always)
+    func write<Vector: SIMD>(_ product: Vector, to c: UnsafeMutablePointer<Scalar>) where Vector.Scalar == Scalar {
+        storeVector(product, c)
+    }
+
+    @inline(__always)
+    func write(_ product: Scalar, to c: UnsafeMutablePointer<Scalar>) { c.pointee = product }
+}
+
+/// `write`(0 + a[i * stride] * b[j]) to c[i * ldc + j] for i < m, j < n: an outer
+/// product, by blocks of 16, 8 and 4 columns of b held in registers across all m
+/// rows, then the last columns one at a time.
 @inline(__always)
-func scaledColumns<Scalar: MLPScalar>(
+func outerProduct<Scalar: MLPScalar, Write: OuterProductWrite>(
     _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>,
-    into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int
-) {
+    into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int, _ write: Write
+) where Write.Scalar == Scalar {
     var j = 0
     @inline(__always) func block<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Scalar {
         let columns = UnsafeRawPointer(b + j).loadUnaligned(as: Vector.self)
         var aElement = a, cRow = c + j
         for _ in 0..<m {
-            storeVector(Vector(repeating: 0) + Vector(repeating: aElement.pointee) * columns, cRow)
+            write.write(Vector(repeating: 0) + Vector(repeating: aElement.pointee) * columns, to: cRow)
             aElement += stride
             cRow += ldc
         }
@@ -288,7 +313,7 @@ func scaledColumns<Scalar: MLPScalar>(
         let scale = b[j]
         var aElement = a, cElement = c + j
         for _ in 0..<m {
-            cElement.pointee = 0 + aElement.pointee * scale
+            write.write(0 + aElement.pointee * scale, to: cElement)
             aElement += stride
             cElement += ldc
         }
@@ -322,45 +347,4 @@ func sumOfScaledRows<Scalar: MLPScalar, Vector: SIMD>(
 @inline(__always)
 func storeVector<Vector: SIMD>(_ vector: Vector, _ destination: UnsafeMutablePointer<Vector.Scalar>) {
     UnsafeMutableRawPointer(destination).storeBytes(of: vector, as: Vector.self)
-}
-
-/// c[i * ldc + j] = rate.updated(c[i * ldc + j], 0 + a[i] * b[j]) for i < m, j < n:
-/// a plain-SGD update by an outer-product gradient, by blocks of 16, 8 and 4 columns
-/// of b held in registers across all m rows (as `scaledColumns`), then the last
-/// columns one at a time. The weight-decay test is outside the vector loops.
-@inline(__always)
-func updateWithOuterProduct<Scalar: MLPScalar>(
-    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, ldc: Int,
-    m: Int, n: Int, rate: PlainSGDRate<Scalar>
-) {
-    let lr = rate.learningRate, wd = rate.weightDecay
-    var j = 0
-    @inline(__always) func block<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Scalar {
-        let columns = UnsafeRawPointer(b + j).loadUnaligned(as: Vector.self)
-        let rates = Vector(repeating: lr), decays = Vector(repeating: wd)
-        @inline(__always) func rows(_ updated: (Vector, Vector) -> Vector) {
-            var aElement = a, cRow = c + j
-            for _ in 0..<m {
-                let p = UnsafeRawPointer(cRow).loadUnaligned(as: Vector.self)
-                storeVector(updated(p, Vector(repeating: 0) + Vector(repeating: aElement.pointee) * columns), cRow)
-                aElement += 1
-                cRow += ldc
-            }
-        }
-        if wd == 0 { rows { p, g in p - rates * g } } else { rows { p, g in p - rates * (g + decays * p) } }
-        j &+= Vector.scalarCount
-    }
-    while j &+ 16 <= n { block(SIMD16<Scalar>.self) }
-    if j &+ 8 <= n { block(SIMD8<Scalar>.self) }
-    if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
-    while j < n {
-        let scale = b[j]
-        var aElement = a, cElement = c + j
-        for _ in 0..<m {
-            cElement.pointee = rate.updated(cElement.pointee, gradient: 0 + aElement.pointee * scale)
-            aElement += 1
-            cElement += ldc
-        }
-        j &+= 1
-    }
 }

@@ -31,6 +31,19 @@ struct PlainSGDRate<Scalar: MLPScalar> {
     }
 }
 
+extension PlainSGDRate: OuterProductWrite {
+    /// The parameters at c, updated by the gradients `product` (`updated`, lane by lane).
+    @inline(__always)
+    func write<Vector: SIMD>(_ product: Vector, to c: UnsafeMutablePointer<Scalar>) where Vector.Scalar == Scalar {
+        let p = UnsafeRawPointer(c).loadUnaligned(as: Vector.self)
+        let rate = Vector(repeating: learningRate)
+        storeVector(weightDecay == 0 ? p - rate * product : p - rate * (product + Vector(repeating: weightDecay) * p), c)
+    }
+
+    @inline(__always)
+    func write(_ product: Scalar, to c: UnsafeMutablePointer<Scalar>) { c.pointee = updated(c.pointee, gradient: product) }
+}
+
 extension Network {
     /// Where one plain-SGD step writes, and at which rates.
     struct PlainSGDDestination {

@@ -142,7 +142,7 @@ final class MatrixMultiplyTests: XCTestCase {
 
     /// The register-blocked rows (`rowTimesMatrix`: blocks of 16, 8 and 4 columns,
     /// then single columns), the outer products of the backward pass (k = 1: TN,
-    /// and NT through a one-output layer; `scaledColumns`, by the same column blocks)
+    /// and NT through a one-output layer; `outerProduct`, by the same column blocks)
     /// and the dot products of the other shapes give every element as the sum 0 + a_0 b_0 +
     /// a_1 b_1 + ... in that order: bit for bit the sequential sum in the same type
     /// (same seed, same bits), at every width from 1 to 37 (each block boundary and
@@ -192,7 +192,7 @@ final class MatrixMultiplyTests: XCTestCase {
     }
 
     /// The plain-SGD update fused into the weight gradient of one row (TN, k = 1,
-    /// `updateWithOuterProduct`) gives each parameter the bits of
+    /// `outerProduct` with `PlainSGDRate`) gives each parameter the bits of
     /// `PlainSGDRate.updated(p, 0 + a_i b_j)`, at every width from 1 to 37 (each
     /// column block and tail), with and without weight decay, rows wider than the
     /// width (the padding untouched), in Float and Double. Exact equality: the same
