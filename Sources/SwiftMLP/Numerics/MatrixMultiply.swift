@@ -50,9 +50,9 @@ func multiply<Scalar: MLPScalar>(
         // what every other path sums. Column blocks go outermost: a block of b is
         // loaded once and held in registers while every row of C gets a_i times it
         // (`outerProduct`), so a row costs a broadcast, the multiplies and the
-        // stores, with no per-row setup. (The forward product, NN, is left out so that its inlined
-        // code stays small: with this branch in it, the compiler stopped inlining the
-        // bias and activation pass into inference.)
+        // stores, with no per-row setup. (The forward product, NN, is left out so
+        // that its inlined code stays small: with this branch in it, the compiler
+        // stopped inlining the bias and activation pass into inference.)
         let aRowStride = transposeA ? 1 : lda
         if n == 1 && ldc == 1 && aRowStride == 1 && m >= 4 {
             // One column, contiguous in both (the weight gradient of a layer with one
