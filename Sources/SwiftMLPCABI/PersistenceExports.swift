@@ -111,7 +111,9 @@ public func smlp_get_metadata(
         try reading(model) { (box) throws(APIError) in
             let keyText = try text(try require(key, "key"), "key")
             let length = try require(outLength, "out_length")
-            guard let entry = box.network.metadata.first(where: { $0.key.hasSameBytes(as: keyText) }) else {
+            // Byte for byte, as the engine's setMetadata compares keys (no Unicode
+            // normalisation).
+            guard let entry = box.network.metadata.first(where: { $0.key.utf8.elementsEqual(keyText.utf8) }) else {
                 throw APIError(SMLP_ERR_INVALID_ARGUMENT, "no metadata key \"\(keyText)\"")
             }
             try copyText(entry.value, buffer, capacity, length)

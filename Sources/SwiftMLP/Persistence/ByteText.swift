@@ -1,7 +1,8 @@
 // Text compared and cut as UTF-8 bytes. String's == (canonical equivalence), its
 // Character operations (count, prefix, index(of:)) and its case mappings need
-// Unicode tables, about 95 KB of the library with their code; the files, paths, keys and C names
-// handled here are bytes, and where they must be ASCII that is checked.
+// Unicode tables, about 95 KB of the library with their code; the files, paths,
+// keys and C names handled here are bytes, and where they must be ASCII that is
+// checked.
 
 extension StringProtocol {
     /// Whether the two hold the same UTF-8 bytes.
@@ -9,7 +10,7 @@ extension StringProtocol {
     ///     "FANN_FLO_2.1".hasSameBytes(as: "FANN_FLO_2.1")   // true
     ///     "\u{E9}".hasSameBytes(as: "e\u{301}")              // false; == says true
     @inline(__always)
-    public func hasSameBytes<Other: StringProtocol>(as other: Other) -> Bool {
+    func hasSameBytes<Other: StringProtocol>(as other: Other) -> Bool {
         utf8.elementsEqual(other.utf8)
     }
 
