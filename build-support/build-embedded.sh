@@ -42,7 +42,19 @@ for flag in "${blas_include[@]}"; do swift_flags+=(-Xcc "$flag"); done
 mapfile -t engine_sources < <(find "$ROOT/Sources/SwiftMLP" -name '*.swift' | sort)
 mapfile -t cabi_sources < <(find "$ROOT/Sources/SwiftMLPCABI" -name '*.swift' | sort)
 
-"$SWIFTC" "${swift_flags[@]}" -module-name SwiftMLP \
+# The engine twice: the library's copy for baseline x86-64, and on x86-64 a copy for
+# x86-64-v3 (AVX2) whose hot loops the first calls on CPUs that have it
+# (Sources/SwiftMLP/Numerics/WideLoops.swift); --gc-sections keeps only those loops of
+# the second.
+engine_objects=("$OBJ/SwiftMLP.o")
+engine_flags=()
+if [[ $(uname -m) == x86_64 ]]; then
+    "$SWIFTC" "${swift_flags[@]}" -module-name SwiftMLPWide -Xcc -march=x86-64-v3 -D SWIFTMLP_WIDE \
+        -c -o "$OBJ/SwiftMLPWide.o" "${engine_sources[@]}"
+    engine_objects+=("$OBJ/SwiftMLPWide.o")
+    engine_flags=(-D SWIFTMLP_DISPATCH)
+fi
+"$SWIFTC" "${swift_flags[@]}" "${engine_flags[@]}" -module-name SwiftMLP \
     -emit-module -emit-module-path "$OBJ/SwiftMLP.swiftmodule" \
     -c -o "$OBJ/SwiftMLP.o" "${engine_sources[@]}"
 "$SWIFTC" "${swift_flags[@]}" -module-name SwiftMLPCABI -I "$OBJ" \
@@ -59,7 +71,7 @@ mapfile -t cabi_sources < <(find "$ROOT/Sources/SwiftMLPCABI" -name '*.swift' | 
 # as bytes (Sources/SwiftMLP/Persistence/ByteText.swift), so a String == or
 # Character operation that needs them fails this link with an undefined
 # _swift_stdlib_* symbol.
-"$CC" -shared -o "$OBJ/$REALNAME" "$OBJ/SwiftMLP.o" "$OBJ/SwiftMLPCABI.o" "$OBJ/embedded-runtime.o" \
+"$CC" -shared -o "$OBJ/$REALNAME" "${engine_objects[@]}" "$OBJ/SwiftMLPCABI.o" "$OBJ/embedded-runtime.o" \
     -Wl,--gc-sections -Wl,-z,defs -Wl,--build-id \
     -Wl,--version-script="$ROOT/build-support/libswiftmlp.map" -Wl,-soname="$SONAME" \
     "${blas_libs[@]}" -lm

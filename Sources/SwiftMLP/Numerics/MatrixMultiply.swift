@@ -59,7 +59,7 @@ func multiply<Scalar: MLPScalar>(
             // output): the column is a scaled a, b_0 a_i being the same product.
             scaledRow(b[0], a, into: c, n: m)
         } else {
-            outerProduct(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n, StoreProduct())
+            outerProduct(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n, rate: nil)
         }
         return
     }
@@ -69,23 +69,14 @@ func multiply<Scalar: MLPScalar>(
         // columns at a time (`rowTimesMatrix`). Every element is still the sum
         // 0 + a_0 b_0 + a_1 b_1 + ... in that order: the same bits as one dot
         // product per element.
-        let aElementStride = transposeA ? lda : 1, aRowStride = transposeA ? 1 : lda
-        for i in 0..<m {
-            rowTimesMatrix(a + i &* aRowStride, stride: aElementStride, b, ldb: ldb,
-                           into: c + i &* ldc, n: n, k: k)
-        }
+        rowsTimesMatrix(a, rowStride: transposeA ? 1 : lda, elementStride: transposeA ? lda : 1,
+                        b, ldb: ldb, into: c, ldc: ldc, m: m, n: n, k: k)
         return
     }
     if transposeA && !transposeB && k == 1, let sgdStep {
         // The plain-SGD update by the weight gradient of one row (dW = x^T dz): an
-        // outer product whose elements update C (`outerProduct`). Without weight decay
-        // the rate is rebuilt with a literal 0, so that the inlined loops test none.
-        if sgdStep.weightDecay == 0 {
-            outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n,
-                         PlainSGDRate(learningRate: sgdStep.learningRate, weightDecay: 0))
-        } else {
-            outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n, sgdStep)
-        }
+        // outer product whose elements update C (`outerProduct`).
+        outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n, rate: sgdStep)
         return
     }
     // Every element as one dot product kept in a register: the inner loops store
@@ -105,6 +96,25 @@ func multiply<Scalar: MLPScalar>(
                 cRow[j] = total
             }
         }
+    }
+}
+
+/// `rowTimesMatrix` for each of m rows of A (row i at a + i rowStride, its elements
+/// elementStride apart) into the rows of C.
+@inline(__always)
+func rowsTimesMatrix<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, rowStride: Int, elementStride: Int, _ b: UnsafePointer<Scalar>, ldb: Int,
+    into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int, k: Int
+) {
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: m &* n &* k, minimumBytes: 256) {
+        wideRowsTimesMatrix(a, rowStride: rowStride, elementStride: elementStride, b, ldb: ldb, into: c, ldc: ldc,
+                            m: m, n: n, k: k, double: Scalar.self == Double.self)
+        return
+    }
+    #endif
+    for i in 0..<m {
+        rowTimesMatrix(a + i &* rowStride, stride: elementStride, b, ldb: ldb, into: c + i &* ldc, n: n, k: k)
     }
 }
 
@@ -140,6 +150,37 @@ func rowTimesMatrix<Scalar: MLPScalar>(
         }
         c[j] = total
         j &+= 1
+    }
+}
+
+/// `denseRow` for each of `rows` >= 1 rows, with the kernel of `activation`, which
+/// is elementwise (not softmax, which `forwardDense` takes by passes).
+@inline(__always)
+func denseRows<Scalar: MLPScalar>(
+    activation: Activation, leakySlope: Scalar, _ input: UnsafePointer<Scalar>, _ weights: UnsafePointer<Scalar>,
+    z: UnsafeMutablePointer<Scalar>?, a: UnsafeMutablePointer<Scalar>, rows: Int, n: Int, k: Int
+) {
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: n, minimumBytes: 32) {
+        wideDenseRows(activation: activation.rawValue, leakySlope: Double(leakySlope), input, weights, z: z, a: a,
+                      rows: rows, n: n, k: k, double: Scalar.self == Double.self)
+        return
+    }
+    #endif
+    @inline(__always) func each<Function: ElementwiseFunction>(_ f: Function) where Function.Scalar == Scalar {
+        var i = 0
+        repeat {
+            denseRow(input + i &* k, weights, z: z.map { $0 + i &* n }, into: a + i &* n, n: n, k: k, f)
+            i &+= 1
+        } while i < rows
+    }
+    switch activation {
+    case .identity: each(IdentityFunction())
+    case .sigmoid: each(SigmoidFunction())
+    case .tanh: each(TanhFunction())
+    case .relu: each(RectifiedFunction())
+    case .leakyReLU: each(LeakyRectifiedFunction(slope: leakySlope))
+    case .softmax: break
     }
 }
 
@@ -318,6 +359,34 @@ func outerProduct<Scalar: MLPScalar, Write: OuterProductWrite>(
             cElement += ldc
         }
         j &+= 1
+    }
+}
+
+/// `outerProduct` that stores its elements (`rate` nil) or updates C by them, a
+/// plain-SGD step at `rate` (without weight decay the rate is rebuilt with a literal
+/// 0, so that the inlined loops test none).
+@inline(__always)
+func outerProduct<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>,
+    into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int, rate: PlainSGDRate<Scalar>?
+) {
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: m &* n, minimumBytes: 256) {
+        wideOuterProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, updates: rate != nil,
+                         learningRate: Double(rate?.learningRate ?? 0), weightDecay: Double(rate?.weightDecay ?? 0),
+                         double: Scalar.self == Double.self)
+        return
+    }
+    #endif
+    if let rate {
+        if rate.weightDecay == 0 {
+            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n,
+                         PlainSGDRate(learningRate: rate.learningRate, weightDecay: 0))
+        } else {
+            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, rate)
+        }
+    } else {
+        outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, StoreProduct())
     }
 }
 

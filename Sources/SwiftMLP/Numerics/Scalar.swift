@@ -86,6 +86,9 @@ extension MLPScalar {
     /// `nonFiniteBits` over them, which vectorises.
     @inline(__always)
     static func allFinite(_ values: UnsafePointer<Self>, count: Int) -> Bool {
+        #if SWIFTMLP_DISPATCH
+        if runsWideLoops(Self.self, count: count, minimumBytes: 128) { return wideAllFinite(values, count: count, double: Self.self == Double.self) }
+        #endif
         var nonFinite: NonFiniteBits = 0
         for index in 0..<count { nonFinite |= nonFiniteBits(values[index]) }
         return !containsNonFinite(nonFinite)

@@ -403,35 +403,11 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
         switch configuration.kind {
         case .sgd:
             // With momentum: plain SGD goes through `applyOutOfPlace`.
-            let velocity = first.pointer
-            // Nesterov or not, and whether the gradient needs scaling or decay, are
-            // decided once, so that each case is one plain loop (`sgdLoop` inlined
-            // with constant flags). Without clipping or decay (the usual case) the
-            // loop skips g * 1 + 0 * p: for a finite p that is g exactly, up to the
-            // sign of a zero gradient (-0 + 0 p is +0 for a positive p), so values
-            // can differ from the general loop's only in the sign of a zero.
-            // Only the new parameter's bits are tested: the parameter was finite, so
-            // p - lr (...v...) is not finite exactly when v is not or the update
-            // overflows (lr x infinity is infinite or NaN for every finite lr,
-            // 0 included): the same verdict as testing both, in half the work.
-            @inline(__always)
-            func sgdLoop(nesterov: Bool, plain: Bool) {
-                for i in range {
-                    let g = plain ? gradient[i] : gradient[i] * gradientScale + wd * parameters[i]
-                    let v = mu * velocity[i] + g
-                    velocity[i] = v
-                    let updated = parameters[i] - lr * (nesterov ? g + mu * v : v)
-                    parameters[i] = updated
-                    nonFinite |= Scalar.nonFiniteBits(updated)
-                }
-            }
-            if configuration.nesterov {
-                sgdLoop(nesterov: true, plain: false)
-            } else if wd == 0 && gradientScale == 1 {
-                sgdLoop(nesterov: false, plain: true)
-            } else {
-                sgdLoop(nesterov: false, plain: false)
-            }
+            let start = range.lowerBound
+            nonFinite = momentumSGD(
+                parameters: parameters + start, velocity: first.pointer + start, gradient: gradient + start,
+                count: range.count, gradientScale: gradientScale, weightDecay: wd, learningRate: lr, momentum: mu,
+                nesterov: configuration.nesterov)
         case .adam, .adamW:
             let decoupled = configuration.kind == .adamW
             let b1 = Scalar(configuration.beta1), b2 = Scalar(configuration.beta2)
@@ -496,4 +472,53 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
         }
         return nonFinite
     }
+}
+
+/// SGD with momentum over `count` parameters, PyTorch's rule: g = gradient x
+/// gradientScale + wd p; v = mu v + g; p -= lr (nesterov ? g + mu v : v). Returns the
+/// OR of the new parameters' `nonFiniteBits`.
+///
+/// Nesterov or not, and whether the gradient needs scaling or decay, are decided
+/// once, so that each case is one plain loop (`loop` inlined with constant flags).
+/// Without clipping or decay (the usual case) the loop skips g * 1 + 0 * p: for a
+/// finite p that is g exactly, up to the sign of a zero gradient (-0 + 0 p is +0 for
+/// a positive p), so values can differ from the general loop's only in the sign of a
+/// zero. Only the new parameter's bits are tested: the parameter was finite, so
+/// p - lr (...v...) is not finite exactly when v is not or the update overflows
+/// (lr x infinity is infinite or NaN for every finite lr, 0 included): the same
+/// verdict as testing both, in half the work.
+@inline(__always)
+func momentumSGD<Scalar: MLPScalar>(
+    parameters: UnsafeMutablePointer<Scalar>, velocity: UnsafeMutablePointer<Scalar>,
+    gradient: UnsafePointer<Scalar>, count: Int, gradientScale: Scalar, weightDecay wd: Scalar,
+    learningRate lr: Scalar, momentum mu: Scalar, nesterov: Bool
+) -> Scalar.NonFiniteBits {
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: count, minimumBytes: 128) {
+        return Scalar.NonFiniteBits(truncatingIfNeeded: wideMomentumSGD(
+            parameters: parameters, velocity: velocity, gradient: gradient, count: count,
+            gradientScale: Double(gradientScale), weightDecay: Double(wd), learningRate: Double(lr),
+            momentum: Double(mu), nesterov: nesterov, double: Scalar.self == Double.self))
+    }
+    #endif
+    var nonFinite: Scalar.NonFiniteBits = 0
+    @inline(__always)
+    func loop(nesterov: Bool, plain: Bool) {
+        for i in 0..<count {
+            let g = plain ? gradient[i] : gradient[i] * gradientScale + wd * parameters[i]
+            let v = mu * velocity[i] + g
+            velocity[i] = v
+            let updated = parameters[i] - lr * (nesterov ? g + mu * v : v)
+            parameters[i] = updated
+            nonFinite |= Scalar.nonFiniteBits(updated)
+        }
+    }
+    if nesterov {
+        loop(nesterov: true, plain: false)
+    } else if wd == 0 && gradientScale == 1 {
+        loop(nesterov: false, plain: true)
+    } else {
+        loop(nesterov: false, plain: false)
+    }
+    return nonFinite
 }

@@ -29,47 +29,17 @@ extension Network {
     ) {
         let shape = plans[l]
         let n = shape.fanOut, k = shape.fanIn
-        if sigmoidExponentials == nil && rows <= shape.smallForwardRows {
+        if sigmoidExponentials == nil && rows <= shape.smallForwardRows && shape.activation != .softmax {
             // A small product: bias and activation fused into it, one call of a
-            // kernel specialised for the activation per row (`denseRow`). The same
-            // bits as the product and the pass below.
-            let weights = parameters.address(shape.weightOffset)
-            switch shape.activation {
-            case .identity:
-                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, IdentityFunction())
-                return
-            case .sigmoid:
-                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, SigmoidFunction())
-                return
-            case .tanh:
-                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, TanhFunction())
-                return
-            case .relu:
-                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k, RectifiedFunction())
-                return
-            case .leakyReLU:
-                denseRows(input, weights, z: z, a: a, rows: rows, n: n, k: k,
-                          LeakyRectifiedFunction(slope: leakySlope))
-                return
-            case .softmax:
-                break   // a row-wide normalisation: the product, then the pass below
-            }
+            // kernel specialised for the activation per row (`denseRows`). The same
+            // bits as the product and the pass below. (Softmax normalises a whole
+            // row: the product, then the pass.)
+            denseRows(activation: shape.activation, leakySlope: leakySlope, input,
+                      parameters.address(shape.weightOffset), z: z, a: a, rows: rows, n: n, k: k)
+            return
         }
         forwardDenseByPasses(layer: l, input: input, rows: rows, product: product, z: z, a: a,
                              sigmoidExponentials: sigmoidExponentials)
-    }
-
-    /// `denseRow` for each of `rows` >= 1 rows.
-    @inline(__always)
-    func denseRows<Function: ElementwiseFunction>(
-        _ input: UnsafePointer<Scalar>, _ weights: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?,
-        a: UnsafeMutablePointer<Scalar>, rows: Int, n: Int, k: Int, _ f: Function
-    ) where Function.Scalar == Scalar {
-        var i = 0
-        repeat {
-            denseRow(input + i &* k, weights, z: z.map { $0 + i &* n }, into: a + i &* n, n: n, k: k, f)
-            i &+= 1
-        } while i < rows
     }
 
     /// `forwardDense` as a product (OpenBLAS for large ones), then the bias and
