@@ -881,8 +881,8 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * of outputs in the compilers' vector types (16 bytes, 32 with -mavx or a
  * -march that has AVX); define <PREFIX>_PLAIN_C for plain loops, which any C
  * compiler takes. Compiled for x86 without AVX, the file also holds a copy of its
- * layers compiled for AVX (GCC's target attribute), which <prefix>_predict takes
- * when __builtin_cpu_supports("avx") says the CPU has it: the same sums in the same
+ * layers compiled for AVX2 (GCC's target attribute), which <prefix>_predict takes
+ * when __builtin_cpu_supports("avx2") says the CPU has it: the same sums in the same
  * order, so the same results, about 1.4x faster; define <PREFIX>_NO_DISPATCH to
  * leave that copy out. It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
  * as C++ (-Wall -Wextra), for every model. <prefix>_predict keeps

@@ -228,7 +228,7 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     fprintf(f, "    return 0;\n}\n");
     fclose(f);
     /* Each way the file computes its products: as compiled by default (GCC vector
-     * types; on this x86 CPU with AVX, the AVX copy chosen at run time), at the
+     * types; on this x86 CPU with AVX2, the AVX2 copy chosen at run time), at the
      * default 16-byte width alone (<PREFIX>_NO_DISPATCH), at AVX's width where the
      * compiler may use it (-mavx, where this CPU runs AVX), and the plain loops of
      * other compilers (<PREFIX>_PLAIN_C). */
@@ -238,10 +238,10 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
         upper[k] = 0;
     }
 #if defined(__x86_64__)
-    /* The default object holds the AVX copy (32-byte registers), and the
+    /* The default object holds the AVX2 copy (32-byte registers), and the
      * NO_DISPATCH one does not. */
     snprintf(command, sizeof command, "objdump -d '%s' | grep -q ymm", object);
-    CHECK(run(command, log) == 0, "%s %s: the default object has an AVX copy of the layers", net->name, dt);
+    CHECK(run(command, log) == 0, "%s %s: the default object has an AVX2 copy of the layers", net->name, dt);
 #endif
     for (v = 0; v < 4; v++) {
         if (v == 1) {

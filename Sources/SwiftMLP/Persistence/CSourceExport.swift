@@ -104,7 +104,7 @@ struct CSourceWriter {
         out += " * (static, or one buffer per concurrent caller) instead.\n"
         out += " * C99 or C++, no allocation, no library beyond <math.h> (link with -lm). With GCC or\n"
         out += " * clang the products use their vector types (define \(macro)_PLAIN_C for plain loops),\n"
-        out += " * and on x86 without -mavx an AVX copy of the layers runs on CPUs that have AVX. */\n"
+        out += " * and on x86 without -mavx an AVX2 copy of the layers runs on CPUs that have AVX2. */\n"
         out += "#include <float.h>\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
         out += "#define \(macro)_N_INPUTS \(inputCount)\n"
         out += "#define \(macro)_N_OUTPUTS \(outputCount)\n"
@@ -189,15 +189,16 @@ struct CSourceWriter {
         }
         // The layers, once per variant of the products: `<prefix>_layers` and, where
         // the compiler may not use AVX but the CPU might, `<prefix>_layers_avx`, the
-        // same code compiled for AVX (its products at 32 bytes, its activation loops
-        // vectorised that wide), which `<prefix>_predict_scratch` picks at run time.
+        // same code compiled for AVX2 (its products at 32 bytes, its activation loops
+        // vectorised that wide, the exponential's integer steps too, which AVX alone
+        // has at 16 bytes only), which `<prefix>_predict_scratch` picks at run time.
         out += layers(variant: "", attribute: "")
         out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
-        out += layers(variant: "_avx", attribute: "__attribute__((target(\"avx\"))) ")
+        out += layers(variant: "_avx", attribute: "__attribute__((target(\"avx2\"))) ")
         out += "#endif\n\n"
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch) {\n"
         out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
-        out += "    if (__builtin_cpu_supports(\"avx\")) {\n"
+        out += "    if (__builtin_cpu_supports(\"avx2\")) {\n"
         out += "        \(prefix)_layers_avx(x, out, scratch);\n        return;\n    }\n"
         out += "#endif\n"
         out += "    \(prefix)_layers(x, out, scratch);\n"
@@ -218,15 +219,15 @@ struct CSourceWriter {
     /// Explicit vectors because the plain loop keeps z in memory, and scalar
     /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
     /// On x86 compiled without AVX a second copy, `<prefix>_dense_avx`, has 32-byte
-    /// vectors and GCC's `target("avx")`: its sums are the same, in the same order
-    /// (AVX has no fused multiply-add), so either copy gives the same bits. (32-byte
+    /// vectors and GCC's `target("avx2")`: its sums are the same, in the same order
+    /// (AVX2 has no fused multiply-add), so either copy gives the same bits. (32-byte
     /// vectors in code compiled without AVX were 6x slower than 16-byte ones.)
     func denseProduct(prefix: String, type: String) -> String {
         let f = "\(prefix)_", macro = prefix.asciiUppercased(), lanes = "\(macro)_LANES"
         let bytes = scalar.bytes
         var out = "/* z = input W + b (W n_in x n_out, row-major), in GCC's vector types as wide as\n"
-        out += " * the compiler may make them; on x86 below AVX, also an AVX copy that\n"
-        out += " * \(prefix)_predict_scratch takes on CPUs with AVX (define \(macro)_NO_DISPATCH\n"
+        out += " * the compiler may make them; on x86 below AVX, also an AVX2 copy that\n"
+        out += " * \(prefix)_predict_scratch takes on CPUs with AVX2 (define \(macro)_NO_DISPATCH\n"
         out += " * to leave it out). */\n"
         out += "#if defined(__GNUC__) && !defined(\(macro)_PLAIN_C)\n#define \(macro)_VECTORS 1\n"
         out += "#ifdef __AVX__\n#define \(lanes) \(widestVectorLanes)\n#else\n#define \(lanes) \(16 / bytes)\n"
@@ -237,7 +238,7 @@ struct CSourceWriter {
         out += "typedef \(type) \(f)vector_avx __attribute__((vector_size(32)));\n#endif\n#endif\n"
         out += denseFunction(prefix: prefix, type: type, variant: "", attribute: "", vector: "\(f)vector", lanes: lanes)
         out += "#ifdef \(macro)_AVX_AT_RUN_TIME\n"
-        out += denseFunction(prefix: prefix, type: type, variant: "_avx", attribute: "__attribute__((target(\"avx\"))) ",
+        out += denseFunction(prefix: prefix, type: type, variant: "_avx", attribute: "__attribute__((target(\"avx2\"))) ",
                              vector: "\(f)vector_avx", lanes: "\(widestVectorLanes)")
         out += "#endif\n\n"
         return out
