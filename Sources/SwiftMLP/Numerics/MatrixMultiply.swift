@@ -82,19 +82,43 @@ func multiply<Scalar: MLPScalar>(
     // Every element as one dot product kept in a register: the inner loops store
     // nothing, so the compiler needs no runtime aliasing checks or vector prologues,
     // which at these sizes cost more than the arithmetic. Operands fit in L1 here.
+    // Four elements at a time: four independent sums in flight, where one sum alone
+    // waits on each add before the next (each is still 0 + a_0 b_0 + a_1 b_1 + ...).
     let aRowStride = transposeA ? 1 : lda, aDepthStride = transposeA ? lda : 1
     let bDepthStride = transposeB ? 1 : ldb, bColumnStride = transposeB ? ldb : 1
     for i in 0..<m {
-        let aRow = a + i * aRowStride, cRow = c + i * ldc
-        for j in 0..<n {
-            let bColumn = b + j * bColumnStride
-            var total: Scalar = 0
-            for p in 0..<k { total += aRow[p * aDepthStride] * bColumn[p * bDepthStride] }
+        let aRow = a + i &* aRowStride, cRow = c + i &* ldc
+        @inline(__always) func store(_ total: Scalar, _ j: Int) {
             if let sgdStep {
                 cRow[j] = sgdStep.updated(cRow[j], gradient: total)
             } else {
                 cRow[j] = total
             }
+        }
+        var j = 0
+        while j &+ 4 <= n {
+            let b0 = b + j &* bColumnStride, b1 = b0 + bColumnStride
+            let b2 = b1 + bColumnStride, b3 = b2 + bColumnStride
+            var t0: Scalar = 0, t1: Scalar = 0, t2: Scalar = 0, t3: Scalar = 0
+            for p in 0..<k {
+                let x = aRow[p &* aDepthStride], offset = p &* bDepthStride
+                t0 += x * b0[offset]
+                t1 += x * b1[offset]
+                t2 += x * b2[offset]
+                t3 += x * b3[offset]
+            }
+            store(t0, j)
+            store(t1, j &+ 1)
+            store(t2, j &+ 2)
+            store(t3, j &+ 3)
+            j &+= 4
+        }
+        while j < n {
+            let bColumn = b + j &* bColumnStride
+            var total: Scalar = 0
+            for p in 0..<k { total += aRow[p &* aDepthStride] * bColumn[p &* bDepthStride] }
+            store(total, j)
+            j &+= 1
         }
     }
 }
