@@ -212,10 +212,10 @@ struct CSourceWriter {
 
     /// `<prefix>_dense(input, n_in, w, b, n_out, z)`: z = input W + b, each z_j summed
     /// as b_j + x_0 w_0j + x_1 w_1j + ... in order. With GCC's vector types (GCC,
-    /// clang) blocks of four vectors of z stay in registers across the whole depth
-    /// (the library's `rowTimesMatrix`), then single vectors, the last of which reads
-    /// the arrays' zero padding; plain C compilers get the row-accumulating loop they
-    /// vectorise.
+    /// clang) blocks of four vectors of z, then one of two, stay in registers across
+    /// the whole depth (the library's `rowTimesMatrix`), then single vectors, the
+    /// last of which reads the arrays' zero padding; plain C compilers get the
+    /// row-accumulating loop they vectorise.
     /// Explicit vectors because the plain loop keeps z in memory, and scalar
     /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
     /// On x86 compiled without AVX a second copy, `<prefix>_dense_avx`, has 32-byte
@@ -257,19 +257,26 @@ struct CSourceWriter {
         out += "    const \(vector) zero = {0};\n"
         // The k-th vector of a block starts k * lanes values in.
         func at(_ k: Int) -> String { k == 0 ? "" : k == 1 ? " + \(lanes)" : " + \(k) * \(lanes)" }
-        let block = 0..<4
-        out += "    for (; j + 4 * \(lanes) <= n_out; j += 4 * \(lanes)) {\n"
-        out += "        \(vector) " + block.map { "a\($0)" }.joined(separator: ", ") + ";\n"
-        for k in block { out += "        memcpy(&a\(k), b + j\(at(k)), sizeof a\(k));\n" }
-        out += "        for (i = 0; i < n_in; i++) {\n"
-        out += "            const \(type) *row = w + i * n_out + j;\n"
-        out += "            const \(vector) xi = input[i] + zero;\n"
-        out += "            \(vector) " + block.map { "w\($0)" }.joined(separator: ", ") + ";\n"
-        for k in block { out += "            memcpy(&w\(k), row\(at(k)), sizeof w\(k));\n" }
-        for k in block { out += "            a\(k) += xi * w\(k);\n" }
-        out += "        }\n"
-        for k in block { out += "        memcpy(z + j\(at(k)), &a\(k), sizeof a\(k));\n" }
-        out += "    }\n"
+        // Blocks of four vectors while they last, then one of two: each input's
+        // broadcast serves every vector of the block (one vector at a time, a
+        // 16-output layer at AVX's 8 lanes took twice the instructions).
+        for width in [4, 2] {
+            let block = 0..<width
+            out += width == 4 ? "    for (; j + 4 * \(lanes) <= n_out; j += 4 * \(lanes)) {\n"
+                : "    if (j + 2 * \(lanes) <= n_out) {\n"
+            out += "        \(vector) " + block.map { "a\($0)" }.joined(separator: ", ") + ";\n"
+            for k in block { out += "        memcpy(&a\(k), b + j\(at(k)), sizeof a\(k));\n" }
+            out += "        for (i = 0; i < n_in; i++) {\n"
+            out += "            const \(type) *row = w + i * n_out + j;\n"
+            out += "            const \(vector) xi = input[i] + zero;\n"
+            out += "            \(vector) " + block.map { "w\($0)" }.joined(separator: ", ") + ";\n"
+            for k in block { out += "            memcpy(&w\(k), row\(at(k)), sizeof w\(k));\n" }
+            for k in block { out += "            a\(k) += xi * w\(k);\n" }
+            out += "        }\n"
+            for k in block { out += "        memcpy(z + j\(at(k)), &a\(k), sizeof a\(k));\n" }
+            if width == 2 { out += "        j += 2 * \(lanes);\n" }
+            out += "    }\n"
+        }
         // Then single vectors; the last may run past n_out, its extra lanes reading
         // the next row or the arrays' padding and being dropped.
         out += "    for (; j < n_out; j += \(lanes)) {\n"
