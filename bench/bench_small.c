@@ -26,7 +26,7 @@
  * Prints JSON lines (kind "small") and, at the end, a Markdown table with the
  * target lines.
  *
- *   bench_small WORKDIR [only=net1,net2]   (WORKDIR holds the exported C files)
+ *   bench_small WORKDIR [net1,net2,...]   (WORKDIR holds the exported C files)
  */
 #include "bench_common.h" /* first: it defines _GNU_SOURCE */
 
@@ -175,7 +175,7 @@ enum { P_PREDICT, P_STEP, P_EPOCH, P_EXP2, P_EXP3, N_PAIRS };
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s WORKDIR [only=net,...]\n", argv[0]);
+        fprintf(stderr, "usage: %s WORKDIR [net,...]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1], *only = argc > 2 ? argv[2] : NULL;
