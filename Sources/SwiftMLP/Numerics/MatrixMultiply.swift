@@ -59,7 +59,7 @@ func multiply<Scalar: MLPScalar>(
             // output): the column is a scaled a, b_0 a_i being the same product.
             scaledRow(b[0], a, into: c, n: m)
         } else {
-            outerProduct(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n, rate: nil)
+            outerProduct(a, stride: aRowStride, b, into: c, ldc: ldc, m: m, n: n, StoreProduct())
         }
         return
     }
@@ -75,8 +75,14 @@ func multiply<Scalar: MLPScalar>(
     }
     if transposeA && !transposeB && k == 1, let sgdStep {
         // The plain-SGD update by the weight gradient of one row (dW = x^T dz): an
-        // outer product whose elements update C (`outerProduct`).
-        outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n, rate: sgdStep)
+        // outer product whose elements update C (`outerProduct`). Without weight decay
+        // the rate is rebuilt with a literal 0, so that the inlined loops test none.
+        if sgdStep.weightDecay == 0 {
+            outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n,
+                         PlainSGDRate(learningRate: sgdStep.learningRate, weightDecay: 0))
+        } else {
+            outerProduct(a, stride: 1, b, into: c, ldc: ldc, m: m, n: n, sgdStep)
+        }
         return
     }
     // Every element as one dot product kept in a register: the inner loops store
@@ -339,6 +345,9 @@ protocol OuterProductWrite {
     associatedtype Scalar: MLPScalar
     func write<Vector: SIMD>(_ product: Vector, to c: UnsafeMutablePointer<Scalar>) where Vector.Scalar == Scalar
     func write(_ product: Scalar, to c: UnsafeMutablePointer<Scalar>)
+    /// The rate of the plain-SGD update, or nil for a store: what the x86-64-v3
+    /// copy's entry point is told (WideLoops.swift).
+    var updateRate: PlainSGDRate<Scalar>? { get }
 }
 
 /// c = the product.
@@ -350,6 +359,8 @@ struct StoreProduct<Scalar: MLPScalar>: OuterProductWrite {
 
     @inline(__always)
     func write(_ product: Scalar, to c: UnsafeMutablePointer<Scalar>) { c.pointee = product }
+
+    var updateRate: PlainSGDRate<Scalar>? { nil }
 }
 
 /// `write`(0 + a[i * stride] * b[j]) to c[i * ldc + j] for i < m, j < n: an outer
@@ -360,6 +371,15 @@ func outerProduct<Scalar: MLPScalar, Write: OuterProductWrite>(
     _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>,
     into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int, _ write: Write
 ) where Write.Scalar == Scalar {
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: m &* n, minimumBytes: 256) {
+        let rate = write.updateRate
+        wideOuterProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, updates: rate != nil,
+                         learningRate: Double(rate?.learningRate ?? 0), weightDecay: Double(rate?.weightDecay ?? 0),
+                         double: Scalar.self == Double.self)
+        return
+    }
+    #endif
     var j = 0
     @inline(__always) func block<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Scalar {
         let columns = UnsafeRawPointer(b + j).loadUnaligned(as: Vector.self)
@@ -383,34 +403,6 @@ func outerProduct<Scalar: MLPScalar, Write: OuterProductWrite>(
             cElement += ldc
         }
         j &+= 1
-    }
-}
-
-/// `outerProduct` that stores its elements (`rate` nil) or updates C by them, a
-/// plain-SGD step at `rate` (without weight decay the rate is rebuilt with a literal
-/// 0, so that the inlined loops test none).
-@inline(__always)
-func outerProduct<Scalar: MLPScalar>(
-    _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>,
-    into c: UnsafeMutablePointer<Scalar>, ldc: Int, m: Int, n: Int, rate: PlainSGDRate<Scalar>?
-) {
-    #if SWIFTMLP_DISPATCH
-    if runsWideLoops(Scalar.self, count: m &* n, minimumBytes: 256) {
-        wideOuterProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, updates: rate != nil,
-                         learningRate: Double(rate?.learningRate ?? 0), weightDecay: Double(rate?.weightDecay ?? 0),
-                         double: Scalar.self == Double.self)
-        return
-    }
-    #endif
-    if let rate {
-        if rate.weightDecay == 0 {
-            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n,
-                         PlainSGDRate(learningRate: rate.learningRate, weightDecay: 0))
-        } else {
-            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, rate)
-        }
-    } else {
-        outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, StoreProduct())
     }
 }
 

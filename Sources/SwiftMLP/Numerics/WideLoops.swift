@@ -78,10 +78,18 @@ func wideOuterProduct(
     m: Int, n: Int, updates: Bool, learningRate: Double, weightDecay: Double, double: Bool
 ) {
     @inline(__always) func typed<Scalar: MLPScalar>(_: Scalar.Type) {
-        outerProduct(a.assumingMemoryBound(to: Scalar.self), stride: stride, b.assumingMemoryBound(to: Scalar.self),
-                     into: c.assumingMemoryBound(to: Scalar.self), ldc: ldc, m: m, n: n,
-                     rate: updates ? PlainSGDRate(learningRate: Scalar(learningRate), weightDecay: Scalar(weightDecay))
-                         : nil)
+        let a = a.assumingMemoryBound(to: Scalar.self), b = b.assumingMemoryBound(to: Scalar.self)
+        let c = c.assumingMemoryBound(to: Scalar.self)
+        if !updates {
+            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, StoreProduct())
+        } else if weightDecay == 0 {
+            // A literal 0, as `multiply` passes it: the loops test no decay.
+            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n,
+                         PlainSGDRate(learningRate: Scalar(learningRate), weightDecay: 0))
+        } else {
+            outerProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n,
+                         PlainSGDRate(learningRate: Scalar(learningRate), weightDecay: Scalar(weightDecay)))
+        }
     }
     double ? typed(Double.self) : typed(Float.self)
 }

@@ -42,6 +42,8 @@ extension PlainSGDRate: OuterProductWrite {
 
     @inline(__always)
     func write(_ product: Scalar, to c: UnsafeMutablePointer<Scalar>) { c.pointee = updated(c.pointee, gradient: product) }
+
+    var updateRate: PlainSGDRate<Scalar>? { self }
 }
 
 extension Network {
