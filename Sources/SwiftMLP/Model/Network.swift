@@ -96,7 +96,7 @@ public final class Network<Scalar: MLPScalar> {
         self.optimizer = optimizer
         self.layerCount = layout.layers.count
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
-        self.checksFactors = oneRowFactorCheckIsCheaper(layout)
+        self.checksFactors = oneRowFactorCheckIsCheaper(layout, Scalar.self)
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
         for (l, shape) in layout.layers.enumerated() {

@@ -242,8 +242,15 @@ extension Network {
 /// Whether `oneRowGradientIsFinite` is the cheaper check for `layout` (the network's
 /// `checksFactors`): its maxima cost about six times as much a value as the pass's
 /// OR a parameter (callgrind, float32: 10-16-1 ~360 instructions against ~300 for
-/// the pass over its 193 parameters, 32-16-1 ~420 against ~790).
-func oneRowFactorCheckIsCheaper(_ layout: ParameterLayout) -> Bool {
+/// the pass over its 193 parameters, 32-16-1 ~420 against ~790), and about eleven
+/// times where the pass runs in the x86-64-v3 copy (32-10-1: 404 for its 53 factors
+/// against ~0.7 a parameter).
+func oneRowFactorCheckIsCheaper<Scalar: MLPScalar>(_ layout: ParameterLayout, _: Scalar.Type) -> Bool {
     let factors = layout.layers.reduce(0) { $0 + $1.fanIn + $1.fanOut }
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: layout.parameterCount, minimumBytes: 128) {   // as `allFinite`
+        return 11 * factors < layout.parameterCount
+    }
+    #endif
     return 6 * factors < layout.parameterCount
 }
