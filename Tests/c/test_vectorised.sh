@@ -204,4 +204,23 @@ for spec in "Sf:Float" "Sd:Double"; do
     done
 done
 
+# The Adam and RMSprop updates (Optimizer.swift) take a square root a parameter. Built
+# with -fno-math-errno, as the shipped library is (build-support/build-embedded.sh), it
+# is a packed sqrt; with errno, each is sqrtss and a call of sqrtf for a negative
+# input, and the loop runs one element at a time. The SwiftPM build has no such flag
+# (SwiftPM passes none to a dependency's Clang importer): checked in the Embedded build.
+if [[ ${SWIFTMLP_EMBEDDED:-} == 1 ]]; then
+    for spec in "Sf:Float" "Sd:Double"; do
+        IFS=: read -r S type <<< "$spec"
+        code="$SCRATCH/apply-$type"
+        function_code "OptimizerStateV5apply10parameters.*${S}_Tg5>" > "$code"
+        check "$([[ -s $code ]] && echo 1 || echo 0)" "OptimizerState.apply<$type> is in the release library"
+        packed=$(grep -cE "v?sqrtp[sd][[:space:]]" "$code" || true)
+        calls=$(grep -cE "call[[:space:]]+[0-9a-f]+ <sqrt" "$code" || true)
+        check "$((packed > 0 && calls == 0 ? 1 : 0))" \
+            "the square roots of OptimizerState.apply<$type> are packed, with no call of sqrt" \
+            "$packed packed square roots, $calls calls of sqrtf/sqrt: Adam's loop runs one element at a time"
+    done
+fi
+
 check_summary
