@@ -62,7 +62,7 @@
  *             (OPENBLAS_NUM_THREADS=1, or smlp_set_num_threads(1) early).
  *             Tests/c/test_no_allocation.c counts both, and shows the boundary.
  * CPUs.       On x86-64 the library's own loops (the small layers' products and
- *             activations, the momentum update, the finiteness checks) run from a
+ *             activations, the SGD and Adam updates, the finiteness checks) run from a
  *             copy compiled for x86-64-v3 (AVX2) when the CPU has it, and from
  *             baseline x86-64 (SSE2) code otherwise. Both compute the same
  *             operations in the same order: the results are the same bits. Setting

@@ -28,7 +28,7 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
 entries=(swiftmlp_wide_dense_rows swiftmlp_wide_rows_times_matrix swiftmlp_wide_outer_product
-         swiftmlp_wide_momentum_sgd swiftmlp_wide_all_finite)
+         swiftmlp_wide_momentum_sgd swiftmlp_wide_adam_update swiftmlp_wide_all_finite)
 
 # Each entry point is in the library, as code for 32-byte vectors (ymm registers).
 objdump -d --no-show-raw-insn "$LIB" > "$SCRATCH/disassembly"
@@ -61,9 +61,10 @@ if ((!is_v3)) || ! command -v valgrind > /dev/null; then
 fi
 
 # A program that predicts one row and takes SGD steps with momentum on one row and on
-# four, in float32 and float64, on a 10-16-1 network: each entry point has a loop wide
-# enough to be called (the 16-unit layer; its weight gradient, 160 elements of one
-# row's outer product or 640 multiply-adds of four rows' product; 193 parameters).
+# four, then an Adam step, in float32 and float64, on a 10-16-1 network: each entry
+# point has a loop wide enough to be called (the 16-unit layer; its weight gradient,
+# 160 elements of one row's outer product or 640 multiply-adds of four rows' product;
+# 193 parameters).
 cat > "$SCRATCH/one_row.c" <<'EOF'
 #include <stdio.h>
 #include <swiftmlp.h>
@@ -89,6 +90,11 @@ int main(void) {
         if (smlp_set_optimizer(model, &optimizer) != SMLP_OK
             || smlp_predict(model, dtypes[t], t ? (void *)x64 : (void *)x32, 1, 10, t ? (void *)out64 : (void *)out32, 1) != SMLP_OK
             || smlp_step(model, &row, NULL) != SMLP_OK || smlp_step(model, &rows, NULL) != SMLP_OK) {
+            puts(smlp_last_error());
+            return 1;
+        }
+        smlp_optimizer_config_init(&optimizer, SMLP_ADAM);
+        if (smlp_set_optimizer(model, &optimizer) != SMLP_OK || smlp_step(model, &row, NULL) != SMLP_OK) {
             puts(smlp_last_error());
             return 1;
         }

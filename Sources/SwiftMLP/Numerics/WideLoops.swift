@@ -112,6 +112,24 @@ func wideMomentumSGD(
     return double ? typed(Double.self) : typed(Float.self)
 }
 
+/// `adamUpdate`; the OR of `nonFiniteBits`, widened.
+@_silgen_name("swiftmlp_wide_adam_update")
+func wideAdamUpdate(
+    parameters: UnsafeMutableRawPointer, m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer,
+    gradient: UnsafeRawPointer, count: Int, gradientScale: Double, weightDecay: Double, decoupled: Bool,
+    beta1: Double, beta2: Double, epsilon: Double, stepSize: Double, root2: Double, shrink: Double, double: Bool
+) -> UInt64 {
+    @inline(__always) func typed<Scalar: MLPScalar>(_: Scalar.Type) -> UInt64 {
+        UInt64(adamUpdate(
+            parameters: parameters.assumingMemoryBound(to: Scalar.self), m: m.assumingMemoryBound(to: Scalar.self),
+            v: v.assumingMemoryBound(to: Scalar.self), gradient: gradient.assumingMemoryBound(to: Scalar.self),
+            count: count, gradientScale: Scalar(gradientScale), weightDecay: Scalar(weightDecay),
+            decoupled: decoupled, beta1: Scalar(beta1), beta2: Scalar(beta2), epsilon: Scalar(epsilon),
+            stepSize: Scalar(stepSize), root2: Scalar(root2), shrink: Scalar(shrink)))
+    }
+    return double ? typed(Double.self) : typed(Float.self)
+}
+
 /// `MLPScalar.allFinite`.
 @_silgen_name("swiftmlp_wide_all_finite")
 func wideAllFinite(_ values: UnsafeRawPointer, count: Int, double: Bool) -> Bool {
@@ -141,6 +159,13 @@ func wideMomentumSGD(
     parameters: UnsafeMutableRawPointer, velocity: UnsafeMutableRawPointer, gradient: UnsafeRawPointer,
     count: Int, gradientScale: Double, weightDecay: Double, learningRate: Double, momentum: Double,
     nesterov: Bool, double: Bool) -> UInt64
+
+@_silgen_name("swiftmlp_wide_adam_update")
+func wideAdamUpdate(
+    parameters: UnsafeMutableRawPointer, m: UnsafeMutableRawPointer, v: UnsafeMutableRawPointer,
+    gradient: UnsafeRawPointer, count: Int, gradientScale: Double, weightDecay: Double, decoupled: Bool,
+    beta1: Double, beta2: Double, epsilon: Double, stepSize: Double, root2: Double, shrink: Double, double: Bool
+) -> UInt64
 
 @_silgen_name("swiftmlp_wide_all_finite")
 func wideAllFinite(_ values: UnsafeRawPointer, count: Int, double: Bool) -> Bool

@@ -418,34 +418,11 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
             let stepSize = Scalar(learningRate / correction1)
             let root2 = Scalar(correction2Root)
             let shrink = Scalar(1 - learningRate * weightDecay)
-            let m = first.pointer, v = second.pointer
-            // Without clipping or decay (`plain`), g * 1 + 0 * p and p * 1 are skipped,
-            // as in SGD's loop above: the same values up to the sign of a zero.
-            @inline(__always)
-            func adamLoop(plain: Bool) {
-                for i in range {
-                    var g = plain ? gradient[i] : gradient[i] * gradientScale
-                    if !plain {
-                        if decoupled {
-                            parameters[i] *= shrink
-                        } else {
-                            g += wd * parameters[i]
-                        }
-                    }
-                    let mi = b1 * m[i] + (1 - b1) * g
-                    let vi = b2 * v[i] + (1 - b2) * g * g
-                    m[i] = mi
-                    v[i] = vi
-                    parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
-                    nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(mi)
-                        | Scalar.nonFiniteBits(vi)
-                }
-            }
-            if wd == 0 && gradientScale == 1 {
-                adamLoop(plain: true)
-            } else {
-                adamLoop(plain: false)
-            }
+            nonFinite = adamUpdate(
+                parameters: parameters + range.lowerBound, m: first.pointer + range.lowerBound,
+                v: second.pointer + range.lowerBound, gradient: gradient + range.lowerBound, count: range.count,
+                gradientScale: gradientScale, weightDecay: wd, decoupled: decoupled, beta1: b1, beta2: b2,
+                epsilon: eps, stepSize: stepSize, root2: root2, shrink: shrink)
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
             let square = first.pointer
@@ -519,6 +496,56 @@ func momentumSGD<Scalar: MLPScalar>(
         loop(nesterov: false, plain: true)
     } else {
         loop(nesterov: false, plain: false)
+    }
+    return nonFinite
+}
+
+/// Adam's (or AdamW's, `decoupled`) update of `count` parameters with its moments m
+/// and v, the bias corrections already in `stepSize` (lr / (1 - b1^t)) and `root2`
+/// (sqrt(1 - b2^t)), and AdamW's decay in `shrink` (1 - lr wd). Returns the OR of the
+/// new parameters' and moments' `nonFiniteBits`.
+///
+/// Without clipping or decay (`plain`), g * 1 + 0 * p and p * 1 are skipped, as in
+/// `momentumSGD`: the same values up to the sign of a zero.
+@inline(__always)
+func adamUpdate<Scalar: MLPScalar>(
+    parameters: UnsafeMutablePointer<Scalar>, m: UnsafeMutablePointer<Scalar>, v: UnsafeMutablePointer<Scalar>,
+    gradient: UnsafePointer<Scalar>, count: Int, gradientScale: Scalar, weightDecay wd: Scalar, decoupled: Bool,
+    beta1 b1: Scalar, beta2 b2: Scalar, epsilon eps: Scalar, stepSize: Scalar, root2: Scalar, shrink: Scalar
+) -> Scalar.NonFiniteBits {
+    #if SWIFTMLP_DISPATCH
+    if runsWideLoops(Scalar.self, count: count, minimumBytes: 128) {
+        return Scalar.NonFiniteBits(truncatingIfNeeded: wideAdamUpdate(
+            parameters: parameters, m: m, v: v, gradient: gradient, count: count,
+            gradientScale: Double(gradientScale), weightDecay: Double(wd), decoupled: decoupled,
+            beta1: Double(b1), beta2: Double(b2), epsilon: Double(eps), stepSize: Double(stepSize),
+            root2: Double(root2), shrink: Double(shrink), double: Scalar.self == Double.self))
+    }
+    #endif
+    var nonFinite: Scalar.NonFiniteBits = 0
+    @inline(__always)
+    func loop(plain: Bool) {
+        for i in 0..<count {
+            var g = plain ? gradient[i] : gradient[i] * gradientScale
+            if !plain {
+                if decoupled {
+                    parameters[i] *= shrink
+                } else {
+                    g += wd * parameters[i]
+                }
+            }
+            let mi = b1 * m[i] + (1 - b1) * g
+            let vi = b2 * v[i] + (1 - b2) * g * g
+            m[i] = mi
+            v[i] = vi
+            parameters[i] -= stepSize * mi / (vi.squareRoot() / root2 + eps)
+            nonFinite |= Scalar.nonFiniteBits(parameters[i]) | Scalar.nonFiniteBits(mi) | Scalar.nonFiniteBits(vi)
+        }
+    }
+    if wd == 0 && gradientScale == 1 {
+        loop(plain: true)
+    } else {
+        loop(plain: false)
     }
     return nonFinite
 }
