@@ -426,23 +426,31 @@ struct OptimizerState<Scalar: MLPScalar>: ~Copyable {
         case .rmsProp:
             let alpha = Scalar(configuration.alpha), eps = Scalar(configuration.epsilon)
             let square = first.pointer
-            let useMomentum = configuration.momentum > 0
-            for i in range {
-                let g = gradient[i] * gradientScale + wd * parameters[i]
-                let s = alpha * square[i] + (1 - alpha) * g * g
-                square[i] = s
-                nonFinite |= Scalar.nonFiniteBits(s)
-                let direction = g / (s.squareRoot() + eps)
-                if useMomentum {
-                    let velocity = second.pointer
-                    let v = mu * velocity[i] + direction
-                    velocity[i] = v
-                    parameters[i] -= lr * v
-                    nonFinite |= Scalar.nonFiniteBits(v)
-                } else {
-                    parameters[i] -= lr * direction
+            // With momentum or without, decided once (`loop` inlined with a constant
+            // velocity): a branch inside kept the loop from vectorising.
+            @inline(__always)
+            func loop(velocity: UnsafeMutablePointer<Scalar>?) {
+                for i in range {
+                    let g = gradient[i] * gradientScale + wd * parameters[i]
+                    let s = alpha * square[i] + (1 - alpha) * g * g
+                    square[i] = s
+                    nonFinite |= Scalar.nonFiniteBits(s)
+                    let direction = g / (s.squareRoot() + eps)
+                    if let velocity {
+                        let v = mu * velocity[i] + direction
+                        velocity[i] = v
+                        parameters[i] -= lr * v
+                        nonFinite |= Scalar.nonFiniteBits(v)
+                    } else {
+                        parameters[i] -= lr * direction
+                    }
+                    nonFinite |= Scalar.nonFiniteBits(parameters[i])
                 }
-                nonFinite |= Scalar.nonFiniteBits(parameters[i])
+            }
+            if configuration.momentum > 0 {
+                loop(velocity: second.pointer)
+            } else {
+                loop(velocity: nil)
             }
         case .rprop:
             break  // `apply` hands RPROP to `applyRprop` before any segment
