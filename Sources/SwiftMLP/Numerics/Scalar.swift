@@ -87,12 +87,21 @@ extension MLPScalar {
     @inline(__always)
     static func allFinite(_ values: UnsafePointer<Self>, count: Int) -> Bool {
         #if SWIFTMLP_DISPATCH
-        if runsWideLoops(Self.self, count: count, minimumBytes: 128) { return wideAllFinite(values, count: count, double: Self.self == Double.self) }
+        if allFiniteRunsWide(count: count) {
+            return wideAllFinite(values, count: count, double: Self.self == Double.self)
+        }
         #endif
         var nonFinite: NonFiniteBits = 0
         for index in 0..<count { nonFinite |= nonFiniteBits(values[index]) }
         return !containsNonFinite(nonFinite)
     }
+
+    #if SWIFTMLP_DISPATCH
+    /// Whether `allFinite` over `count` values runs in the x86-64-v3 copy
+    /// (WideLoops.swift).
+    @inline(__always)
+    static func allFiniteRunsWide(count: Int) -> Bool { runsWideLoops(Self.self, count: count, minimumBytes: 128) }
+    #endif
 }
 
 @inline(__always)

@@ -248,7 +248,7 @@ extension Network {
 func oneRowFactorCheckIsCheaper<Scalar: MLPScalar>(_ layout: ParameterLayout, _: Scalar.Type) -> Bool {
     let factors = layout.layers.reduce(0) { $0 + $1.fanIn + $1.fanOut }
     #if SWIFTMLP_DISPATCH
-    if runsWideLoops(Scalar.self, count: layout.parameterCount, minimumBytes: 128) {   // as `allFinite`
+    if Scalar.allFiniteRunsWide(count: layout.parameterCount) {
         return 11 * factors < layout.parameterCount
     }
     #endif
