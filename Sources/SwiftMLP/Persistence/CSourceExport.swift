@@ -211,10 +211,11 @@ struct CSourceWriter {
     }
 
     /// `<prefix>_dense(input, n_in, w, b, n_out, z)`: z = input W + b, each z_j summed
-    /// as b_j + x_0 w_0j + x_1 w_1j + ... in order. With GCC's vector types (GCC,
-    /// clang) blocks of four vectors of z, then one of two, stay in registers across
-    /// the whole depth (the library's `rowTimesMatrix`), then single vectors, the
-    /// last of which reads the arrays' zero padding; plain C compilers get the
+    /// as b_j + x_0 w_0j + x_1 w_1j + ... in order, except in the last single vectors.
+    /// With GCC's vector types (GCC, clang) blocks of four vectors of z, then one of
+    /// two, stay in registers across the whole depth (the library's `rowTimesMatrix`),
+    /// then single vectors, summed in four parts (the inputs i = r mod 4 in part r),
+    /// the last of which reads the arrays' zero padding; plain C compilers get the
     /// row-accumulating loop they vectorise.
     /// Explicit vectors because the plain loop keeps z in memory, and scalar
     /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
@@ -277,15 +278,25 @@ struct CSourceWriter {
             if width == 2 { out += "        j += 2 * \(lanes);\n" }
             out += "    }\n"
         }
-        // Then single vectors; the last may run past n_out, its extra lanes reading
-        // the next row or the arrays' padding and being dropped.
+        // Then single vectors, each summed in four parts over the inputs (one sum would
+        // wait on each add, as in the library's narrow columns); the last may run past
+        // n_out, its extra lanes reading the next row or the arrays' padding and being
+        // dropped.
         out += "    for (; j < n_out; j += \(lanes)) {\n"
-        out += "        \(vector) a0, w0;\n"
+        out += "        \(vector) a0, a1 = zero, a2 = zero, a3 = zero, w0, w1, w2, w3;\n"
         out += "        memcpy(&a0, b + j, sizeof a0);\n"
-        out += "        for (i = 0; i < n_in; i++) {\n"
+        out += "        for (i = 0; i + 4 <= n_in; i += 4) {\n"
+        out += "            const \(type) *row = w + i * n_out + j;\n"
+        for k in 0..<4 {
+            out += "            memcpy(&w\(k), row\(k == 0 ? "" : " + \(k == 1 ? "" : "\(k) * ")n_out"), sizeof w\(k));\n"
+        }
+        for k in 0..<4 { out += "            a\(k) += (input[i\(k == 0 ? "" : " + \(k)")] + zero) * w\(k);\n" }
+        out += "        }\n"
+        out += "        for (; i < n_in; i++) {\n"
         out += "            memcpy(&w0, w + i * n_out + j, sizeof w0);\n"
         out += "            a0 += (input[i] + zero) * w0;\n"
         out += "        }\n"
+        out += "        a0 = (a0 + a1) + (a2 + a3);\n"
         out += "        memcpy(z + j, &a0, (size_t)(n_out - j < \(lanes) ? n_out - j : \(lanes)) * sizeof *z);\n"
         out += "    }\n"
         if plainFallback {
