@@ -108,14 +108,22 @@ count_broadcast_multiply() {
 # The code of a forward pass: forwardTraining and forwardInference, specialised for
 # Float (Sf_Tg5) and Double (Sd_Tg5), each with the out-of-line helpers it calls
 # (forwardDense, forwardDenseByPasses, forwardBiasActivation, forwardBiasElementwise,
-# whichever the compiler did not inline, and the fused small-layer kernels,
-# denseRow). Checked per entry point, because the release build
-# inlines the helpers into some paths and calls them from others.
+# the small product's rowsTimesMatrix, whichever the compiler did not inline, and the
+# fused small-layer kernels, denseRow), and the helpers those call. Checked per entry
+# point, because the release build inlines the helpers into some paths and calls them
+# from others.
 path_code() {
     local entry=$1 suffix=$2
+    local helpers
     function_code "${entry}.*${suffix}>"
-    function_code "${entry}.*${suffix}>" |
-        { grep -oE "call[[:space:]]+[0-9a-f]+ <[^>]*(forwardDense|forwardBiasActivation|forwardBiasElementwise|denseRow)[^>]*${suffix}>" || true; } |
+    helpers=$(function_code "${entry}.*${suffix}>" | helpers_code "$suffix")
+    printf '%s\n' "$helpers"
+    printf '%s\n' "$helpers" | helpers_code "$suffix"
+}
+
+# The code of the helpers called from the code on standard input.
+helpers_code() {
+    { grep -oE "call[[:space:]]+[0-9a-f]+ <[^>]*(forwardDense|forwardBiasActivation|forwardBiasElementwise|rowsTimesMatrix|denseRow)[^>]*${1}>" || true; } |
         sed -E 's/.*<([^>+]*)>.*/\1/' | sort -u |
         while read -r callee; do function_code "^[0-9a-f]+ <\\${callee}>:\$" ; done
 }

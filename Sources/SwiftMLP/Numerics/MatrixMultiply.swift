@@ -7,6 +7,15 @@
 /// measurement on bench configurations c and d (docs/performance.md).
 let smallProductLimit = 4096
 
+/// How the small products sum each element c_ij = sum_p a_ip b_pj, whichever loop
+/// computes it (MatrixMultiplyTests checks it bit for bit): the columns j below
+/// n - n % columnsSummedInOrder (whole 64 bytes of a row of C) in order of p, from 0;
+/// the last n % columnsSummedInOrder, too few to keep the adds busy with one sum
+/// each, in four parts (`dotProduct`). A function of the shape alone: every row,
+/// batch size and CPU sums a layer alike.
+@inline(__always)
+func columnsSummedInOrder<Scalar>(_: Scalar.Type) -> Int { 64 / MemoryLayout<Scalar>.size }
+
 /// Whether `multiply` hands an m x k by k x n product to OpenBLAS: m * n * k >
 /// smallProductLimit, without forming a product that might not fit an Int (each
 /// pairwise product of the three is the size of a matrix that exists, but all three
@@ -66,9 +75,8 @@ func multiply<Scalar: MLPScalar>(
     if !transposeB && sgdStep == nil {
         // Forward (Z = A W) and weight gradient (dW = A^T dZ): row i of C is
         // sum_p A(i, p) B[p, :], accumulated in registers across p, a block of
-        // columns at a time (`rowTimesMatrix`). Every element is still the sum
-        // 0 + a_0 b_0 + a_1 b_1 + ... in that order: the same bits as one dot
-        // product per element.
+        // columns at a time (`rowTimesMatrix`). Every element is still summed as
+        // `columnsSummedInOrder` says: the same bits as one dot product per element.
         rowsTimesMatrix(a, rowStride: transposeA ? 1 : lda, elementStride: transposeA ? lda : 1,
                         b, ldb: ldb, into: c, ldc: ldc, m: m, n: n, k: k)
         return
@@ -89,9 +97,11 @@ func multiply<Scalar: MLPScalar>(
     // nothing, so the compiler needs no runtime aliasing checks or vector prologues,
     // which at these sizes cost more than the arithmetic. Operands fit in L1 here.
     // Four elements at a time: four independent sums in flight, where one sum alone
-    // waits on each add before the next (each is still 0 + a_0 b_0 + a_1 b_1 + ...).
+    // waits on each add before the next (each is still 0 + a_0 b_0 + a_1 b_1 + ...);
+    // the last columns (`columnsSummedInOrder`) one at a time, in four parts.
     let aRowStride = transposeA ? 1 : lda, aDepthStride = transposeA ? lda : 1
     let bDepthStride = transposeB ? 1 : ldb, bColumnStride = transposeB ? ldb : 1
+    let inOrderColumns = n &- n % columnsSummedInOrder(Scalar.self)
     for i in 0..<m {
         let aRow = a + i &* aRowStride, cRow = c + i &* ldc
         @inline(__always) func store(_ total: Scalar, _ j: Int) {
@@ -102,7 +112,7 @@ func multiply<Scalar: MLPScalar>(
             }
         }
         var j = 0
-        while j &+ 4 <= n {
+        while j &+ 4 <= inOrderColumns {
             let b0 = b + j &* bColumnStride, b1 = b0 + bColumnStride
             let b2 = b1 + bColumnStride, b3 = b2 + bColumnStride
             var t0: Scalar = 0, t1: Scalar = 0, t2: Scalar = 0, t3: Scalar = 0
@@ -120,10 +130,7 @@ func multiply<Scalar: MLPScalar>(
             j &+= 4
         }
         while j < n {
-            let bColumn = b + j &* bColumnStride
-            var total: Scalar = 0
-            for p in 0..<k { total += aRow[p &* aDepthStride] * bColumn[p &* bDepthStride] }
-            store(total, j)
+            store(dotProduct(aRow, stride: aDepthStride, b + j &* bColumnStride, ldb: bDepthStride, k: k), j)
             j &+= 1
         }
     }
@@ -148,10 +155,11 @@ func rowsTimesMatrix<Scalar: MLPScalar>(
     }
 }
 
-/// c[j] = sum_p a[p * stride] * b[p * ldb + j] for j < n, summed as 0 + a_0 b_0 +
-/// a_1 b_1 + ... : one row of a small product. Columns go in blocks of 16, 8 and 4
-/// held in vector registers across the whole sum over p (one broadcast, one multiply
-/// and one add per block and p; C is stored once), then one at a time. Unlike a
+/// c[j] = sum_p a[p * stride] * b[p * ldb + j] for j < n, summed as
+/// `columnsSummedInOrder` says: one row of a small product. Columns go in blocks of
+/// 16, 8 and 4 held in vector registers across the whole sum over p (one broadcast,
+/// one multiply and one add per block and p; C is stored once), then one at a time
+/// (blocks under 64 bytes and single columns in four parts). Unlike a
 /// vectorised loop over C's row per p, there is no loop prologue or run-time
 /// overlap check per row of B, which at widths of 1 to 32 cost more than the
 /// arithmetic (docs/performance.md, small networks).
@@ -171,14 +179,7 @@ func rowTimesMatrix<Scalar: MLPScalar>(
     if j &+ 8 <= n { block(SIMD8<Scalar>.self) }
     if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
     while j < n {
-        var total: Scalar = 0
-        var aElement = a, bElement = b + j
-        for _ in 0..<k {
-            total += aElement.pointee * bElement.pointee
-            aElement += stride
-            bElement += ldb
-        }
-        c[j] = total
+        c[j] = dotProduct(a, stride: stride, b + j, ldb: ldb, k: k)
         j &+= 1
     }
 }
@@ -259,14 +260,7 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
     if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
     if j &+ 2 <= n { block(SIMD2<Scalar>.self) }
     if j < n {
-        var total: Scalar = 0
-        var aElement = a, bElement = b + j
-        for _ in 0..<k {
-            total += aElement.pointee * bElement.pointee
-            aElement += 1
-            bElement += n
-        }
-        let value = total + bias[j]
+        let value = dotProduct(a, stride: 1, b + j, ldb: n, k: k) + bias[j]
         z?[j] = value
         out[j] = f(value)
     }
@@ -414,19 +408,65 @@ func scaledVector<Scalar: MLPScalar, Vector: SIMD>(
     Vector(repeating: 0) + Vector(repeating: scale) * UnsafeRawPointer(b).loadUnaligned(as: Vector.self)
 }
 
-/// sum_p a[p * stride] * (the vector at b + p * ldb), from 0, in order of p.
+/// sum_p a[p * stride] * (the vector at b + p * ldb): in order of p from 0 for a
+/// block of 64 bytes or more, in four parts (`dotProduct`) for a narrower one, whose
+/// one sum would wait on each add.
 @inline(__always)
 func sumOfScaledRows<Scalar: MLPScalar, Vector: SIMD>(
     _: Vector.Type, _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>, ldb: Int, k: Int
 ) -> Vector where Vector.Scalar == Scalar {
-    var total = Vector(repeating: 0)
     var aElement = a, bRow = b
+    @inline(__always) func term(_ p: Int) -> Vector {
+        Vector(repeating: aElement[p &* stride]) * UnsafeRawPointer(bRow + p &* ldb).loadUnaligned(as: Vector.self)
+    }
+    if MemoryLayout<Vector>.size < 64 {
+        var s0 = Vector(repeating: 0), s1 = s0, s2 = s0, s3 = s0
+        for _ in 0..<(k / 4) {
+            s0 += term(0)
+            s1 += term(1)
+            s2 += term(2)
+            s3 += term(3)
+            aElement += 4 &* stride
+            bRow += 4 &* ldb
+        }
+        let left = k % 4
+        if left > 0 { s0 += term(0) }
+        if left > 1 { s1 += term(1) }
+        if left > 2 { s2 += term(2) }
+        return (s0 + s1) + (s2 + s3)
+    }
+    var total = Vector(repeating: 0)
     for _ in 0..<k {
-        total += Vector(repeating: aElement.pointee) * UnsafeRawPointer(bRow).loadUnaligned(as: Vector.self)
+        total += term(0)
         aElement += stride
         bRow += ldb
     }
     return total
+}
+
+/// sum_p a[p * stride] * b[p * ldb] in four parts: (s_0 + s_1) + (s_2 + s_3), where
+/// s_r is the sum from 0, in order of p, of the terms with p = r (mod 4). Four adds
+/// in flight, where one sum of k terms is k adds one after another.
+@inline(__always)
+func dotProduct<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, stride: Int, _ b: UnsafePointer<Scalar>, ldb: Int, k: Int
+) -> Scalar {
+    var aElement = a, bElement = b
+    @inline(__always) func term(_ p: Int) -> Scalar { aElement[p &* stride] * bElement[p &* ldb] }
+    var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
+    for _ in 0..<(k / 4) {
+        s0 += term(0)
+        s1 += term(1)
+        s2 += term(2)
+        s3 += term(3)
+        aElement += 4 &* stride
+        bElement += 4 &* ldb
+    }
+    let left = k % 4
+    if left > 0 { s0 += term(0) }
+    if left > 1 { s1 += term(1) }
+    if left > 2 { s2 += term(2) }
+    return (s0 + s1) + (s2 + s3)
 }
 
 @inline(__always)

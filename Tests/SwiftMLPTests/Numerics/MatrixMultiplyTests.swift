@@ -143,21 +143,26 @@ final class MatrixMultiplyTests: XCTestCase {
     /// The register-blocked rows (`rowTimesMatrix`: blocks of 16, 8 and 4 columns,
     /// then single columns), the outer products of the backward pass (k = 1: TN,
     /// and NT through a one-output layer; `outerProduct`, by the same column blocks)
-    /// and the dot products of the other shapes give every element as the sum 0 + a_0 b_0 +
-    /// a_1 b_1 + ... in that order: bit for bit the sequential sum in the same type
-    /// (same seed, same bits), at every width from 1 to 37 (each block boundary and
-    /// every tail), with row strides wider than the rows (except NT's B, tight so that
-    /// k = 1 takes the blocked path, and C's, tight for one column of 20 rows so that
-    /// it takes the scaled column). Exact equality: the order of the sum is the contract.
-    func testSmallPathsSumInOrderBitForBit() {
-        checkInOrder(Float.self)
-        checkInOrder(Double.self)
+    /// and the dot products of the other shapes give every element as
+    /// `columnsSummedInOrder` says: the columns of whole 64 bytes of a row as the sum
+    /// 0 + a_0 b_0 + a_1 b_1 + ... in that order, the last ones as the four-part sum
+    /// (s_0 + s_1) + (s_2 + s_3), s_r the sequential sum of the terms with p = r
+    /// (mod 4); bit for bit those sums in the same type (same seed, same bits), at
+    /// every width from 1 to 37 (each block boundary and every tail), depths with
+    /// each remainder mod 4, with row strides wider than the rows (except NT's B,
+    /// tight so that k = 1 takes the blocked path, and C's, tight for one column of
+    /// 20 rows so that it takes the scaled column). Exact equality: the order of the
+    /// sum is the contract.
+    func testSmallPathsSumInTheirOrderBitForBit() {
+        checkSumOrder(Float.self)
+        checkSumOrder(Double.self)
     }
 
-    func checkInOrder<Scalar: MLPScalar>(_: Scalar.Type) {
+    func checkSumOrder<Scalar: MLPScalar>(_: Scalar.Type) {
         var random = TestRandom(seed: 5)
+        let inOrderWidth = 64 / MemoryLayout<Scalar>.size
         for n in 1...37 {
-            for (m, k) in [(1, 1), (1, 7), (3, 1), (2, 5), (5, 16), (20, 1)] {
+            for (m, k) in [(1, 1), (1, 2), (1, 7), (3, 1), (2, 5), (2, 6), (5, 16), (20, 1)] {
                 for (tA, tB) in [(false, false), (true, false), (false, true), (true, true)] {
                     // One tight column (TN, n = 1, ldc = 1, m >= 4) takes the scaled column.
                     let tightColumn = tA && !tB && n == 1 && m >= 4
@@ -177,10 +182,13 @@ final class MatrixMultiplyTests: XCTestCase {
                     }
                     for i in 0..<m {
                         for j in 0..<n {
-                            var total: Scalar = 0
+                            var parts = [Scalar](repeating: 0, count: 4)
+                            let inOrder = j < n - n % inOrderWidth
                             for p in 0..<k {
-                                total += (tA ? a[p * lda + i] : a[i * lda + p]) * (tB ? b[j * ldb + p] : b[p * ldb + j])
+                                parts[inOrder ? 0 : p % 4] +=
+                                    (tA ? a[p * lda + i] : a[i * lda + p]) * (tB ? b[j * ldb + p] : b[p * ldb + j])
                             }
+                            let total = inOrder ? parts[0] : (parts[0] + parts[1]) + (parts[2] + parts[3])
                             let got = c[i * ldc + j]   // equal and same sign: the same bits
                             XCTAssertTrue(got == total && got.sign == total.sign,
                                           "\(got) != \(total): \(Scalar.self) m \(m) n \(n) k \(k) tA \(tA) tB \(tB) element \(i), \(j)")
@@ -235,7 +243,7 @@ final class MatrixMultiplyTests: XCTestCase {
     }
 
     /// `denseRow` (the small layers' product with the bias and the activation fused
-    /// into it) gives the bits of the product (`multiply`, in order) followed by the
+    /// into it) gives the bits of the product (`multiply`) followed by the
     /// bias and activation pass (`forwardBiasActivation`), in Z and A, for every
     /// elementwise activation, with and without Z, at every width from 1 to 37 (each
     /// block of 32 (Float), 16, 8, 4 and 2 columns, and the single last column) and depths 1 to 16, in Float and
