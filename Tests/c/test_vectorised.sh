@@ -176,23 +176,19 @@ for spec in "Sf_Tg5:pslld:0x17:Float" "Sd_Tg5:psllq:0x34:Double"; do
     done
 done
 
-# The small layers' fused kernels (MatrixMultiply.swift, denseRow): one copy per
-# elementwise activation and type, each called from both forward passes. The
-# activation of each block of columns runs as packed instructions (a loop of a
-# constant count that LLVM must vectorise; written on the lanes of the SIMD value
-# instead it ran one lane at a time, with no packed division at all).
-for spec in "Sf:Float" "Sd:Double"; do
-    IFS=: read -r S type <<< "$spec"
-    for kernel in Sigmoid Tanh Rectified LeakyRectified Identity; do
+# The small layers' fused kernels (DenseRowsKernel.swift, denseRow inlined into one
+# kernel per elementwise activation and type, which both forward passes call through
+# the layer's plan; Tests/c/test_wide_loops.sh checks that they run). The activation
+# of each block of columns runs as packed instructions (a loop of a constant count
+# that LLVM must vectorise; written on the lanes of the SIMD value instead it ran one
+# lane at a time, with no packed division at all).
+for type in Float Double; do
+    for kernel in Sigmoid:sigmoid Tanh:tanh Rectified:relu LeakyRectified:leakyReLU Identity:identity; do
+        IFS=: read -r kernel name <<< "$kernel"
         code="$SCRATCH/denseRow-$kernel-$type"
-        function_code "denseRow.*${kernel}H0Vy${S}G" > "$code"
-        what="denseRow<$type, $kernel>"
+        function_code "e8SwiftMLP[0-9]+${name}Rows${type}yy" > "$code"
+        what="denseRow<$type, $kernel> (${name}Rows$type)"
         check "$([[ -s $code ]] && echo 1 || echo 0)" "$what is in the release library"
-        for entry in forwardTraining forwardInference; do
-            calls=$(grep -cE "call[[:space:]]+[0-9a-f]+ <[^>]*denseRow[^>]*${kernel}H0Vy${S}G" "$SCRATCH/$entry-$type" || true)
-            check "$((calls > 0 ? 1 : 0))" "$entry<$type> calls $what" \
-                "no call found: the fused small-layer kernel is not on this path"
-        done
         blocked=$(count_broadcast_multiply "$code")
         check "$((blocked > 0 ? 1 : 0))" "$what is register-blocked (broadcast, packed multiply)" \
             "no packed multiply by a broadcast scalar found"

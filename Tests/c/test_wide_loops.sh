@@ -27,22 +27,35 @@ fi
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-entries=(swiftmlp_wide_dense_rows swiftmlp_wide_rows_times_matrix swiftmlp_wide_outer_product
+entries=(swiftmlp_wide_dense_rows_kernel swiftmlp_wide_rows_times_matrix swiftmlp_wide_outer_product
          swiftmlp_wide_momentum_sgd swiftmlp_wide_adam_update swiftmlp_wide_all_finite)
+# The fused layers' kernels of the copy, which swiftmlp_wide_dense_rows_kernel hands out
+# (DenseRowsKernel.swift): the library calls them through the layer's plan.
+wide_kernels='SwiftMLPWide[0-9]+[a-zA-Z]+Rows(Float|Double)'
+
+# The code of function $1.
+function_code() {
+    awk -v name="<$1>:" '$2 == name { inside = 1; next } /^$/ { inside = 0 } inside' "$SCRATCH/disassembly"
+}
+
+# The functions that the code on standard input calls, jumps to or takes the address of.
+referenced() {
+    { grep -oE "(call|jmp|lea)[[:space:]]+[^<]*<[^>+]+>" || true; } | sed -E 's/.*<([^>]+)>/\1/' | sort -u
+}
 
 # Each entry point is in the library, as code for 32-byte vectors (ymm registers).
 objdump -d --no-show-raw-insn "$LIB" > "$SCRATCH/disassembly"
 for entry in "${entries[@]}"; do
-    body=$(awk -v name="<$entry>:" '$2 == name { inside = 1; next } /^$/ { inside = 0 } inside' \
-        "$SCRATCH/disassembly")
+    body=$(function_code "$entry")
     check "$([[ -n $body ]] && echo 1 || echo 0)" "$entry is in $LIB"
-    # The entry point dispatches on the type and calls the kernels, or has them inlined:
-    # its code and its callees' together use ymm registers.
-    callees=$({ grep -oE "call[[:space:]]+[0-9a-f]+ <[^>+]+>" <<< "$body" || true; } | sed -E 's/.*<([^>]+)>/\1/' | sort -u)
+    # The entry point dispatches on the type and calls the kernels, has them inlined, or
+    # hands them out: its code and the code it refers to, two levels down, together use
+    # ymm registers.
     code=$body
-    for callee in $callees; do
-        code+=$'\n'$(awk -v name="<$callee>:" '$2 == name { inside = 1; next } /^$/ { inside = 0 } inside' \
-            "$SCRATCH/disassembly")
+    for callee in $(referenced <<< "$body"); do
+        callee_code=$(function_code "$callee")
+        code+=$'\n'$callee_code
+        for next in $(referenced <<< "$callee_code"); do code+=$'\n'$(function_code "$next"); done
     done
     check "$(grep -q '%ymm' <<< "$code" && echo 1 || echo 0)" "$entry runs 32-byte vectors (ymm registers)"
 done
@@ -120,9 +133,15 @@ for setting in default 0; do
         check 0 "the one-row program runs under callgrind (SWIFTMLP_AVX2 $setting)" "$(tail -n 5 "$SCRATCH/run-$setting.log")"
         continue
     fi
-    for entry in "${entries[@]}"; do
+    # The baseline kernel of the program's sigmoid layers runs only without the copy.
+    calls=$(callgrind_annotate --threshold=100 "$out" 2> /dev/null | grep -cE ':\$e8SwiftMLP[0-9]+sigmoidRowsFloat' || true)
+    baseline=0
+    [[ $setting == 0 ]] && baseline=1
+    check "$(( baseline == (calls > 0) ? 1 : 0))" \
+        "the baseline sigmoid kernel runs exactly when the copy does not (SWIFTMLP_AVX2 $setting)"
+    for entry in "${entries[@]}" "$wide_kernels"; do
         # The functions that ran, with their instruction counts.
-        calls=$(callgrind_annotate --threshold=100 "$out" 2> /dev/null | grep -cE ":$entry( |\$)" || true)
+        calls=$(callgrind_annotate --threshold=100 "$out" 2> /dev/null | grep -cE ":(\\\$e12)?$entry" || true)
         if [[ $setting == default ]]; then
             check "$((calls > 0 ? 1 : 0))" "on this x86-64-v3 CPU the predict and steps call $entry" \
                 "no call found: the library runs its baseline loops"

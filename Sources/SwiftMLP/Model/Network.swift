@@ -102,7 +102,8 @@ public final class Network<Scalar: MLPScalar> {
         for (l, shape) in layout.layers.enumerated() {
             (plans + l).initialize(to: LayerPlan(
                 fanIn: shape.fanIn, fanOut: shape.fanOut, weightOffset: shape.weightOffset,
-                biasOffset: shape.biasOffset, activation: configuration.activations[l]))
+                biasOffset: shape.biasOffset, activation: configuration.activations[l],
+                denseRows: denseRowsKernel(configuration.activations[l], Scalar.self)))
         }
         var generator = Xoshiro256StarStar(seed: configuration.seed)
         initializeParameters(

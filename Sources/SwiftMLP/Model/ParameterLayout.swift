@@ -70,8 +70,15 @@ struct LayerPlan {
     /// `productGoesToBLAS(m: rows, n: fanOut, k: fanIn)` is `rows > smallForwardRows`
     /// (for rows >= 1), one comparison a layer instead of the checked products.
     let smallForwardRows: Int
+    /// The fused small layer for this activation, type and CPU (`denseRowsKernel`);
+    /// nil for softmax.
+    let denseRows: DenseRowsKernel?
 
-    init(fanIn: Int, fanOut: Int, weightOffset: Int, biasOffset: Int, activation: Activation) {
+    init(
+        fanIn: Int, fanOut: Int, weightOffset: Int, biasOffset: Int, activation: Activation,
+        denseRows: DenseRowsKernel?
+    ) {
+        self.denseRows = denseRows
         self.fanIn = fanIn
         self.fanOut = fanOut
         self.weightOffset = weightOffset

@@ -184,37 +184,6 @@ func rowTimesMatrix<Scalar: MLPScalar>(
     }
 }
 
-/// `denseRow` for each of `rows` >= 1 rows, with the kernel of `activation`, which
-/// is elementwise (not softmax, which `forwardDense` takes by passes).
-@inline(__always)
-func denseRows<Scalar: MLPScalar>(
-    activation: Activation, leakySlope: Scalar, _ input: UnsafePointer<Scalar>, _ weights: UnsafePointer<Scalar>,
-    z: UnsafeMutablePointer<Scalar>?, a: UnsafeMutablePointer<Scalar>, rows: Int, n: Int, k: Int
-) {
-    #if SWIFTMLP_DISPATCH
-    if runsWideLoops(Scalar.self, count: n, minimumBytes: 32) {
-        wideDenseRows(activation: activation.rawValue, leakySlope: Double(leakySlope), input, weights, z: z, a: a,
-                      rows: rows, n: n, k: k, double: Scalar.self == Double.self)
-        return
-    }
-    #endif
-    @inline(__always) func each<Function: ElementwiseFunction>(_ f: Function) where Function.Scalar == Scalar {
-        var i = 0
-        repeat {
-            denseRow(input + i &* k, weights, z: z.map { $0 + i &* n }, into: a + i &* n, n: n, k: k, f)
-            i &+= 1
-        } while i < rows
-    }
-    switch activation {
-    case .identity: each(IdentityFunction())
-    case .sigmoid: each(SigmoidFunction())
-    case .tanh: each(TanhFunction())
-    case .relu: each(RectifiedFunction())
-    case .leakyReLU: each(LeakyRectifiedFunction(slope: leakySlope))
-    case .softmax: break
-    }
-}
-
 /// One row of a small dense layer, with the bias and the activation fused into the
 /// product's epilogue: v[j] = (sum_p a[p] * b[p * n + j]) + bias[j], the sum taken
 /// as `rowTimesMatrix` takes it, then z[j] = v[j] (when z is given) and
@@ -224,15 +193,16 @@ func denseRows<Scalar: MLPScalar>(
 /// while in registers and L1, with no loop prologue, remainder or run-time overlap
 /// check (docs/performance.md, small networks); a last odd column goes alone.
 ///
-/// Out of line, one copy per activation and type: a layer is one call, and its
-/// constants are loaded where a block uses them (inlined into a loop over layers
-/// or rows, they were hoisted to its start and loaded for every block width).
+/// Inlined into the layer kernels (`denseRowsKernel`), one copy per activation and
+/// type: a layer is one call, and its constants are loaded where a block uses them
+/// (inlined into a loop over layers or rows, they were hoisted to its start and
+/// loaded for every block width).
 /// - Parameters:
 ///   - a: the row of inputs, k values.
 ///   - b: k x n, row-major (the layer's weights), followed by the n biases (the
 ///     parameter layout).
 ///   - z, out: n values each; `out` must not overlap `a` or `b`.
-@inline(never)
+@inline(__always)
 func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
     _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
     z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>, n: Int, k: Int,

@@ -7,7 +7,8 @@
 // -Xcc -march=x86-64-v3 (the target features Swift's code generation takes from the
 // Clang importer), of which only the entry points below, and what they call, survive
 // the linker's --gc-sections. The library's kernels call them where
-// `runsWideLoops` says so. The SwiftPM build defines neither flag: one copy, no
+// `runsWideLoops` says so; the fused layer's kernels are handed out once per layer
+// instead (`denseRowsKernel`). The SwiftPM build defines neither flag: one copy, no
 // dispatch.
 //
 // The same bits either way: Swift does not fuse a * b + c into one instruction, and
@@ -42,19 +43,10 @@ func runsWideLoops<Scalar>(_: Scalar.Type, count: Int, minimumBytes: Int) -> Boo
 
 #if SWIFTMLP_WIDE
 
-/// `denseRows`.
-@_silgen_name("swiftmlp_wide_dense_rows")
-func wideDenseRows(
-    activation: UInt8, leakySlope: Double, _ input: UnsafeRawPointer, _ weights: UnsafeRawPointer,
-    z: UnsafeMutableRawPointer?, a: UnsafeMutableRawPointer, rows: Int, n: Int, k: Int, double: Bool
-) {
-    @inline(__always) func typed<Scalar: MLPScalar>(_: Scalar.Type) {
-        denseRows(activation: Activation(rawValue: activation) ?? .identity, leakySlope: Scalar(leakySlope),
-                  input.assumingMemoryBound(to: Scalar.self), weights.assumingMemoryBound(to: Scalar.self),
-                  z: z?.assumingMemoryBound(to: Scalar.self), a: a.assumingMemoryBound(to: Scalar.self),
-                  rows: rows, n: n, k: k)
-    }
-    double ? typed(Double.self) : typed(Float.self)
+/// `denseRowsKernel(_:double:)`: the copy's kernel of a layer.
+@_silgen_name("swiftmlp_wide_dense_rows_kernel")
+func wideDenseRowsKernel(activation: UInt8, double: Bool) -> DenseRowsKernel? {
+    denseRowsKernel(Activation(rawValue: activation) ?? .identity, double: double)
 }
 
 /// `rowsTimesMatrix`.
@@ -139,10 +131,8 @@ func wideAllFinite(_ values: UnsafeRawPointer, count: Int, double: Bool) -> Bool
 
 #elseif SWIFTMLP_DISPATCH
 
-@_silgen_name("swiftmlp_wide_dense_rows")
-func wideDenseRows(
-    activation: UInt8, leakySlope: Double, _ input: UnsafeRawPointer, _ weights: UnsafeRawPointer,
-    z: UnsafeMutableRawPointer?, a: UnsafeMutableRawPointer, rows: Int, n: Int, k: Int, double: Bool)
+@_silgen_name("swiftmlp_wide_dense_rows_kernel")
+func wideDenseRowsKernel(activation: UInt8, double: Bool) -> DenseRowsKernel?
 
 @_silgen_name("swiftmlp_wide_rows_times_matrix")
 func wideRowsTimesMatrix(

@@ -29,13 +29,16 @@ extension Network {
     ) {
         let shape = plans[l]
         let n = shape.fanOut, k = shape.fanIn
-        if sigmoidExponentials == nil && rows <= shape.smallForwardRows && shape.activation != .softmax {
-            // A small product: bias and activation fused into it, one call of a
-            // kernel specialised for the activation per row (`denseRows`). The same
-            // bits as the product and the pass below. (Softmax normalises a whole
-            // row: the product, then the pass.)
-            denseRows(activation: shape.activation, leakySlope: leakySlope, input,
-                      parameters.address(shape.weightOffset), z: z, a: a, rows: rows, n: n, k: k)
+        if sigmoidExponentials == nil && rows <= shape.smallForwardRows, let kernel = shape.denseRows {
+            // A small product: bias and activation fused into it, one call of the
+            // layer's kernel (`LayerPlan.denseRows`). The same bits as the product and
+            // the pass below. (Softmax has no kernel: it normalises a whole row.)
+            let weights = parameters.address(shape.weightOffset), slope = Double(leakySlope)
+            var i = 0
+            repeat {
+                kernel(input + i &* k, weights, z.map { $0 + i &* n }, a + i &* n, n, k, slope)
+                i &+= 1
+            } while i < rows
             return
         }
         forwardDenseByPasses(layer: l, input: input, rows: rows, product: product, z: z, a: a,

@@ -76,7 +76,8 @@ final class ParameterLayoutTests: XCTestCase {
         let widths = [1, 2, 3, 4, 15, 16, 17, 63, 64, 65, limit - 1, limit, limit + 1, 1 << 20]
         for fanIn in widths {
             for fanOut in widths {
-                let plan = LayerPlan(fanIn: fanIn, fanOut: fanOut, weightOffset: 0, biasOffset: 0, activation: .sigmoid)
+                let plan = LayerPlan(fanIn: fanIn, fanOut: fanOut, weightOffset: 0, biasOffset: 0, activation: .sigmoid,
+                                     denseRows: nil)
                 var batches = [1, 2, 3, 4, 5, 63, 64, 65, limit, limit + 1]
                 if plan.smallForwardRows > 0 { batches += [plan.smallForwardRows, plan.smallForwardRows + 1] }
                 for rows in batches {

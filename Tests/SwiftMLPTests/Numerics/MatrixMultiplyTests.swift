@@ -243,7 +243,8 @@ final class MatrixMultiplyTests: XCTestCase {
     }
 
     /// `denseRow` (the small layers' product with the bias and the activation fused
-    /// into it) gives the bits of the product (`multiply`) followed by the
+    /// into it), through each activation's layer kernel, gives the bits of the
+    /// product (`multiply`) followed by the
     /// bias and activation pass (`forwardBiasActivation`), in Z and A, for every
     /// elementwise activation, with and without Z, at every width from 1 to 37 (each
     /// block of 32 (Float), 16, 8, 4 and 2 columns, and the single last column) and depths 1 to 16, in Float and
@@ -312,18 +313,22 @@ final class MatrixMultiplyTests: XCTestCase {
         }
     }
 
-    /// `denseRow` with the activation's function type chosen from the enum.
+    /// `denseRow` through the layer kernel of `activation` (`denseRowsKernel`, this
+    /// build's table): each activation and type must hand out its own kernel.
     func denseRow<Scalar: MLPScalar>(
         _ activation: Activation, slope: Scalar, _ x: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
         z: UnsafeMutablePointer<Scalar>?, into a: UnsafeMutablePointer<Scalar>, n: Int, k: Int
     ) {
-        switch activation {
-        case .identity: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, IdentityFunction())
-        case .sigmoid: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, SigmoidFunction())
-        case .tanh: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, TanhFunction())
-        case .relu: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, RectifiedFunction())
-        case .leakyReLU: SwiftMLP.denseRow(x, w, z: z, into: a, n: n, k: k, LeakyRectifiedFunction(slope: slope))
-        case .softmax: XCTFail("softmax is not elementwise")
+        guard let kernel = denseRowsKernel(activation, double: Scalar.self == Double.self) else {
+            return XCTFail("no kernel for \(activation)")
         }
+        kernel(x, w, z, a, n, k, Double(slope))
+    }
+
+    /// Softmax, which normalises a whole row, has no fused kernel.
+    func testSoftmaxHasNoDenseRowsKernel() {
+        XCTAssertNil(denseRowsKernel(.softmax, double: false))
+        XCTAssertNil(denseRowsKernel(.softmax, double: true))
+        XCTAssertNil(denseRowsKernel(.softmax, Float.self))
     }
 }
