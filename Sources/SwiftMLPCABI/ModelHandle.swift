@@ -13,15 +13,17 @@ final class ModelHandle {
     let storage: AnyNetwork
     /// The same network, for one call whatever its dtype.
     let network: any CNetwork
+    /// The network's dtype, read by every call that takes data (no call through
+    /// `network` to ask).
+    let dtype: smlp_dtype
     /// 0: idle; n > 0: n readers; -1: one writer. Writers never wait: they fail busy.
     let usage = Atomic<Int>(0)
 
     init(_ storage: AnyNetwork) {
         self.storage = storage
         self.network = storage.typed
+        self.dtype = network.cDType
     }
-
-    var dtype: smlp_dtype { network.cDType }
 
     /// Exclusive use for a changing call, or BUSY.
     func beginWriting() throws(APIError) {
@@ -49,7 +51,8 @@ final class ModelHandle {
     }
 
     func endReading() {
-        usage.subtract(1, ordering: .releasing)
+        // One locked subtract: the count is at least 1 here, so it cannot wrap.
+        usage.wrappingSubtract(1, ordering: .releasing)
     }
 }
 
