@@ -269,7 +269,7 @@ struct CSourceWriter {
             for k in block { out += "        memcpy(&a\(k), b + j\(at(k)), sizeof a\(k));\n" }
             out += "        for (i = 0; i < n_in; i++) {\n"
             out += "            const \(type) *row = w + i * n_out + j;\n"
-            out += "            const \(vector) xi = input[i] + zero;\n"
+            out += "            const \(type) xi = input[i];\n"
             out += "            \(vector) " + block.map { "w\($0)" }.joined(separator: ", ") + ";\n"
             for k in block { out += "            memcpy(&w\(k), row\(at(k)), sizeof w\(k));\n" }
             for k in block { out += "            a\(k) += xi * w\(k);\n" }
@@ -290,11 +290,11 @@ struct CSourceWriter {
         for k in 0..<4 {
             out += "            memcpy(&w\(k), row\(k == 0 ? "" : " + \(k == 1 ? "" : "\(k) * ")n_out"), sizeof w\(k));\n"
         }
-        for k in 0..<4 { out += "            a\(k) += (input[i\(k == 0 ? "" : " + \(k)")] + zero) * w\(k);\n" }
+        for k in 0..<4 { out += "            a\(k) += input[i\(k == 0 ? "" : " + \(k)")] * w\(k);\n" }
         out += "        }\n"
         out += "        for (; i < n_in; i++) {\n"
         out += "            memcpy(&w0, w + i * n_out + j, sizeof w0);\n"
-        out += "            a0 += (input[i] + zero) * w0;\n"
+        out += "            a0 += input[i] * w0;\n"
         out += "        }\n"
         out += "        a0 = (a0 + a1) + (a2 + a3);\n"
         out += "        memcpy(z + j, &a0, (size_t)(n_out - j < \(lanes) ? n_out - j : \(lanes)) * sizeof *z);\n"
