@@ -20,16 +20,26 @@ extension Network {
                 "outputs hold \(outputs.count) values, but \(rows) rows of \(outputCount) outputs need \(rows &* outputCount)")
         }
         let input = inputs.baseAddress.unsafelyUnwrapped
-        try checkFiniteInputs(input, rows: rows)
         // Small batches (one row of most networks) compute on the stack: no slot to
         // claim, no reference counting, no locked instruction beyond the C ABI's busy
         // flag. Every count here is at most a few hundred, so nothing overflows
         // (the wrapping operations skip the overflow checks).
         let widest = layout.widestOutput
-        if rows <= stackScratchScalars, widest <= stackScratchScalars, inputCount <= stackScratchScalars,
-           rows &* (2 &* widest &+ inputCount) <= stackScratchScalars {
-            // The whole 1 KiB, a constant size: no size arithmetic to check.
-            let half = rows &* widest
+        let onStack = rows <= stackScratchScalars && widest <= stackScratchScalars
+            && inputCount <= stackScratchScalars && rows &* (2 &* widest &+ inputCount) <= stackScratchScalars
+        // The whole 1 KiB, a constant size: no size arithmetic to check.
+        let half = rows &* widest
+        if onStack && foldsInputCheck && rows <= plans[0].smallForwardRows {
+            let inputsFinite = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: stackScratchScalars) { scratch in
+                let base = scratch.baseAddress.unsafelyUnwrapped
+                return forwardInferenceCheckingInputs(input: input, rows: rows, output: output,
+                                                      buffers: (base, base + half), scaledInputs: base + 2 &* half)
+            }
+            if !inputsFinite { try reportNonFiniteInput(input, rows: rows) }
+            return
+        }
+        try checkFiniteInputs(input, rows: rows)
+        if onStack {
             withUnsafeTemporaryAllocation(of: Scalar.self, capacity: stackScratchScalars) { scratch in
                 let base = scratch.baseAddress.unsafelyUnwrapped
                 forwardInference(input: input, rows: rows, output: output,
@@ -101,13 +111,48 @@ extension Network {
         buffers: (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>),
         scaledInputs: UnsafeMutablePointer<Scalar>
     ) {
-        var current = firstLayerInput(input, rows: rows, scratch: scaledInputs)
-        let last = layout.layers.count - 1
-        for l in 0...last {
+        inferenceLayers(from: 0, input: firstLayerInput(input, rows: rows, scratch: scaledInputs), rows: rows,
+                        output: output, buffers: buffers)
+    }
+
+    /// Layers `first`... of `forwardInference`, from `input` (what layer `first` sees).
+    @inline(__always)
+    func inferenceLayers(
+        from first: Int, input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
+        buffers: (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>)
+    ) {
+        var current = input
+        let last = layerCount - 1
+        for l in first...last {
             let target = l == last ? output : (l & 1 == 0 ? buffers.0 : buffers.1)
             forwardDense(layer: l, input: current, rows: rows, product: target, z: nil, a: target)
             current = UnsafePointer(target)
         }
+    }
+
+    /// `forwardInference` with the check of the inputs folded into the first layer
+    /// (`foldsInputCheck`); false, with `output` not written, when an input is NaN or
+    /// infinite. Such an input makes every pre-activation of its row non-finite (NaN w
+    /// and inf 0 are NaN, inf w is infinite, and sums keep either), so a finite z_0 in
+    /// every row clears the inputs: one test a row instead of a pass over them. A z_0
+    /// that is not finite may also be finite inputs overflowing; the pass decides
+    /// then. The first layer's Z goes to the second buffer, free until the second
+    /// layer writes it.
+    func forwardInferenceCheckingInputs(
+        input: UnsafePointer<Scalar>, rows: Int, output: UnsafeMutablePointer<Scalar>,
+        buffers: (UnsafeMutablePointer<Scalar>, UnsafeMutablePointer<Scalar>),
+        scaledInputs: UnsafeMutablePointer<Scalar>
+    ) -> Bool {
+        let firstInput = firstLayerInput(input, rows: rows, scratch: scaledInputs)
+        forwardDense(layer: 0, input: firstInput, rows: rows, product: buffers.0, z: buffers.1, a: buffers.0)
+        let width = plans[0].fanOut
+        var nonFinite: Scalar.NonFiniteBits = 0
+        for i in 0..<rows { nonFinite |= Scalar.nonFiniteBits(buffers.1[i &* width]) }
+        if Scalar.containsNonFinite(nonFinite) && !Scalar.allFinite(input, count: rows &* inputCount) {
+            return false
+        }
+        inferenceLayers(from: 1, input: buffers.0, rows: rows, output: output, buffers: buffers)
+        return true
     }
 
     /// Loss and gradient of one batch, without changing the parameters. The gradient

@@ -81,6 +81,54 @@ final class NetworkTests: XCTestCase {
         XCTAssertNoThrow(try net.predict([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))
     }
 
+    /// With rows of 128 bytes of inputs or more, predict checks them from the first
+    /// layer's pre-activations (`foldsInputCheck`). A NaN or infinity anywhere in any
+    /// row is still refused, naming its row, with the outputs not written (a relu first
+    /// layer, so the outputs alone would not show it; with and without a scaler).
+    /// Finite inputs that overflow the first layer are not refused: the outputs carry
+    /// the overflow, as the header says. Both precisions.
+    func testPredictChecksWideInputsFromTheFirstLayer() throws {
+        try checkFoldedInputCheck(Float.self)
+        try checkFoldedInputCheck(Double.self)
+    }
+
+    func checkFoldedInputCheck<Scalar: MLPScalar>(_: Scalar.Type) throws {
+        let configuration = NetworkConfiguration(layerSizes: [40, 6, 2], activations: [.relu, .identity],
+                                                 loss: .meanSquaredError, seed: 3)
+        let net = try Network<Scalar>(configuration)
+        XCTAssertTrue(net.foldsInputCheck)
+        for scaled in [false, true] {
+            if scaled {
+                try net.setScaler(InputScaler(mean: [Double](repeating: 0.25, count: 40),
+                                              standardDeviation: [Double](repeating: 2, count: 40)))
+            }
+            for rows in [1, 3] {
+                for column in [0, 17, 39] {
+                    for bad in [Scalar.nan, .infinity, -.infinity] {
+                        var x = [Scalar](repeating: 0.5, count: rows * 40)
+                        x[(rows - 1) * 40 + column] = bad
+                        var out = [Scalar](repeating: 7, count: rows * 2)
+                        let context = "\(Scalar.self) scaled \(scaled) rows \(rows) column \(column) \(bad)"
+                        do throws(MLPError) {
+                            try x.withUnsafeBufferPointer { (xb) throws(MLPError) in
+                                try out.withUnsafeMutableBufferPointer { (ob) throws(MLPError) in
+                                    try net.predict(xb, rows: rows, into: ob)
+                                }
+                            }
+                            XCTFail("expected nonFinite: \(context)")
+                        } catch {
+                            XCTAssertEqual(error.kind, .nonFinite, context)
+                            XCTAssertTrue(error.message.contains("row \(rows - 1)"), "\(context): \(error.message)")
+                        }
+                        XCTAssertTrue(out.allSatisfy { $0 == 7 }, "outputs written: \(context)")
+                    }
+                }
+            }
+            let huge = try net.predict([Scalar](repeating: .greatestFiniteMagnitude, count: 40))
+            XCTAssertTrue(huge.contains { !$0.isFinite }, "the first layer was to overflow: \(huge)")
+        }
+    }
+
     /// The error message names the offending input or target.
     func testNonFiniteMessageNamesTheValue() throws {
         let net = try Network<Double>(NetworkConfiguration(layerSizes: [2, 1], activations: [.identity], loss: .meanSquaredError))
