@@ -44,8 +44,8 @@ public final class Network<Scalar: MLPScalar> {
     /// Whether a small prediction checks its inputs from the first layer's Z
     /// (`forwardInferenceCheckingInputs`) instead of by a pass over them: with two
     /// layers or more (the first then writes scratch, not the output), a first layer
-    /// with a kernel (not softmax), and rows of 128 bytes or more of inputs, where the
-    /// pass costs more than the one test a row.
+    /// with a kernel (`denseRowsKernel`), and rows of 128 bytes or more of inputs,
+    /// where the pass costs more than the one test a row.
     let foldsInputCheck: Bool
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
     @exclusivity(unchecked) public internal(set) var workspaceRows = 0
@@ -103,7 +103,8 @@ public final class Network<Scalar: MLPScalar> {
         self.layerCount = layout.layers.count
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.checksFactors = oneRowFactorCheckIsCheaper(layout, Scalar.self)
-        self.foldsInputCheck = layout.layers.count >= 2 && configuration.activations[0] != .softmax
+        self.foldsInputCheck = layout.layers.count >= 2
+            && denseRowsKernel(configuration.activations[0], Scalar.self) != nil
             && configuration.inputCount * MemoryLayout<Scalar>.size >= 128
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
