@@ -147,7 +147,8 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
     int32_t *labels = malloc(ROWS * sizeof *labels);
     int32_t *validation_labels = malloc(VALIDATION_ROWS * sizeof *validation_labels);
     smlp_dataset train, validation;
-    double loss = 0, accuracy = 0, mean[8], std[8];
+    double loss = 0, accuracy = 0;
+    double *mean = malloc(n_in * sizeof *mean), *std = malloc(n_in * sizeof *std);
     int has_scaler = 0, k;
     char path[4096], label[256];
     unsigned char *bytes;
@@ -184,6 +185,8 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
     if (!model) {
         free(labels);
         free(validation_labels);
+        free(mean);
+        free(std);
         return;
     }
     count = smlp_param_count(model);
@@ -367,6 +370,8 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
     free(grad);
     free(labels);
     free(validation_labels);
+    free(mean);
+    free(std);
 }
 
 /* Calls that fail outside a model's life, with numbers and lists in their messages. */
