@@ -28,7 +28,8 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
 entries=(swiftmlp_wide_dense_rows_kernel swiftmlp_wide_rows_times_matrix swiftmlp_wide_outer_product
-         swiftmlp_wide_momentum_sgd swiftmlp_wide_adam_update swiftmlp_wide_all_finite)
+         swiftmlp_wide_outer_product_of_four_columns swiftmlp_wide_momentum_sgd swiftmlp_wide_adam_update
+         swiftmlp_wide_all_finite)
 # The fused layers' kernels of the copy, which swiftmlp_wide_dense_rows_kernel hands out
 # (DenseRowsKernel.swift): the library calls them through the layer's plan.
 wide_kernels='SwiftMLPWide[0-9]+[a-zA-Z]+Rows(Float|Double)'
@@ -74,20 +75,23 @@ if ((!is_v3)) || ! command -v valgrind > /dev/null; then
 fi
 
 # A program that predicts one row and takes SGD steps with momentum on one row and on
-# four, then an Adam step, in float32 and float64, on a 10-16-1 network: each entry
-# point has a loop wide enough to be called (the 16-unit layer; its weight gradient,
-# 160 elements of one row's outer product or 640 multiply-adds of four rows' product;
-# 193 parameters).
+# four, then an Adam step, in float32 and float64, on a 10-16-1 network and a 16-4-1
+# one: each entry point has a loop wide enough to be called (the 16-unit layer; its
+# weight gradient, 160 elements of one row's outer product or 640 multiply-adds of
+# four rows' product; 193 parameters; the four-unit layer's weight gradient of one
+# row, 64 floats).
 cat > "$SCRATCH/one_row.c" <<'EOF'
 #include <stdio.h>
 #include <swiftmlp.h>
 int main(void) {
-    size_t sizes[] = {10, 16, 1};
+    size_t shapes[2][3] = {{10, 16, 1}, {16, 4, 1}};
     smlp_activation activations[] = {SMLP_SIGMOID, SMLP_SIGMOID};
     smlp_dtype dtypes[] = {SMLP_FLOAT32, SMLP_FLOAT64};
-    float x32[40] = {0}, y32[4] = {0.5f}, out32[1];
-    double x64[40] = {0}, y64[4] = {0.5}, out64[1];
-    for (int t = 0; t < 2; t++) {
+    float x32[64] = {0}, y32[4] = {0.5f}, out32[1];
+    double x64[64] = {0}, y64[4] = {0.5}, out64[1];
+    for (int run = 0; run < 4; run++) {
+        int t = run % 2;
+        size_t *sizes = shapes[run / 2];
         smlp_config config;
         smlp_config_init(&config);
         config.layer_sizes = sizes; config.n_layer_sizes = 3; config.activations = activations;
@@ -97,11 +101,11 @@ int main(void) {
         smlp_optimizer_config optimizer;
         smlp_optimizer_config_init(&optimizer, SMLP_SGD);
         optimizer.momentum = 0.4;
-        smlp_dataset row = {dtypes[t], 1, 10, t ? (void *)x64 : (void *)x32, 1, t ? (void *)y64 : (void *)y32, NULL};
+        smlp_dataset row = {dtypes[t], 1, sizes[0], t ? (void *)x64 : (void *)x32, 1, t ? (void *)y64 : (void *)y32, NULL};
         smlp_dataset rows = row;
         rows.n_rows = 4;
         if (smlp_set_optimizer(model, &optimizer) != SMLP_OK
-            || smlp_predict(model, dtypes[t], t ? (void *)x64 : (void *)x32, 1, 10, t ? (void *)out64 : (void *)out32, 1) != SMLP_OK
+            || smlp_predict(model, dtypes[t], t ? (void *)x64 : (void *)x32, 1, sizes[0], t ? (void *)out64 : (void *)out32, 1) != SMLP_OK
             || smlp_step(model, &row, NULL) != SMLP_OK || smlp_step(model, &rows, NULL) != SMLP_OK) {
             puts(smlp_last_error());
             return 1;

@@ -257,6 +257,33 @@ static void run_case(const trace_case *c, smlp_dtype dtype) {
         put_params(label, model, dtype);
     }
 
+    /* Steps on one row each (a batch of one takes the outer-product paths): plain SGD,
+     * plain SGD with weight decay (both update the weights inside the backward pass)
+     * and SGD with momentum. */
+    for (k = 0; k < 3; k++) {
+        smlp_dataset row = train;
+        int step;
+        smlp_optimizer_config_init(&optimizer, SMLP_SGD);
+        if (k == 1) optimizer.weight_decay = 1e-3;
+        if (k == 2) optimizer.momentum = 0.4;
+        snprintf(label, sizeof label, "set_optimizer one-row %d", k);
+        put_status(label, smlp_set_optimizer(model, &optimizer));
+        row.n_rows = 1;
+        for (step = 0; step < 3; step++) {
+            row.x = (const char *)x + (size_t)step * n_in * scalar_size(dtype);
+            if (c->labels) {
+                row.labels = labels + step;
+            } else {
+                row.y = (const char *)y + (size_t)step * n_out * scalar_size(dtype);
+            }
+            snprintf(label, sizeof label, "one-row step %d.%d", k, step);
+            put_status(label, smlp_step(model, &row, &loss));
+            put_doubles(label, &loss, 1);
+        }
+        snprintf(label, sizeof label, "params after one-row steps %d", k);
+        put_params(label, model, dtype);
+    }
+
     put_status("apply_gradients", smlp_apply_gradients(model, dtype, grad, count, 0.25));
     put_params("params after apply_gradients", model, dtype);
 
@@ -440,6 +467,11 @@ int main(int argc, char **argv) {
          SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 0, 37},
         {"fann tanh error tanh-tanh sum", 3, {4, 6, 3}, {SMLP_TANH, SMLP_TANH}, SMLP_FANN_TANH_ERROR,
          SMLP_REDUCTION_SUM, SMLP_INIT_AUTO, 0, 37},
+        /* A first layer of four outputs, wide enough for the x86-64-v3 copy's
+         * four-column loops (22 rows of its one-row weight gradient: two left over
+         * after blocks of four). */
+        {"mse sigmoid four outputs", 3, {22, 4, 3}, {SMLP_SIGMOID, SMLP_SIGMOID}, SMLP_MSE,
+         SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 0, 37},
         /* Large enough for OpenBLAS to split products over two threads. */
         {"digits-sized relu softmax", 3, {64, 256, 10}, {SMLP_RELU, SMLP_SOFTMAX},
          SMLP_SOFTMAX_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, SMLP_INIT_AUTO, 1, 600},

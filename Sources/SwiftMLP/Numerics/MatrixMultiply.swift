@@ -227,7 +227,14 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
     }
     while j &+ 16 <= n { block(SIMD16<Scalar>.self) }
     if j &+ 8 <= n { block(SIMD8<Scalar>.self) }
-    if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
+    if j &+ 4 <= n {
+        if MemoryLayout<Scalar>.size == 4 && n == 4 {
+            // A layer of four Float outputs: two rows of b to a register.
+            activateBlock(sumOfScaledRowPairs(a, b, k: k), bias: bias, z: z, into: out, f)
+            return
+        }
+        block(SIMD4<Scalar>.self)
+    }
     if j &+ 2 <= n { block(SIMD2<Scalar>.self) }
     if j < n {
         let value = dotProduct(a, stride: 1, b + j, ldb: n, k: k) + bias[j]
@@ -276,8 +283,17 @@ func denseBlock<Scalar: MLPScalar, Vector: SIMD, Function: ElementwiseFunction>(
     bias: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>,
     k: Int, _ f: Function
 ) where Vector.Scalar == Scalar, Function.Scalar == Scalar {
-    let value = sumOfScaledRows(Vector.self, a, stride: 1, b, ldb: ldb, k: k)
-        + UnsafeRawPointer(bias).loadUnaligned(as: Vector.self)
+    activateBlock(sumOfScaledRows(Vector.self, a, stride: 1, b, ldb: ldb, k: k), bias: bias, z: z, into: out, f)
+}
+
+/// The epilogue of a block of `denseRow`: sum + bias to z (when given) and out, then
+/// the activation in place on out.
+@inline(__always)
+func activateBlock<Scalar: MLPScalar, Vector: SIMD, Function: ElementwiseFunction>(
+    _ sum: Vector, bias: UnsafePointer<Scalar>, z: UnsafeMutablePointer<Scalar>?,
+    into out: UnsafeMutablePointer<Scalar>, _ f: Function
+) where Vector.Scalar == Scalar, Function.Scalar == Scalar {
+    let value = sum + UnsafeRawPointer(bias).loadUnaligned(as: Vector.self)
     if let z { storeVector(value, z) }
     storeVector(value, out)
     for t in 0..<Vector.scalarCount { out[t] = f(out[t]) }
@@ -338,9 +354,14 @@ func outerProduct<Scalar: MLPScalar, Write: OuterProductWrite>(
     #if SWIFTMLP_DISPATCH
     if runsWideLoops(Scalar.self, count: m &* n, minimumBytes: 256) {
         let rate = write.updateRate
-        wideOuterProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, updates: rate != nil,
-                         learningRate: Double(rate?.learningRate ?? 0), weightDecay: Double(rate?.weightDecay ?? 0),
-                         double: Scalar.self == Double.self)
+        let learningRate = Double(rate?.learningRate ?? 0), weightDecay = Double(rate?.weightDecay ?? 0)
+        if MemoryLayout<Scalar>.size == 4 && n == 4 && ldc == 4 && stride == 1 {
+            wideOuterProductOfFourColumns(a, b, into: c, m: m, updates: rate != nil,
+                                          learningRate: learningRate, weightDecay: weightDecay)
+        } else {
+            wideOuterProduct(a, stride: stride, b, into: c, ldc: ldc, m: m, n: n, updates: rate != nil,
+                             learningRate: learningRate, weightDecay: weightDecay, double: Scalar.self == Double.self)
+        }
         return
     }
     #endif
@@ -367,6 +388,34 @@ func outerProduct<Scalar: MLPScalar, Write: OuterProductWrite>(
             cElement += ldc
         }
         j &+= 1
+    }
+}
+
+/// `outerProduct` of four Float columns into a contiguous C (a contiguous too): two
+/// rows of C to a register, the same elements 0 + a_i b_j written by the same `write`
+/// lane by lane, with one load and two lane shuffles for four a_i instead of four
+/// broadcasts, and half the multiplies, adds and writes. The x86-64-v3 copy's (where
+/// the shuffles are one instruction each); in `outerProduct` itself, it kept the
+/// function from being inlined into its callers.
+@inline(__always)
+func outerProductOfFourColumns<Scalar: MLPScalar, Write: OuterProductWrite>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, into c: UnsafeMutablePointer<Scalar>, m: Int,
+    _ write: Write
+) where Write.Scalar == Scalar {
+    let columns = UnsafeRawPointer(b).loadUnaligned(as: SIMD4<Scalar>.self)
+    let twice = SIMD8(lowHalf: columns, highHalf: columns)
+    var i = 0
+    while i &+ 4 <= m {
+        let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Scalar>.self)
+        write.write(SIMD8(repeating: 0) + SIMD8(lowHalf: SIMD4(repeating: x[0]), highHalf: SIMD4(repeating: x[1]))
+                    * twice, to: c + i &* 4)
+        write.write(SIMD8(repeating: 0) + SIMD8(lowHalf: SIMD4(repeating: x[2]), highHalf: SIMD4(repeating: x[3]))
+                    * twice, to: c + (i &+ 2) &* 4)
+        i &+= 4
+    }
+    while i < m {
+        write.write(SIMD4(repeating: 0) + SIMD4(repeating: a[i]) * columns, to: c + i &* 4)
+        i &+= 1
     }
 }
 
@@ -412,6 +461,41 @@ func sumOfScaledRows<Scalar: MLPScalar, Vector: SIMD>(
         bRow += ldb
     }
     return total
+}
+
+/// `sumOfScaledRows` of a layer of four Float outputs (b's rows 4 apart, a
+/// contiguous), two rows of b to a register: s0 and s1 are the halves of one 8-lane
+/// sum, s2 and s3 of another, each lane summed as before (the same bits), with one
+/// load and two lane shuffles for four a[p] instead of four broadcasts, and half the
+/// multiplies and adds.
+@inline(__always)
+func sumOfScaledRowPairs<Scalar: MLPScalar>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, k: Int
+) -> SIMD4<Scalar> {
+    var s01 = SIMD8<Scalar>(repeating: 0), s23 = s01
+    var p = 0
+    while p &+ 4 <= k {
+        let x = UnsafeRawPointer(a + p).loadUnaligned(as: SIMD4<Scalar>.self)
+        let rows = UnsafeRawPointer(b + p &* 4)
+        s01 += SIMD8(lowHalf: SIMD4(repeating: x[0]), highHalf: SIMD4(repeating: x[1]))
+            * rows.loadUnaligned(as: SIMD8<Scalar>.self)
+        s23 += SIMD8(lowHalf: SIMD4(repeating: x[2]), highHalf: SIMD4(repeating: x[3]))
+            * rows.loadUnaligned(fromByteOffset: 8 &* MemoryLayout<Scalar>.stride, as: SIMD8<Scalar>.self)
+        p &+= 4
+    }
+    var s0 = s01.lowHalf, s1 = s01.highHalf, s2 = s23.lowHalf
+    let s3 = s23.highHalf
+    let left = k &- p
+    if left > 0 { s0 += scaledRowOfFour(a[p], b + p &* 4) }
+    if left > 1 { s1 += scaledRowOfFour(a[p &+ 1], b + (p &+ 1) &* 4) }
+    if left > 2 { s2 += scaledRowOfFour(a[p &+ 2], b + (p &+ 2) &* 4) }
+    return (s0 + s1) + (s2 + s3)
+}
+
+/// scale * (the four values at row), as `sumOfScaledRows` forms a term.
+@inline(__always)
+func scaledRowOfFour<Scalar: MLPScalar>(_ scale: Scalar, _ row: UnsafePointer<Scalar>) -> SIMD4<Scalar> {
+    SIMD4(repeating: scale) * UnsafeRawPointer(row).loadUnaligned(as: SIMD4<Scalar>.self)
 }
 
 /// sum_p a[p * stride] * b[p * ldb] in four parts: (s_0 + s_1) + (s_2 + s_3), where

@@ -86,6 +86,24 @@ func wideOuterProduct(
     double ? typed(Double.self) : typed(Float.self)
 }
 
+/// `outerProductOfFourColumns` (Float), updating C at the rate when `updates`.
+@_silgen_name("swiftmlp_wide_outer_product_of_four_columns")
+func wideOuterProductOfFourColumns(
+    _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into c: UnsafeMutableRawPointer, m: Int,
+    updates: Bool, learningRate: Double, weightDecay: Double
+) {
+    let a = a.assumingMemoryBound(to: Float.self), b = b.assumingMemoryBound(to: Float.self)
+    let c = c.assumingMemoryBound(to: Float.self)
+    if !updates {
+        outerProductOfFourColumns(a, b, into: c, m: m, StoreProduct())
+    } else if weightDecay == 0 {
+        outerProductOfFourColumns(a, b, into: c, m: m, PlainSGDRate(learningRate: Float(learningRate), weightDecay: 0))
+    } else {
+        outerProductOfFourColumns(a, b, into: c, m: m,
+                                  PlainSGDRate(learningRate: Float(learningRate), weightDecay: Float(weightDecay)))
+    }
+}
+
 /// `momentumSGD`; the OR of `nonFiniteBits`, widened.
 @_silgen_name("swiftmlp_wide_momentum_sgd")
 func wideMomentumSGD(
@@ -143,6 +161,11 @@ func wideRowsTimesMatrix(
 func wideOuterProduct(
     _ a: UnsafeRawPointer, stride: Int, _ b: UnsafeRawPointer, into c: UnsafeMutableRawPointer, ldc: Int,
     m: Int, n: Int, updates: Bool, learningRate: Double, weightDecay: Double, double: Bool)
+
+@_silgen_name("swiftmlp_wide_outer_product_of_four_columns")
+func wideOuterProductOfFourColumns(
+    _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into c: UnsafeMutableRawPointer, m: Int,
+    updates: Bool, learningRate: Double, weightDecay: Double)
 
 @_silgen_name("swiftmlp_wide_momentum_sgd")
 func wideMomentumSGD(
