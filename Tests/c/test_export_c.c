@@ -73,6 +73,12 @@ static const struct net nets[] = {
     {"1-1 identity, scaler", 2, {1, 1}, {SMLP_IDENTITY}, SMLP_MSE, 0.01, 1},
     {"40-32-12 relu/softmax, scaler (long sums)", 3, {40, 32, 12}, {SMLP_RELU, SMLP_SOFTMAX},
      SMLP_SOFTMAX_CROSS_ENTROPY, 0.01, 1},
+    /* Wide layers: blocks of sixteen vectors, and of eight, four and two after them
+     * (118 at 4 or 2 lanes); layers of four outputs after a wide one and after 30
+     * inputs (long sums in four parts). */
+    {"20-130-3 sigmoid/identity, no scaler", 3, {20, 130, 3}, {SMLP_SIGMOID, SMLP_IDENTITY}, SMLP_MSE, 0.01, 0},
+    {"12-118-4 tanh/sigmoid, scaler", 3, {12, 118, 4}, {SMLP_TANH, SMLP_SIGMOID}, SMLP_MSE, 0.01, 1},
+    {"30-4-2 sigmoid/sigmoid, scaler", 3, {30, 4, 2}, {SMLP_SIGMOID, SMLP_SIGMOID}, SMLP_MSE, 0.01, 1},
     /* One weight layer, no scaler: the generated code needs no scratch at all (the
      * case that once declared an unused buffer). Every activation as the only layer. */
     {"1-1 identity, no scaler", 2, {1, 1}, {SMLP_IDENTITY}, SMLP_MSE, 0.01, 0},
