@@ -67,14 +67,25 @@ func vectorLogistic<Scalar: MLPScalar>(_ z: Scalar, exponential e: Scalar) -> Sc
 @inline(__always)
 func rectified<Scalar: MLPScalar>(_ z: Scalar) -> Scalar { Scalar.maximum(z, 0) }
 
-/// The logistic through the vectorised exponential: e^-|z| from
+/// The logistic through the vectorised exponential: e = e^-|z| from
 /// `exponentialOfNonPositive` (VectorExponential.swift, within 2 ulp), and the two
 /// cases one division by 1 + e of a selected numerator, so a loop of it has no call
 /// and no branch and vectorises: glibc's expf one element at a time was most of a
 /// small sigmoid network's forward pass (docs/performance.md, small networks).
+///
+/// Evaluated as (z >= 0 ? 2^m : y) / (2^m + y) with y = e 2^m before its scaling
+/// down (`scaledExponentialOfNonPositive`; 0 in the numerator below the range, where
+/// e is 0): scaling numerator and denominator by 2^m changes no rounding, where e is
+/// normal and also where it is subnormal (1 + e and 2^m + y are then 1 and 2^m, and
+/// y / 2^m rounds once, as y 2^-m does), so the bits are those of
+/// `vectorLogistic(z, exponential: e)` (in round-to-nearest; a directed mode may
+/// differ in the last bit of a subnormal result). One multiply fewer on the path
+/// of every small layer.
 @inline(__always)
 func sigmoid<Scalar: MLPScalar>(_ z: Scalar) -> Scalar {
-    vectorLogistic(z, exponential: Scalar.exponentialOfNonPositive(-abs(z)))
+    let (scaled, belowRange) = Scalar.scaledExponentialOfNonPositive(-abs(z))
+    let scaleUp = Scalar.exponentialScaleUp
+    return (z >= 0 ? scaleUp : belowRange ? 0 : scaled) / (scaleUp + scaled)
 }
 
 /// An elementwise activation as a type, which the fused small layers (`denseRow`)

@@ -46,17 +46,27 @@ extension MLPScalar {
     /// domain: no overflow handling).
     @inline(__always)
     static func exponentialOfNonPositive(_ input: Self) -> Self {
+        let (scaled, belowRange) = scaledExponentialOfNonPositive(input)
+        // Below the range the second factor is 0 instead of 2^-m, so the product is
+        // exactly 0 in every rounding mode. Selecting between two constants (not
+        // the result) keeps it a select, so the loop vectorises
+        // (Tests/c/test_vectorised.sh checks the release build).
+        return scaled * (belowRange ? 0 : exponentialScaleDown)
+    }
+
+    /// e^x 2^m for x <= 0 or NaN (m = `exponentialScaleBits`): `exponentialOfNonPositive`
+    /// before its last factor, 2^-m, and whether x is below x_min (e^x is 0 there; the
+    /// value is then that of x_min). Normal for every x from x_min up, so a ratio of
+    /// such values, or of one and 2^m, rounds as the ratio of the scaled-down ones
+    /// (`sigmoid`).
+    @inline(__always)
+    static func scaledExponentialOfNonPositive(_ input: Self) -> (scaled: Self, belowRange: Bool) {
         let lowestInput = exponentialLowestInput
         // The comparison is false for NaN, which passes through.
         let x = input < lowestInput ? lowestInput : input
         let (r, n) = reducedExponent(x)
         let polynomial = exponentialQuotient(r) * r + 1
-        // Below the range the second factor is 0 instead of 2^-m, so the product is
-        // exactly 0 in every rounding mode. Selecting between two constants (not
-        // the result) keeps it a select, so the loop vectorises
-        // (Tests/c/test_vectorised.sh checks the release build).
-        let scaleDown = input < lowestInput ? 0 : exponentialScaleDown
-        return (polynomial * powerOfTwo(n, plus: exponentialScaleBits)) * scaleDown
+        return (polynomial * powerOfTwo(n, plus: exponentialScaleBits), input < lowestInput)
     }
 
     /// e^x - 1 for x <= 0 or NaN, accurate near 0 (where 1 is most of e^x), within
@@ -100,6 +110,10 @@ extension MLPScalar {
     @inline(__always) static var exponentialScaleBits: Int { significandBitCount + 2 }
     @inline(__always) static var exponentialScaleDown: Self {
         Self(sign: .plus, exponent: Exponent(-exponentialScaleBits), significand: 1)
+    }
+    /// 2^m.
+    @inline(__always) static var exponentialScaleUp: Self {
+        Self(sign: .plus, exponent: Exponent(exponentialScaleBits), significand: 1)
     }
     /// Below this e^x is 0 (x_min = (minExponent - m) ln 2).
     @inline(__always) static var exponentialLowestInput: Self {

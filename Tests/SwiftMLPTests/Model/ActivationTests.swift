@@ -153,6 +153,47 @@ final class ActivationTests: XCTestCase {
         }
     }
 
+    /// `sigmoid` divides the scaled-up exponential y = e 2^m by 2^m + y instead of e by
+    /// 1 + e: the same bits, in both types, for a spread of every magnitude (a fixed
+    /// stride through the bit patterns), zeros, infinities, NaN, and the inputs around
+    /// where e^-|z| turns subnormal and where it becomes 0. An exact comparison: the
+    /// claim is that no rounding changes.
+    func testSigmoidEqualsLogisticOfTheExponentialBitForBit() {
+        func check<S: MLPScalar>(_ z: S, _ name: String) -> Bool {
+            let expected = vectorLogistic(z, exponential: S.exponentialOfNonPositive(-abs(z)))
+            let got = sigmoid(z)
+            // Equal values of one sign are equal bits (NaN apart).
+            guard (got == expected && got.sign == expected.sign) || (got.isNaN && expected.isNaN) else {
+                XCTFail("\(name) sigmoid(\(z)) = \(got), e / (1 + e) gives \(expected)")
+                return false
+            }
+            return true
+        }
+        func edges<S: MLPScalar>(_: S.Type) -> [S] {
+            var values: [S] = [0, -0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+            // e^-|z| turns subnormal below z = -(minExponent) ln 2 and is 0 below x_min.
+            for center in [S(Double(S.leastNormalMagnitude.exponent) * log(2.0)), S.exponentialLowestInput] {
+                var below = center, above = center
+                for _ in 0..<200 {
+                    values += [below, above, -below, -above]
+                    below = below.nextDown
+                    above = above.nextUp
+                }
+            }
+            return values
+        }
+        for z in edges(Float.self) where !check(z, "Float") { return }
+        for z in edges(Double.self) where !check(z, "Double") { return }
+        for bits in stride(from: UInt32(0), to: UInt32.max - 8191, by: 8191) {
+            guard check(Float(bitPattern: bits), "Float") else { return }
+        }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<300_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            guard check(Double(bitPattern: state), "Double") else { return }
+        }
+    }
+
     /// Softmax shifts by the row maximum: huge logits give the exact limit instead of
     /// inf/inf = NaN, rows sum to 1 within a few ulps, and it works in place (a == z),
     /// as predict uses it.
