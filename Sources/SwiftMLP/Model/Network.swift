@@ -104,7 +104,7 @@ public final class Network<Scalar: MLPScalar> {
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.checksFactors = oneRowFactorCheckIsCheaper(layout, Scalar.self)
         self.foldsInputCheck = layout.layers.count >= 2
-            && denseRowsKernel(configuration.activations[0], Scalar.self) != nil
+            && denseRowsKernel(configuration.activations[0], Scalar.self, outputs: layout.layers[0].fanOut) != nil
             && configuration.inputCount * MemoryLayout<Scalar>.size >= 128
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
@@ -112,7 +112,7 @@ public final class Network<Scalar: MLPScalar> {
             (plans + l).initialize(to: LayerPlan(
                 fanIn: shape.fanIn, fanOut: shape.fanOut, weightOffset: shape.weightOffset,
                 biasOffset: shape.biasOffset, activation: configuration.activations[l],
-                denseRows: denseRowsKernel(configuration.activations[l], Scalar.self)))
+                denseRows: denseRowsKernel(configuration.activations[l], Scalar.self, outputs: shape.fanOut)))
         }
         var generator = Xoshiro256StarStar(seed: configuration.seed)
         initializeParameters(

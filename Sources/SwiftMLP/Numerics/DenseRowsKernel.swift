@@ -14,23 +14,39 @@ typealias DenseRowsKernel = @convention(c) (
     _ a: UnsafeMutableRawPointer, _ n: Int, _ k: Int, _ leakySlope: Double
 ) -> Void
 
-/// The kernel of a layer with `activation` in `Scalar`: the x86-64-v3 copy's on CPUs
-/// that run it (at every width: a kernel from either copy is one call, and the copy's
-/// was as fast or faster on every network of the small table), else this build's own.
-/// Nil for softmax, which normalises a whole row: the product, then the pass
-/// (`forwardDenseByPasses`).
-func denseRowsKernel<Scalar: MLPScalar>(_ activation: Activation, _: Scalar.Type) -> DenseRowsKernel? {
+/// The kernel of a layer with `activation` and `outputs` outputs in `Scalar`: the
+/// x86-64-v3 copy's on CPUs that run it (at every width: a kernel from either copy is
+/// one call, and the copy's was as fast or faster on every network of the small
+/// table), else this build's own. Nil for softmax, which normalises a whole row: the
+/// product, then the pass (`forwardDenseByPasses`).
+func denseRowsKernel<Scalar: MLPScalar>(
+    _ activation: Activation, _: Scalar.Type, outputs: Int
+) -> DenseRowsKernel? {
     let double = Scalar.self == Double.self
     #if SWIFTMLP_DISPATCH
     if cpuRunsWideLoops {
-        return wideDenseRowsKernel(activation: activation.rawValue, double: double)
+        return wideDenseRowsKernel(activation: activation.rawValue, double: double, outputs: outputs)
     }
     #endif
-    return denseRowsKernel(activation, double: double)
+    return denseRowsKernel(activation, double: double, outputs: outputs)
 }
 
-/// This build's kernel of `activation` for Double or Float (nil for softmax).
-func denseRowsKernel(_ activation: Activation, double: Bool) -> DenseRowsKernel? {
+/// This build's kernel of `activation` for Double or Float and a layer of `outputs`
+/// outputs (nil for softmax): Float layers of four outputs have their own
+/// (`denseRowOfFour`). Inlined, so that the copy's entry point refers to its kernels
+/// directly (test_wide_loops.sh follows it two levels down).
+@inline(__always)
+func denseRowsKernel(_ activation: Activation, double: Bool, outputs: Int) -> DenseRowsKernel? {
+    if !double && outputs == 4 {
+        switch activation {
+        case .identity: return identityFourRowsFloat
+        case .sigmoid: return sigmoidFourRowsFloat
+        case .tanh: return tanhFourRowsFloat
+        case .relu: return reluFourRowsFloat
+        case .leakyReLU: return leakyReLUFourRowsFloat
+        case .softmax: return nil
+        }
+    }
     switch activation {
     case .identity: return double ? identityRowsDouble : identityRowsFloat
     case .sigmoid: return double ? sigmoidRowsDouble : sigmoidRowsFloat
@@ -55,6 +71,25 @@ let leakyReLURowsFloat: DenseRowsKernel = {
     rawDenseRow(LeakyRectifiedFunction(slope: Float($6)), $0, $1, $2, $3, $4, $5, $6)
 }
 let leakyReLURowsDouble: DenseRowsKernel = { rawDenseRow(LeakyRectifiedFunction(slope: $6), $0, $1, $2, $3, $4, $5, $6) }
+
+let identityFourRowsFloat: DenseRowsKernel = { rawDenseRowOfFour(IdentityFunction<Float>(), $0, $1, $2, $3, $4, $5, $6) }
+let sigmoidFourRowsFloat: DenseRowsKernel = { rawDenseRowOfFour(SigmoidFunction<Float>(), $0, $1, $2, $3, $4, $5, $6) }
+let tanhFourRowsFloat: DenseRowsKernel = { rawDenseRowOfFour(TanhFunction<Float>(), $0, $1, $2, $3, $4, $5, $6) }
+let reluFourRowsFloat: DenseRowsKernel = { rawDenseRowOfFour(RectifiedFunction<Float>(), $0, $1, $2, $3, $4, $5, $6) }
+let leakyReLUFourRowsFloat: DenseRowsKernel = {
+    rawDenseRowOfFour(LeakyRectifiedFunction(slope: Float($6)), $0, $1, $2, $3, $4, $5, $6)
+}
+
+/// `denseRowOfFour` with `f` over raw pointers (n is 4; the leaky slope is in `f`).
+@inline(__always)
+func rawDenseRowOfFour<Function: ElementwiseFunction>(
+    _ f: Function, _ input: UnsafeRawPointer, _ weights: UnsafeRawPointer, _ z: UnsafeMutableRawPointer?,
+    _ a: UnsafeMutableRawPointer, _: Int, _ k: Int, _: Double
+) {
+    typealias Scalar = Function.Scalar
+    denseRowOfFour(input.assumingMemoryBound(to: Scalar.self), weights.assumingMemoryBound(to: Scalar.self),
+                   z: z?.assumingMemoryBound(to: Scalar.self), into: a.assumingMemoryBound(to: Scalar.self), k: k, f)
+}
 
 /// `denseRow` with `f` over raw pointers (the leaky slope is in `f`).
 @inline(__always)

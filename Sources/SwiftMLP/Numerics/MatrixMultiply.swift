@@ -227,20 +227,25 @@ func denseRow<Scalar: MLPScalar, Function: ElementwiseFunction>(
     }
     while j &+ 16 <= n { block(SIMD16<Scalar>.self) }
     if j &+ 8 <= n { block(SIMD8<Scalar>.self) }
-    if j &+ 4 <= n {
-        if MemoryLayout<Scalar>.size == 4 && n == 4 {
-            // A layer of four Float outputs: two rows of b to a register.
-            activateBlock(sumOfScaledRowPairs(a, b, k: k), bias: bias, z: z, into: out, f)
-            return
-        }
-        block(SIMD4<Scalar>.self)
-    }
+    if j &+ 4 <= n { block(SIMD4<Scalar>.self) }
     if j &+ 2 <= n { block(SIMD2<Scalar>.self) }
     if j < n {
         let value = dotProduct(a, stride: 1, b + j, ldb: n, k: k) + bias[j]
         z?[j] = value
         out[j] = f(value)
     }
+}
+
+/// `denseRow` of a layer of four outputs (n = 4; Float, where two rows of b fill an
+/// 8-lane register): its one block summed by `sumOfScaledRowPairs`, the same bits.
+/// The kernels of such layers are their own (`denseRowsKernel`), so that the others
+/// test nothing for them.
+@inline(__always)
+func denseRowOfFour<Scalar: MLPScalar, Function: ElementwiseFunction>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+    z: UnsafeMutablePointer<Scalar>?, into out: UnsafeMutablePointer<Scalar>, k: Int, _ f: Function
+) where Function.Scalar == Scalar {
+    activateBlock(sumOfScaledRowPairs(a, b, k: k), bias: b + 4 &* k, z: z, into: out, f)
 }
 
 /// Two adjacent blocks of `denseRow` (2 Vector.scalarCount columns) summed in one

@@ -43,10 +43,10 @@ func runsWideLoops<Scalar>(_: Scalar.Type, count: Int, minimumBytes: Int) -> Boo
 
 #if SWIFTMLP_WIDE
 
-/// `denseRowsKernel(_:double:)`: the copy's kernel of a layer.
+/// `denseRowsKernel(_:double:outputs:)`: the copy's kernel of a layer.
 @_silgen_name("swiftmlp_wide_dense_rows_kernel")
-func wideDenseRowsKernel(activation: UInt8, double: Bool) -> DenseRowsKernel? {
-    denseRowsKernel(Activation(rawValue: activation) ?? .identity, double: double)
+func wideDenseRowsKernel(activation: UInt8, double: Bool, outputs: Int) -> DenseRowsKernel? {
+    denseRowsKernel(Activation(rawValue: activation) ?? .identity, double: double, outputs: outputs)
 }
 
 /// `rowsTimesMatrix`.
@@ -150,7 +150,7 @@ func wideAllFinite(_ values: UnsafeRawPointer, count: Int, double: Bool) -> Bool
 #elseif SWIFTMLP_DISPATCH
 
 @_silgen_name("swiftmlp_wide_dense_rows_kernel")
-func wideDenseRowsKernel(activation: UInt8, double: Bool) -> DenseRowsKernel?
+func wideDenseRowsKernel(activation: UInt8, double: Bool, outputs: Int) -> DenseRowsKernel?
 
 @_silgen_name("swiftmlp_wide_rows_times_matrix")
 func wideRowsTimesMatrix(

@@ -314,12 +314,13 @@ final class MatrixMultiplyTests: XCTestCase {
     }
 
     /// `denseRow` through the layer kernel of `activation` (`denseRowsKernel`, this
-    /// build's table): each activation and type must hand out its own kernel.
+    /// build's table): each activation, type and width (four outputs have their own)
+    /// must hand out its own kernel.
     func denseRow<Scalar: MLPScalar>(
         _ activation: Activation, slope: Scalar, _ x: UnsafePointer<Scalar>, _ w: UnsafePointer<Scalar>,
         z: UnsafeMutablePointer<Scalar>?, into a: UnsafeMutablePointer<Scalar>, n: Int, k: Int
     ) {
-        guard let kernel = denseRowsKernel(activation, double: Scalar.self == Double.self) else {
+        guard let kernel = denseRowsKernel(activation, double: Scalar.self == Double.self, outputs: n) else {
             return XCTFail("no kernel for \(activation)")
         }
         kernel(x, w, z, a, n, k, Double(slope))
@@ -327,8 +328,10 @@ final class MatrixMultiplyTests: XCTestCase {
 
     /// Softmax, which normalises a whole row, has no fused kernel.
     func testSoftmaxHasNoDenseRowsKernel() {
-        XCTAssertNil(denseRowsKernel(.softmax, double: false))
-        XCTAssertNil(denseRowsKernel(.softmax, double: true))
-        XCTAssertNil(denseRowsKernel(.softmax, Float.self))
+        for outputs in [3, 4] {
+            XCTAssertNil(denseRowsKernel(.softmax, double: false, outputs: outputs))
+            XCTAssertNil(denseRowsKernel(.softmax, double: true, outputs: outputs))
+            XCTAssertNil(denseRowsKernel(.softmax, Float.self, outputs: outputs))
+        }
     }
 }
