@@ -57,8 +57,8 @@ func denseRowsKernel(_ activation: Activation, double: Bool, outputs: Int) -> De
     }
 }
 
-// The kernels, one per activation and type, named for profiles and for
-// Tests/c/test_vectorised.sh.
+// The kernels, one per activation and type (and for Float layers of four outputs,
+// one more per activation), named for profiles and for Tests/c/test_vectorised.sh.
 let identityRowsFloat: DenseRowsKernel = { rawDenseRow(IdentityFunction<Float>(), $0, $1, $2, $3, $4, $5, $6) }
 let identityRowsDouble: DenseRowsKernel = { rawDenseRow(IdentityFunction<Double>(), $0, $1, $2, $3, $4, $5, $6) }
 let sigmoidRowsFloat: DenseRowsKernel = { rawDenseRow(SigmoidFunction<Float>(), $0, $1, $2, $3, $4, $5, $6) }

@@ -214,9 +214,9 @@ struct CSourceWriter {
     /// as b_j + x_0 w_0j + x_1 w_1j + ... in order, except in the last single vectors.
     /// With GCC's vector types (GCC, clang) blocks of sixteen vectors of z, then one
     /// each of eight, four and two, stay in registers across the whole depth (the
-    /// library's `rowTimesMatrix`),
-    /// then single vectors, summed in four parts (the inputs i = r mod 4 in part r),
-    /// the last of which reads the arrays' zero padding; plain C compilers get the
+    /// library's `rowTimesMatrix`), then single vectors, summed in four parts (the
+    /// inputs i = r mod 4 in part r, the last one to three in part 0), the last of
+    /// which reads the arrays' zero padding; plain C compilers get the
     /// row-accumulating loop they vectorise.
     /// Explicit vectors because the plain loop keeps z in memory, and scalar
     /// accumulators were vectorised badly by GCC 12 at -O3 (docs/performance.md).
