@@ -231,6 +231,11 @@ struct CSourceWriter {
         out += " * the compiler may make them; on x86 below AVX, also an AVX2 copy that\n"
         out += " * \(prefix)_predict_scratch takes on CPUs with AVX2 (define \(macro)_NO_DISPATCH\n"
         out += " * to leave it out). */\n"
+        // Inlined into each layer's call, where n_in and n_out are constants (GCC
+        // clones it so only at -O3): at -O2 a 2-4-1 file ran 2.5x, 120-4-2-3's and
+        // 32-10-1's 1.15x faster.
+        out += "#ifdef __GNUC__\n#define \(macro)_DENSE_INLINE inline __attribute__((always_inline))\n"
+        out += "#else\n#define \(macro)_DENSE_INLINE inline\n#endif\n"
         out += "#if defined(__GNUC__) && !defined(\(macro)_PLAIN_C)\n#define \(macro)_VECTORS 1\n"
         out += "#ifdef __AVX__\n#define \(lanes) \(widestVectorLanes)\n#else\n#define \(lanes) \(16 / bytes)\n"
         out += "#if (defined(__x86_64__) || defined(__i386__)) && !defined(\(macro)_NO_DISPATCH)\n"
@@ -252,7 +257,8 @@ struct CSourceWriter {
         prefix: String, type: String, variant: String, attribute: String, vector: String, lanes: String
     ) -> String {
         let plainFallback = variant.isEmpty, vectors = "\(prefix.asciiUppercased())_VECTORS"
-        var out = "static \(attribute)void \(prefix)_dense\(variant)(const \(type) *input, int n_in, const \(type) *w,\n"
+        var out = "static \(prefix.asciiUppercased())_DENSE_INLINE \(attribute)void \(prefix)_dense\(variant)(const \(type) *input,\n"
+        out += "        int n_in, const \(type) *w,\n"
         out += "        const \(type) *b, int n_out, \(type) *z) {\n"
         out += "    int i, j = 0;\n"
         if plainFallback { out += "#ifdef \(vectors)\n" }
