@@ -44,7 +44,7 @@ public final class Network<Scalar: MLPScalar> {
     /// Whether a small prediction checks its inputs from the first layer's Z
     /// (`forwardInferenceCheckingInputs`) instead of by a pass over them: with two
     /// layers or more (the first then writes scratch, not the output), a first layer
-    /// with a kernel (`denseRowsKernel`), and rows of 128 bytes or more of inputs,
+    /// with a kernel (its plan's `denseRows`), and rows of 128 bytes or more of inputs,
     /// where the pass costs more than the one test a row.
     let foldsInputCheck: Bool
     /// Rows of the batch whose activations and deltas the workspace holds (0: none).
@@ -103,9 +103,6 @@ public final class Network<Scalar: MLPScalar> {
         self.layerCount = layout.layers.count
         self.largestLayerWeights = layout.layers.map { $0.fanIn * $0.fanOut }.max() ?? 0
         self.checksFactors = oneRowFactorCheckIsCheaper(layout, Scalar.self)
-        self.foldsInputCheck = layout.layers.count >= 2
-            && denseRowsKernel(configuration.activations[0], Scalar.self, outputs: layout.layers[0].fanOut) != nil
-            && configuration.inputCount * MemoryLayout<Scalar>.size >= 128
         self.workspace = Workspace(layerCount: layout.layers.count)
         self.plans = .allocate(capacity: layout.layers.count)
         for (l, shape) in layout.layers.enumerated() {
@@ -114,6 +111,8 @@ public final class Network<Scalar: MLPScalar> {
                 biasOffset: shape.biasOffset, activation: configuration.activations[l],
                 denseRows: denseRowsKernel(configuration.activations[l], Scalar.self, outputs: shape.fanOut)))
         }
+        self.foldsInputCheck = layout.layers.count >= 2 && plans[0].denseRows != nil
+            && configuration.inputCount * MemoryLayout<Scalar>.size >= 128
         var generator = Xoshiro256StarStar(seed: configuration.seed)
         initializeParameters(
             self.parameters.pointer, layout: layout, activations: configuration.activations,

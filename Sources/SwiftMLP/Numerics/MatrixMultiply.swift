@@ -419,7 +419,7 @@ func outerProductOfFourColumns<Scalar: MLPScalar, Write: OuterProductWrite>(
         i &+= 4
     }
     while i < m {
-        write.write(SIMD4(repeating: 0) + SIMD4(repeating: a[i]) * columns, to: c + i &* 4)
+        write.write(scaledVector(SIMD4<Scalar>.self, a[i], b), to: c + i &* 4)
         i &+= 1
     }
 }
