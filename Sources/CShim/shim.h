@@ -1,5 +1,6 @@
 /* The few libc pieces Swift cannot import directly, as static inline functions, and
- * the headers whose plain functions it can (malloc, read, expf, pthread_key_create...).
+ * the headers whose plain functions it can (malloc, read, expf, getrandom,
+ * pthread_key_create...).
  * Sources/SwiftMLP/Persistence/Platform.swift gives them their Glibc-overlay names.
  * Both builds of the library use this module instead of Glibc: Embedded Swift has no
  * Glibc overlay, and one import for both keeps one code path. Nothing here is
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__)

@@ -3,7 +3,7 @@
 # installed header declares (nothing of the Swift runtime inside it), needs no Swift
 # or Foundation library at run time, and carries the SONAME libswiftmlp.so.0. With
 # SWIFTMLP_EMBEDDED=1 (the Embedded Swift build): at most 1 MiB stripped, needing only
-# libc, libm and OpenBLAS.
+# libc (2.34 or newer), libm and OpenBLAS.
 #
 #   PREFIX=/install/prefix bash Tests/c/test_symbols.sh      (run.sh does this)
 #
@@ -86,6 +86,13 @@ if [[ ${SWIFTMLP_EMBEDDED:-0} == 1 ]]; then
     check "$([[ -n $blas && -z $ours ]] && echo 1 || echo 0)" \
         "ldd shows only libc, libm, libopenblas (and what it needs) and the loader" \
         "libopenblas: '$blas'; also: $ours"
+    # The newest glibc symbol version it uses sets the wheel's manylinux tag and the
+    # .deb's libc6 dependency (Makefile): docs/install.md promises glibc 2.34 (RHEL 9,
+    # Ubuntu 22.04). A newer libc function (arc4random_buf, 2.36, once came in through
+    # SystemRandomNumberGenerator) would silently drop those systems.
+    newest_glibc=$(objdump -T "$real" | grep -oE 'GLIBC_2\.[0-9]+' | sort -V | tail -n 1)
+    check "$([[ $(printf '%s\n' "$newest_glibc" GLIBC_2.34 | sort -V | tail -n 1) == GLIBC_2.34 ]] && echo 1 || echo 0)" \
+        "it needs glibc 2.34 at most" "its newest symbol version is $newest_glibc"
     # Embedded Swift prints a value it has no description for as this placeholder; a
     # message must never say it (every interpolated type is printable).
     check "$([[ -z $(grep -aF 'cannot print value in embedded Swift' "$real") ]] && echo 1 || echo 0)" \

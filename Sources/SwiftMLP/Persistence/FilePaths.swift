@@ -81,13 +81,13 @@ func folder(of path: String) -> String {
 }
 
 /// Creates a new temporary file in `folder` with mode 0666 (less the umask), named
-/// ".smlp-" plus 12 random characters.
+/// ".smlp-" plus 12 random characters. (Without random bits the names still differ
+/// from try to try, and O_EXCL makes a taken one a retry.)
 func createTemporaryFile(in folder: String) throws(MLPError) -> (descriptor: Int32, path: String) {
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-    var generator = SystemRandomNumberGenerator()
-    for _ in 0..<100 {
+    for attempt in 0..<100 {
         var name = ".smlp-"
-        var bits = generator.next()
+        var bits = kernelRandomBits() ^ (UInt64(attempt) &* 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<12 {
             name.unicodeScalars.append(Unicode.Scalar(alphabet[Int(bits % 36)]))
             bits /= 36
