@@ -37,9 +37,17 @@ done
 
 SWIFT=${SWIFT:-swift}
 if ! command -v "$SWIFT" >/dev/null 2>&1; then
-    echo "bootstrap: the Swift toolchain ('$SWIFT') is not on PATH. Building needs Swift 5.9 or" >&2
+    echo "bootstrap: the Swift toolchain ('$SWIFT') is not on PATH. Building needs Swift 6.0 or" >&2
     echo "    later: https://www.swift.org/install/linux/ (or SWIFT=/path/to/swift make ...)." >&2
     echo "    Not building? The wheel and the .deb need no Swift: see docs/install.md." >&2
+    exit 1
+fi
+# Typed throws and the Synchronization module need Swift 6.0; an older compiler would
+# fail with errors that do not say so.
+swift_version=$("$SWIFT" --version 2>&1 | sed -nE 's/.*Swift version ([0-9]+)\.([0-9]+).*/\1 \2/p' | head -n 1)
+if [[ -n $swift_version ]] && (( ${swift_version% *} < 6 )); then
+    echo "bootstrap: '$SWIFT' is Swift ${swift_version/ /.}; building needs Swift 6.0 or later" >&2
+    echo "    (https://www.swift.org/install/linux/, or SWIFT=/path/to/swift make ...)." >&2
     exit 1
 fi
 
