@@ -121,8 +121,9 @@ func writeDetails(_ summary: TrainingSummary, to details: UnsafeMutablePointer<s
     let room = Int(clamping: UnsafeRawPointer(details).load(as: UInt.self))
     let raw = UnsafeMutableRawPointer(details)
     var written = MemoryLayout<Int>.size
-    // Field offsets by pointer arithmetic on a local value: MemoryLayout.offset(of:)
-    // takes a key path, and Embedded Swift has none.
+    // Field offsets by pointer arithmetic on a local value: Embedded Swift compiles
+    // MemoryLayout.offset(of:) only with its key path written out in place, not one
+    // passed to a helper as a value.
     var fields = smlp_train_details()
     withUnsafeMutablePointer(to: &fields) { base in
         func offset<F>(_ field: UnsafeMutablePointer<F>) -> Int {
