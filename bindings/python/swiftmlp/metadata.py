@@ -23,11 +23,11 @@ class Metadata(MutableMapping):
         self._network = network
 
     def _copy_out(self, function: Callable[..., int], argument: Any) -> str:
-        handle = self._network._h
+        call = self._network._call
         length = c_size_t()
-        check(function(handle, argument, None, 0, byref(length)))
+        check(call(function, argument, None, 0, byref(length)))
         buffer = ctypes.create_string_buffer(length.value + 1)
-        check(function(handle, argument, buffer, len(buffer), byref(length)))
+        check(call(function, argument, buffer, len(buffer), byref(length)))
         return buffer.raw[:length.value].decode("utf-8")
 
     def __getitem__(self, key: str) -> str:
@@ -39,13 +39,13 @@ class Metadata(MutableMapping):
     def __setitem__(self, key: str, value: str) -> None:
         if not isinstance(value, str):
             raise TypeError(f"metadata values are str, not {type(value).__name__}")
-        check(lib.smlp_set_metadata(self._network._h, _key(key), value.encode("utf-8")))
+        check(self._network._call(lib.smlp_set_metadata, _key(key), value.encode("utf-8")))
 
     def __delitem__(self, key: str) -> None:
         encoded = _key(key)
         if key not in list(self):
             raise KeyError(key)
-        check(lib.smlp_set_metadata(self._network._h, encoded, None))
+        check(self._network._call(lib.smlp_set_metadata, encoded, None))
 
     def __iter__(self) -> Iterator[str]:
         for index in range(len(self)):
@@ -53,7 +53,7 @@ class Metadata(MutableMapping):
 
     def __len__(self) -> int:
         count = c_size_t()
-        check(lib.smlp_metadata_count_get(self._network._h, byref(count)))
+        check(self._network._call(lib.smlp_metadata_count_get, byref(count)))
         return int(count.value)
 
     def __repr__(self) -> str:

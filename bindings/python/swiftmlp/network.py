@@ -41,6 +41,7 @@ from ._interrupt import _Interrupts
 from ._names import (_ACTIVATION_DISPLAY, _ACTIVATION_NAMES, _CACHE_NAMES, _INIT_NAMES, _LOSS_DISPLAY,
                      _LOSS_NAMES, _OPTIMIZER_NAMES, _OUTPUT_FOR_LOSS, _REDUCTION_NAMES, _RPROP_VARIANTS,
                      _SCHEDULE_NAMES, _STOP_REASONS, _TRAIN_METHODS, _code)
+from ._errors import BusyError
 from ._native import check, lib
 from ._progress import progress_bar
 from .metadata import Metadata
@@ -184,6 +185,20 @@ class Network:
         and reads its fixed description."""
         if not handle:
             raise RuntimeError("the library returned no model")
+        # What `close` checks for calls still running (list append and pop are
+        # atomic): `_call` adds an entry to _inflight for the length of its call;
+        # the fast paths of predict and step take a buffer out of a pool instead (and
+        # put it back), one entry in _pooled for every buffer ever made. Either is
+        # done before the handle is read.
+        self._inflight: list[None] = []
+        self._pooled: list[None] = []
+        # Reusable per-call buffers, one per call in flight: a call pops one and puts
+        # it back when the library has returned (ctypes releases the GIL during the
+        # call, so two threads must never share one).
+        self._row_outputs: list[tuple[np.ndarray, c_void_p]] = []
+        self._batches: list[tuple[Any, Any, c_double, Any]] = []
+        self._row_batches: list[tuple[Any, Any, c_double, Any]] = []
+        self._label_batches: list[tuple[Any, Any, c_double, Any]] = []
         self._handle: int | None = handle
         # The handle as the fast paths of predict and step pass it; NULL once closed.
         self._handle_arg = c_void_p(handle)
@@ -215,13 +230,6 @@ class Network:
             c_type = ctypes.c_float if self._dtype == np.float32 else ctypes.c_double
             self._copy_row = (c_type * self._n_in).from_buffer_copy
             self._copy_target = (c_type * self._n_out).from_buffer_copy
-            # Reusable per-call buffers, one per call in flight: a call pops one and
-            # puts it back when the library has returned (ctypes releases the GIL
-            # during the call, so two threads must never share one).
-            self._row_outputs: list[tuple[np.ndarray, c_void_p]] = []
-            self._batches: list[tuple[Any, Any, c_double, Any]] = []
-            self._row_batches: list[tuple[Any, Any, c_double, Any]] = []
-            self._label_batches: list[tuple[Any, Any, c_double, Any]] = []
         except BaseException:
             self.close()
             raise
@@ -239,12 +247,42 @@ class Network:
             raise ValueError("this Network has been closed")
         return handle
 
+    def _call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(handle, *args)``, counted while it runs so that `close` does not
+        free the model under it. ValueError once closed."""
+        inflight = self._inflight
+        inflight.append(None)
+        try:
+            handle = self._handle_arg
+            if handle is None:
+                raise ValueError("this Network has been closed")
+            return function(handle, *args)
+        finally:
+            inflight.pop()
+
     def close(self) -> None:
-        """Frees the model now. Further calls raise ValueError. Idempotent."""
-        if getattr(self, "_handle", None) is not None:
+        """Frees the model now. Further calls raise ValueError. Idempotent.
+
+        Raises BusyError, and frees nothing, while another call on this Network is
+        running: in another thread, or the ``train`` whose callback calls it (the
+        library must not free a model in use).
+        """
+        handle, handle_arg = getattr(self, "_handle", None), getattr(self, "_handle_arg", None)
+        if handle is None:
+            return
+        if not self._calls_running():
             self._handle = None
             self._handle_arg = None
-            self._finalizer()
+            if not self._calls_running():
+                self._finalizer()
+                return
+            # A call started between the two checks and may hold the handle.
+            self._handle, self._handle_arg = handle, handle_arg
+        raise BusyError("close: another call on this Network is running; nothing was freed")
+
+    def _calls_running(self) -> bool:
+        available = len(self._row_outputs) + len(self._row_batches) + len(self._batches) + len(self._label_batches)
+        return bool(self._inflight) or len(self._pooled) > available
 
     @property
     def closed(self) -> bool:
@@ -323,13 +361,13 @@ class Network:
     @property
     def param_count(self) -> int:
         """Scalars in the parameter vector (smlp_param_count)."""
-        count = lib.smlp_param_count(self._h)
+        count = self._call(lib.smlp_param_count)
         return int(count)
 
     def info(self) -> ModelInfo:
         """smlp_model_info_get: dtype, layers, widths, loss, epoch, has_scaler..."""
         info = _capi.smlp_model_info()
-        check(lib.smlp_model_info_get(self._h, byref(info)))
+        check(self._call(lib.smlp_model_info_get, byref(info)))
         return ModelInfo(DType(info.dtype), int(info.n_layers), int(info.n_inputs), int(info.n_outputs),
                          int(info.param_count), Loss(info.loss), Reduction(info.reduction),
                          float(info.leaky_relu_slope), int(info.epoch), bool(info.has_scaler))
@@ -337,7 +375,7 @@ class Network:
     def layer_info(self, layer: int) -> LayerInfo:
         """smlp_layer_info_get for weight layer ``layer`` (0-based)."""
         info = _capi.smlp_layer_info()
-        check(lib.smlp_layer_info_get(self._h, _index(layer), byref(info)))
+        check(self._call(lib.smlp_layer_info_get, _index(layer), byref(info)))
         return LayerInfo(int(info.n_inputs), int(info.n_outputs), Activation(info.activation),
                          int(info.weight_offset), int(info.bias_offset))
 
@@ -348,7 +386,7 @@ class Network:
 
     @epoch.setter
     def epoch(self, value: int) -> None:
-        check(lib.smlp_set_epoch(self._h, _index(value, "epoch")))
+        check(self._call(lib.smlp_set_epoch, _index(value, "epoch")))
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -359,7 +397,7 @@ class Network:
         Assign an array of ``param_count`` values to replace it (optimizer state is kept).
         """
         out = np.empty(self._param_count, dtype=self._dtype)
-        check(lib.smlp_get_params(self._h, self._c_dtype, _pointer(out), out.size))
+        check(self._call(lib.smlp_get_params, self._c_dtype, _pointer(out), out.size))
         return out
 
     @params.setter
@@ -367,7 +405,7 @@ class Network:
         array = as_c_array(values, self._dtype, "params")
         if array.ndim != 1:
             array = array.reshape(-1) if array.flags.c_contiguous else array.ravel()
-        check(lib.smlp_set_params(self._h, self._c_dtype, _pointer(array), array.size))
+        check(self._call(lib.smlp_set_params, self._c_dtype, _pointer(array), array.size))
 
     def weights(self, layer: int, params: np.ndarray | None = None) -> np.ndarray:
         """W of ``layer`` (n_in x n_out).
@@ -477,12 +515,15 @@ class Network:
                     try:
                         entry = outputs.pop()
                     except IndexError:
+                        self._pooled.append(None)
                         buffer = np.empty(self._n_out, dtype=self._dtype)
                         entry = (buffer, c_void_p(buffer.ctypes.data))
-                    status = lib.smlp_predict(self._handle_arg, self._c_dtype_arg, _addressof(row), _ONE_ROW,
-                                              self._n_in_arg, entry[1], self._n_out_arg)
-                    result = entry[0].copy()
-                    outputs.append(entry)
+                    try:
+                        status = lib.smlp_predict(self._handle_arg, self._c_dtype_arg, _addressof(row), _ONE_ROW,
+                                                  self._n_in_arg, entry[1], self._n_out_arg)
+                        result = entry[0].copy()
+                    finally:
+                        outputs.append(entry)
                     if status:
                         self._fail(status)
                     return result if len(shape) == 1 else result.reshape(self._out_shape_2d)
@@ -498,7 +539,7 @@ class Network:
         elif (not isinstance(out, np.ndarray) or out.dtype != self._dtype or not out.flags.c_contiguous
               or not out.flags.aligned or not out.flags.writeable or out.shape != shape):
             raise ValueError(f"out must be a writeable, aligned, C-contiguous {self._dtype} array of shape {shape}")
-        check(lib.smlp_predict(self._h, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1],
+        check(self._call(lib.smlp_predict, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1],
                                _pointer(out), self.n_outputs))
         return out[0] if single else out
 
@@ -539,24 +580,28 @@ class Network:
                     # The struct and the loss themselves, not byref(): ctypes applies
                     # byref for a POINTER argument on its fast path (~0.3 us less).
                     loss = batch[2]
-                    status = lib.smlp_step(self._handle_arg, dataset, loss)
-                    value = loss.value
-                    pool.append(batch)
+                    try:
+                        status = lib.smlp_step(self._handle_arg, dataset, loss)
+                        value = loss.value
+                    finally:
+                        pool.append(batch)
                     if status:
                         self._fail(status)
                     return value
         fast = self._fast_batch(x, y)
         if fast is not None:
             batch, pool = fast
-            status = lib.smlp_step(self._handle_arg, batch[1], batch[3])
-            value = batch[2].value
-            pool.append(batch)
+            try:
+                status = lib.smlp_step(self._handle_arg, batch[1], batch[3])
+                value = batch[2].value
+            finally:
+                pool.append(batch)
             if status:
                 check(status)
             return value
         dataset, keep = self._dataset(x, y)
         loss = c_double()
-        check(lib.smlp_step(self._h, byref(dataset), byref(loss)))
+        check(self._call(lib.smlp_step, byref(dataset), byref(loss)))
         del keep
         return loss.value
 
@@ -567,6 +612,7 @@ class Network:
         check(status)
 
     def _new_batch(self, n_rows: int = 0) -> tuple[Any, Any, c_double, Any]:
+        self._pooled.append(None)
         dataset = _capi.smlp_dataset()
         dataset.n_rows = n_rows
         dataset.dtype = self._c_dtype
@@ -631,7 +677,7 @@ class Network:
         dataset, keep = self._dataset(x, y)
         flat = np.empty(self._param_count, dtype=self._dtype)
         loss = c_double()
-        check(lib.smlp_gradients(self._h, byref(dataset), byref(loss), _pointer(flat), flat.size))
+        check(self._call(lib.smlp_gradients, byref(dataset), byref(loss), _pointer(flat), flat.size))
         del keep
         dW, db = self.unflatten(flat)
         return Gradients(loss.value, dW, db, flat)
@@ -640,7 +686,7 @@ class Network:
         """The reduced loss of one batch (smlp_gradients with no gradient wanted)."""
         dataset, keep = self._dataset(x, y)
         loss = c_double()
-        check(lib.smlp_gradients(self._h, byref(dataset), byref(loss), None, 0))
+        check(self._call(lib.smlp_gradients, byref(dataset), byref(loss), None, 0))
         del keep
         return loss.value
 
@@ -650,7 +696,7 @@ class Network:
         if isinstance(grad, Gradients):
             grad = grad.flat
         array = as_c_array(grad, self._dtype, "grad")
-        check(lib.smlp_apply_gradients(self._h, self._c_dtype, _pointer(array), array.size, float(scale)))
+        check(self._call(lib.smlp_apply_gradients, self._c_dtype, _pointer(array), array.size, float(scale)))
 
     def set_optimizer(self, kind: str | int = "sgd", **hyperparameters: Any) -> None:
         """Sets the optimizer (and resets its state).
@@ -694,7 +740,7 @@ class Network:
             else:
                 value = float(value)
             setattr(config, name, value)
-        check(lib.smlp_set_optimizer(self._h, byref(config)))
+        check(self._call(lib.smlp_set_optimizer, byref(config)))
 
     def train(self, x: ArrayLike, y: ArrayLike, *, epochs: int = 10, batch_size: int = 32,
               shuffle: bool = True, drop_last: bool = False,
@@ -787,7 +833,7 @@ class Network:
         summary = _capi.smlp_train_summary()
         try:
             with interrupts:
-                status = lib.smlp_train(self._h, byref(dataset), byref(options), byref(summary))
+                status = self._call(lib.smlp_train, byref(dataset), byref(options), byref(summary))
                 check(status)
         finally:
             if bar is not None:
@@ -816,7 +862,7 @@ class Network:
         """
         dataset, keep = self._dataset(x, y)
         loss, accuracy = c_double(), c_double()
-        check(lib.smlp_evaluate(self._h, byref(dataset), byref(loss), byref(accuracy)))
+        check(self._call(lib.smlp_evaluate, byref(dataset), byref(loss), byref(accuracy)))
         del keep
         return Evaluation(loss.value, accuracy.value)
 
@@ -826,7 +872,7 @@ class Network:
         """Stores each feature's mean and standard deviation of ``x`` in the model;
         from then on every call standardises its inputs with them."""
         xs = self._input(x)
-        check(lib.smlp_fit_scaler(self._h, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1]))
+        check(self._call(lib.smlp_fit_scaler, self._c_dtype, _pointer(xs), xs.shape[0], xs.shape[1]))
 
     def set_scaler(self, mean: ArrayLike, std: ArrayLike) -> None:
         """Sets the scaler from given statistics (n_inputs values each, std > 0)."""
@@ -834,7 +880,7 @@ class Network:
         s = as_c_array(std, np.float64, "std").reshape(-1)
         if m.size != s.size:
             raise ValueError(f"mean has {m.size} values but std has {s.size}")
-        check(lib.smlp_set_scaler(self._h, m.ctypes.data_as(POINTER(c_double)),
+        check(self._call(lib.smlp_set_scaler, m.ctypes.data_as(POINTER(c_double)),
                                   s.ctypes.data_as(POINTER(c_double)), m.size))
 
     @property
@@ -843,13 +889,13 @@ class Network:
         mean = np.empty(self.n_inputs)
         std = np.empty(self.n_inputs)
         has = c_int()
-        check(lib.smlp_get_scaler(self._h, mean.ctypes.data_as(POINTER(c_double)),
+        check(self._call(lib.smlp_get_scaler, mean.ctypes.data_as(POINTER(c_double)),
                                   std.ctypes.data_as(POINTER(c_double)), self.n_inputs, byref(has)))
         return (mean, std) if has.value else None
 
     def clear_scaler(self) -> None:
         """Removes the scaler: inputs are used as given."""
-        check(lib.smlp_clear_scaler(self._h))
+        check(self._call(lib.smlp_clear_scaler))
 
     # -- looking inside -------------------------------------------------------------------------
 
@@ -857,7 +903,7 @@ class Network:
     def cached_rows(self) -> int:
         """Rows of the batch whose layer cache :meth:`layer_cache` can return (0: none)."""
         rows = c_size_t()
-        check(lib.smlp_cached_rows_get(self._h, byref(rows)))
+        check(self._call(lib.smlp_cached_rows_get, byref(rows)))
         return int(rows.value)
 
     def layer_cache(self, layer: int, kind: str | int = "A") -> np.ndarray:
@@ -876,7 +922,7 @@ class Network:
         rows = self.cached_rows
         out = np.empty((rows, n_cols), dtype=self._dtype)
         pointer = _pointer(out) if out.size else _pointer(np.empty(1, dtype=self._dtype))
-        check(lib.smlp_get_layer_cache(self._h, _index(layer), kind_code, self._c_dtype,
+        check(self._call(lib.smlp_get_layer_cache, _index(layer), kind_code, self._c_dtype,
                                        pointer, rows, n_cols))
         return out
 
@@ -890,7 +936,7 @@ class Network:
         dataset, keep = self._dataset(x, y)
         errors_w = np.zeros(self.n_layers)
         errors_b = np.zeros(self.n_layers)
-        check(lib.smlp_gradcheck(self._h, byref(dataset), float(step),
+        check(self._call(lib.smlp_gradcheck, byref(dataset), float(step),
                                  errors_w.ctypes.data_as(POINTER(c_double)),
                                  errors_b.ctypes.data_as(POINTER(c_double)), self.n_layers))
         del keep
@@ -901,7 +947,7 @@ class Network:
     def save(self, path: PathLike) -> None:
         """Writes the whole model (parameters, optimizer state, epoch, generator,
         scaler, metadata) to ``path``, atomically."""
-        check(lib.smlp_save(self._h, os.fsencode(path)))
+        check(self._call(lib.smlp_save, os.fsencode(path)))
 
     @classmethod
     def load(cls, path: PathLike) -> "Network":
@@ -913,9 +959,9 @@ class Network:
     def to_bytes(self) -> bytes:
         """The model in the file format, as bytes."""
         size = c_size_t()
-        check(lib.smlp_save_to_buffer(self._h, None, 0, byref(size)))
+        check(self._call(lib.smlp_save_to_buffer, None, 0, byref(size)))
         buffer = ctypes.create_string_buffer(max(size.value, 1))
-        check(lib.smlp_save_to_buffer(self._h, buffer, size.value, byref(size)))
+        check(self._call(lib.smlp_save_to_buffer, buffer, size.value, byref(size)))
         return buffer.raw[:size.value]
 
     @classmethod
@@ -932,7 +978,7 @@ class Network:
         """Writes a standalone C99 file with the weights and
         ``void <prefix>_predict(const double *x, double *out)`` (default prefix
         "smlp_model")."""
-        check(lib.smlp_export_c(self._h, os.fsencode(path),
+        check(self._call(lib.smlp_export_c, os.fsencode(path),
                                 None if prefix is None else prefix.encode("utf-8")))
 
 

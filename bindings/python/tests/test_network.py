@@ -598,6 +598,41 @@ def test_close_and_context_manager():
         network.predict(np.zeros((1, 2)))
 
 
+def test_close_refuses_while_a_call_runs(xor):
+    """close() while another call on the network runs (the training call whose
+    callback this is, or a call in another thread) raises BusyError and frees
+    nothing: the library must not free a model in use (it crashed the process)."""
+    import threading
+
+    x, y = xor
+    network = xor_network()
+    outcomes = []
+
+    def close_here(report):
+        try:
+            network.close()
+        except swiftmlp.BusyError as error:
+            outcomes.append(("callback", error))
+        # From another thread, while this train call is still running.
+        def close_there():
+            try:
+                network.close()
+            except swiftmlp.BusyError as error:
+                outcomes.append(("thread", error))
+        thread = threading.Thread(target=close_there)
+        thread.start()
+        thread.join()
+        return True
+
+    network.train(x, y, epochs=3, callback=close_here)
+    assert [where for where, _ in outcomes] == ["callback", "thread"]
+    assert "nothing was freed" in str(outcomes[0][1])
+    assert not network.closed
+    assert network.predict(x).shape == (4, 1)  # still usable
+    network.close()  # nothing running now
+    assert network.closed
+
+
 def test_busy_model_raises_busy_error(xor):
     """A changing call from inside the training callback finds the model busy."""
     x, y = xor
