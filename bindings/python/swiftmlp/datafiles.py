@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _capi
-from ._native import check, lib
+from ._native import c_path, check, lib
 from ._arrays import _c_dtype, _np_dtype, as_c_array
 from .network import PathLike
 
@@ -30,7 +30,7 @@ def load_fann(path: PathLike, dtype: Any = "float64") -> tuple[np.ndarray, np.nd
     """
     np_dtype = _np_dtype(dtype)
     owned = POINTER(_capi.smlp_owned_dataset)()
-    check(lib.smlp_data_load_fann(os.fsencode(path), _c_dtype(np_dtype), byref(owned)))
+    check(lib.smlp_data_load_fann(c_path(path), _c_dtype(np_dtype), byref(owned)))
     try:
         d = owned.contents.data
         rows, n_in, n_out = d.n_rows, d.n_inputs, d.n_outputs
@@ -61,4 +61,4 @@ def save_fann(path: PathLike, x: Any, y: Any) -> None:
         dtype=_c_dtype(np.dtype(dtype)), n_rows=x_c.shape[0], n_inputs=x_c.shape[1],
         x=x_c.ctypes.data_as(c_void_p), n_outputs=y_c.shape[1], y=y_c.ctypes.data_as(c_void_p),
         labels=POINTER(c_int32)())
-    check(lib.smlp_data_save_fann(os.fsencode(path), byref(data)))
+    check(lib.smlp_data_save_fann(c_path(path), byref(data)))

@@ -30,7 +30,7 @@ from typing import Any, Union
 import numpy as np
 
 from ._capi import Activation, DType
-from ._native import check, lib
+from ._native import c_path, check, lib
 from ._arrays import _np_dtype
 from ._names import _ACTIVATION_DISPLAY as _ACTIVATION_NAME
 from ._names import _LOSS_DISPLAY as _LOSS_NAME
@@ -636,7 +636,7 @@ def load_fann(path: PathLike, dtype: Any = "float64") -> Network:
     :class:`~swiftmlp.ArgumentError` or :class:`~swiftmlp.FormatError`)."""
     np_dtype = _np_dtype(dtype)
     handle = c_void_p()
-    check(lib.smlp_load_fann(os.fsencode(path), int(DType.FLOAT32 if np_dtype == np.float32 else DType.FLOAT64),
+    check(lib.smlp_load_fann(c_path(path), int(DType.FLOAT32 if np_dtype == np.float32 else DType.FLOAT64),
                              byref(handle)))
     return Network._from_handle(handle.value)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from ctypes import byref, c_size_t
 from typing import TYPE_CHECKING, Any
 
-from ._native import check, lib
+from ._native import c_text, check, lib
 
 if TYPE_CHECKING:
     from .network import Network
@@ -39,13 +39,16 @@ class Metadata(MutableMapping):
     def __setitem__(self, key: str, value: str) -> None:
         if not isinstance(value, str):
             raise TypeError(f"metadata values are str, not {type(value).__name__}")
-        check(self._network._call(lib.smlp_set_metadata, _key(key), value.encode("utf-8")))
+        check(self._network._call(lib.smlp_set_metadata, _key(key), c_text(value, "a metadata value")))
 
     def __delitem__(self, key: str) -> None:
         encoded = _key(key)
         if key not in list(self):
             raise KeyError(key)
         check(self._network._call(lib.smlp_set_metadata, encoded, None))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in list(self)
 
     def __iter__(self) -> Iterator[str]:
         for index in range(len(self)):
@@ -63,4 +66,4 @@ class Metadata(MutableMapping):
 def _key(key: str) -> bytes:
     if not isinstance(key, str):
         raise TypeError(f"metadata keys are str, not {type(key).__name__}")
-    return key.encode("utf-8")
+    return c_text(key, "a metadata key")

@@ -42,7 +42,7 @@ from ._names import (_ACTIVATION_DISPLAY, _ACTIVATION_NAMES, _CACHE_NAMES, _INIT
                      _LOSS_NAMES, _OPTIMIZER_NAMES, _OUTPUT_FOR_LOSS, _REDUCTION_NAMES, _RPROP_VARIANTS,
                      _SCHEDULE_NAMES, _STOP_REASONS, _TRAIN_METHODS, _code)
 from ._errors import BusyError
-from ._native import check, lib
+from ._native import c_path, c_text, check, lib
 from ._progress import progress_bar
 from .metadata import Metadata
 from .results import EpochReport, Evaluation, GradCheck, Gradients, LayerInfo, ModelInfo, TrainSummary
@@ -147,8 +147,8 @@ class Network:
                  *, loss: str | int = "mse", reduction: str | int = "mean", dtype: Any = "float64",
                  seed: int = 0, init: str | int = "auto", leaky_relu_slope: float = 0.01) -> None:
         sizes = [int(size) for size in layer_sizes]
-        if any(size < 0 for size in sizes):
-            raise ValueError(f"layer_sizes must be non-negative, got {sizes}")
+        if any(not 0 <= size < _SIZE_LIMIT for size in sizes):
+            raise ValueError(f"layer_sizes must be non-negative and below 2**{_SIZE_BITS}, got {sizes}")
         loss_code = _code(loss, _LOSS_NAMES, "loss")
         n_layers = max(len(sizes) - 1, 0)
         if isinstance(activations, (str, int, np.integer)):
@@ -947,13 +947,13 @@ class Network:
     def save(self, path: PathLike) -> None:
         """Writes the whole model (parameters, optimizer state, epoch, generator,
         scaler, metadata) to ``path``, atomically."""
-        check(self._call(lib.smlp_save, os.fsencode(path)))
+        check(self._call(lib.smlp_save, c_path(path)))
 
     @classmethod
     def load(cls, path: PathLike) -> "Network":
         """Reads a model written by :meth:`save` (or by smlp_save from C)."""
         handle = c_void_p()
-        check(lib.smlp_load(os.fsencode(path), byref(handle)))
+        check(lib.smlp_load(c_path(path), byref(handle)))
         return cls._from_handle(handle.value)
 
     def to_bytes(self) -> bytes:
@@ -978,8 +978,8 @@ class Network:
         """Writes a standalone C99 file with the weights and
         ``void <prefix>_predict(const double *x, double *out)`` (default prefix
         "smlp_model")."""
-        check(self._call(lib.smlp_export_c, os.fsencode(path),
-                                None if prefix is None else prefix.encode("utf-8")))
+        check(self._call(lib.smlp_export_c, c_path(path),
+                                None if prefix is None else c_text(prefix, "prefix")))
 
 
 def _load_buffer(data: bytes | bytearray | memoryview) -> int:
@@ -998,8 +998,12 @@ def _index(value: Any, name: str = "layer") -> int:
         else:
             raise TypeError(f"{name} must be an integer, not {value!r}")
     value = int(value)
-    if value < 0:
-        raise ValueError(f"{name} is {value}; it must be >= 0")
+    if not 0 <= value < _SIZE_LIMIT:
+        raise ValueError(f"{name} is {value}; it must be >= 0 and below 2**{_SIZE_BITS} (a C size_t)")
     return value
+
+
+_SIZE_BITS = 8 * sizeof(c_size_t)
+_SIZE_LIMIT = 1 << _SIZE_BITS
 
 

@@ -90,6 +90,35 @@ def test_python_side_checks():
         network.step(np.zeros((1, 2)), np.zeros((1, 1, 1)))
 
 
+def test_values_c_would_cut_short_are_refused(tmp_path):
+    """A size above size_t's range, or text with a NUL character, would reach C cut
+    short (ctypes wraps the integer; C ends the string at the NUL): ValueError
+    instead, and nothing is done."""
+    with pytest.raises(ValueError, match="2\\*\\*64"):
+        Network([2**64 + 3, 4, 1])
+    network = Network([3, 4, 1])
+    x, y = np.zeros((4, 3)), np.zeros((4, 1))
+    with pytest.raises(ValueError, match="epochs"):
+        network.train(x, y, epochs=2**64 + 2)
+    assert network.epoch == 0
+    with pytest.raises(ValueError, match="layer"):
+        network.layer_info(2**64)
+    with pytest.raises(ValueError, match="epoch"):
+        network.epoch = 2**64 + 7
+    assert network.epoch == 0
+    with pytest.raises(ValueError, match="NUL"):
+        network.metadata["a\0b"] = "x"
+    with pytest.raises(ValueError, match="NUL"):
+        network.metadata["a"] = "x\0y"
+    assert dict(network.metadata) == {}
+    assert 1 not in network.metadata  # a non-str key is simply absent
+    with pytest.raises(ValueError, match="NUL"):
+        network.save(tmp_path / "model.smlp\0junk")
+    with pytest.raises(ValueError, match="NUL"):
+        network.export_c(tmp_path / "model.c", "ab\0cd")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_messages_are_per_thread():
     import threading
     network = Network([2, 1], ["identity"])
