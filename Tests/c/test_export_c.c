@@ -1,8 +1,9 @@
 /*
  * test_export_c.c - smlp_export_c writes a standalone C99 file that compiles on its
- * own with `cc -std=c99 -Wall -Werror -c` (and with -Wextra -pedantic too), needs
- * no library beyond <math.h>, and predicts what smlp_predict predicts, for float64 and
- * float32 models, every activation, with and without an input scaler.
+ * own with `cc -std=c99 -Wall -Werror -c` (and with -Wextra -pedantic
+ * -Wredundant-decls), needs no library beyond <math.h>, and predicts what smlp_predict
+ * predicts, for float64 and float32 models, every activation, with and without an
+ * input scaler.
  *
  * For each model the test exports the file into a scratch folder, writes a tiny
  * driver that runs <prefix>_predict on a batch of inputs (written into the driver as
@@ -209,10 +210,12 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
         goto done;
     }
     /* Strict, and at -O3, where GCC warns of loops it finds undefined behaviour in. */
-    snprintf(command, sizeof command, "%s -std=c99 -O3 -Wall -Wextra -pedantic -Werror -c '%s' -o '%s.strict.o'", cc,
-             source, object);
+    snprintf(command, sizeof command,
+             "%s -std=c99 -O3 -Wall -Wextra -pedantic -Wredundant-decls -Werror -c '%s' -o '%s.strict.o'", cc, source,
+             object);
     status = run(command, log);
-    if (!CHECK(status == 0, "%s %s: it compiles with -Wextra -pedantic too", net->name, dt)) show_file(log);
+    if (!CHECK(status == 0, "%s %s: it compiles with -Wextra -pedantic -Wredundant-decls too", net->name, dt))
+        show_file(log);
     snprintf(command, sizeof command, "%s -x c++ -Wall -Wextra -Werror -c '%s' -o '%s.cxx.o'", cxx, source, object);
     status = run(command, log);
     if (!CHECK(status == 0, "%s %s: it compiles as C++ (`%s`)", net->name, dt, command)) show_file(log);

@@ -110,7 +110,6 @@ struct CSourceWriter {
         out += "#define \(macro)_N_OUTPUTS \(outputCount)\n"
         out += "#define \(macro)_SCRATCH_SIZE \(scratchSize)\n\n"
         out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
-        out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
         out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch);\n\n"
         // One widest vector less one value, zero-filled by C.
         let padding = widestVectorLanes - 1
