@@ -7,7 +7,8 @@
  * run often stalls in a local minimum at 98-99%).
  *
  *   cc parity.c $(pkg-config --cflags --libs swiftmlp) -o parity && ./parity
- *   ./parity parity8.train       # a FANN data file instead (e.g. FANN's datasets/)
+ *   ./parity parity8.train       # a FANN data file instead (e.g. FANN's datasets/),
+ *                                # its 0 inputs read as -1
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +26,22 @@ int main(int argc, char **argv) {
     enum { BITS = 8, ROWS = 1 << BITS, MAX_EPOCHS = 5000, CHUNK = 25 };
     static double x[ROWS * BITS], y[ROWS];
     smlp_owned_dataset *file = NULL;
+    double *centred = NULL;
     smlp_dataset data = {SMLP_FLOAT64, ROWS, BITS, x, 1, y, NULL};
     if (argc > 1) {
         check(smlp_data_load_fann(argv[1], SMLP_FLOAT64, &file), "smlp_data_load_fann");
         data = file->data;
         printf("%s: %zu rows, %zu inputs, %zu outputs\n", argv[1], data.n_rows, data.n_inputs, data.n_outputs);
+        /* FANN's parity files give the bits as 0 and 1: centred on 0 as below. */
+        const size_t n = data.n_rows * data.n_inputs;
+        const double *bits = data.x;
+        centred = malloc(n * sizeof *centred);
+        if (centred == NULL) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
+        for (size_t i = 0; i < n; i++) centred[i] = bits[i] == 0 ? -1.0 : bits[i];
+        data.x = centred;
     } else {
         for (int row = 0; row < ROWS; row++) {
             int ones = 0;
@@ -77,5 +89,6 @@ int main(int argc, char **argv) {
                            : "%zu patterns, not all right after %d epochs\n", data.n_rows, epochs);
     smlp_free(model);
     smlp_data_free(file);
+    free(centred);
     return accuracy == 1.0 ? 0 : 1;
 }

@@ -44,6 +44,22 @@ if [[ -x $SCRATCH/parity ]]; then
     check "$ok" "the installed parity example gets all 256 patterns of 8-bit parity right with RPROP (exit 0)" \
         "$(tail -3 <<< "$output")"
     check "$(grep -q 'all 256 patterns right' <<< "$output" && echo 1 || echo 0)" "parity prints all 256 right"
+    # The same from a FANN data file with the bits as 0 and 1, as FANN's own
+    # datasets/parity8.train gives them (the example reads 0 as -1).
+    {
+        echo "256 8 1"
+        for ((row = 0; row < 256; row++)); do
+            ones=0 line=""
+            for ((bit = 0; bit < 8; bit++)); do
+                line+="$(((row >> bit) & 1)) "
+                ones=$((ones + ((row >> bit) & 1)))
+            done
+            echo "$line"
+            echo "$((ones % 2))"
+        done
+    } > "$SCRATCH/parity8.train"
+    output=$("$SCRATCH/parity" "$SCRATCH/parity8.train" 2>&1) && ok=1 || ok=0
+    check "$ok" "parity learns a FANN data file of 0/1 bits (exit 0)" "$(tail -3 <<< "$output")"
 fi
 # The program needs libswiftmlp and its system dependencies only.
 if [[ -x $SCRATCH/xor ]]; then
