@@ -45,7 +45,7 @@ public func smlp_status_string(_ status: smlp_status) -> UnsafePointer<CChar> {
     case SMLP_ERR_NON_FINITE: text = "non-finite value"
     case SMLP_ERR_BUSY: text = "model busy"
     case SMLP_ERR_IO: text = "input/output error"
-    case SMLP_ERR_BAD_FORMAT: text = "bad model file"
+    case SMLP_ERR_BAD_FORMAT: text = "bad file format"  // a model file or a data file
     case SMLP_ERR_UNSUPPORTED_VERSION: text = "unsupported file version"
     default: text = "unknown status"
     }

@@ -40,7 +40,7 @@ static void test_status_strings(void) {
         {SMLP_ERR_NON_FINITE, NULL},
         {SMLP_ERR_BUSY, NULL},
         {SMLP_ERR_IO, NULL},
-        {SMLP_ERR_BAD_FORMAT, NULL},
+        {SMLP_ERR_BAD_FORMAT, "bad file format"}, /* model files and data files alike */
         {SMLP_ERR_UNSUPPORTED_VERSION, NULL},
     };
     const size_t n = sizeof known / sizeof known[0];
