@@ -140,8 +140,8 @@ typedef enum smlp_status {
 const char *smlp_status_string(smlp_status status);
 
 /* The message of the most recent failed call made on the calling thread, naming the
- * argument and the values involved, e.g. "smlp_predict: n_inputs is 3 but the model
- * has 2 inputs". Successful calls do not change it; "" if no call has failed yet on
+ * argument and the values involved, e.g. "smlp_predict: n_inputs is 3 but the model's
+ * n_inputs is 2". Successful calls do not change it; "" if no call has failed yet on
  * this thread. The string is owned by the library and stays valid until the next
  * failing call on the same thread. Never NULL. */
 const char *smlp_last_error(void);
@@ -925,10 +925,11 @@ typedef struct smlp_owned_dataset {
  * follow the last row. path is a UTF-8 string.
  * Errors: NULL_ARGUMENT (path, out_data), INVALID_ARGUMENT (dtype, path not UTF-8),
  * IO (missing, a directory, unreadable: the message has the OS error), BAD_FORMAT
- * (the message names the line and what is wrong there, e.g. "line 7: expected the 8
- * input values of row 2, found 7"; a first line announcing more values than the
- * file could hold is refused before anything is allocated), OUT_OF_MEMORY. On
- * failure *out_data is NULL and nothing stays allocated. */
+ * (the message names the line, counted from 1, and what is wrong there, e.g. "line 6:
+ * expected the 8 input values of row 2, found 7", rows counted from 0 as everywhere in
+ * this API; a first line announcing more values than the file could hold is refused
+ * before anything is allocated), OUT_OF_MEMORY. On failure *out_data is NULL and
+ * nothing stays allocated. */
 smlp_status smlp_data_load_fann(const char *path, smlp_dtype dtype, smlp_owned_dataset **out_data);
 
 /* Writes a data set as a FANN data file, atomically as smlp_save writes (a temporary
