@@ -534,6 +534,10 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        if not incremental and not self.warm_start:
+            # A plain fit starts from the initialisation, as sklearn's does: coefs_ and
+            # intercepts_ assigned before it are not used.
+            self.__dict__.pop("_pending_layers", None)
         # as sklearn, every fit starts its own stream: an int gives the same draws each time
         self._random_state = check_random_state(self.random_state)
         state = self._snapshot()

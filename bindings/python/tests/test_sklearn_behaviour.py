@@ -245,6 +245,26 @@ def test_coefs_are_read_only_and_can_be_set_before_fit():
         model.coefs_[0][0, 0] = 5.0
 
 
+def test_coefs_set_before_a_plain_fit_are_not_used():
+    """As in sklearn, a plain fit (no warm_start, not partial_fit) starts from the
+    initialisation whatever coefs_ were assigned; a warm-started one from them."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), rng.integers(0, 3, size=30)
+    settings = dict(hidden_layer_sizes=(5,), solver="sgd", max_iter=1, random_state=0)
+    zeros = [np.zeros((4, 5)), np.zeros((5, 3))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = MLPClassifier(**settings).fit(x, y)
+        assigned = MLPClassifier(**settings)
+        assigned.coefs_ = zeros
+        assigned.fit(x, y)
+        assert assigned.loss_curve_ == plain.loss_curve_
+        warm = MLPClassifier(warm_start=True, **settings)
+        warm.coefs_ = zeros
+        warm.fit(x, y)
+        assert warm.loss_curve_ != plain.loss_curve_
+
+
 def test_lbfgs_limits_and_attributes():
     """solver='lbfgs': max_iter bounds the iterations and max_fun the evaluations,
     each with sklearn's ConvergenceWarning; n_iter_ and loss_curve_ follow."""
