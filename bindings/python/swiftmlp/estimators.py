@@ -579,15 +579,28 @@ class _BaseMLP(BaseEstimator):
                               weight_decay=float(self.alpha) / X.shape[0])
         self._optimizer = _OptimizerState(self.solver, float(self.learning_rate_init))
         verbose = bool(self.verbose)
+        reports: list[Any] = []
 
         def report(epoch: Any) -> bool:
+            reports.append(epoch)
             if verbose:
                 print("Iteration %d, loss = %.8f" % (epoch.epoch, epoch.train_loss))
             return False
 
-        summary = network.train(X, targets, method="lbfgs", epochs=int(self.max_iter),
-                                max_fun=int(self.max_fun), tol=float(self.tol), callback=report,
-                                progress=bool(self.progress))
+        try:
+            summary = network.train(X, targets, method="lbfgs", epochs=int(self.max_iter),
+                                    max_fun=int(self.max_fun), tol=float(self.tol), callback=report,
+                                    progress=bool(self.progress))
+        except KeyboardInterrupt:
+            # Ctrl-C: the library stopped after the current iteration, whose weights the
+            # model keeps; the attributes say how far it got (loss_: the mean loss plus
+            # the L2 term, the objective L-BFGS minimises).
+            if reports:
+                self.n_iter_ = len(reports)
+                self.t_ = self.t_ + X.shape[0] * self.n_iter_
+                self.loss_curve_.extend(float(r.train_loss) for r in reports)
+                self.loss_ = float(reports[-1].train_loss) + self._l2_penalty(network) / X.shape[0]
+            raise
         self.n_iter_ = min(int(summary.n_iter), int(self.max_iter))
         self.t_ = self.t_ + X.shape[0] * self.n_iter_
         self.loss_ = float(summary.final_objective)

@@ -397,6 +397,30 @@ def test_keyboard_interrupt_in_fit_keeps_a_usable_model(monkeypatch):
     assert model.predict(x).shape == (150,)
 
 
+def test_keyboard_interrupt_in_lbfgs_fit_keeps_its_history(monkeypatch):
+    """solver='lbfgs' trains in one library call: Ctrl-C in its fourth iteration
+    leaves n_iter_, loss_curve_ and loss_ for the four iterations done."""
+    x, y = load_iris(return_X_y=True)
+    import swiftmlp.network as network_module
+    real_train = network_module.Network.train
+
+    def interrupted_train(self, *args, callback=None, **kwargs):
+        def wrapped(report):
+            callback(report)
+            if report.epoch == 4:
+                raise KeyboardInterrupt
+            return False
+        return real_train(self, *args, callback=wrapped, **kwargs)
+
+    monkeypatch.setattr(network_module.Network, "train", interrupted_train)
+    model = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=100, alpha=0.1, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y)
+    assert model.n_iter_ == 4 and len(model.loss_curve_) == 4 and model.t_ == 4 * 150
+    assert model.loss_ == pytest.approx(model.loss_curve_[-1] + model._l2_penalty(model.network_) / 150)
+    assert model.predict(x).shape == (150,)
+
+
 def test_fallback_without_scikit_learn(tmp_path):
     """With scikit-learn unimportable the estimators still work (tiny base class)."""
     from conftest import BINDING_ROOT, run_python
