@@ -1,8 +1,8 @@
 """FANN training data files (``rows inputs outputs``, then alternating input and output
-lines), read and written by the library (smlp_data_load_fann, smlp_data_save_fann).
+lines), read and written by the library (smlp_data_load_fann, smlp_data_save_fann)::
 
->>> X, y = swiftmlp.load_fann("xor.data")          # NumPy arrays, float64
->>> swiftmlp.save_fann("copy.data", X, y)
+    X, y = swiftmlp.load_fann("xor.data")          # NumPy arrays, float64
+    swiftmlp.save_fann("copy.data", X, y)
 """
 
 from __future__ import annotations

@@ -20,9 +20,12 @@ tqdm progress bar), solvers "adamw" and "rmsprop" and learning_rate "cosine".
 An int random_state gives scikit-learn's initial weights and early-stopping split
 (its RandomState draws, in its order); the mini-batches are shuffled by the
 library's generator. Where the results cannot be scikit-learn's bit for bit: that
-shuffling, Adam's epsilon (PyTorch's placement), the library's L-BFGS, and the L2
-term alpha, a weight decay of alpha / batch_size on every batch (scikit-learn
-divides by the batch's sum of sample weights, the same without weights).
+shuffling, Adam's epsilon (PyTorch's placement), SGD momentum (PyTorch's form: the
+same as scikit-learn's at a constant learning rate, not under "invscaling" or
+"adaptive"), the library's L-BFGS, the log-loss (exact; scikit-learn clips
+probabilities below machine epsilon), and the L2 term alpha, a weight decay of
+alpha / batch_size on every batch (scikit-learn divides by the batch's sum of sample
+weights, the same without weights).
 bindings/python/tests/sklearn_conformance runs scikit-learn's own test_mlp.py
 against these estimators and lists what differs, and why.
 """
