@@ -116,6 +116,10 @@ define install_library
 	$(SUBSTITUTE) build-support/swiftmlpConfigVersion.cmake.in \
 	    > $(DESTDIR)$(CMAKEDIR)/swiftmlpConfigVersion.cmake
 	install -m 644 build-support/valgrind.supp $(DESTDIR)$(DATADIR)/valgrind.supp
+	@# Into the live system as root (e.g. /usr/local/lib): refresh the loader's cache,
+	@# or programs linked against the new soname do not find it until ldconfig runs.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then \
+	    ldconfig; fi
 endef
 
 install: library
