@@ -14,8 +14,9 @@ import PackageDescription
 let package = Package(
     name: "swiftmlp",
     products: [
-        // libswiftmlp.so: the C library. `make` links it with the Swift runtime
-        // inside (-static-stdlib) and a version script exporting only smlp_*.
+        // libswiftmlp.so: the C library, built this way by `make library-swiftpm`
+        // (the Swift runtime inside, -static-stdlib, and a version script exporting
+        // only smlp_*); `make` builds the shipped one with Embedded Swift instead.
         .library(name: "swiftmlp", type: .dynamic, targets: ["SwiftMLPCABI"]),
         // The engine as an ordinary SwiftPM library for Swift callers.
         .library(name: "SwiftMLP", targets: ["SwiftMLP"]),

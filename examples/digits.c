@@ -6,6 +6,7 @@
  * of the training data for early stopping, printing one line per epoch, then the test
  * accuracy.
  *
+ *   cc digits.c $(pkg-config --cflags --libs swiftmlp) -o digits   (digits_data.h beside it)
  *   ./digits [data-folder]        (default: examples/data)
  */
 #include <stdio.h>

@@ -9,6 +9,7 @@
  *   cc parity.c $(pkg-config --cflags --libs swiftmlp) -o parity && ./parity
  *   ./parity parity8.train       # a FANN data file instead (e.g. FANN's datasets/),
  *                                # its 0 inputs read as -1
+ * (Under a PREFIX the loader does not search, add -Wl,-rpath as in xor.c.)
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,8 @@
  * with momentum. Prints the loss as it falls, then the four predictions.
  *
  *   cc xor.c $(pkg-config --cflags --libs swiftmlp) -o xor && ./xor
+ * (Installed under a PREFIX the loader does not search, e.g. $HOME/.local, add
+ * -Wl,-rpath,$(pkg-config --variable=libdir swiftmlp), as README.md shows.)
  */
 #include <stdio.h>
 #include <stdlib.h>
