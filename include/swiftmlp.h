@@ -889,8 +889,11 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * <PREFIX>_SCRATCH_SIZE values of T on the stack (2 x the widest layer, or 1 for a
  * single layer without scaler; the file's comment gives the bytes); where the stack
  * is small, call `<prefix>_predict_scratch(x, out, scratch)` with that many values
- * of your own. prefix must be a C identifier of at most 64 characters (NULL:
- * "smlp_model"). The file is written by the rules of "Files" above.
+ * of your own. The file has no header of its own: a program that compiles it
+ * separately declares what it calls, e.g.
+ *     void mynet_predict(const float *x, float *out);
+ * (extern "C" from C++). prefix must be a C identifier of at most 64 characters
+ * (NULL: "smlp_model"). The file is written by the rules of "Files" above.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8, more than 10^7
  * parameters), NON_FINITE (as for smlp_save), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);
