@@ -8,12 +8,17 @@ three noisy spirals, then writes it as
                   so this one goes out with a sigmoid output layer retrained);
   - spirals.c     standalone C99 source with spirals_predict() (smlp_export_c);
   - a torch.nn.Sequential, when torch is installed.
-Each is checked against Network.predict. Files go to the folder given as the first
-argument (default: a temporary folder).
+Each is checked against Network.predict where its runtime is at hand (the C file
+compiled with $CC or cc). Files go to the folder given as the first argument
+(default: a temporary folder).
 
     SWIFTMLP_LIBRARY=build/lib/libswiftmlp.so.0 python3 examples/python/export_models.py [folder]
 """
 
+import ctypes
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -68,9 +73,26 @@ print(f"FANN: wrote {folder / 'spirals.net'}; read back, largest difference {dif
       "(the scaler is folded into the first layer)")
 failures += difference > 1e-12
 
-# C source
+# C source, compiled into a shared object and called through ctypes when a C
+# compiler is at hand
 network.export_c(folder / "spirals.c", "spirals")
 print(f"C: wrote {folder / 'spirals.c'} with void spirals_predict(const double *x, double *out)")
+compiler = shutil.which(os.environ.get("CC", "cc"))
+if compiler is None:
+    print("    no C compiler: not run")
+else:
+    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(folder / "spirals.so"),
+                    str(folder / "spirals.c"), "-lm"], check=True)
+    predict = ctypes.CDLL(str(folder / "spirals.so")).spirals_predict
+    predict.argtypes = [ctypes.POINTER(ctypes.c_double)] * 2
+    rows = np.ascontiguousarray(x)
+    outputs = np.empty((rows.shape[0], 3))
+    pointer = ctypes.POINTER(ctypes.c_double)
+    for row, out in zip(rows, outputs):
+        predict(row.ctypes.data_as(pointer), out.ctypes.data_as(pointer))
+    difference = np.abs(outputs - network.predict(x)).max()
+    print(f"    compiled with {Path(compiler).name}: largest difference from Network.predict {difference:.2g}")
+    failures += difference > 1e-12
 
 # PyTorch
 try:
