@@ -1129,9 +1129,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             if classes is not None:
                 y_labels = np.unique(np.asarray(y))
-                unknown = np.setdiff1d(y_labels, np.unique(np.asarray(classes)))
-                if len(unknown):
-                    raise ValueError(f"`y` has classes not in `classes`: {list(unknown)}")
+                known = np.unique(np.asarray(classes))
+                if len(np.setdiff1d(y_labels, known)):
+                    # scikit-learn's message (its classes_ are the classes given)
+                    raise ValueError("`y` has classes not in `self.classes_`. "
+                                     f"`self.classes_` has {known}. 'y' has {y_labels}.")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"`classes={classes!r}` is not the same as on the first call to "
                              f"partial_fit: {self.classes_!r}")

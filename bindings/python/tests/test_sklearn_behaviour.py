@@ -245,6 +245,17 @@ def test_coefs_are_read_only_and_can_be_set_before_fit():
         model.coefs_[0][0, 0] = 5.0
 
 
+def test_first_partial_fit_with_an_unknown_label_says_what_sklearn_says():
+    from sklearn.neural_network import MLPClassifier as SklearnClassifier
+    x, y = np.zeros((3, 2)), [0, 1, 2]
+    messages = []
+    for estimator in (MLPClassifier(hidden_layer_sizes=(2,)), SklearnClassifier(hidden_layer_sizes=(2,))):
+        with pytest.raises(ValueError) as info:
+            estimator.partial_fit(x, y, classes=[0, 1])
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
 def test_coefs_set_before_a_plain_fit_are_not_used():
     """As in sklearn, a plain fit (no warm_start, not partial_fit) starts from the
     initialisation whatever coefs_ were assigned; a warm-started one from them."""
