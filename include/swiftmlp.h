@@ -550,7 +550,9 @@ typedef enum smlp_stop_reason {
  * new counts live here, reached through options.details; struct_size lets this
  * struct grow in turn: the library writes only the whole fields that fit in
  * struct_size, and sets struct_size to the end of the last one it wrote (less than
- * yours when the library is older than your header). Written on success only. */
+ * yours when the library is older than your header). Written on success only.
+ * Set up as: smlp_train_details details = {0}; (C++: = {}) and then
+ * details.struct_size = sizeof details; */
 typedef struct smlp_train_details {
     size_t struct_size;             /* set by the caller: sizeof(smlp_train_details) */
     size_t iterations;              /* L-BFGS iterations (= epochs_run); mini-batch:
