@@ -644,10 +644,10 @@ def load_fann(path: PathLike, dtype: Any = "float64") -> Network:
 #: swiftmlp activation -> (FANN activation code, steepness, factor the weights are
 #: divided by so that FANN's f(steepness * z) is the network's f(z)). The factors
 #: are powers of two, so the weights FANN stores are exact. Linear and rectifier
-#: layers use steepness 2**-10: FANN clamps steepness * z to +-150 / steepness, which
-#: is then |z| <= 150 * 2**20 instead of 150.
-_FANN_CODES = {"identity": (0, 2.0 ** -10, 2.0 ** -10), "sigmoid": (3, 0.5, 1.0), "tanh": (5, 1.0, 1.0),
-               "relu": (18, 2.0 ** -10, 2.0 ** -10), "leaky_relu": (19, 2.0 ** -10, 2.0 ** -10)}
+#: layers use steepness 2**-20: fann_run clamps steepness * sum, which is z here, to
+#: +-150 / steepness, so |z| <= 150 * 2**20 (about 1.6e8) instead of 150.
+_FANN_CODES = {"identity": (0, 2.0 ** -20, 2.0 ** -20), "sigmoid": (3, 0.5, 1.0), "tanh": (5, 1.0, 1.0),
+               "relu": (18, 2.0 ** -20, 2.0 ** -20), "leaky_relu": (19, 2.0 ** -20, 2.0 ** -20)}
 
 
 def to_fann(network: Network, path: PathLike) -> None:

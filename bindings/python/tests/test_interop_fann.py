@@ -82,6 +82,17 @@ def test_to_fann_runs_in_libfann_and_loads_back(tmp_path, rng, activations):
     assert_close(fann_run_all(doublefann(), path, x, 2), network.predict(x))
 
 
+def test_to_fann_linear_layers_are_not_clamped_below_150_times_2_to_the_20(tmp_path):
+    """fann_run clamps steepness * sum to +-150 / steepness: with the steepness to_fann
+    gives linear layers, a linear output follows z up to 150 * 2^20 (it was clamped
+    at 153,600 = 150 * 2^10)."""
+    network = Network([1, 1], ["identity"])
+    network.params = np.array([1.0, 0.0])
+    to_fann(network, tmp_path / "line.net")
+    x = np.array([[2e5], [-1e8], [1.5e8]])
+    np.testing.assert_array_equal(fann_run_all(doublefann(), tmp_path / "line.net", x, 1), x)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_round_trip_without_scaler_is_exact(tmp_path, rng, dtype):
     network = Network([3, 5, 4, 2], ["relu", "leaky_relu", "tanh"], seed=5, dtype=dtype)
