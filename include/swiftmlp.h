@@ -971,7 +971,8 @@ void smlp_data_free(smlp_owned_dataset *data);
  * see docs/interop.md. path is a UTF-8 string.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (dtype, path not UTF-8; a network swiftmlp
  * cannot represent: shortcut or cascade-trained, sparse, an activation it lacks, two
- * activations in one layer, named with the line and the neuron or connection; a
+ * activations in one layer, a negative steepness (for which FANN's clamp makes the
+ * neuron constant), named with the line and the neuron or connection; a
  * folded weight that overflows the dtype, named by its parameter index), IO,
  * BAD_FORMAT (not a FANN network file, or a malformed one;
  * the message names the line), UNSUPPORTED_VERSION (fixed-point FANN_FIX_* files and

@@ -271,6 +271,13 @@ int main(void) {
               "(4, 3, 0.5) (4, 3, 0.5) (0, 3, 0.5) ", NULL);
     expect_refusal(SMLP_ERR_INVALID_ARGUMENT, "FANN_SIGMOID_STEPWISE", "FANN_SIGMOID_STEPWISE");
 
+    /* A negative steepness: fann_run's clamp to +-150/s makes the neuron constant. */
+    write_net(&a, "FANN_FLO_2.1", 0,
+              "(0, 0, 0.0) (0, 0, 0.0) (0, 0, 0.0) (3, 5, 0.7) (3, 5, 0.7) (3, 5, 0.7) (0, 5, 0.7) "
+              "(4, 3, -0.5) (4, 3, 0.5) (0, 3, 0.5) ", NULL);
+    expect_refusal(SMLP_ERR_INVALID_ARGUMENT, "line 35: neuron 7 (layer 2) has steepness -0.5",
+                   "negative steepness");
+
     /* Two activations in one layer. */
     write_net(&a, "FANN_FLO_2.1", 0,
               "(0, 0, 0.0) (0, 0, 0.0) (0, 0, 0.0) (3, 5, 0.7) (3, 3, 0.7) (3, 5, 0.7) (0, 5, 0.7) "

@@ -18,7 +18,8 @@
 // So the steepness folds into the weights and biases exactly in arithmetic; each
 // folded value is rounded once unless the factor is a power of two (FANN's default
 // steepness 0.5 gives factors 1 and 0.5). FANN also clamps s*z to +-150/s before f;
-// that clamp is not reproduced (docs/interop.md says where it matters). The stepwise,
+// that clamp is not reproduced (docs/interop.md says where it matters), and a
+// negative steepness, for which it makes a neuron constant, is refused. The stepwise,
 // threshold, Gaussian, Elliot, bounded-linear and periodic activations have no
 // swiftmlp counterpart and are refused, as are shortcut (and so cascade-trained)
 // networks, sparse layers, fixed-point files and the pre-2.0 format.
@@ -238,6 +239,12 @@ public func parseFANNNetwork(_ bytes: UnsafeRawBufferPointer) throws(MLPError) -
             guard inputs == previousCount else {
                 throw MLPError(.invalidArgument,
                     "line \(neuronsLine): neuron \(neuron) (layer \(layer)) has \(inputs) connections, but the \(previousCount) neurons of layer \(layer - 1) (bias included) would fully connect it: a sparse network (connection_rate < 1) has no multilayer-perceptron equivalent")
+            }
+            // fann_run clamps s*z to +-150/s: for s < 0 that bound is negative and the
+            // neuron's output is f(+-150/s) whatever its inputs, which no folding gives.
+            guard steepness >= 0 else {
+                throw MLPError(.invalidArgument,
+                    "line \(neuronsLine): neuron \(neuron) (layer \(layer)) has steepness \(steepness); with a negative steepness fann_run's clamp of s*z to +-150/s makes the neuron constant, which swiftmlp does not reproduce")
             }
             let name = code < fannActivationNames.count ? fannActivationNames[code] : "unknown"
             guard let (activation, factor) = fannActivation(code, steepness: steepness) else {
