@@ -118,13 +118,16 @@ def to_onnx(network: Network, path: PathLike | None = None, *, opset: int = ONNX
     symbolic ("batch"). The loss and the leaky slope go into ``metadata_props``
     (``swiftmlp.loss``, ``swiftmlp.leaky_relu_slope``) so :func:`from_onnx` restores
     them. Opset ``opset`` (default :data:`ONNX_OPSET`, 17; 13 is the lowest whose
-    Softmax works on the last axis alone).
+    Softmax works on the last axis alone, and the installed onnx's newest the highest).
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     if opset < 13:
         raise ValueError(f"opset {opset}: at least 13 is needed (Softmax over the last axis alone)")
+    if opset > onnx.defs.onnx_opset_version():
+        raise ValueError(f"opset {opset}: the installed onnx {onnx.__version__} knows opsets up to "
+                         f"{onnx.defs.onnx_opset_version()}")
     weights, biases, activations = _layers(network)
     dtype = network.dtype
     elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
@@ -214,7 +217,8 @@ _FOLDABLE = {"Constant", "Identity", "Transpose", "Cast"}
 def from_onnx(model: Any, *, dtype: Any = None, loss: str | None = None) -> Network:
     """A Network from an ONNX model (a path or an ``onnx.ModelProto``) that is a chain
     of fully connected layers: ``Gemm`` (alpha = beta = 1, transA = 0, either transB)
-    or ``MatMul`` followed by ``Add``, each optionally followed by ``Relu``,
+    or ``MatMul`` (followed by the ``Add`` of the bias, or without one: a zero bias),
+    each optionally followed by ``Relu``,
     ``LeakyRelu``, ``Sigmoid``, ``Tanh`` or (last) ``Softmax`` over the last axis;
     optionally first ``Sub`` (mean) and ``Div`` (std) or ``Mul`` (1/std), which
     become the input scaler. ``Identity`` nodes are skipped, and ``Constant``,
@@ -233,6 +237,12 @@ def from_onnx(model: Any, *, dtype: Any = None, loss: str | None = None) -> Netw
 
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(os.fspath(model))
+    try:
+        # A malformed graph (a node without outputs, an attribute out of its range)
+        # is refused here, in onnx's words, rather than wherever the walk meets it.
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:
+        raise InteropError(f"not a valid ONNX model: {error}") from error
     graph = model.graph
     constants: dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in constants]
@@ -300,13 +310,29 @@ def from_onnx(model: Any, *, dtype: Any = None, loss: str | None = None) -> Netw
                            f"got inputs {names}")
 
     def vector(array: np.ndarray, length: int, what: str, index: int) -> np.ndarray:
+        # What broadcasts along a row of the (batch, features) activations: a scalar,
+        # (length,) or (1, length). A column (length, 1) would broadcast down the batch.
         flat = np.asarray(array, dtype=np.float64)
+        if flat.ndim > 2 or flat.ndim == 2 and flat.shape[0] != 1:
+            raise InteropError(f"{describe(index)}: {what} has shape {np.shape(array)}, expected ({length},) "
+                               f"or (1, {length}), which broadcast along each row")
         if flat.size == 1:
             flat = np.full(length, float(flat.reshape(())))
         flat = flat.reshape(-1)
         if flat.shape != (length,):
             raise InteropError(f"{describe(index)}: {what} has shape {np.shape(array)}, expected ({length},)")
         return flat
+
+    def close_without_bias() -> None:
+        """A MatMul not followed by the Add of a bias: a layer whose bias is 0, as
+        torch.onnx writes nn.Linear(bias=False)."""
+        nonlocal pending
+        assert pending is not None
+        w = pending[0]
+        pending = None
+        _close_layer(activations, weights)
+        weights.append(w)
+        biases.append(np.zeros(w.shape[1]))
 
     position = 0
     while position < len(remaining):
@@ -338,8 +364,7 @@ def from_onnx(model: Any, *, dtype: Any = None, loss: str | None = None) -> Netw
             raise InteropError(f"{describe(index)} does not take the running tensor {current!r}: "
                                "the graph is not a chain of layers")
         if pending is not None and op != "Add":
-            raise InteropError(f"{describe(index)}: a MatMul must be followed by an Add of the bias "
-                               "(a layer without bias: use Gemm with a zero C, or add zeros)")
+            close_without_bias()
         if op in ("Sub", "Div", "Mul") and not weights:
             _, value = constant_operand(node, index)
             width = None
@@ -426,7 +451,7 @@ def from_onnx(model: Any, *, dtype: Any = None, loss: str | None = None) -> Netw
                            "MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, and Sub/Div for the "
                            "input scaler)")
     if pending is not None:
-        raise InteropError(f"{describe(pending[1])}: a MatMul without the Add of a bias ends the graph")
+        close_without_bias()
     _close_layer(activations, weights)
     if current != graph.output[0].name:
         raise InteropError(f"the chain ends in {current!r}, not in the graph output {graph.output[0].name!r}")
@@ -435,13 +460,21 @@ def from_onnx(model: Any, *, dtype: Any = None, loss: str | None = None) -> Netw
             raise InteropError(f"layer {index} ends in Softmax; swiftmlp allows it on the last layer only")
     props = {p.key: p.value for p in model.metadata_props}
     loss = loss or props.get("swiftmlp.loss")
-    if slope is None and "swiftmlp.leaky_relu_slope" in props:
-        slope = float(props["swiftmlp.leaky_relu_slope"])
+    if "swiftmlp.leaky_relu_slope" in props:
+        recorded = float(props["swiftmlp.leaky_relu_slope"])
+        # A LeakyRelu's alpha is the recorded slope rounded to float: take the exact one.
+        if slope is None or float(np.float32(recorded)) == slope:
+            slope = recorded
     scaler = None
     if scaler_mean is not None or scaler_std is not None:
         width = weights[0].shape[0] if weights else 0
-        scaler = (scaler_mean if scaler_mean is not None else np.zeros(width),
-                  scaler_std if scaler_std is not None else np.ones(width))
+
+        def widened(values: np.ndarray | None, fill: float) -> np.ndarray:
+            # A scalar read before the width was known (a symbolic input shape).
+            if values is None:
+                return np.full(width, fill)
+            return np.full(width, values[0]) if values.shape == (1,) and width != 1 else values
+        scaler = (widened(scaler_mean, 0.0), widened(scaler_std, 1.0))
     return _build(weights, biases, activations, dtype=dtype, loss=loss,
                   leaky_relu_slope=0.01 if slope is None else slope, scaler=scaler, what="the ONNX graph")
 
@@ -612,9 +645,10 @@ def from_sklearn(estimator: Any, *, dtype: Any = "float64") -> Network:
             scaler = (mean, std)
         estimator = last
     kind = type(estimator).__name__
-    if kind not in ("MLPClassifier", "MLPRegressor") or not hasattr(estimator, "coefs_"):
-        raise InteropError(f"expected a fitted sklearn MLPClassifier or MLPRegressor, got {kind}"
-                           + ("" if hasattr(estimator, "coefs_") else " (not fitted: no coefs_)"))
+    if kind not in ("MLPClassifier", "MLPRegressor"):
+        raise InteropError(f"expected a fitted sklearn MLPClassifier or MLPRegressor, got {kind}")
+    if not hasattr(estimator, "coefs_"):
+        raise InteropError(f"the {kind} is not fitted (no coefs_)")
     hidden = _SKLEARN_ACTIVATIONS.get(estimator.activation)
     output = _SKLEARN_ACTIVATIONS.get(estimator.out_activation_)
     if hidden is None or hidden == "softmax" or output is None:
@@ -664,7 +698,9 @@ def to_fann(network: Network, path: PathLike) -> None:
     for index, activation in enumerate(activations):
         if activation == "softmax":
             raise InteropError(f"layer {index} is softmax, which FANN does not have")
-        if activation == "leaky_relu" and network.leaky_relu_slope != 0.01:
+        # FANN's slope is 0.01, compared in the network's type (float32: both rounded).
+        cast = network.dtype.type
+        if activation == "leaky_relu" and cast(network.leaky_relu_slope) != cast(0.01):
             raise InteropError(f"layer {index} is leaky_relu with slope {network.leaky_relu_slope}; "
                                "FANN's FANN_LINEAR_PIECE_RECT_LEAKY has slope 0.01")
     _folded_scaler(network, weights, biases)

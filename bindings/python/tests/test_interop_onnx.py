@@ -127,6 +127,36 @@ def test_opset_choice_and_floor():
     assert to_onnx(network, opset=13).opset_import[0].version == 13
     with pytest.raises(ValueError, match="at least 13"):
         to_onnx(network, opset=12)
+    with pytest.raises(ValueError, match="knows opsets up to"):
+        to_onnx(network, opset=onnx.defs.onnx_opset_version() + 1)
+
+
+def test_float32_leaky_relu_round_trip_keeps_the_slope_fann_takes(tmp_path):
+    """LeakyRelu's alpha is a float: the recorded slope comes back exactly, and FANN's
+    0.01 is compared in the network's type (a float32 slope from torch is 0.01)."""
+    from swiftmlp.interop import to_fann
+    network = Network([3, 4, 2], ["leaky_relu", "identity"], dtype="float32")
+    back = from_onnx(to_onnx(network))
+    assert back.leaky_relu_slope == 0.01
+    to_fann(back, tmp_path / "back.net")
+    torch_like = Network([3, 4, 2], ["leaky_relu", "identity"], dtype="float32",
+                         leaky_relu_slope=float(np.float32(0.01)))
+    to_fann(torch_like, tmp_path / "torch_like.net")
+
+
+def test_scalar_scale_with_a_symbolic_input_width(rng):
+    w = rng.normal(size=(3, 2))
+    nodes = [helper.make_node("Div", ["x", "s"], ["c"]), helper.make_node("Gemm", ["c", "w", "b"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", "F"])],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 2])],
+                              initializer=[initializer("s", np.array(255.0)), initializer("w", w),
+                                           initializer("b", np.zeros(2))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    network = from_onnx(model)
+    np.testing.assert_array_equal(network.scaler[1], np.full(3, 255.0))
+    x = rng.normal(size=(5, 3))
+    assert_close(network.predict(x), (x / 255.0) @ w, 1e-12)
 
 
 def initializer(name: str, value) -> onnx.TensorProto:
@@ -237,12 +267,36 @@ def test_refusals_name_the_node(rng):
                        helper.make_node("Softmax", ["z"], ["s"]),
                        helper.make_node("Gemm", ["s", "w", "b"], ["y"])], [w, b])
     assert "layer 0 ends in Softmax" in message
-    message = refusal([helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
-                       helper.make_node("Relu", ["m"], ["y"], name="r")], [w])
-    assert "'r' (Relu)" in message and "MatMul must be followed by an Add" in message
+    mean = initializer("mean", np.zeros((2, 1), dtype=np.float32))
+    message = refusal([helper.make_node("Sub", ["x", "mean"], ["c"], name="centre"),
+                       helper.make_node("Gemm", ["c", "w", "b"], ["y"])], [mean, w, b])
+    assert "'centre' (Sub)" in message and "broadcast along each row" in message
     message = refusal([helper.make_node("Gemm", ["x", "w", "b"], ["z"]),
                        helper.make_node("Relu", ["x"], ["y"], name="branch")], [w, b])
     assert "'branch' (Relu)" in message and "not a chain" in message
+
+
+def test_malformed_graph_is_an_interop_error(rng):
+    """A node without its output (a damaged file) is refused in onnx's words."""
+    w = initializer("w", rng.normal(size=(2, 2)))
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w"], [])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 2])], initializer=[w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(InteropError, match="not a valid ONNX model"):
+        from_onnx(model)
+
+
+def test_matmul_without_add_is_a_layer_without_bias(rng):
+    """torch.onnx.export writes nn.Linear(bias=False) as a bare MatMul."""
+    w1, w2 = rng.normal(size=(2, 3)), rng.normal(size=(3, 2))
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["m"]), helper.make_node("Relu", ["m"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["y"])]
+    network = from_onnx(graph_model(nodes, [initializer("w1", w1), initializer("w2", w2)], 2, 2,
+                                    elem=TensorProto.DOUBLE))
+    assert [str(a.name).lower() for a in network.activations] == ["relu", "identity"]
+    x = rng.normal(size=(10, 2))
+    assert_close(network.predict(x), np.maximum(x @ w1, 0) @ w2, 1e-12)
 
 
 def test_refuses_two_inputs_and_integer_inputs(rng):
