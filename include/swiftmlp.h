@@ -570,9 +570,11 @@ typedef struct smlp_train_options {
     size_t epochs;                  /* >= 1 (default 10)                             */
     size_t batch_size;              /* >= 1 (default 32); a larger value means one
                                        batch of all rows                             */
-    int shuffle;                    /* non-zero: reshuffle rows every epoch with the
-                                       model's generator (default 1); same seed, same
-                                       run, bit for bit                              */
+    int shuffle;                    /* non-zero: each epoch a new permutation of the
+                                       rows from the model's generator (default 1);
+                                       same seed, same run, bit for bit, also when
+                                       the epochs are split across calls or a save
+                                       and a load                                    */
     int drop_last;                  /* non-zero: skip a last batch smaller than
                                        batch_size that follows a full one (default 0:
                                        it is used). A batch_size above the row count

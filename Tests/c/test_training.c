@@ -268,6 +268,32 @@ static void test_reproducible(smlp_dtype dtype) {
 
     train_recorded(d, &data, 6, 4, 0, &rec_c, &sd, dt);
     CHECK(!models_equal(a, d), "%s: shuffle off differs from shuffle on", dt);
+
+    /* Resuming: 3 + 3 shuffled epochs, with a save and a load between them, equal
+     * the 6 of one call (each epoch's order comes from the generator alone). */
+    {
+        smlp_model *e = make_model(dtype, 3, reg_sizes, reg_acts, SMLP_MSE, SMLP_REDUCTION_MEAN, 7);
+        smlp_model *loaded = NULL;
+        void *buffer = NULL;
+        size_t size = 0;
+        if (CHECK(e != NULL, "%s: model e created", dt)) {
+            CHECK(set_opt(e, SMLP_ADAM, 0.01, SMLP_SCHEDULE_CONSTANT, 0.1) == SMLP_OK, "%s: e's optimizer", dt);
+            train_recorded(e, &data, 3, 4, 1, &rec_c, &sc, dt);
+            CHECK_STATUS(smlp_save_to_buffer(e, NULL, 0, &size), SMLP_OK, "%s: e's size", dt);
+            buffer = malloc(size);
+            CHECK_STATUS(smlp_save_to_buffer(e, buffer, size, &size), SMLP_OK, "%s: e saved", dt);
+            CHECK_STATUS(smlp_load_from_buffer(buffer, size, &loaded), SMLP_OK, "%s: e loaded", dt);
+            train_recorded(e, &data, 3, 4, 1, &rec_c, &sc, dt);
+            CHECK(models_equal(a, e), "%s: 3 + 3 shuffled epochs in two calls equal 6 in one", dt);
+            if (loaded != NULL) {
+                train_recorded(loaded, &data, 3, 4, 1, &rec_c, &sc, dt);
+                CHECK(models_equal(a, loaded), "%s: 3 epochs, save, load, 3 more equal 6 in one call", dt);
+            }
+        }
+        free(buffer);
+        smlp_free(loaded);
+        smlp_free(e);
+    }
     free(start);
     smlp_free(a);
     smlp_free(b);

@@ -218,7 +218,6 @@ extension Network {
         let batchLabels = try HeapBuffer<Int32>(count: options.shuffle && labelTargets ? batchRows : 0, purpose: "batch labels")
         let orderBuffer = try HeapBuffer<Int>(count: options.shuffle ? rows : 0, purpose: "row order")
         let order = orderBuffer.base
-        if options.shuffle { for row in 0..<rows { order[row] = row } }
         let meanReduction = configuration.reduction == .mean
         try workspace.reserve(rows: batchRows, layout: layout)
 
@@ -237,7 +236,11 @@ extension Network {
             position.row = nil
             let learningRate = currentLearningRate
             if options.shuffle {
-                // Fisher-Yates with the network's generator: same seed, same order.
+                // Fisher-Yates with the network's generator over 0..<rows afresh each
+                // epoch (as PyTorch's sampler draws a permutation of the indices): the
+                // order depends on the generator alone, so epochs split across calls,
+                // or across a save and a load, run as one call does.
+                for row in 0..<rows { order[row] = row }
                 for i in stride(from: rows - 1, to: 0, by: -1) {
                     let j = generator.nextIndex(below: i + 1)
                     let swapped = order[i]
