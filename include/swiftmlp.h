@@ -782,7 +782,8 @@ smlp_status smlp_gradcheck(smlp_model *model, const smlp_dataset *batch, double 
  * with SMLP_REDUCTION_SUM on its shard, the sums are added across workers (e.g.
  * MPI_Allreduce), and every worker applies the total with scale = 1 / global batch.
  * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH, INVALID_ARGUMENT (scale not
- * finite; the optimizer is iRPROP+), NON_FINITE (a gradient entry: nothing changed;
+ * finite, or beyond the model's type; the optimizer is iRPROP+), NON_FINITE (a
+ * gradient entry, or one times scale: nothing changed;
  * or the update overflowed, as described at smlp_step: nothing changed with plain
  * SGD), BUSY. */
 smlp_status smlp_apply_gradients(smlp_model *model, smlp_dtype dtype, const void *grad,

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -528,6 +529,46 @@ static void test_evaluate_infinite_loss(void) {
     smlp_free(model);
 }
 
+/* Finite gradients whose squares overflow a double (|g| > ~1.3e154): the norm is
+ * taken scaled, so neither apply_gradients nor a clipped step reports NON_FINITE, and
+ * a float32 apply with a scale beyond FLT_MAX says so (INVALID_ARGUMENT). */
+static void test_huge_finite_gradients(void) {
+    static const size_t sizes[2] = {2, 2};
+    static const smlp_activation acts[1] = {SMLP_IDENTITY};
+    smlp_model *plain = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_SUM, 1);
+    smlp_model *clipped = make_model(SMLP_FLOAT64, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_SUM, 1);
+    smlp_model *single = make_model(SMLP_FLOAT32, 2, sizes, acts, SMLP_MSE, SMLP_REDUCTION_SUM, 1);
+    const double g[6] = {1e200, 1e200, 1e200, 1e200, 1e200, 1e200};
+    const double x[2] = {1e150, 1e150}, y[2] = {-1e150, -1e150};
+    const float zeros[6] = {0, 0, 0, 0, 0, 0};
+    double before[6], after[6], norm = 0;
+    smlp_dataset d = dense_set(SMLP_FLOAT64, 1, 2, x, 2, y);
+    smlp_optimizer_config sgd;
+    size_t i;
+    if (!CHECK(plain && clipped && single, "models")) goto done;
+    CHECK_STATUS(smlp_get_params(plain, SMLP_FLOAT64, before, 6), SMLP_OK, "params before");
+    CHECK_STATUS(smlp_apply_gradients(plain, SMLP_FLOAT64, g, 6, 1.0), SMLP_OK,
+                 "apply_gradients of finite 1e200 entries, no clipping");
+    CHECK_STATUS(smlp_get_params(plain, SMLP_FLOAT64, after, 6), SMLP_OK, "params after");
+    CHECK(after[0] == before[0] - 0.01 * 1e200, "the update is w - 0.01 g (got %g)", after[0]);
+    smlp_optimizer_config_init(&sgd, SMLP_SGD);
+    sgd.clip_norm = 1;
+    CHECK_STATUS(smlp_set_optimizer(clipped, &sgd), SMLP_OK, "SGD with clip_norm 1");
+    CHECK_STATUS(smlp_get_params(clipped, SMLP_FLOAT64, before, 6), SMLP_OK, "params before");
+    CHECK_STATUS(smlp_step(clipped, &d, NULL), SMLP_OK, "a clipped step on a gradient of ~1e300");
+    CHECK_STATUS(smlp_get_params(clipped, SMLP_FLOAT64, after, 6), SMLP_OK, "params after");
+    for (i = 0; i < 6; i++) norm += (after[i] - before[i]) * (after[i] - before[i]);
+    CHECK(fabs(sqrt(norm) - 0.01) < 1e-9, "the clipped update has norm lr * clip_norm = 0.01 (got %g)", sqrt(norm));
+    CHECK_STATUS(smlp_apply_gradients(single, SMLP_FLOAT32, zeros, 6, 1e300), SMLP_ERR_INVALID_ARGUMENT,
+                 "float32 apply_gradients with scale 1e300");
+    CHECK(strstr(smlp_last_error(), "overflows float") != NULL, "the message says the scale overflows float: \"%s\"",
+          smlp_last_error());
+done:
+    smlp_free(plain);
+    smlp_free(clipped);
+    smlp_free(single);
+}
+
 static void test_scaler_rule(void) {
     smlp_model *model = small_model(SMLP_FLOAT64), *model32 = small_model(SMLP_FLOAT32);
     double mean[3] = {0, 1e308, 0}, std[3] = {1, 1e-308, 1}, out[2];
@@ -570,6 +611,7 @@ int main(void) {
     test_layer_limit();
     test_evaluate_infinite_loss();
     test_scaler_rule();
+    test_huge_finite_gradients();
     snprintf(command, sizeof command, "rm -rf '%s'", dir);
     if (system(command) != 0) printf("note: could not remove %s\n", dir);
     return check_summary();

@@ -18,17 +18,17 @@ extension Network {
     }
 
     /// Applies the optimizer to the gradient now in `gradient`, clipping first
-    /// (`squaredNorm` is only read when clipping is on). `loss` is the loss at the
-    /// current parameters, for iRPROP+.
+    /// (`norm`, the gradient's L2 norm, is only read when clipping is on). `loss` is the
+    /// loss at the current parameters, for iRPROP+.
     /// Clipping follows torch.nn.utils.clip_grad_norm_: scale = min(1, c / (norm + 1e-6)).
     /// - Throws: `nonFinite` when the update itself overflowed. With plain SGD nothing
     ///   has changed then. With an optimizer that keeps state, the parameters hold
     ///   that result and the optimizer state is reset, which the message says.
-    func applyGradient(squaredNorm: Double, loss: Double? = nil) throws(MLPError) {
+    func applyGradient(norm: Double, loss: Double? = nil) throws(MLPError) {
         var scale: Scalar = 1
         let clip = optimizer.configuration.clipNorm
         if clip > 0 {
-            let coefficient = clip / (squaredNorm.squareRoot() + 1e-6)
+            let coefficient = clip / (norm + 1e-6)
             if coefficient < 1 { scale = Scalar(coefficient) }
         }
         if optimizer.updatesOutOfPlace {
@@ -71,20 +71,19 @@ extension Network {
                 "iRPROP+ compares the loss of each step with the previous one, and a gradient applied alone has no loss; use step or train, or iRPROP-")
         }
         let factor = Scalar(scale)
-        var squaredNorm = 0.0
+        guard factor.isFinite else {
+            throw MLPError(.invalidArgument,
+                "scale is \(scale), which overflows \(Scalar.dtype == .float32 ? "float" : "double"); nothing was updated")
+        }
         for index in 0..<parameterCount {
             let value = source[index] * factor
             guard value.isFinite else {
                 throw MLPError(.nonFinite, "gradient[\(index)] * scale is \(value.messageText); nothing was updated")
             }
-            let wide = Double(value)
-            squaredNorm += wide * wide
-        }
-        guard squaredNorm.isFinite else {
-            throw MLPError(.nonFinite, "the gradient's norm overflows; nothing was updated")
         }
         let destination = self.gradient.pointer
         for index in 0..<parameterCount { destination[index] = source[index] * factor }
-        try applyGradient(squaredNorm: squaredNorm)
+        let clipping = optimizer.configuration.clipNorm > 0
+        try applyGradient(norm: clipping ? euclideanNorm(destination, count: parameterCount) : 0)
     }
 }

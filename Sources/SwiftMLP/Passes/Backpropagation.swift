@@ -188,33 +188,18 @@ extension Network {
         }
     }
 
-    /// What the step needs to know about the gradient: with clipping on, its squared
-    /// L2 norm (in Double, four partial sums so the adds overlap); otherwise only
-    /// whether it is finite (0, or NaN when an entry is not), by an integer OR that
-    /// vectorises (`nonFiniteBits`), or for one row from the factors of the gradient
-    /// (`oneRowGradientIsFinite`). Either way a non-finite gradient gives a
-    /// non-finite result. `firstInput` is what the first layer saw (`checkedForward`).
+    /// What the step needs to know about the gradient: with clipping on, its L2 norm
+    /// (`euclideanNorm`); otherwise only whether it is finite (0, or NaN when an entry
+    /// is not), by an integer OR that vectorises (`nonFiniteBits`), or for one row from
+    /// the factors of the gradient (`oneRowGradientIsFinite`). Either way a non-finite
+    /// gradient gives a non-finite result. `firstInput` is what the first layer saw
+    /// (`checkedForward`).
     func gradientSummary(needsNorm: Bool, rows: Int, firstInput: UnsafePointer<Scalar>) -> Double {
         if !needsNorm && rows == 1 && checksFactors {
             return oneRowGradientIsFinite(firstInput: firstInput) ? 0 : .nan
         }
         let g = gradient.pointer, count = parameterCount
-        if needsNorm {
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            var index = 0
-            while index + 4 <= count {
-                let a = Double(g[index]), b = Double(g[index + 1])
-                let c = Double(g[index + 2]), d = Double(g[index + 3])
-                s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
-                index += 4
-            }
-            while index < count {
-                let a = Double(g[index])
-                s0 += a * a
-                index += 1
-            }
-            return (s0 + s1) + (s2 + s3)
-        }
+        if needsNorm { return euclideanNorm(g, count: count) }
         return Scalar.allFinite(g, count: count) ? 0 : .nan
     }
 
@@ -240,6 +225,41 @@ extension Network {
         }
         return true
     }
+}
+
+/// The L2 norm of `count` values, in Double: the square root of their sum of squares
+/// (four partial sums, so the adds overlap). When those squares overflow (a norm above
+/// about 1e154) though every value is finite, the sum is taken again scaled by the
+/// largest magnitude, as LAPACK's dnrm2 avoids the overflow. NaN if a value is not
+/// finite.
+func euclideanNorm<Scalar: MLPScalar>(_ values: UnsafePointer<Scalar>, count: Int) -> Double {
+    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    var index = 0
+    while index + 4 <= count {
+        let a = Double(values[index]), b = Double(values[index + 1])
+        let c = Double(values[index + 2]), d = Double(values[index + 3])
+        s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
+        index += 4
+    }
+    while index < count {
+        let a = Double(values[index])
+        s0 += a * a
+        index += 1
+    }
+    let sum = (s0 + s1) + (s2 + s3)
+    if sum.isFinite { return sum.squareRoot() }
+    var largest = 0.0
+    for i in 0..<count {
+        let magnitude = Double(values[i]).magnitude
+        guard magnitude.isFinite else { return .nan }
+        largest = Swift.max(largest, magnitude)
+    }
+    var scaled = 0.0
+    for i in 0..<count {
+        let ratio = Double(values[i]) / largest
+        scaled += ratio * ratio
+    }
+    return largest * scaled.squareRoot()
 }
 
 /// Whether `oneRowGradientIsFinite` is the cheaper check for `layout` (the network's

@@ -234,11 +234,11 @@ extension Network {
         }
         let (loss, firstInput) = try lossAndGradient(
             inputs: inputs, targets: targets, targetCount: targetCount, rows: rows, prechecked: prechecked)
-        let squaredNorm = gradientSummary(needsNorm: needsNorm, rows: rows, firstInput: firstInput)
-        guard loss.isFinite, squaredNorm.isFinite else {
+        let norm = gradientSummary(needsNorm: needsNorm, rows: rows, firstInput: firstInput)
+        guard loss.isFinite, norm.isFinite else {
             throw nonFiniteError(inputs: inputs.baseAddress.unsafelyUnwrapped, targets: targets, rows: rows, loss: loss)
         }
-        try applyGradient(squaredNorm: squaredNorm, loss: loss)
+        try applyGradient(norm: norm, loss: loss)
         return loss
     }
 }
