@@ -623,7 +623,10 @@ typedef struct smlp_train_summary {
     double best_validation_loss;    /* NaN without validation data                    */
     double final_train_loss;
     double final_validation_loss;   /* NaN without validation data                    */
-    int stopped_early;              /* patience ran out (possibly in the last epoch)  */
+    int stopped_early;              /* patience ran out (possibly in the last epoch,
+                                       also when the callback stopped that epoch:
+                                       both flags are then set, and the details'
+                                       stop_reason is the callback's)                */
     int stopped_by_callback;
 } smlp_train_summary;
 

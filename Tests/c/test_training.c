@@ -634,6 +634,36 @@ static void test_schedule(smlp_schedule schedule, size_t first_epoch) {
     smlp_free(m);
 }
 
+/* Patience runs out in the epoch whose callback stops the run: both flags are set,
+ * and the details' stop_reason is the callback's. */
+static void test_callback_and_patience_in_one_epoch(void) {
+    smlp_model *m = reg_model(SMLP_REDUCTION_MEAN, 4);
+    smlp_dataset all = dense_set(SMLP_FLOAT64, ROWS, N_IN, reg_x, N_OUT, reg_y);
+    smlp_dataset validation = dense_set(SMLP_FLOAT64, ROWS, N_IN, val_x, N_OUT, val_y);
+    smlp_train_options o;
+    smlp_train_summary s;
+    smlp_train_details details = {0};
+    if (!CHECK(m != NULL, "callback and patience: model")) return;
+    details.struct_size = sizeof details;
+    smlp_train_options_init(&o);
+    o.epochs = 10;
+    o.validation = &validation;
+    o.patience = 1;
+    o.min_delta = 1e9; /* no epoch improves enough: patience runs out at epoch 2 */
+    o.callback = record_epoch;
+    o.user_data = &rec_a;
+    o.details = &details;
+    recorder_init(&rec_a);
+    rec_a.stop_at = 2;
+    CHECK_STATUS(smlp_train(m, &all, &o, &s), SMLP_OK, "callback and patience: train");
+    CHECK(s.epochs_run == 2 && s.stopped_by_callback == 1 && s.stopped_early == 1,
+          "both stop in epoch 2: epochs_run %zu, stopped_by_callback %d, stopped_early %d", s.epochs_run,
+          s.stopped_by_callback, s.stopped_early);
+    CHECK(details.stop_reason == SMLP_STOP_CALLBACK, "the details' stop_reason is the callback (%d)",
+          (int)details.stop_reason);
+    smlp_free(m);
+}
+
 static void test_callback_stops_and_busy(void) {
     smlp_model *m = reg_model(SMLP_REDUCTION_MEAN, 4), *twin = reg_model(SMLP_REDUCTION_MEAN, 4);
     smlp_model *other = reg_model(SMLP_REDUCTION_MEAN, 5);
@@ -1568,6 +1598,7 @@ int main(void) {
     test_schedule(SMLP_SCHEDULE_INVERSE_SCALING, 0);
     test_schedule(SMLP_SCHEDULE_INVERSE_SCALING, 1000); /* e = samples seen, as the binding sets it */
     test_callback_stops_and_busy();
+    test_callback_and_patience_in_one_epoch();
     test_non_finite_data();
     test_divergence_mid_run();
     test_last_update_overflows();

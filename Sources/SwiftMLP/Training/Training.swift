@@ -346,7 +346,10 @@ extension Network {
             summary.bestEpoch = index
         }
         if !onEpoch(report) {
+            // Patience may have run out in this epoch too: both flags say so, and the
+            // reason is the callback, which spoke last.
             summary.stoppedByCallback = true
+            summary.stoppedEarly = stopEarly
             summary.stopReason = .callback
             return true
         }
