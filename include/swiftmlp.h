@@ -324,7 +324,8 @@ smlp_status smlp_set_params(smlp_model *model, smlp_dtype dtype, const void *par
  * training with an absurd learning rate) returns SMLP_OK with NaN or infinite
  * outputs, as PyTorch, scikit-learn and FANN would; smlp_gradients, smlp_step and
  * smlp_train refuse such a model with SMLP_ERR_NON_FINITE naming the loss.
- * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH (also n_rows == 0),
+ * Errors: NULL_ARGUMENT, DTYPE_MISMATCH, SHAPE_MISMATCH (also n_rows outside
+ * 1 ... 2^31 - 1, OpenBLAS's dimension limit, as for every batch below),
  * NON_FINITE (a NaN or infinity in x; the message names its row and column; out
  * is not written), OUT_OF_MEMORY, BUSY (a changing call is running
  * on this model). */
@@ -340,7 +341,7 @@ smlp_status smlp_predict(smlp_model *model, smlp_dtype dtype, const void *x,
  * All pointers are borrowed for the duration of the call only. */
 typedef struct smlp_dataset {
     smlp_dtype dtype;               /* element type of x and y                       */
-    size_t n_rows;                  /* samples, >= 1                                 */
+    size_t n_rows;                  /* samples, 1 ... 2^31 - 1                       */
     size_t n_inputs;                /* columns of x: the model's input width         */
     const void *x;                  /* n_rows x n_inputs                             */
     size_t n_outputs;               /* columns of y: the model's output width        */
@@ -459,10 +460,12 @@ typedef struct smlp_optimizer_config {
     int decay_biases;               /* 0: decay weights only (default)               */
     double clip_norm;               /* 0: no clipping; else > 0                      */
     smlp_schedule schedule;         /* default SMLP_SCHEDULE_CONSTANT                */
-    size_t step_size;               /* STEP: epochs per decay, >= 1 (default 10)     */
+    size_t step_size;               /* STEP: epochs per decay, 1 ... 2^31 - 1
+                                       (default 10)                                  */
     double gamma;                   /* STEP, EXPONENTIAL: factor, > 0 (default 0.1);
                                        INVERSE_SCALING: the power, >= 0              */
-    size_t t_max;                   /* COSINE: period in epochs, >= 1 (default 100)  */
+    size_t t_max;                   /* COSINE: period in epochs, 1 ... 2^31 - 1
+                                       (default 100)                                 */
     double min_lr;                  /* COSINE: floor, >= 0 (default 0)               */
     /* RPROP (fields added after 0.1.0; smlp_set_optimizer also accepts a config of
      * 0.1.0's size, which ends before them, and then uses their defaults). */
@@ -502,7 +505,9 @@ void smlp_optimizer_config_init(smlp_optimizer_config *config, smlp_optimizer ki
 smlp_status smlp_set_optimizer(smlp_model *model, const smlp_optimizer_config *config);
 
 /* Sets the model's epoch count, which drives the learning-rate schedule (smlp_train
- * advances it by one per epoch; smlp_step never does). Errors: NULL_ARGUMENT, BUSY. */
+ * advances it by one per epoch; smlp_step never does). The count is kept as the file
+ * format stores it, a signed 64-bit integer: a larger epoch is taken as 2^63 - 1, and
+ * smlp_train stops advancing it there. Errors: NULL_ARGUMENT, BUSY. */
 smlp_status smlp_set_epoch(smlp_model *model, size_t epoch);
 
 /* ---- Training on a whole data set ---------------------------------------------- */
