@@ -228,32 +228,15 @@ extension Network {
 }
 
 /// The L2 norm of `count` values, in Double: the square root of their sum of squares
-/// (four partial sums, so the adds overlap). When those squares overflow (a norm above
-/// about 1e154) though every value is finite, the sum is taken again scaled by the
-/// largest magnitude, as LAPACK's dnrm2 avoids the overflow. NaN if a value is not
+/// (`dot`, four partial sums). When those squares overflow (a norm above about 1e154)
+/// though every value is finite, the sum is taken again scaled by the largest
+/// magnitude (`maxAbs`), as LAPACK's dnrm2 avoids the overflow. NaN if a value is not
 /// finite.
 func euclideanNorm<Scalar: MLPScalar>(_ values: UnsafePointer<Scalar>, count: Int) -> Double {
-    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    var index = 0
-    while index + 4 <= count {
-        let a = Double(values[index]), b = Double(values[index + 1])
-        let c = Double(values[index + 2]), d = Double(values[index + 3])
-        s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
-        index += 4
-    }
-    while index < count {
-        let a = Double(values[index])
-        s0 += a * a
-        index += 1
-    }
-    let sum = (s0 + s1) + (s2 + s3)
+    let sum = dot(values, values, count: count)
     if sum.isFinite { return sum.squareRoot() }
-    var largest = 0.0
-    for i in 0..<count {
-        let magnitude = Double(values[i]).magnitude
-        guard magnitude.isFinite else { return .nan }
-        largest = Swift.max(largest, magnitude)
-    }
+    let largest = maxAbs(values, count: count)
+    guard largest.isFinite else { return .nan }
     var scaled = 0.0
     for i in 0..<count {
         let ratio = Double(values[i]) / largest
