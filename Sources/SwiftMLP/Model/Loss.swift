@@ -134,11 +134,11 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
         biasGradient.update(repeating: 0, count: width)
         for i in 0..<rows {
             let zRow = z + i * width, aRow = a + i * width, dzRow = dz + i * width
-            let logSumExp = logSumExpFromSoftmax(z: zRow, a: aRow, width: width)
+            let (rowMax, logSumExpAboveMax) = logSumExpFromSoftmax(z: zRow, a: aRow, width: width)
             switch targets {
             case .labels(let labels):
                 let label = Int(labels[i])
-                total += Double(logSumExp - zRow[label])
+                total += Double((rowMax - zRow[label]) + logSumExpAboveMax)
                 for j in 0..<width { dzRow[j] = (j == label ? aRow[j] - 1 : aRow[j]) * scale }
             case .dense(let y):
                 let yRow = y + i * width
@@ -146,7 +146,7 @@ func lossAndOutputDelta<Scalar: MLPScalar>(
                 var rowLoss: Scalar = 0
                 for j in 0..<width {
                     targetMass += yRow[j]
-                    rowLoss += yRow[j] * (logSumExp - zRow[j])
+                    rowLoss += yRow[j] * ((rowMax - zRow[j]) + logSumExpAboveMax)
                 }
                 total += Double(rowLoss)
                 for j in 0..<width { dzRow[j] = (aRow[j] * targetMass - yRow[j]) * scale }
@@ -209,17 +209,33 @@ func poissonLoss<Scalar: MLPScalar>(logMean z: Scalar, mean: Scalar, target y: S
     return mean - y * z + entropy - y
 }
 
-/// logsumexp(z) of one row, reusing the softmax output the forward pass computed:
-/// with m = max z at index k, a_k = e^0 / sum_j e^(z_j - m), so
-/// logsumexp(z) = m + log(sum) = m - log(a_k). a_k >= 1/width, so the log is safe, and
-/// no exponential is evaluated twice.
+/// logsumexp(z) of one row as m = max z and logsumexp(z) - m, reusing the softmax
+/// output the forward pass computed. With m at index k, a_k = 1 / sum_j e^(z_j - m)
+/// and a_j / a_k = e^(z_j - m), so logsumexp(z) - m = log(1 + sum_{j != k} a_j / a_k):
+/// log1p of a sum of positive terms, accurate to a few ulp however small it is, and no
+/// exponential is evaluated twice. A label's loss is then (m - z_j) + that, two
+/// non-negative terms: no cancellation (m - log a_k, then minus z_j, lost up to an ulp
+/// of m, a relative error of 1e-6 on a loss of 4e-9 with logits of 30).
 @inline(__always)
 func logSumExpFromSoftmax<Scalar: MLPScalar>(
     z: UnsafePointer<Scalar>, a: UnsafePointer<Scalar>, width: Int
-) -> Scalar {
+) -> (max: Scalar, aboveMax: Scalar) {
     var argmax = 0
     for j in 1..<max(width, 1) where z[j] > z[argmax] { argmax = j }
-    return z[argmax] - Scalar.logarithm(a[argmax])
+    var others: Scalar = 0
+    for j in 0..<width where j != argmax { others += a[j] }
+    return (z[argmax], Scalar.logOnePlus(others / a[argmax]))
+}
+
+/// log(sum_j e^(z_j - m)) = log(1 + sum_{j != k} e^(z_j - m)) for one row of logits,
+/// with m = z_k their maximum: `logSumExpFromSoftmax` from the logits alone.
+@inline(__always)
+func logSumExpAboveMax<Scalar: MLPScalar>(_ z: UnsafePointer<Scalar>, width: Int) -> (max: Scalar, aboveMax: Scalar) {
+    var argmax = 0
+    for j in 1..<max(width, 1) where z[j] > z[argmax] { argmax = j }
+    var others: Scalar = 0
+    for j in 0..<width where j != argmax { others += Scalar.exponential(z[j] - z[argmax]) }
+    return (z[argmax], Scalar.logOnePlus(others))
 }
 
 /// The loss of a batch without gradients (evaluation), same definitions as above.
@@ -245,13 +261,9 @@ func batchLoss<Scalar: MLPScalar>(
                     + Scalar.logOnePlus(Scalar.exponential(-abs(logit)))
             }
         case .softmaxCrossEntropy:
-            var rowMax = -Scalar.infinity
-            for j in 0..<width where zRow[j] > rowMax { rowMax = zRow[j] }
-            var sumExp: Scalar = 0
-            for j in 0..<width { sumExp += Scalar.exponential(zRow[j] - rowMax) }
-            let logSumExp = rowMax + Scalar.logarithm(sumExp)
+            let (rowMax, aboveMax) = logSumExpAboveMax(zRow, width: width)
             for j in 0..<width {
-                rowLoss += targetValue(targets, row: i, column: j, width: width) * (logSumExp - zRow[j])
+                rowLoss += targetValue(targets, row: i, column: j, width: width) * ((rowMax - zRow[j]) + aboveMax)
             }
         case .poisson:
             for j in 0..<width {

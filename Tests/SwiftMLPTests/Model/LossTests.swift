@@ -187,6 +187,38 @@ final class LossTests: XCTestCase {
         XCTAssertTrue(net.gradientView.allSatisfy(\.isFinite))
     }
 
+    /// A small loss is accurate to its own precision, not to that of the largest logit:
+    /// logits (30, 10, 10) with label 0 lose log(1 + 2 e^-20) = 4.1e-9. In training and in
+    /// `batchLoss`, from logits of both signs, in Double and Float. The result goes through
+    /// e^(z_j - m) (2 ulp), the softmax's division (0.5), the ratio to a_k (0.5) and log1p
+    /// (1): a few ulp, so 1e-14 relative in Double (~45 ulp) and 4 ulp in Float. Taking
+    /// m - log(a_k) first lost an ulp of m: 3e-7 relative here.
+    func testSoftmaxCrossEntropyIsAccurateForSmallLosses() throws {
+        let cases: [([Double], Double)] = [
+            ([30, 10, 10], 4.1223072363804075e-09),    // log1p(2 e^-20), from Python's math
+            ([40, 10, 10], 1.8715245937678598e-13),    // log1p(2 e^-30)
+            ([-800, -800, -800], 1.0986122886681098),  // log 3
+        ]
+        for (logits, expected) in cases {
+            let net = try passThrough(width: 3, activation: .softmax, loss: .softmaxCrossEntropy, reduction: .sum)
+            let training = try net.gradients(logits, .labels([0]))
+            let labels: [Int32] = [0]
+            let evaluation = labels.withUnsafeBufferPointer { lb in
+                batchLoss(loss: .softmaxCrossEntropy, outputActivation: .softmax, z: net.workspace.z(0),
+                          a: net.workspace.a(0), targets: Targets<Double>.labels(lb.baseAddress!), rows: 1, width: 3)
+            }
+            XCTAssertEqual(training, expected, accuracy: 1e-14 * expected, "\(logits)")
+            XCTAssertEqual(evaluation, expected, accuracy: 1e-14 * expected, "\(logits)")
+        }
+        let netF = try Network<Float>(NetworkConfiguration(
+            layerSizes: [3, 3], activations: [.softmax], loss: .softmaxCrossEntropy, reduction: .sum))
+        try netF.setParameters([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0])
+        for (logits, expected) in [([Float(-300), -300, -300], Float(1.0986123)), ([30, 20, 20], Float(9.079574e-05))] {
+            let loss = try netF.gradients(inputs: logits, targets: [1, 0, 0]).loss
+            XCTAssertEqual(Float(loss), expected, accuracy: 4 * expected.ulp, "\(logits)")
+        }
+    }
+
     /// Class labels and the equivalent one-hot rows give the same loss and gradient.
     /// Adding exact zeros and multiplying by a target mass of exactly 1 changes nothing,
     /// so bit-identical results are required.
