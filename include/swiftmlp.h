@@ -887,26 +887,32 @@ smlp_status smlp_metadata_key(smlp_model *model, size_t index, char *buffer,
  * different order than in BLAS). No BLAS, no allocation and
  * no library beyond the C library's <math.h> (the file includes <float.h>,
  * <stdint.h> and <string.h> too), for firmware and other places where no shared
- * library can go. Sigmoid, tanh and softmax use the library's own branch-free
- * exponential, so a C compiler vectorises their loops (except where float
- * arithmetic is wider than its type, FLT_EVAL_METHOD != 0, as on x87: there the
- * file calls expf/exp and tanhf/tanh). Under GCC and clang the products keep blocks
- * of outputs in the compilers' vector types (16 bytes, 32 with -mavx or a
- * -march that has AVX); define <PREFIX>_PLAIN_C for plain loops, which any C
- * compiler takes. Compiled for x86 without AVX, the file also holds a copy of its
- * layers compiled for AVX2 (GCC's target attribute), which <prefix>_predict takes
- * when __builtin_cpu_supports("avx2") says the CPU has it: the same sums in the same
+ * library can go (with the AVX2 copy below, GCC's and clang's runtime support
+ * library answers __builtin_cpu_supports). Sigmoid, tanh and softmax use the
+ * library's own branch-free exponential, so a C compiler vectorises their loops
+ * (except where float arithmetic is wider than its type, FLT_EVAL_METHOD != 0, as
+ * on x87, and under -ffast-math, which would fold its rounding step: there the file
+ * calls expf/exp and tanhf/tanh; -fassociative-math without -ffast-math does the
+ * same folding undetected, so do not use it alone). Under GCC and clang, where
+ * FLT_EVAL_METHOD is 0, the products keep blocks of outputs in the compilers'
+ * vector types (16 bytes, 32 with -mavx or a -march that has AVX); define
+ * <PREFIX>_PLAIN_C for plain loops, which any C compiler takes. Compiled for x86
+ * without AVX, the file also holds a copy of its layers compiled for AVX2 (GCC's
+ * target attribute), which <prefix>_predict takes when
+ * __builtin_cpu_supports("avx2") says the CPU has it: the same sums in the same
  * order, so the same results, about 1.4x faster; define <PREFIX>_NO_DISPATCH to
  * leave that copy out. It compiles cleanly as C99 (-std=c99 -Wall -Wextra -pedantic) and
- * as C++ (-Wall -Wextra), for every model. <prefix>_predict keeps
- * <PREFIX>_SCRATCH_SIZE values of T on the stack (2 x the widest layer, or 1 for a
- * single layer without scaler; the file's comment gives the bytes); where the stack
+ * as C++ (-Wall -Wextra), for every model; its functions have C linkage either way.
+ * <prefix>_predict keeps <PREFIX>_SCRATCH_SIZE values of T on the stack (2 x the
+ * widest layer, or 1 for a single layer without scaler; the file's first comment
+ * gives the bytes, and the macro is defined in the file only); where the stack
  * is small, call `<prefix>_predict_scratch(x, out, scratch)` with that many values
  * of your own. The file has no header of its own: a program that compiles it
  * separately declares what it calls, e.g.
  *     void mynet_predict(const float *x, float *out);
  * (extern "C" from C++). prefix must be a C identifier of at most 64 characters
- * (NULL: "smlp_model"). The file is written by the rules of "Files" above.
+ * that does not begin with an underscore, which C reserves (NULL: "smlp_model").
+ * The file is written by the rules of "Files" above.
  * Errors: NULL_ARGUMENT, INVALID_ARGUMENT (prefix, path not UTF-8, more than 10^7
  * parameters), NON_FINITE (as for smlp_save), IO, BUSY. */
 smlp_status smlp_export_c(smlp_model *model, const char *path, const char *prefix);

@@ -8,7 +8,11 @@
  * For each model the test exports the file into a scratch folder, writes a tiny
  * driver that runs <prefix>_predict on a batch of inputs (written into the driver as
  * exact hexadecimal literals) and prints the outputs as exact hexadecimal floats,
- * compiles both with system("cc ..."), runs it, and compares with smlp_predict:
+ * compiles both with system("cc ..."), runs it, and compares with smlp_predict, for
+ * each way of building the file: by default (here the AVX2 copy), <PREFIX>_PLAIN_C,
+ * -mavx, <PREFIX>_NO_DISPATCH, -O2 -ffast-math, x87 arithmetic (-mfpmath=387) and as
+ * C++ linked into the C driver. The default, -mavx and NO_DISPATCH builds must also
+ * print the same bits:
  *
  *   float64: |c - lib| <= 1e-12 * max(1, |c|, |lib|)
  *   float32: |c - lib| <= 1e-5  * max(1, |c|, |lib|)
@@ -21,7 +25,7 @@
  *
  * Every file must also compile as C++ (`c++ -x c++ -Wall -Wextra -Werror`; $CXX,
  * default c++), for one, two and many layers, every activation, both dtypes, with and
- * without a scaler, and odd prefixes ("_x", 64 characters). Half the drivers call
+ * without a scaler, and odd prefixes ("x_", 64 characters). Half the drivers call
  * <prefix>_predict_scratch with their own scratch instead of <prefix>_predict.
  *
  * It also checks prefixes (NULL gives smlp_model_predict; bad ones are
@@ -184,9 +188,9 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     if (f32) for (i = 0; i < ROWS * n_out; i++) lib[i] = libf[i];
 
     /* Export. Case 0 in float64 uses the default prefix (NULL). */
-    /* Odd prefixes: a leading underscore, and the longest allowed (64 characters). */
+    /* Odd prefixes: a trailing underscore, and the longest allowed (64 characters). */
     if (index == 0) snprintf(prefix, sizeof prefix, "smlp_model");
-    else if (index == 1) snprintf(prefix, sizeof prefix, "_x");
+    else if (index == 1) snprintf(prefix, sizeof prefix, "x_");
     else if (index == 2) snprintf(prefix, sizeof prefix, "%.*s", 64, "p64_456789012345678901234567890123456789012345678901234567890123456789");
     else snprintf(prefix, sizeof prefix, "net%d_%s", index, dt);
     snprintf(source, sizeof source, "%s/%s.c", tmpdir, prefix);
@@ -255,7 +259,10 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
     snprintf(command, sizeof command, "objdump -d '%s' | grep -q ymm", object);
     CHECK(run(command, log) == 0, "%s %s: the default object has an AVX2 copy of the layers", net->name, dt);
 #endif
-    for (v = 0; v < 4; v++) {
+    /* Then two builds the file must survive with the C library's expf/tanhf: -ffast-math
+     * (which folds the branch-free exponential's rounding step) and x87 arithmetic
+     * (FLT_EVAL_METHOD 2, where GCC refuses a long double times a vector). */
+    for (v = 0; v < 6; v++) {
         if (v == 1) {
             snprintf(flags, sizeof flags, "-D%s_PLAIN_C", upper);
         } else if (v == 3) {
@@ -264,6 +271,14 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
             __builtin_cpu_init();
             if (!__builtin_cpu_supports("avx")) continue;
             snprintf(flags, sizeof flags, "-mavx");
+        } else if (v == 4) {
+            snprintf(flags, sizeof flags, "-O2 -ffast-math");
+        } else if (v == 5) {
+#if defined(__x86_64__)
+            snprintf(flags, sizeof flags, "-mfpmath=387");
+#else
+            continue;
+#endif
         } else {
             flags[0] = 0;
         }
@@ -283,7 +298,17 @@ static void export_case(const struct net *net, smlp_dtype dtype, int index) {
 #endif
         }
         export_compare(net, dt, program, driver, object, log, output, lib, n_out, tol, flags);
+        /* The vector copies sum each output the same way at every width: the AVX2 copy
+         * (by default here), the 16-byte one (NO_DISPATCH) and -mavx give the same bits. */
+        snprintf(command, sizeof command, v == 0 ? "cp '%s' '%s.default'" : "cmp -s '%s' '%s.default'", output,
+                 output);
+        if (v == 0 || v == 2 || v == 3)
+            CHECK(run(command, log) == 0, "%s %s: %s gives the same bits as the default build", net->name, dt,
+                  v == 0 ? "(copy)" : flags);
     }
+    /* Compiled as C++, the file's functions keep C linkage: the C driver links with it. */
+    snprintf(command, sizeof command, "%s.cxx.o", object);
+    export_compare(net, dt, program, driver, command, log, output, lib, n_out, tol, "(compiled as C++)");
 done:
     free(p);
     free(pf);
@@ -338,7 +363,8 @@ static void test_arguments(void) {
     static const size_t sizes[3] = {2, 3, 1};
     static const smlp_activation acts[2] = {SMLP_TANH, SMLP_SIGMOID};
     smlp_model *model = make_model(SMLP_FLOAT64, 3, sizes, acts, SMLP_BINARY_CROSS_ENTROPY, SMLP_REDUCTION_MEAN, 1);
-    static const char *bad[] = {"", "1abc", "a-b", "a b", "caf\xc3\xa9", "a.b", "_x$", "x\n"};
+    /* A leading underscore is reserved in C: "_" made "__tanh", which <math.h> declares. */
+    static const char *bad[] = {"", "1abc", "a-b", "a b", "caf\xc3\xa9", "a.b", "_x$", "x\n", "_", "_x", "__x", "_Under"};
     char path[512], long_prefix[80];
     struct stat info;
     size_t k;
@@ -354,7 +380,7 @@ static void test_arguments(void) {
     CHECK(stat(path, &info) != 0 && errno == ENOENT, "a rejected prefix writes no file");
     long_prefix[64] = 0;
     CHECK_STATUS(smlp_export_c(model, path, long_prefix), SMLP_OK, "a 64-character prefix is fine");
-    CHECK_STATUS(smlp_export_c(model, path, "_Under_score9"), SMLP_OK, "prefix _Under_score9");
+    CHECK_STATUS(smlp_export_c(model, path, "Under_score9_"), SMLP_OK, "prefix Under_score9_");
     unlink(path);
 
     CHECK_STATUS(smlp_export_c(NULL, path, "m"), SMLP_ERR_NULL_ARGUMENT, "NULL model");

@@ -109,8 +109,12 @@ struct CSourceWriter {
         out += "#define \(macro)_N_INPUTS \(inputCount)\n"
         out += "#define \(macro)_N_OUTPUTS \(outputCount)\n"
         out += "#define \(macro)_SCRATCH_SIZE \(scratchSize)\n\n"
+        // C linkage also when the file is compiled as C++, so that callers declare
+        // the functions one way (extern "C" from C++).
+        out += "#ifdef __cplusplus\nextern \"C\" {\n#endif\n"
         out += "void \(prefix)_predict(const \(type) *x, \(type) *out);\n"
-        out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch);\n\n"
+        out += "void \(prefix)_predict_scratch(const \(type) *x, \(type) *out, \(type) *scratch);\n"
+        out += "#ifdef __cplusplus\n}\n#endif\n\n"
         // One widest vector less one value, zero-filled by C.
         let padding = widestVectorLanes - 1
         for (l, layer) in layout.layers.enumerated() {
@@ -213,7 +217,8 @@ struct CSourceWriter {
     /// as b_j + x_0 w_0j + x_1 w_1j + ... in order, except in the last single vectors.
     /// With GCC's vector types (GCC, clang) blocks of sixteen vectors of z, then one
     /// each of eight, four and two, stay in registers across the whole depth (the
-    /// library's `rowTimesMatrix`), then single vectors, summed in four parts (the
+    /// library's `rowTimesMatrix`) over the outputs that fill pairs of 32-byte
+    /// vectors, then single vectors over the rest, summed in four parts (the
     /// inputs i = r mod 4 in part r, the last one to three in part 0), the last of
     /// which reads the arrays' zero padding; plain C compilers get the
     /// row-accumulating loop they vectorise.
@@ -235,7 +240,10 @@ struct CSourceWriter {
         // 32-10-1's 1.15x faster.
         out += "#ifdef __GNUC__\n#define \(macro)_DENSE_INLINE inline __attribute__((always_inline))\n"
         out += "#else\n#define \(macro)_DENSE_INLINE inline\n#endif\n"
-        out += "#if defined(__GNUC__) && !defined(\(macro)_PLAIN_C)\n#define \(macro)_VECTORS 1\n"
+        // Vectors only where arithmetic is in the type itself: under x87's excess
+        // precision (FLT_EVAL_METHOD 2, -std=c99) x_i * w is a long double times a
+        // vector, which GCC refuses.
+        out += "#if defined(__GNUC__) && !defined(\(macro)_PLAIN_C) && FLT_EVAL_METHOD == 0\n#define \(macro)_VECTORS 1\n"
         out += "#ifdef __AVX__\n#define \(lanes) \(widestVectorLanes)\n#else\n#define \(lanes) \(16 / bytes)\n"
         out += "#if (defined(__x86_64__) || defined(__i386__)) && !defined(\(macro)_NO_DISPATCH)\n"
         out += "#define \(macro)_AVX_AT_RUN_TIME 1\n#endif\n#endif\n"
@@ -261,6 +269,12 @@ struct CSourceWriter {
         out += "        const \(type) *b, int n_out, \(type) *z) {\n"
         out += "    int i, j = 0;\n"
         if plainFallback { out += "#ifdef \(vectors)\n" }
+        // The blocks cover whole pairs of 32-byte vectors, whatever this copy's
+        // width, and the single vectors the rest: so a z_j is summed the same way (in
+        // order, or in four parts) in the 16-byte and the AVX2 copy, and either gives
+        // the same bits (with the block bound at n_out, a 12-output float layer's
+        // first eight sums were in order in one copy, in parts in the other).
+        out += "    const int blocked = n_out - n_out % \(2 * widestVectorLanes);\n"
         out += "    const \(vector) zero = {0};\n"
         // The k-th vector of a block starts k * lanes values in.
         func at(_ k: Int) -> String { k == 0 ? "" : k == 1 ? " + \(lanes)" : " + \(k) * \(lanes)" }
@@ -272,8 +286,8 @@ struct CSourceWriter {
         // slower than in one).
         for width in [16, 8, 4, 2] {
             let block = 0..<width
-            out += width == 16 ? "    for (; j + 16 * \(lanes) <= n_out; j += 16 * \(lanes)) {\n"
-                : "    if (j + \(width) * \(lanes) <= n_out) {\n"
+            out += width == 16 ? "    for (; j + 16 * \(lanes) <= blocked; j += 16 * \(lanes)) {\n"
+                : "    if (j + \(width) * \(lanes) <= blocked) {\n"
             out += "        \(vector) " + block.map { "a\($0)" }.joined(separator: ", ") + ";\n"
             for k in block { out += "        memcpy(&a\(k), b + j\(at(k)), sizeof a\(k));\n" }
             out += "        for (i = 0; i < n_in; i++) {\n"
@@ -336,7 +350,8 @@ struct CSourceWriter {
     /// out, so that the compiler vectorises the activation loops as it does the
     /// library's (the C library's expf/tanhf are one call an element). Where float
     /// arithmetic runs wider than its type (FLT_EVAL_METHOD != 0: x87) the rounding
-    /// trick of the reduction does not hold, and the C library's functions stand in.
+    /// trick of the reduction does not hold, nor under -ffast-math (__FAST_MATH__),
+    /// which folds (x + shifter) - shifter to x: the C library's functions stand in.
     func elementaryFunctions(
         prefix: String, literal: (Double) -> String, exponential: Bool, hyperbolicTangent: Bool
     ) -> String {
@@ -365,7 +380,7 @@ struct CSourceWriter {
         var out = "/* e^x for x <= 0 and tanh, as the library computes them (Cody-Waite reduction\n"
         out += " * and a Taylor polynomial by Estrin's scheme), branch-free so that the loops\n"
         out += " * below vectorise. */\n"
-        out += "#if FLT_EVAL_METHOD == 0\n"
+        out += "#if FLT_EVAL_METHOD == 0 && !defined(__FAST_MATH__)\n"
         // x = n ln 2 + r: returns (e^r - 1) / r, with r and x log2 e + shifter (n in its
         // low bits) through the pointers.
         out += "static inline \(type) \(f)reduce(\(type) x, \(type) *r, \(type) *shifted) {\n"
@@ -422,8 +437,11 @@ struct CSourceWriter {
 /// The largest model `exportC` writes (about 250 MB of C source).
 let maximumExportedParameters = 10_000_000
 
+/// Whether `text` can prefix the exported file's names: a C identifier of at most 64
+/// characters that does not begin with an underscore (C reserves those names at file
+/// scope: prefix "_" made "__tanh", which glibc's <math.h> declares).
 func isCIdentifier(_ text: String) -> Bool {
-    guard let first = text.unicodeScalars.first, text.utf8.count <= 64 else { return false }
+    guard let first = text.unicodeScalars.first, first != "_", text.utf8.count <= 64 else { return false }
     func isLetter(_ c: Unicode.Scalar) -> Bool { (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" }
     func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
     return isLetter(first) && text.unicodeScalars.allSatisfy { isLetter($0) || isDigit($0) }
