@@ -976,8 +976,10 @@ class Network:
 
     def export_c(self, path: PathLike, prefix: str | None = None) -> None:
         """Writes a standalone C99 file with the weights and
-        ``void <prefix>_predict(const double *x, double *out)`` (default prefix
-        "smlp_model")."""
+        ``void <prefix>_predict(const T *x, T *out)``, T being ``float`` for a
+        float32 network and ``double`` for a float64 one (default prefix
+        "smlp_model"; a C identifier not beginning with "_"). See smlp_export_c
+        in swiftmlp.h for how to compile it."""
         check(self._call(lib.smlp_export_c, c_path(path),
                                 None if prefix is None else c_text(prefix, "prefix")))
 
