@@ -79,9 +79,11 @@ fi
 # about 95 KB with the code that uses them) are not linked: the sources handle text
 # as bytes (Sources/SwiftMLP/Persistence/ByteText.swift), so a String == or
 # Character operation that needs them fails this link with an undefined
-# _swift_stdlib_* symbol.
+# _swift_stdlib_* symbol. -z nodelete: dlclose leaves the library loaded, because
+# threads that made a failing call hold a message buffer whose destructor (run at
+# their exit, LastError.swift) is code of this library; unloaded, it crashed them.
 "$CC" -shared -o "$OBJ/$REALNAME" "${engine_objects[@]}" "$OBJ/SwiftMLPCABI.o" "$OBJ/embedded-runtime.o" \
-    -Wl,--gc-sections -Wl,-z,defs -Wl,--build-id \
+    -Wl,--gc-sections -Wl,-z,defs -Wl,-z,nodelete -Wl,--build-id \
     -Wl,--version-script="$ROOT/build-support/libswiftmlp.map" -Wl,-soname="$SONAME" \
     "${blas_libs[@]}" -lm
 

@@ -143,7 +143,9 @@ const char *smlp_status_string(smlp_status status);
  * argument and the values involved, e.g. "smlp_predict: n_inputs is 3 but the model's
  * n_inputs is 2". Successful calls do not change it; "" if no call has failed yet on
  * this thread. The string is owned by the library and stays valid until the next
- * failing call on the same thread. Never NULL. */
+ * failing call on the same thread. Never NULL. Each thread's message is freed when
+ * the thread exits; so that this never runs code that is gone, dlclose does not
+ * unload the library (it is linked -z nodelete). */
 const char *smlp_last_error(void);
 
 /* ---- Model description ---------------------------------------------------------- */

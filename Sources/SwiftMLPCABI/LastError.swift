@@ -9,10 +9,13 @@ import CShim
 /// Bytes kept per thread, including the terminating NUL; longer messages are cut.
 let errorMessageCapacity = 1024
 
-/// The key of each thread's message buffer; the destructor frees it at thread exit.
-let errorMessageKey: pthread_key_t = {
+/// The key of each thread's message buffer; the destructor frees it at thread exit
+/// (the library is linked -z nodelete, so the destructor outlives a dlclose). Nil when
+/// the process has no key left (PTHREAD_KEYS_MAX): messages are then not kept, rather
+/// than written through key 0, which belongs to someone else.
+let errorMessageKey: pthread_key_t? = {
     var key = pthread_key_t()
-    _ = pthread_key_create(&key) { buffer in free(buffer) }
+    guard pthread_key_create(&key, { buffer in free(buffer) }) == 0 else { return nil }
     return key
 }()
 
@@ -37,6 +40,7 @@ struct APIError: Error {
 
 /// Stores "function: message" as this thread's last error.
 func recordLastError(function: StaticString, message: String) {
+    guard let errorMessageKey else { return }
     var buffer = pthread_getspecific(errorMessageKey)
     if buffer == nil {
         guard let fresh = malloc(errorMessageCapacity) else { return }
@@ -93,5 +97,6 @@ func require<T>(_ pointer: T?, _ name: StaticString) throws(APIError) -> T {
 
 /// This thread's message buffer, if a call has failed on it.
 func pthreadMessageBuffer() -> UnsafeMutablePointer<CChar>? {
-    pthread_getspecific(errorMessageKey)?.assumingMemoryBound(to: CChar.self)
+    guard let errorMessageKey else { return nil }
+    return pthread_getspecific(errorMessageKey)?.assumingMemoryBound(to: CChar.self)
 }
