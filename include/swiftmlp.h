@@ -528,9 +528,11 @@ typedef struct smlp_epoch_report {
                                        step length t the line search accepted)       */
 } smlp_epoch_report;
 
-/* Called once per epoch (L-BFGS: per iteration), on the thread that called smlp_train. Return 0 to go on,
- * non-zero to stop after this epoch. It must not call functions that change the
- * same model (they return SMLP_ERR_BUSY); other models are fine. */
+/* Called once per epoch (L-BFGS: per iteration), on the thread that called
+ * smlp_train. Return 0 to go on, non-zero to stop after this epoch. It must not call
+ * functions that change the same model (they return SMLP_ERR_BUSY), and must not
+ * smlp_free it (which checks nothing: no other call may be running on the model);
+ * other models are fine. */
 typedef int (*smlp_epoch_callback)(const smlp_epoch_report *report, void *user_data);
 
 /* How smlp_train updates the parameters. */
