@@ -23,9 +23,12 @@ library's generator. Where the results cannot be scikit-learn's bit for bit: tha
 shuffling, Adam's epsilon (PyTorch's placement), SGD momentum (PyTorch's form: the
 same as scikit-learn's at a constant learning rate, not under "invscaling" or
 "adaptive"), the library's L-BFGS, the log-loss (exact; scikit-learn clips
-probabilities below machine epsilon), and the L2 term alpha, a weight decay of
-alpha / batch_size on every batch (scikit-learn divides by the batch's sum of sample
-weights, the same without weights).
+probabilities below machine epsilon), and the L2 term alpha on the stochastic
+solvers: a weight decay of alpha / batch_size on every batch, where scikit-learn
+divides by each batch's own sum of sample weights (without weights its size: the
+same except for a shorter last batch, when batch_size does not divide the number
+of samples, and for partial_fit calls of other sizes). With sample weights, lbfgs
+runs scipy's L-BFGS-B on scikit-learn's weighted objective, as scikit-learn does.
 bindings/python/tests/sklearn_conformance runs scikit-learn's own test_mlp.py
 against these estimators and lists what differs, and why.
 """
@@ -41,9 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from ._capi import Status
+from ._capi import Loss, Status
 from ._errors import NonFiniteError
 from ._progress import progress_bar
+from ._names import _ACTIVATION_NAMES, _LOSS_NAMES, _code
 from .network import Network
 
 try:  # scikit-learn is optional
@@ -411,7 +415,8 @@ class _BaseMLP(BaseEstimator):
         settings: dict[str, Any] = {"learning_rate": float(self.learning_rate_init)}
         # scikit-learn adds alpha * W / (the batch's sum of sample weights) to the
         # gradient: an L2 weight decay of alpha / (batch_size * mean weight) on the
-        # weights (not the biases); exact without weights or with one batch.
+        # weights (not the biases); exact without weights on batches of batch_size
+        # rows (not on a shorter last one) and with one batch.
         decay = float(self.alpha) / (batch_size * mean_weight)
         if self.solver == "sgd":
             momentum = float(self.momentum)
@@ -497,7 +502,7 @@ class _BaseMLP(BaseEstimator):
             self.__dict__.pop("_best_params", None)
             self.__dict__.pop("_optimizer", None)
         else:
-            self._check_hyperparameters()
+            self._follow_changed_settings()
             if self.early_stopping and self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -math.inf, None
             elif not self.early_stopping and self.best_loss_ is None:
@@ -505,6 +510,29 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = self.network_.n_layers + 1
         self.out_activation_ = self._out_activation_name
+
+    def _outputs_per_loss(self, targets: np.ndarray) -> int:
+        """What the library's loss is divided by to be sklearn's: the outputs of a
+        squared error (sklearn's is a mean over them, the library's a sum), else 1."""
+        return targets.shape[1] if (self._loss_name() == "mse" and targets.ndim == 2) else 1
+
+    def _follow_changed_settings(self) -> None:
+        """A warm start or partial_fit after set_params changed the activation or the
+        loss: sklearn continues from the same coefficients with the new ones, so the
+        network is rebuilt with them around its parameters and scaler."""
+        hidden, activation = self._check_hyperparameters()
+        network = self.network_
+        names = [activation] * len(hidden) + [self._out_activation]
+        if (network.activations == tuple(_code(name, _ACTIVATION_NAMES, "activation") for name in names)
+                and network.loss == _code(self._loss_name(), _LOSS_NAMES, "loss")):
+            return
+        rebuilt = Network(network.layer_sizes, names, loss=self._loss_name(), dtype=network.dtype,
+                          seed=self._seed())
+        rebuilt.params = network.params
+        if network.scaler is not None:
+            rebuilt.set_scaler(*network.scaler)
+        self.network_ = rebuilt
+        self.__dict__.pop("_optimizer", None)
 
     def _snapshot(self) -> dict[str, Any]:
         """What a failed fit puts back."""
@@ -564,25 +592,19 @@ class _BaseMLP(BaseEstimator):
         """sklearn's lbfgs: L-BFGS on the whole data set (the library's), at most
         max_iter iterations and max_fun loss-and-gradient evaluations, stopping when
         every gradient entry is within tol, minimising the mean loss plus
-        0.5 * alpha * ||W||^2 / n_samples. No early stopping, as in sklearn."""
+        0.5 * alpha * ||W||^2 / n_samples. No early stopping, as in sklearn. With
+        sample weights, scipy's L-BFGS-B (`_fit_lbfgs_weighted`)."""
         network = self.network_
+        self._fit_scaler(network, X, weights)
+        self._optimizer = _OptimizerState(self.solver, float(self.learning_rate_init))
         if weights is not None:
-            # The objective with integer weights is that of repeated rows (a zero
-            # weight drops its row); L-BFGS sees the whole set, so this is exact.
-            if not np.all(weights == np.round(weights)):
-                raise ValueError("solver='lbfgs' supports integer sample weights (each row counts "
-                                 "that many times); use a stochastic solver for other weights")
-            rows = np.repeat(np.arange(X.shape[0]), weights.astype(np.int64))
-            X, targets = X[rows], targets[rows]
-        if self.standardize and network.scaler is None:
-            network.fit_scaler(X)
-        elif not self.standardize and network.scaler is not None:
-            network.clear_scaler()
+            self._fit_lbfgs_weighted(X, targets, weights)
+            return
         network.set_optimizer("sgd", learning_rate=float(self.learning_rate_init),
                               weight_decay=float(self.alpha) / X.shape[0])
-        self._optimizer = _OptimizerState(self.solver, float(self.learning_rate_init))
         verbose = bool(self.verbose)
         reports: list[Any] = []
+        per_output = self._outputs_per_loss(targets)
 
         def report(epoch: Any) -> bool:
             reports.append(epoch)
@@ -601,13 +623,15 @@ class _BaseMLP(BaseEstimator):
             if reports:
                 self.n_iter_ = len(reports)
                 self.t_ = self.t_ + X.shape[0] * self.n_iter_
-                self.loss_curve_.extend(float(r.train_loss) for r in reports)
-                self.loss_ = float(reports[-1].train_loss) + self._l2_penalty(network) / X.shape[0]
+                self.loss_curve_.extend(float(r.train_loss) / per_output for r in reports)
+                self.loss_ = float(reports[-1].train_loss) / per_output + self._l2_penalty(network) / X.shape[0]
             raise
         self.n_iter_ = min(int(summary.n_iter), int(self.max_iter))
         self.t_ = self.t_ + X.shape[0] * self.n_iter_
-        self.loss_ = float(summary.final_objective)
-        self.loss_curve_.extend(float(v) for v in summary.loss_curve)
+        # The objective minimised, with its data term on sklearn's scale: the same
+        # gradient, but sklearn reports squared errors as a mean over the outputs too.
+        self.loss_ = float(summary.final_objective) - float(summary.final_train_loss) * (1 - 1 / per_output)
+        self.loss_curve_.extend(float(v) / per_output for v in summary.loss_curve)
         self._lbfgs_evaluations = int(summary.n_fun)
         messages = {
             "max_epochs": (1, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"),
@@ -616,14 +640,85 @@ class _BaseMLP(BaseEstimator):
         }
         if summary.stop_reason in messages:
             status, message = messages[summary.stop_reason]
-            text = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status={status}):\n"
-                    f"{message}\n")
-            if summary.stop_reason == "max_epochs":
-                text += ("\nIncrease the number of iterations to improve the convergence "
-                         f"(max_iter={self.max_iter}).")
-            text += ("\nYou might also want to scale the data as shown in:\n"
-                     "    https://scikit-learn.org/stable/modules/preprocessing.html")
-            warnings.warn(text, ConvergenceWarning, stacklevel=4)
+            self._warn_lbfgs_not_converged(status, message, summary.stop_reason == "max_epochs")
+
+    def _warn_lbfgs_not_converged(self, status: int, message: str, iteration_limit: bool) -> None:
+        """sklearn's ConvergenceWarning of an lbfgs fit that stopped on a limit."""
+        text = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status={status}):\n"
+                f"{message}\n")
+        if iteration_limit:
+            text += ("\nIncrease the number of iterations to improve the convergence "
+                     f"(max_iter={self.max_iter}).")
+        text += ("\nYou might also want to scale the data as shown in:\n"
+                 "    https://scikit-learn.org/stable/modules/preprocessing.html")
+        warnings.warn(text, ConvergenceWarning, stacklevel=5)
+
+    def _fit_lbfgs_weighted(self, X: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> None:
+        """lbfgs with sample weights, as sklearn's: scipy's L-BFGS-B on
+        sum_i w_i l_i / sum w + 0.5 alpha ||W||^2 / sum w. The loss comes from the
+        network's outputs; the gradient from the library, on targets shifted so that
+        the batch's mean gradient is the weighted one (as in `_weighted_epoch`)."""
+        from scipy.optimize import minimize
+
+        network = self.network_
+        dense = targets
+        if targets.ndim == 1:  # class labels -> one-hot rows
+            dense = np.eye(network.n_outputs, dtype=network.dtype)[targets]
+        dense64 = dense.astype(np.float64)
+        n, w_sum = X.shape[0], float(weights.sum())
+        if not w_sum > 0:
+            raise ValueError("the sample weights sum to 0: there is nothing to fit")
+        scale = (weights * n / w_sum)[:, None]
+        decay = np.zeros(network.param_count)
+        for info in network._layers:
+            decay[info.weight_offset:info.bias_offset] = float(self.alpha) / w_sum
+        poisson = self._loss_name() == "poisson"
+        per_output = self._outputs_per_loss(targets)
+        curve: list[float] = []
+
+        def objective(p: np.ndarray) -> tuple[float, np.ndarray]:
+            network.params = p.astype(network.dtype)
+            outputs = network.predict(X).astype(np.float64)
+            data = float(np.dot(weights, self._sample_losses(outputs, dense64))) / w_sum
+            fitted = np.exp(outputs) if poisson else outputs
+            shifted = np.ascontiguousarray(fitted - scale * (fitted - dense64), dtype=network.dtype)
+            gradient = network.gradients(X, shifted).flat.astype(np.float64)
+            curve.append(data / per_output)
+            return data + 0.5 * float(np.dot(decay * p, p)), gradient + decay * p
+
+        result = minimize(objective, network.params.astype(np.float64), method="L-BFGS-B", jac=True,
+                          options={"maxfun": int(self.max_fun), "maxiter": int(self.max_iter),
+                                   "gtol": float(self.tol)})
+        network.params = result.x.astype(network.dtype)
+        self.n_iter_ = min(int(result.nit), int(self.max_iter))
+        self.t_ = self.t_ + n * self.n_iter_
+        data = curve[-1] if curve else math.nan
+        self.loss_ = float(result.fun) - data * (per_output - 1)
+        self.loss_curve_.extend(curve)
+        self._lbfgs_evaluations = int(result.nfev)
+        if result.status != 0:
+            self._warn_lbfgs_not_converged(int(result.status), str(result.message), int(result.nit) >= self.max_iter)
+
+    def _fit_scaler(self, network: Network, X: np.ndarray, weights: np.ndarray | None) -> None:
+        """With standardize, the scaler of the training rows, weighted as they are (the
+        statistics of rows repeated by their weights), on the first fit; without it,
+        none."""
+        if not self.standardize:
+            if network.scaler is not None:
+                network.clear_scaler()
+            return
+        if network.scaler is not None:
+            return
+        if weights is None:
+            network.fit_scaler(X)
+            return
+        data = X.astype(np.float64)
+        mean = np.average(data, axis=0, weights=weights)
+        variance = np.average((data - mean) ** 2, axis=0, weights=weights)
+        # a constant feature (scikit-learn's test, up to rounding) keeps std 1
+        eps, count = np.finfo(np.float64).eps, X.shape[0]
+        constant = variance <= count * eps * variance + (count * mean * eps) ** 2
+        network.set_scaler(mean, np.where(constant, 1.0, np.sqrt(variance)))
 
     def _split(self, X: np.ndarray, targets: np.ndarray, weights: np.ndarray | None) -> tuple:
         """sklearn's split: train_test_split with validation_fraction, stratified on a
@@ -674,13 +769,10 @@ class _BaseMLP(BaseEstimator):
         batch_size = self._batch_size(n_train)
         if not incremental or not hasattr(self, "_optimizer"):
             self._set_optimizer(network, batch_size, 1.0 if weights is None else float(weights.mean()))
-        if self.standardize and network.scaler is None:
-            network.fit_scaler(X)
-        elif not self.standardize and network.scaler is not None:
-            network.clear_scaler()
+        self._fit_scaler(network, X, weights)
         optimizer = self._optimizer
         n_batches = -(-n_train // batch_size)
-        n_outputs_for_loss = targets.shape[1] if (self._loss_name() == "mse" and targets.ndim == 2) else 1
+        n_outputs_for_loss = self._outputs_per_loss(targets)
         order = np.arange(n_train)  # the weighted epochs' sample order, shuffled as sklearn's
         schedule = self.solver == "sgd" and self.learning_rate in ("invscaling", "adaptive")
         max_iter = 1 if incremental else int(self.max_iter)
@@ -1235,8 +1327,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _mean(self, outputs: np.ndarray) -> np.ndarray:
         """The predicted mean: the network's output, or exp of it for Poisson (the
-        library's Poisson output is the log of the mean)."""
-        if self.loss != "poisson":
+        library's Poisson output is the log of the mean). The fitted network's loss
+        decides, not a loss set since."""
+        if self.network_.loss != Loss.POISSON:
             return outputs
         with np.errstate(over="ignore"):
             return np.exp(outputs)

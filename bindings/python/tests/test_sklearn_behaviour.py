@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 sklearn = pytest.importorskip("sklearn")
+import sklearn.neural_network  # noqa: E402
 from sklearn.datasets import load_iris, make_regression  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.metrics import r2_score  # noqa: E402
@@ -292,15 +293,19 @@ def test_lbfgs_limits_and_attributes():
         model = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(8,), max_iter=2000, tol=1e-3,
                              random_state=0).fit(x, y)
     assert model.n_iter_ < 2000 and model.score(x, y) > 0.99
-    # integer sample weights: the same objective as repeated rows
-    weights = np.r_[np.full(40, 2), np.ones(40)]
-    rows = np.r_[np.repeat(np.arange(40), 2), np.arange(40, 80)]
-    params = dict(solver="lbfgs", hidden_layer_sizes=(4,), max_iter=30, random_state=0)
-    weighted = MLPRegressor(**params).fit(x, y, sample_weight=weights)
-    repeated = MLPRegressor(**params).fit(x[rows], y[rows])
-    assert np.array_equal(weighted.predict(x), repeated.predict(x))
-    with pytest.raises(ValueError, match="integer sample weights"):
-        MLPRegressor(**params).fit(x, y, sample_weight=np.full(80, 0.5))
+    # Sample weights, fractional or large (rows were once repeated by integer weights:
+    # 20000 each took gigabytes): sklearn's weighted objective through scipy's L-BFGS-B,
+    # as sklearn's own. From sklearn's initial weights the two fits agree to rounding,
+    # which 30 iterations amplify to ~2e-15 here (1e-10 leaves room; by 100 iterations
+    # it reaches ~1e-8).
+    params = dict(solver="lbfgs", hidden_layer_sizes=(4,), max_iter=30, random_state=0, alpha=0.01)
+    for weights in (np.r_[np.full(40, 2.5), np.full(40, 0.5)], np.full(80, 20000.0)):
+        ours = MLPRegressor(**params).fit(x, y, sample_weight=weights)
+        theirs = sklearn.neural_network.MLPRegressor(**params).fit(x, y, sample_weight=weights)
+        assert ours.n_iter_ == theirs.n_iter_ == 30
+        np.testing.assert_allclose(ours.predict(x), theirs.predict(x), rtol=1e-10,
+                                   atol=1e-10 * np.abs(theirs.predict(x)).max())
+        assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-10)
 
 
 def test_poisson_regressor():
@@ -554,3 +559,48 @@ def test_check_estimator(Estimator, name):
     assert failed == [], failed
     xfailed = {r["check_name"] for r in results if r["status"] == "xfail"}
     assert xfailed == set(expected), set(expected) - xfailed
+
+
+def test_changed_settings_after_fit():
+    """set_params after a fit: predict keeps using the fitted model (a loss set
+    since does not turn its outputs into exp of them), and a warm start or
+    partial_fit continues from the same coefficients with the new activation and
+    loss, as sklearn does."""
+    x, y = make_regression(n_samples=60, n_features=3, noise=1.0, random_state=0)
+    y = (y - y.mean()) / y.std()
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0).fit(x, y)
+    before = model.predict(x)
+    model.set_params(loss="poisson")
+    np.testing.assert_array_equal(model.predict(x), before)
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0).fit(x, y)
+    coefs = [c.copy() for c in model.coefs_]
+    model.set_params(activation="tanh", warm_start=True, max_iter=1, learning_rate_init=1e-12)
+    model.fit(x, y)
+    assert model.network_.activations[0].name == "TANH"
+    for new, old in zip(model.coefs_, coefs):  # one step at a negligible rate
+        np.testing.assert_allclose(new, old, rtol=1e-9, atol=1e-9)
+
+
+def test_lbfgs_multi_output_loss_on_sklearns_scale():
+    """Squared error over several outputs: sklearn's loss_ averages over them (its
+    gradient does not), on lbfgs as on the stochastic solvers: loss_ is the mean
+    squared error / 2 plus the L2 term."""
+    x, y = make_regression(n_samples=60, n_features=3, noise=1.0, random_state=0)
+    y = (y - y.mean()) / y.std()
+    targets = np.c_[y, -y, y / 2]
+    model = MLPRegressor(solver="lbfgs", hidden_layer_sizes=(5,), alpha=0.0, max_iter=50,
+                         random_state=0).fit(x, targets)
+    mse = float(((model.predict(x) - targets) ** 2).mean()) / 2
+    assert model.loss_ == pytest.approx(mse, rel=1e-9)  # float64 sums in two orders
+
+
+def test_standardize_with_weights_is_repeated_rows():
+    """standardize=True with sample weights: the scaler's statistics are those of the
+    rows repeated by their weights, as the fit's loss is."""
+    x, y = make_regression(n_samples=40, n_features=3, noise=1.0, random_state=0)
+    weights = np.r_[np.full(20, 3.0), np.ones(20)]
+    rows = np.r_[np.repeat(np.arange(20), 3), np.arange(20, 40)]
+    weighted = MLPRegressor(standardize=True, max_iter=1, random_state=0).fit(x, y, sample_weight=weights)
+    repeated = MLPRegressor(standardize=True, max_iter=1, random_state=0).fit(x[rows], y[rows])
+    for a, b in zip(weighted.network_.scaler, repeated.network_.scaler):
+        np.testing.assert_allclose(a, b, rtol=1e-13)  # weighted vs repeated sums: rounding
