@@ -57,10 +57,13 @@ ArrayLike = Any
 
 
 def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
-    """The library's defaults (PyTorch's) for an optimizer, as set_optimizer keywords."""
+    """The library's defaults (PyTorch's) for an optimizer, as set_optimizer keywords:
+    the ones that optimizer uses."""
     config = _capi.smlp_optimizer_config()
-    lib.smlp_optimizer_config_init_sized(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"), sizeof(config))
-    return {
+    code = _code(kind, _OPTIMIZER_NAMES, "optimizer")
+    lib.smlp_optimizer_config_init_sized(byref(config), code, sizeof(config))
+    used = _OPTIMIZER_USES.get(code, set(_OPTIMIZER_FIELDS.values()))
+    return {key: value for key, value in {
         "learning_rate": config.learning_rate, "momentum": config.momentum,
         "nesterov": bool(config.nesterov), "beta1": config.beta1, "beta2": config.beta2,
         "epsilon": config.epsilon, "alpha": config.alpha, "weight_decay": config.weight_decay,
@@ -72,7 +75,7 @@ def optimizer_defaults(kind: str | int = "sgd") -> dict[str, Any]:
         "increase": config.rprop_increase, "decrease": config.rprop_decrease,
         "delta0": config.rprop_delta0, "delta_min": config.rprop_delta_min,
         "delta_max": config.rprop_delta_max,
-    }
+    }.items() if _OPTIMIZER_FIELDS[key] in used}
 
 
 _OPTIMIZER_FIELDS = {
@@ -84,6 +87,27 @@ _OPTIMIZER_FIELDS = {
     "variant": "rprop_variant", "increase": "rprop_increase", "etaplus": "rprop_increase",
     "decrease": "rprop_decrease", "etaminus": "rprop_decrease", "delta0": "rprop_delta0",
     "delta_min": "rprop_delta_min", "delta_max": "rprop_delta_max",
+}
+
+# The fields each optimizer uses (the header's update rules): a keyword for another
+# one is a TypeError, as PyTorch's optimizers raise for a keyword they do not take.
+_SCHEDULE_FIELDS = {"schedule", "step_size", "gamma", "t_max", "min_lr"}
+_COMMON_FIELDS = {"learning_rate", "weight_decay", "decay_biases", "clip_norm"} | _SCHEDULE_FIELDS
+_OPTIMIZER_USES = {
+    _capi.Optimizer.SGD: _COMMON_FIELDS | {"momentum", "nesterov"},
+    _capi.Optimizer.ADAM: _COMMON_FIELDS | {"beta1", "beta2", "epsilon"},
+    _capi.Optimizer.ADAMW: _COMMON_FIELDS | {"beta1", "beta2", "epsilon"},
+    _capi.Optimizer.RMSPROP: _COMMON_FIELDS | {"alpha", "epsilon", "momentum"},
+    # RPROP: no learning rate, schedule or momentum; weight_decay only as 0 (the
+    # library refuses others with a message)
+    _capi.Optimizer.RPROP: {"weight_decay", "clip_norm", "rprop_variant", "rprop_increase", "rprop_decrease",
+                            "rprop_delta0", "rprop_delta_min", "rprop_delta_max"},
+}
+_UNUSED_HINTS = {
+    ("alpha", _capi.Optimizer.ADAM): "; scikit-learn's alpha (L2) is weight_decay",
+    ("alpha", _capi.Optimizer.ADAMW): "; scikit-learn's alpha (L2) is weight_decay",
+    ("alpha", _capi.Optimizer.SGD): "; scikit-learn's alpha (L2) is weight_decay",
+    ("learning_rate", _capi.Optimizer.RPROP): "; its first step size is delta0 (PyTorch's lr)",
 }
 
 
@@ -711,13 +735,16 @@ class Network:
         and PyTorch's, or "irprop+"), increase (etaplus, 1.2), decrease (etaminus,
         0.5), delta0 (0.1, FANN's; PyTorch's is its lr, 0.01), delta_min (1e-6),
         delta_max (50); PyTorch's etas=(etaminus, etaplus) and
-        step_sizes=(delta_min, delta_max) are accepted too. RPROP ignores the
-        learning rate and takes no weight decay. It is a full-batch method: train
+        step_sizes=(delta_min, delta_max) are accepted too. RPROP has no learning
+        rate, schedule or momentum and takes no weight decay. A keyword the optimizer
+        does not use (Adam's alpha, SGD's beta1, RPROP's lr) is a TypeError, as in
+        PyTorch; :func:`optimizer_defaults` lists the ones it does. It is a full-batch method: train
         with ``batch_size`` >= the number of rows (each step is one RPROP step on the
         batch it is given).
         """
         config = _capi.smlp_optimizer_config()
-        lib.smlp_optimizer_config_init_sized(byref(config), _code(kind, _OPTIMIZER_NAMES, "optimizer"), sizeof(config))
+        code = _code(kind, _OPTIMIZER_NAMES, "optimizer")
+        lib.smlp_optimizer_config_init_sized(byref(config), code, sizeof(config))
         if "betas" in hyperparameters:
             hyperparameters["beta1"], hyperparameters["beta2"] = hyperparameters.pop("betas")
         if "etas" in hyperparameters:
@@ -729,6 +756,9 @@ class Network:
             if name is None:
                 raise TypeError(f"set_optimizer() got an unexpected keyword {key!r}; known: "
                                 f"{', '.join(sorted(_OPTIMIZER_FIELDS))}, betas, etas, step_sizes")
+            if code in _OPTIMIZER_USES and name not in _OPTIMIZER_USES[code]:
+                raise TypeError(f"set_optimizer({kind!r}) does not use {key!r}"
+                                f"{_UNUSED_HINTS.get((name, code), '')}")
             if name == "schedule":
                 value = _code(value, _SCHEDULE_NAMES, "schedule")
             elif name == "rprop_variant":

@@ -221,6 +221,16 @@ def test_set_optimizer_and_defaults():
         network.set_optimizer("sgd", lrate=1)
     with pytest.raises(ValueError, match="unknown optimizer"):
         network.set_optimizer("lbfgs")
+    # A keyword the optimizer does not use is refused, not ignored (PyTorch's rule);
+    # each kind's defaults are exactly the keywords it takes.
+    for kind, unused, hint in [("adam", "alpha", "weight_decay"), ("sgd", "beta1", ""), ("rprop", "lr", "delta0"),
+                               ("rmsprop", "nesterov", ""), ("adamw", "momentum", ""), ("rprop", "schedule", "")]:
+        with pytest.raises(TypeError, match=f"set_optimizer\\('{kind}'\\) does not use '{unused}'.*{hint}"):
+            network.set_optimizer(kind, **{unused: 0.5})
+    for kind in ("sgd", "adam", "adamw", "rmsprop", "rprop"):
+        network.set_optimizer(kind, **swiftmlp.optimizer_defaults(kind))
+    assert "momentum" not in swiftmlp.optimizer_defaults("adam")
+    assert set(swiftmlp.optimizer_defaults("rprop")) >= {"variant", "delta0", "delta_min", "delta_max"}
 
 
 def test_schedule_drives_learning_rate(xor):
