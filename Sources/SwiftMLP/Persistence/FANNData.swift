@@ -148,8 +148,10 @@ public func readFANNData<Scalar: MLPScalar>(
 }
 
 /// A decimal token as `Scalar` (the standard library's locale-independent strtod /
-/// strtof), or nil when it is not a number.
+/// strtof), or nil when it is not a number. A NUL byte would end strtod's C string
+/// and drop the rest of the token ("1\0junk" read as 1), so it is refused first.
 private func parseScalar<Scalar: MLPScalar>(_ text: String, as type: Scalar.Type) -> Scalar? {
+    guard !text.utf8.contains(0) else { return nil }
     switch Scalar.dtype {
     case .float32: return Float(text).map { Scalar($0) }
     case .float64: return Double(text).map { Scalar($0) }

@@ -118,8 +118,9 @@ private func integer(_ text: Substring, _ what: @autoclosure () -> String, line:
     return value
 }
 
+/// A NUL byte would end strtod's C string early (`parseScalar`): refused.
 private func real(_ text: Substring, _ what: @autoclosure () -> String, line: Int) throws(MLPError) -> Double {
-    guard let value = Double(text), value.isFinite else {
+    guard !text.utf8.contains(0), let value = Double(text), value.isFinite else {
         throw MLPError(.badFormat, "line \(line): \(what()) is \"\(text)\", not a finite number")
     }
     return value

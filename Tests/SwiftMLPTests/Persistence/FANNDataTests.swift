@@ -46,6 +46,7 @@ final class FANNDataTests: XCTestCase {
             ("", "empty"), ("3 1\n", "line 1"), ("\n\n1 1 x\n", "line 3"),
             ("1 2 1\n0\n0\n", "line 2: expected the 2 input values of row 0, found 1"),
             ("1 1 1\n\n0\nzero\n", "line 4: \"zero\" (output 0 of row 0) is not a number"),
+            ("1 2 1\n1\0junk 2\n3\n", "line 2:"),   // strtod would stop at the NUL and read 1
             ("2 1 1\n0.00\n0.00\n", "line 4: the file ends"),
             ("1 1 1\n0\n0\n0\n", "line 4: more data"),
             ("9999999 9999 9999\n", "need more than"),

@@ -70,6 +70,11 @@ final class FANNNetworkTests: XCTestCase {
             try parse(fannText(layerSizes: "3 3 2 ", neurons: smallNeurons, connections: smallConnections, version: "FANN_FIX_2.0"))
         }
         assertThrowsMLP(.badFormat) { () throws(MLPError) in try parse("") }
+        // A NUL inside a weight: strtod would read "1.0" and drop the rest.
+        assertThrowsMLP(.badFormat) { () throws(MLPError) in
+            try parse(fannText(layerSizes: "3 3 2 ", neurons: smallNeurons,
+                               connections: smallConnections.replacingOccurrences(of: "(0, 1.0)", with: "(0, 1.0\0x)")))
+        }
         assertThrowsMLP(.badFormat) { () throws(MLPError) in
             try parse(fannText(layerSizes: "3 3 2 ", neurons: smallNeurons, connections: "(0, 1.0) "))
         }
