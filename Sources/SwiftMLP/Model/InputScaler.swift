@@ -33,7 +33,8 @@ public struct InputScaler: Sendable, Equatable {
     public static func fit<Scalar: MLPScalar>(
         _ inputs: UnsafeBufferPointer<Scalar>, rows: Int, columns: Int
     ) throws(MLPError) -> InputScaler {
-        guard rows >= 1, columns >= 1, inputs.count == rows * columns, let x = inputs.baseAddress else {
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 1, columns >= 1, !overflow, inputs.count == count, let x = inputs.baseAddress else {
             throw MLPError(.shapeMismatch, "cannot fit a scaler to \(inputs.count) values as \(rows) x \(columns)")
         }
         var largeDeviation = [Double?](repeating: nil, count: columns)

@@ -73,16 +73,19 @@ public enum LearningRateSchedule: Sendable, Equatable {
         }
     }
 
-    /// The learning rate for epoch `epoch` given the base rate.
+    /// The learning rate for epoch `epoch` given the base rate. A step size or period
+    /// below 1 (which `OptimizerConfiguration` refuses) counts as 1, so that no value
+    /// traps here.
     public func learningRate(base: Double, epoch: Int) -> Double {
         switch self {
         case .constant:
             return base
         case .step(let stepSize, let gamma):
-            return base * power(gamma, epoch / stepSize)
+            return base * power(gamma, epoch / max(stepSize, 1))
         case .exponential(let gamma):
             return base * power(gamma, epoch)
         case .cosine(let period, let minimum):
+            let period = max(period, 1)
             let progress = Double(min(epoch, period)) / Double(period)
             return minimum + (base - minimum) * (1 + cos(Double.pi * progress)) / 2
         case .inverseScaling(let power):

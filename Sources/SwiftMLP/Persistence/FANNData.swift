@@ -108,11 +108,15 @@ public func readFANNDataShape(_ text: UnsafeRawBufferPointer) throws(MLPError) -
 /// Reads every value of a FANN data file into `inputs` (rows x inputs) and `outputs`
 /// (rows x outputs), row-major, for the shape `readFANNDataShape` returned. On failure
 /// the two buffers hold a partial read.
-/// - Throws: `badFormat` naming the line and what is wrong there.
+/// - Throws: `badFormat` naming the line and what is wrong there; `invalidArgument`
+///   for a shape with a negative count.
 public func readFANNData<Scalar: MLPScalar>(
     _ text: UnsafeRawBufferPointer, shape: FANNDataShape,
     inputs: UnsafeMutablePointer<Scalar>, outputs: UnsafeMutablePointer<Scalar>
 ) throws(MLPError) {
+    guard shape.rows >= 0, shape.inputs >= 0, shape.outputs >= 0 else {
+        throw MLPError(.invalidArgument, "the shape \(shape.rows) x (\(shape.inputs) + \(shape.outputs)) has a negative count")
+    }
     var cursor = LineCursor(text: text)
     _ = cursor.nextLine()
     let typeName = Scalar.dtype == .float32 ? "float" : "double"
@@ -163,11 +167,18 @@ private func parseScalar<Scalar: MLPScalar>(_ text: String, as type: Scalar.Type
 /// labels written as one-hot rows. Values must be finite and labels in range (the
 /// caller checks). The text is measured first and built in one malloc'd block, so a
 /// data set too large for memory is `outOfMemory`, not a trap.
-/// - Throws: `outOfMemory`, `io`.
+/// - Throws: `outOfMemory`, `io`; `invalidArgument` for a negative count or one whose
+///   values overflow Int.
 public func saveFANNData<Scalar: MLPScalar>(
     to path: String, rows: Int, inputCount: Int, outputCount: Int,
     inputs: UnsafePointer<Scalar>, targets: Targets<Scalar>
 ) throws(MLPError) {
+    let (perRow, overflow1) = inputCount.addingReportingOverflow(outputCount)
+    let (_, overflow2) = perRow.multipliedReportingOverflow(by: rows)
+    guard rows >= 0, inputCount >= 0, outputCount >= 0, !overflow1, !overflow2 else {
+        throw MLPError(.invalidArgument,
+            "\(rows) rows of \(inputCount) + \(outputCount) values: a count is negative or their product overflows")
+    }
     func number(_ value: Scalar) -> String {
         switch Scalar.dtype {
         case .float32: return Float(value).description

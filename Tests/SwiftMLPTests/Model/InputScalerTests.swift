@@ -98,6 +98,14 @@ final class InputScalerTests: XCTestCase {
         XCTAssertEqual(scaler.standardDeviation[1], 1)
     }
 
+    /// Counts whose product overflows Int throw, as any other mismatch does.
+    func testFitRefusesOverflowingCounts() {
+        let x: [Double] = [1, 2]
+        x.withUnsafeBufferPointer { buffer in
+            assertThrowsMLP(.shapeMismatch) { () throws(MLPError) in try InputScaler.fit(buffer, rows: Int.max, columns: 2) }
+        }
+    }
+
     func testOneRowGivesStdOneEverywhere() throws {
         let scaler = try fitStatistics([1, -2, 3.5, 0], rows: 1, columns: 4)
         XCTAssertEqual(scaler.mean, [1, -2, 3.5, 0])

@@ -479,6 +479,12 @@ final class OptimizerTests: XCTestCase {
         for e in [10, 11, 15, 1000] {
             XCTAssertEqual(cosine.learningRate(base: base, epoch: e), minimum, accuracy: 1e-18, "held at min, e=\(e)")
         }
+        // A step size or period below 1 (refused by the configuration, but the schedule
+        // is public on its own) counts as 1: no division by zero, no NaN.
+        XCTAssertEqual(LearningRateSchedule.step(stepSize: 0, gamma: 0.5).learningRate(base: base, epoch: 2), 0.025)
+        XCTAssertEqual(LearningRateSchedule.step(stepSize: -4, gamma: 0.5).learningRate(base: base, epoch: 1), 0.05)
+        XCTAssertEqual(LearningRateSchedule.cosine(period: 0, minimum: minimum).learningRate(base: base, epoch: 0), base)
+        XCTAssertEqual(LearningRateSchedule.cosine(period: 0, minimum: minimum).learningRate(base: base, epoch: 3), minimum)
     }
 
     /// The network's current learning rate follows its epoch, and a step uses it.

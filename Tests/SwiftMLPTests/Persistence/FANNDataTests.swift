@@ -62,6 +62,31 @@ final class FANNDataTests: XCTestCase {
         }
     }
 
+    /// Negative or overflowing counts from a Swift caller throw instead of trapping.
+    func testBadCountsThrow() {
+        let x: [Double] = [0, 0]
+        let path = NSTemporaryDirectory() + "/fann-bad-\(getpid()).data"
+        x.withUnsafeBufferPointer { xb in
+            for (rows, inputs, outputs) in [(-1, 1, 1), (1, -1, 1), (2, Int.max, 1), (Int.max, 2, 2)] {
+                assertThrowsMLP(.invalidArgument) { () throws(MLPError) in
+                    try saveFANNData(to: path, rows: rows, inputCount: inputs, outputCount: outputs,
+                                     inputs: xb.baseAddress!, targets: .dense(xb.baseAddress!))
+                }
+            }
+            var out = [Double](repeating: 0, count: 2)
+            out.withUnsafeMutableBufferPointer { ob in
+                let text = Array("1 1 1\n0\n0\n".utf8)
+                text.withUnsafeBytes { bytes in
+                    assertThrowsMLP(.invalidArgument) { () throws(MLPError) in
+                        try readFANNData(bytes, shape: FANNDataShape(rows: -3, inputs: 1, outputs: 1),
+                                         inputs: ob.baseAddress!, outputs: ob.baseAddress! + 1)
+                    }
+                }
+            }
+        }
+        XCTAssertNotEqual(access(path, F_OK), 0, "nothing was written")
+    }
+
     func testWriteThenReadIsBitExact() throws {
         let path = NSTemporaryDirectory() + "/fann-\(getpid()).data"
         defer { unlink(path) }
