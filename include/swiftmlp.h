@@ -37,7 +37,11 @@
  *             it never corrupts the model. A read-only call made while a changing
  *             call runs returns SMLP_ERR_BUSY too, except smlp_param_count and
  *             smlp_layer_info_get, which read only what never changes. Error
- *             messages are per thread.
+ *             messages are per thread. Stack: OpenBLAS 0.3.21's thread-local data
+ *             takes 60 KiB of every thread's stack in a process that loads it (a
+ *             pthread_create with a 64 KiB stack fails with EINVAL, even for a
+ *             thread that never calls the library); calls need about 16 KiB more,
+ *             about 28 KiB when OpenBLAS splits a product over its threads.
  * Memory.     After the first call at a given batch size, smlp_predict,
  *             smlp_gradients and smlp_step allocate no heap memory: the model keeps a
  *             workspace sized for the largest batch it has seen (and up to 8
