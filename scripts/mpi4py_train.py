@@ -117,7 +117,7 @@ def main() -> int:
     order = list(range(n_train))
     rng = SplitMix64(SHUFFLE_SEED)
     n_params = net.param_count
-    message = np.empty(n_params + 1)  # [ gradient sum | loss sum ]
+    message = np.empty(n_params + 2)  # [ gradient sum | loss sum | failed ranks ]
     reduce_seconds = 0.0
     comm.Barrier()
     start_time = MPI.Wtime()
@@ -129,16 +129,26 @@ def main() -> int:
         for start in range(0, n_train, GLOBAL_BATCH):
             rows = min(GLOBAL_BATCH, n_train - start)
             lo, hi = shard_bounds(rows, rank, size)
+            message[:] = 0.0  # an empty shard contributes nothing
             if hi > lo:
                 mine = indices[start + lo:start + hi]
-                g = net.gradients(train_x[mine], train_y[mine])
-                message[:n_params] = g.flat
-                message[n_params] = g.loss
-            else:
-                message[:] = 0.0  # an empty shard contributes nothing
+                try:
+                    g = net.gradients(train_x[mine], train_y[mine])
+                    message[:n_params] = g.flat
+                    message[n_params] = g.loss
+                except swiftmlp.SwiftMLPError as error:
+                    # Do not stop alone (the others would wait in Allreduce for ever):
+                    # tell them through the same reduction, as the C example does.
+                    print(f"rank {rank}: {error}", file=sys.stderr, flush=True)
+                    message[:n_params + 1] = 0.0
+                    message[n_params + 1] = 1.0
             t0 = MPI.Wtime()
             comm.Allreduce(MPI.IN_PLACE, message, op=MPI.SUM)
             reduce_seconds += MPI.Wtime() - t0
+            if message[n_params + 1] != 0:
+                if rank == 0:
+                    print("a rank failed to compute its gradient; stopping", file=sys.stderr, flush=True)
+                return 1
             net.apply_gradients(message[:n_params], scale=1.0 / rows)
             loss_sum += message[n_params]
         if rank == 0:
