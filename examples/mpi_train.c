@@ -143,8 +143,9 @@ int main(int argc, char **argv) {
     check(smlp_set_optimizer(model, &adam), "smlp_set_optimizer");
 
     /* One starting point for all: rank 0's parameters. (Equal seeds would give equal
-     * weights too, but the broadcast also covers a seed taken from the clock, a
-     * checkpoint loaded on rank 0 only, or a library built differently elsewhere.) */
+     * weights too, but the broadcast also covers a seed taken from the clock or a
+     * library built differently elsewhere. A checkpoint needs more: broadcast the bytes
+     * of smlp_save_to_buffer, so that the optimizer state is the same too.) */
     const size_t n_params = smlp_param_count(model);
     double *params = xmalloc(n_params * sizeof *params);
     check(smlp_get_params(model, SMLP_FLOAT64, params, n_params), "smlp_get_params");
