@@ -47,8 +47,16 @@ def no_checkout(what: str) -> SystemExit:
 
 
 def header_version() -> tuple:
-    """(MAJOR, MINOR, PATCH) from include/swiftmlp.h, through swiftmlp/_version.py."""
+    """(MAJOR, MINOR, PATCH) from include/swiftmlp.h, through swiftmlp/_version.py; outside
+    a checkout, from the library SWIFTMLP_BUNDLE_LIBRARY names (smlp_version())."""
     header = REPO_ROOT / "include" / "swiftmlp.h"
+    bundled = os.environ.get("SWIFTMLP_BUNDLE_LIBRARY")
+    if not header.is_file() and bundled and Path(bundled).is_file():
+        import ctypes
+        number = ctypes.CDLL(str(Path(bundled).resolve())).smlp_version
+        number.restype = ctypes.c_uint
+        version = number()
+        return version // 10000, version // 100 % 100, version % 100
     if not header.is_file():
         raise no_checkout(f"Makefile at {REPO_ROOT / 'Makefile'} nor header at {header}")
     spec = importlib.util.spec_from_file_location("swiftmlp_version", HERE / "swiftmlp" / "_version.py")
@@ -128,7 +136,7 @@ class BuildWithLibrary(build_py):
         if not getattr(self, "editable_mode", False):  # an editable install reads the header
             major, minor, patch = header_version()
             (Path(self.build_lib) / "swiftmlp" / "_build_version.py").write_text(
-                '"""Written by setup.py from include/swiftmlp.h."""\n'
+                '"""Written by setup.py from include/swiftmlp.h (or the bundled library)."""\n'
                 f"MAJOR, MINOR, PATCH = {major}, {minor}, {patch}\n")
 
     def get_outputs(self, include_bytecode: bool = True) -> list:

@@ -54,6 +54,17 @@ def test_build_without_a_makefile_explains(tmp_path):
                           cwd=str(copy), capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode != 0
     assert "no Makefile at" in done.stderr + done.stdout
+    # With a built library named, the copy builds: the version comes from the library.
+    env["SWIFTMLP_BUNDLE_LIBRARY"] = str(library_path())
+    built = tmp_path / "c" / "lib"
+    done = subprocess.run([sys.executable, "setup.py", "-q", "build", "--build-base", str(tmp_path / "c"),
+                           "--build-lib", str(built)],
+                          cwd=str(copy), capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    import swiftmlp
+    major, minor, patch = swiftmlp.version_string().split(".")[:3]
+    assert f"MAJOR, MINOR, PATCH = {major}, {minor}, {patch}" in (built / "swiftmlp" / "_build_version.py").read_text()
+    assert import_from(built, tmp_path)[1] == "(1, 1)"
 
 
 def _can_build_wheel_offline() -> bool:
