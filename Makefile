@@ -153,7 +153,8 @@ DEB_GLIBC = $(shell objdump -T $(BUILD)/lib/$(REALNAME) | grep -oE 'GLIBC_2\.[0-
 # the library's RPATH there, and tags it manylinux for the glibc it needs.
 wheel: library
 	@scripts/bootstrap.sh wheel
-	rm -rf $(BUILD)/wheel $(DIST)/swiftmlp-*.whl
+	# setuptools' own build folder would carry files of earlier builds into the wheel
+	rm -rf $(BUILD)/wheel $(DIST)/swiftmlp-*.whl bindings/python/build bindings/python/swiftmlp.egg-info
 	SWIFTMLP_BUNDLE_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pip wheel -q \
 	    --no-deps --no-build-isolation -w $(BUILD)/wheel ./bindings/python
 	$(PYTHON) -m auditwheel repair -w $(DIST) $(BUILD)/wheel/swiftmlp-*.whl
@@ -309,4 +310,5 @@ bench-quick: | bootstrap
 	bench/run.sh --quick
 
 clean:
-	rm -rf $(BUILD) $(DIST) .build .build-fuzz .build-fuzz-api .build-asan .build-tsan
+	rm -rf $(BUILD) $(DIST) .build .build-fuzz .build-fuzz-api .build-asan .build-tsan \
+	    bindings/python/build bindings/python/swiftmlp.egg-info
