@@ -151,12 +151,17 @@ DEB_GLIBC = $(shell objdump -T $(BUILD)/lib/$(REALNAME) | grep -oE 'GLIBC_2\.[0-
 # pip builds the platform wheel around the library make built; auditwheel then copies
 # the OpenBLAS it links (and libgfortran, libquadmath) into swiftmlp.libs/ and points
 # the library's RPATH there, and tags it manylinux for the glibc it needs.
+# The licences of what auditwheel copies in, from Debian's packages of them (OpenBLAS:
+# BSD-3-Clause; libgfortran: GPL-3 with the GCC runtime exception; libquadmath: LGPL-2.1).
+WHEEL_LICENSES = openblas=/usr/share/doc/libopenblas0-pthread/copyright:$\
+libgfortran=/usr/share/doc/libgfortran5/copyright:libquadmath=/usr/share/doc/libquadmath0/copyright
+
 wheel: library
 	@scripts/bootstrap.sh wheel
 	# setuptools' own build folder would carry files of earlier builds into the wheel
 	rm -rf $(BUILD)/wheel $(DIST)/swiftmlp-*.whl bindings/python/build bindings/python/swiftmlp.egg-info
-	SWIFTMLP_BUNDLE_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) $(PYTHON) -m pip wheel -q \
-	    --no-deps --no-build-isolation -w $(BUILD)/wheel ./bindings/python
+	SWIFTMLP_BUNDLE_LIBRARY=$(CURDIR)/$(BUILD)/lib/$(SONAME) SWIFTMLP_BUNDLE_LICENSES="$(WHEEL_LICENSES)" \
+	    $(PYTHON) -m pip wheel -q --no-deps --no-build-isolation -w $(BUILD)/wheel ./bindings/python
 	$(PYTHON) -m auditwheel repair -w $(DIST) $(BUILD)/wheel/swiftmlp-*.whl
 	@ls -l $(DIST)/swiftmlp-*.whl
 

@@ -15,6 +15,9 @@ progress also goes to the terminal (/dev/tty) when there is one.
 
 Environment:
   SWIFTMLP_BUNDLE_LIBRARY=/path/libswiftmlp.so.0  bundle this file instead of running make
+  SWIFTMLP_BUNDLE_LICENSES=name=/path:...          licence texts to ship as
+                                                  swiftmlp/_licenses/<name>.txt (make wheel:
+                                                  those of the libraries auditwheel vendors)
   MAKE=gmake                                      the make program to run
 """
 
@@ -116,6 +119,17 @@ def built_library(progress: Progress) -> Path:
     return path
 
 
+def bundled_licenses() -> list:
+    """(name, path) of each licence text SWIFTMLP_BUNDLE_LICENSES names."""
+    pairs = []
+    for item in filter(None, os.environ.get("SWIFTMLP_BUNDLE_LICENSES", "").split(":")):
+        name, _, path = item.partition("=")
+        if not Path(path).is_file():
+            raise SystemExit(f"SWIFTMLP_BUNDLE_LICENSES: {path}: no such file")
+        pairs.append((name, path))
+    return pairs
+
+
 class BuildWithLibrary(build_py):
     """build_py that also builds libswiftmlp, copies it into swiftmlp/_lib/ and writes
     swiftmlp/_build_version.py."""
@@ -133,6 +147,10 @@ class BuildWithLibrary(build_py):
             shutil.copyfile(source, destination)
             os.chmod(destination, 0o755)
             progress.say(f"swiftmlp: bundled {source} as {destination}")
+        for name, text in bundled_licenses():
+            target = Path(self.build_lib) / "swiftmlp" / "_licenses"
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(text, target / f"{name}.txt")
         if not getattr(self, "editable_mode", False):  # an editable install reads the header
             major, minor, patch = header_version()
             (Path(self.build_lib) / "swiftmlp" / "_build_version.py").write_text(
@@ -142,7 +160,8 @@ class BuildWithLibrary(build_py):
     def get_outputs(self, include_bytecode: bool = True) -> list:
         outputs = super().get_outputs(include_bytecode)
         package = Path(self.build_lib) / "swiftmlp"
-        return outputs + [str(package / "_lib" / SONAME), str(package / "_build_version.py")]
+        licenses = [str(package / "_licenses" / f"{name}.txt") for name, _ in bundled_licenses()]
+        return outputs + [str(package / "_lib" / SONAME), str(package / "_build_version.py")] + licenses
 
 
 class PlatformWheel(bdist_wheel):
