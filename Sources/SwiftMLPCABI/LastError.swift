@@ -64,11 +64,15 @@ func recordLastError(function: StaticString, message: String) {
     bytes[length] = 0
 }
 
-/// Runs `body`, turning a thrown error into its status and this thread's message.
+/// Runs `body` in the library's floating-point environment (`cshim_enter_default_fp`:
+/// the caller's is restored after), turning a thrown error into its status and this
+/// thread's message.
 @inline(__always)
 func runReportingErrors(
     _ function: StaticString, _ body: () throws(APIError) -> Void
 ) -> smlp_status {
+    let callerEnvironment = cshim_enter_default_fp()
+    defer { cshim_leave_default_fp(callerEnvironment) }
     do {
         try body()
         return SMLP_OK
