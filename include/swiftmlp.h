@@ -42,18 +42,26 @@
  *             pthread_create with a 64 KiB stack fails with EINVAL, even for a
  *             thread that never calls the library); calls need about 16 KiB more,
  *             about 28 KiB when OpenBLAS splits a product over its threads.
- * Floating point. Every call computes in the default environment whatever the
- *             caller's: all exceptions masked (so a caller's feenableexcept traps never
- *             raise SIGFPE inside the library, which meets NaN, infinity, overflow and
+ * Floating point. Every call but smlp_predict, smlp_step and smlp_gradients
+ *             computes in the default environment whatever the caller's: all
+ *             exceptions masked (so a caller's feenableexcept traps never raise
+ *             SIGFPE inside the library, which meets NaN, infinity, overflow and
  *             underflow on purpose and reports them as statuses), round to nearest,
- *             no flush-to-zero or denormals-are-zero; so results, seeded weights and
- *             text files read back are the same bits under any caller's settings. A
- *             call made in another environment switches to the default one and
- *             restores the caller's on return (rounding, traps, FTZ/DAZ and the SSE
- *             status flags as they were); in the default one it changes nothing and
- *             exceptions it raises (inexact, underflow) stay in the status flags. A
- *             training callback runs in the library's environment. OpenBLAS's worker
- *             threads keep the environment they started with.
+ *             no flush-to-zero or denormals-are-zero; so their results, seeded
+ *             weights and text files read back are the same bits under any caller's
+ *             settings. Such a call made in another environment switches to the
+ *             default one and restores the caller's on return (rounding, traps,
+ *             FTZ/DAZ and the SSE status flags as they were); in the default one it
+ *             changes nothing, and exceptions it raises (inexact, underflow) stay in
+ *             the status flags. A training callback runs in the library's
+ *             environment. The three per-row calls compute in the caller's (reading
+ *             it would cost up to a fifth of a small network's call): with traps
+ *             on they can raise SIGFPE on non-finite inputs or on overflow, and under
+ *             another rounding mode or FTZ/DAZ their results differ by rounding and
+ *             an overflow may stop at the largest finite value; a caller that
+ *             changes the environment should restore the default around them
+ *             (fegetenv/fesetenv). No call leaves the caller's environment changed.
+ *             OpenBLAS's worker threads keep the environment they started with.
  * Memory.     After the first call at a given batch size, smlp_predict,
  *             smlp_gradients and smlp_step allocate no heap memory: the model keeps a
  *             workspace sized for the largest batch it has seen (and up to 8

@@ -220,7 +220,7 @@ public func smlp_predict(
     _ model: OpaquePointer?, _ dtype: smlp_dtype, _ x: UnsafeRawPointer?, _ nRows: UInt,
     _ nInputs: UInt, _ out: UnsafeMutableRawPointer?, _ nOutputs: UInt
 ) -> smlp_status {
-    runReportingErrors("smlp_predict") { () throws(APIError) in
+    runReportingErrorsInCallersEnvironment("smlp_predict") { () throws(APIError) in
         try reading(model) { (box) throws(APIError) in
             let input = try require(x, "x")
             let output = try require(out, "out")
@@ -284,7 +284,7 @@ public func smlp_gradients(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?, _ outLoss: UnsafeMutablePointer<Double>?,
     _ grad: UnsafeMutableRawPointer?, _ count: UInt
 ) -> smlp_status {
-    runReportingErrors("smlp_gradients") { () throws(APIError) in
+    runReportingErrorsInCallersEnvironment("smlp_gradients") { () throws(APIError) in
         try writing(model) { (box) throws(APIError) in
             let dataset = try require(data, "batch").pointee
             try requireDType(dataset.dtype, matches: box, "batch")
@@ -301,7 +301,7 @@ public func smlp_gradients(
 public func smlp_step(
     _ model: OpaquePointer?, _ data: UnsafePointer<smlp_dataset>?, _ outLoss: UnsafeMutablePointer<Double>?
 ) -> smlp_status {
-    runReportingErrors("smlp_step") { () throws(APIError) in
+    runReportingErrorsInCallersEnvironment("smlp_step") { () throws(APIError) in
         try writing(model) { (box) throws(APIError) in
             let dataset = try require(data, "batch").pointee
             try requireDType(dataset.dtype, matches: box, "batch")

@@ -73,6 +73,16 @@ func runReportingErrors(
 ) -> smlp_status {
     let callerEnvironment = cshim_enter_default_fp()
     defer { cshim_leave_default_fp(callerEnvironment) }
+    return runReportingErrorsInCallersEnvironment(function, body)
+}
+
+/// `runReportingErrors` without the switch of floating-point environment: for the
+/// per-row calls (smlp_predict, smlp_step, smlp_gradients), where reading the
+/// environment would cost a fifth of a small network's call.
+@inline(__always)
+func runReportingErrorsInCallersEnvironment(
+    _ function: StaticString, _ body: () throws(APIError) -> Void
+) -> smlp_status {
     do {
         try body()
         return SMLP_OK
