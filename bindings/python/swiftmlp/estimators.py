@@ -658,7 +658,11 @@ class _BaseMLP(BaseEstimator):
         sum_i w_i l_i / sum w + 0.5 alpha ||W||^2 / sum w. The loss comes from the
         network's outputs; the gradient from the library, on targets shifted so that
         the batch's mean gradient is the weighted one (as in `_weighted_epoch`)."""
-        from scipy.optimize import minimize
+        try:
+            from scipy.optimize import minimize
+        except ImportError as error:  # scikit-learn needs scipy; the estimators alone do not
+            raise ImportError("solver='lbfgs' with sample_weight runs scipy's L-BFGS-B, as "
+                              "scikit-learn does: pip install scipy") from error
 
         network = self.network_
         dense = targets

@@ -5,6 +5,7 @@ one regression test per bug and per feature, beyond scikit-learn's own test_mlp.
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -604,3 +605,12 @@ def test_standardize_with_weights_is_repeated_rows():
     repeated = MLPRegressor(standardize=True, max_iter=1, random_state=0).fit(x[rows], y[rows])
     for a, b in zip(weighted.network_.scaler, repeated.network_.scaler):
         np.testing.assert_allclose(a, b, rtol=1e-13)  # weighted vs repeated sums: rounding
+
+
+def test_weighted_lbfgs_without_scipy_says_so(monkeypatch):
+    """The estimators run without scikit-learn, so maybe without scipy: a weighted
+    lbfgs fit, which needs scipy's L-BFGS-B, then says what to install."""
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    x, y = make_regression(n_samples=20, n_features=2, random_state=0)
+    with pytest.raises(ImportError, match="pip install scipy"):
+        MLPRegressor(solver="lbfgs", max_iter=3).fit(x, y, sample_weight=np.arange(20) + 1.0)
