@@ -665,10 +665,7 @@ class _BaseMLP(BaseEstimator):
                               "scikit-learn does: pip install scipy") from error
 
         network = self.network_
-        dense = targets
-        if targets.ndim == 1:  # class labels -> one-hot rows
-            dense = np.eye(network.n_outputs, dtype=network.dtype)[targets]
-        dense64 = dense.astype(np.float64)
+        dense64 = self._dense_rows(network, targets).astype(np.float64)
         n, w_sum = X.shape[0], float(weights.sum())
         if not w_sum > 0:
             raise ValueError("the sample weights sum to 0: there is nothing to fit")
@@ -676,7 +673,6 @@ class _BaseMLP(BaseEstimator):
         decay = np.zeros(network.param_count)
         for info in network._layers:
             decay[info.weight_offset:info.bias_offset] = float(self.alpha) / w_sum
-        poisson = self._loss_name() == "poisson"
         per_output = self._outputs_per_loss(targets)
         curve: list[float] = []
 
@@ -684,8 +680,7 @@ class _BaseMLP(BaseEstimator):
             network.params = p.astype(network.dtype)
             outputs = network.predict(X).astype(np.float64)
             data = float(np.dot(weights, self._sample_losses(outputs, dense64))) / w_sum
-            fitted = np.exp(outputs) if poisson else outputs
-            shifted = np.ascontiguousarray(fitted - scale * (fitted - dense64), dtype=network.dtype)
+            shifted = self._weighted_gradient_targets(outputs, dense64, scale, network.dtype)
             gradient = network.gradients(X, shifted).flat.astype(np.float64)
             curve.append(data / per_output)
             return data + 0.5 * float(np.dot(decay * p, p)), gradient + decay * p
@@ -911,9 +906,7 @@ class _BaseMLP(BaseEstimator):
         mean gradient. Returns the epoch's loss as sklearn averages it, and the factor
         of its L2 term, sum over batches of n_batch / (sum w) / n."""
         n = X.shape[0]
-        dense = targets
-        if targets.ndim == 1:  # class labels -> one-hot rows
-            dense = np.eye(network.n_outputs, dtype=network.dtype)[targets]
+        dense = self._dense_rows(network, targets)
         if self.shuffle:  # sklearn.utils.shuffle(order, random_state=this fit's RandomState)
             permutation = np.arange(n)
             self._random_state.shuffle(permutation)
@@ -931,13 +924,23 @@ class _BaseMLP(BaseEstimator):
                 total += float(np.dot(wb, losses)) / w_sum * len(index)
                 penalty_factor += len(index) / w_sum
                 scale = (wb * len(index) / w_sum)[:, None]
-                # dL/dz = g(z) - y with g the identity, sigmoid or softmax output, or
-                # exp for Poisson (whose output is z itself)
-                fitted = np.exp(outputs) if self._loss_name() == "poisson" else outputs
-                shifted = fitted - scale * (fitted - yb)
-                network.step(xb, np.ascontiguousarray(shifted, dtype=network.dtype))
+                network.step(xb, self._weighted_gradient_targets(outputs, yb, scale, network.dtype))
         network.epoch = network.epoch + 1
         return total / n, penalty_factor / n
+
+    @staticmethod
+    def _dense_rows(network: Network, targets: np.ndarray) -> np.ndarray:
+        """Targets as rows: class labels become one-hot rows."""
+        return np.eye(network.n_outputs, dtype=network.dtype)[targets] if targets.ndim == 1 else targets
+
+    def _weighted_gradient_targets(self, outputs: np.ndarray, y: np.ndarray, scale: np.ndarray,
+                                   dtype: np.dtype) -> np.ndarray:
+        """Targets whose batch gradient is the weighted one: with the canonical
+        output/loss pairs dL/dz = g(z) - y (g the identity, sigmoid or softmax output, or
+        exp for Poisson, whose output is z itself), targets g(z) - c_i (g(z) - y_i) give
+        c_i (g(z) - y_i)."""
+        fitted = np.exp(outputs) if self._loss_name() == "poisson" else outputs
+        return np.ascontiguousarray(fitted - scale * (fitted - y), dtype=dtype)
 
     def _sample_losses(self, outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Per-sample loss as the library defines it, from outputs a and targets y."""
